@@ -1,0 +1,1 @@
+# contrib/: operator tools and benchmarks (not part of make check).

@@ -1,0 +1,4 @@
+# protocol/: parse requests, compose replies (owner: protocol). Links libslabs.a, libcommon.a.
+noinst_LIBRARIES += libprotocol.a
+libprotocol_a_SOURCES = \
+	protocol/proto.h protocol/reply.h protocol/counters.h

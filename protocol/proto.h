@@ -1,0 +1,86 @@
+/*
+ * proto: the public interface of protocol/, which turns request bytes into
+ * store calls and replies.
+ *
+ *   bytes (a range of the connection's read buffer)
+ *     -> proto_process(): parse one request, call slabs/store.h, append the
+ *        reply to a struct reply (see reply.h)
+ *     -> returns how many bytes it consumed and what the connection must do.
+ *
+ * It never sees a socket, libevent or a thread: the server (server/) owns
+ * those and hands complete byte ranges in. Everything here is testable from
+ * byte strings.
+ *
+ * Threading: a struct proto_conn belongs to one connection and is used by one
+ * thread at a time; a struct proto_env is shared read-only by all.
+ */
+#ifndef PROTOCOL_PROTO_H
+#define PROTOCOL_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/counters.h"
+#include "protocol/reply.h"
+#include "slabs/store.h"
+
+/* Longest request line (command + keys) before "line too long" handling. */
+#define PROTO_LINE_MAX 2048
+
+/*
+ * Where `stats` output goes: the text protocol prints "STAT name value\r\n",
+ * the binary protocol one response per pair. The server fills it.
+ */
+struct stat_sink {
+    void (*emit)(struct stat_sink *sink, const char *name, const char *value);
+};
+
+/* What the server offers the protocol: shared, read-only after start. */
+struct proto_env {
+    store *store;
+    uint32_t item_size_max;      /* -I: largest value accepted */
+    bool shutdown_enabled;       /* -A */
+    /*
+     * `stats [group]`: emits the group's lines into sink and returns true, or
+     * returns false for a group the server does not know. group is "" for
+     * plain `stats`. Called on the worker thread of the connection.
+     */
+    bool (*stats)(void *arg, const char *group, struct stat_sink *sink);
+    void (*stats_reset)(void *arg);      /* `stats reset` */
+    void (*set_verbosity)(void *arg, int level);
+    void *arg;
+};
+
+/* What the connection must do after a request. */
+enum proto_action {
+    PROTO_CONTINUE = 0,  /* go on with the next request */
+    PROTO_CLOSE,         /* send what is in the reply, then close (quit, fatal error) */
+    PROTO_SHUTDOWN,      /* `shutdown`: send the reply, then stop the server */
+};
+
+/* Per-connection protocol state. Zero it, then set env and counters. */
+struct proto_conn {
+    const struct proto_env *env;
+    struct proto_counters *counters;   /* this worker thread's counters */
+    uint64_t swallow;                  /* bytes of a refused data block left to discard */
+    bool noreply;                      /* the current request said noreply */
+};
+
+void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
+                     struct proto_counters *counters);
+
+/*
+ * Handles at most one request from buf[0..len). Returns the bytes consumed;
+ * 0 means the request is incomplete and more bytes are needed (the caller
+ * keeps buf and calls again with more). *need (if not NULL) then gets the
+ * total bytes the request needs, when known (a data block), else 0.
+ * The reply, if any, is appended to out. *action says what to do next.
+ */
+size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
+                     struct reply *out, enum proto_action *action, size_t *need);
+
+/* Releases anything the connection state holds (nothing today; call it anyway). */
+void proto_conn_reset(struct proto_conn *pc);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * reply: the list of bytes a connection still has to send, built by the
+ * protocol and drained by the server with writev/sendmsg.
+ *
+ * Two kinds of piece:
+ *  - text (headers, status lines, numbers) copied into blocks owned by the
+ *    reply. Blocks never move once allocated, so a piece's pointer stays
+ *    valid; consecutive text lands in one iovec.
+ *  - item values, referenced straight in item memory, with the item's
+ *    reference held by the reply until those bytes are written; then
+ *    released with store_release().
+ *
+ * Used by one thread at a time (the connection's). No socket here: the server
+ * asks for iovecs and reports how many bytes the kernel took.
+ */
+#ifndef PROTOCOL_REPLY_H
+#define PROTOCOL_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "slabs/store.h"
+
+struct reply;   /* opaque */
+
+struct reply *reply_new(store *s);
+void reply_free(struct reply *r);      /* releases held items */
+
+/* Appends copied bytes. */
+void reply_add(struct reply *r, const void *bytes, size_t len);
+void reply_add_str(struct reply *r, const char *s);
+void reply_printf(struct reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_add_u64(struct reply *r, uint64_t v);
+
+/*
+ * Appends len bytes at ptr inside item it's memory, without copying. Takes
+ * over one reference to it (the caller got it from store_get and must not
+ * release it).
+ */
+void reply_add_item(struct reply *r, item *it, const char *ptr, size_t len);
+
+/* A mark to roll back to, e.g. to drop a partly composed reply. */
+size_t reply_mark(const struct reply *r);
+void reply_rollback(struct reply *r, size_t mark);
+
+/* Bytes not yet sent, and the number of pieces (iovecs) they make. */
+size_t reply_pending(const struct reply *r);
+size_t reply_pieces(const struct reply *r);
+
+/*
+ * Fills up to max iovecs with the unsent bytes, from the first unsent one;
+ * returns how many it filled.
+ */
+int reply_iov(const struct reply *r, struct iovec *iov, int max);
+
+/*
+ * Marks n bytes as sent: releases items whose bytes are all out; when all is
+ * sent, resets to empty keeping one block for reuse.
+ */
+void reply_consumed(struct reply *r, size_t n);
+
+/* Drops everything unsent (connection closing), releasing items. */
+void reply_clear(struct reply *r);
+
+#endif

@@ -1,0 +1,4 @@
+# slabs/: the storage engine (owner: slabs). Links only libcommon.a.
+noinst_LIBRARIES += libslabs.a
+libslabs_a_SOURCES = \
+	slabs/store.h

@@ -1,0 +1,233 @@
+/*
+ * store: the public interface of slabs/, the storage engine.
+ *
+ * Owns all cache memory: pages carved into chunk classes, items in chunks, the
+ * hash table, the per-class LRUs, expiry, eviction and the memory statistics.
+ * Knows nothing of sockets or protocols and never formats text.
+ *
+ * Callers: protocol/ (request processing) and server/ (start-up, stats,
+ * maintenance timer). Any number of threads may call any function at once,
+ * except store_create/store_destroy.
+ *
+ * Item references: every function that returns an `item *` returns it with a
+ * reference held for the caller; the caller must hand it back exactly once,
+ * with store_release() (or store_commit(), which consumes it). While the
+ * reference is held the item's key, value and metadata stay readable and do
+ * not change, even if another thread replaces or deletes the key: a value can
+ * be written to a socket straight from item memory.
+ *
+ * Locking (details in slabs/internal.h): item locks striped by key hash ->
+ * per-class LRU lock -> slab (page/chunk) lock. No global lock is taken on
+ * the get path.
+ */
+#ifndef SLABS_STORE_H
+#define SLABS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+
+/* Limits and defaults, named once. */
+#define KEY_MAX_LENGTH 250
+#define PAGE_SIZE_DEFAULT (1024 * 1024)
+#define PAGE_SIZE_MIN 1024
+#define PAGE_SIZE_MAX (1024 * 1024 * 1024)
+#define MEM_LIMIT_MB_DEFAULT 64
+#define CHUNK_MIN_DEFAULT 48       /* -n: key + value bytes in the smallest chunk */
+#define GROWTH_FACTOR_DEFAULT 1.25 /* -f */
+#define CHUNK_ALIGN 8
+#define CLASS_MAX 255              /* classes are numbered 1..CLASS_MAX */
+#define HASH_POWER_DEFAULT 16
+
+typedef struct store store;
+typedef struct item item;
+
+struct store_config {
+    uint64_t mem_limit;      /* bytes of pages at most (-m, in bytes here) */
+    uint32_t page_size;      /* -I */
+    double factor;           /* -f, > 1.0 */
+    uint32_t chunk_min;      /* -n */
+    bool prealloc;           /* -L: take every page at start */
+    bool no_evict;           /* -M: fail with STORE_NO_MEMORY instead of evicting */
+    bool use_cas;            /* false with -C: no CAS field in items, cas always 0 */
+    uint32_t hash_power;     /* initial buckets = 2^hash_power (-o hashpower) */
+};
+
+/* Fills cfg with memcached's defaults. */
+void store_config_defaults(struct store_config *cfg);
+
+/*
+ * Checks cfg and builds the store. On a bad value returns NULL and writes a
+ * one-line reason (no trailing newline) into err.
+ */
+store *store_create(const struct store_config *cfg, char *err, size_t errlen);
+void store_destroy(store *s);
+
+/* ---- the chunk class table, fixed at start ---- */
+
+unsigned store_class_count(const store *s);                 /* classes 1..count */
+uint32_t store_class_chunk_size(const store *s, unsigned cls);
+uint32_t store_class_per_page(const store *s, unsigned cls);
+/* Largest key + value that fits one item (the biggest class less headers). */
+size_t store_item_size_max(const store *s, size_t nkey);
+
+/* ---- results ---- */
+
+enum store_result {
+    STORE_OK = 0,        /* stored, deleted, touched, found */
+    STORE_NOT_STORED,    /* add on an existing key; replace/append/prepend on a missing one */
+    STORE_EXISTS,        /* cas (or delete with cas) did not match */
+    STORE_NOT_FOUND,     /* cas/delete/touch/arith on a missing key */
+    STORE_TOO_LARGE,     /* key + value cannot fit the largest chunk */
+    STORE_NO_MEMORY,     /* no chunk could be had (-M, or everything referenced) */
+    STORE_NON_NUMERIC,   /* incr/decr on a value that is not a decimal number */
+};
+
+/* Why a lookup missed, so the caller can count get_misses/expired/flushed. */
+enum store_miss {
+    STORE_HIT = 0,
+    STORE_MISS,          /* no such key */
+    STORE_MISS_EXPIRED,  /* found, but past its exptime (now reclaimed) */
+    STORE_MISS_FLUSHED,  /* found, but invalidated by flush_all (now reclaimed) */
+};
+
+enum store_mode {
+    STORE_SET = 1,
+    STORE_ADD,
+    STORE_REPLACE,
+    STORE_APPEND,
+    STORE_PREPEND,
+    STORE_CAS,
+};
+
+/* ---- reading ---- */
+
+/*
+ * Looks a key up. On a hit returns the item with a reference held and bumps it
+ * in its LRU (marks it fetched, updates its access time). On a miss returns
+ * NULL; *why (if not NULL) says which kind of miss.
+ */
+item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
+
+/* As store_get, and sets a new exptime (protocol value) on a hit: gat/gats. */
+item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
+                      enum store_miss *why);
+
+void store_release(store *s, item *it);
+
+/* Item accessors: valid while a reference is held. */
+const char *item_key(const item *it);
+uint8_t item_nkey(const item *it);
+const char *item_value(const item *it);
+uint32_t item_nvalue(const item *it);       /* value bytes, no CRLF */
+uint32_t item_flags(const item *it);
+uint64_t item_cas(const item *it);          /* 0 when CAS is disabled */
+rel_time_t item_exptime(const item *it);    /* 0 = never */
+rel_time_t item_atime(const item *it);      /* last access */
+bool item_fetched(const item *it);          /* fetched since stored */
+unsigned item_class(const item *it);        /* for per-class counters */
+
+/* ---- writing ---- */
+
+/*
+ * Allocates an unlinked item for key with room for nvalue value bytes, which
+ * the caller fills through item_value_mut() and then passes to store_commit().
+ * exptime is the protocol's value (see clock_exptime). Returns NULL with
+ * *why = STORE_TOO_LARGE or STORE_NO_MEMORY. May evict to make room.
+ */
+item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
+                       int64_t exptime, size_t nvalue, enum store_result *why);
+char *item_value_mut(item *it);
+
+/*
+ * Links a filled item under its key according to mode, consuming the caller's
+ * reference (the item must not be used afterwards). For STORE_CAS, cas_in is
+ * the client's unique. For APPEND/PREPEND the item holds the bytes to add and
+ * its flags/exptime are ignored; the combined value may move to a larger
+ * class. *cas_out (if not NULL) receives the new CAS of the stored item.
+ */
+enum store_result store_commit(store *s, item *it, enum store_mode mode,
+                               uint64_t cas_in, uint64_t *cas_out);
+
+/* Deletes key; if cas is non-zero, only when it matches (STORE_EXISTS if not). */
+enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t cas);
+
+/* Sets a new exptime (protocol value) on key. */
+enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t exptime);
+
+/*
+ * incr (incr = true) or decr: the value must be a decimal number of at most 20
+ * digits that fits 64 bits. incr wraps at 2^64; decr stops at 0. *result gets
+ * the new number; *cas_out (if not NULL) the new CAS.
+ * Returns STORE_OK, STORE_NOT_FOUND, STORE_NON_NUMERIC or STORE_NO_MEMORY.
+ */
+enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
+                              uint64_t delta, uint64_t *result, uint64_t *cas_out);
+
+/*
+ * flush_all: invalidates every item stored before now + delay seconds (delay
+ * 0: now). Lazy: items are reclaimed when next met.
+ */
+void store_flush(store *s, int64_t delay);
+
+/* cache_memlimit: changes the page limit at run time (bytes). */
+void store_set_mem_limit(store *s, uint64_t bytes);
+
+/*
+ * Background upkeep the server calls from its one-second timer: advances an
+ * ongoing hash table expansion. Cheap when there is nothing to do.
+ */
+void store_maintain(store *s);
+
+/* ---- statistics ---- */
+
+/* Per-class figures; counters under the class's own locks, read on demand. */
+struct store_class_stats {
+    uint32_t chunk_size;
+    uint32_t chunks_per_page;
+    uint64_t total_pages;
+    uint64_t total_chunks;
+    uint64_t used_chunks;
+    uint64_t free_chunks;        /* on the free list + never handed out */
+    uint64_t free_chunks_end;    /* never handed out yet */
+    uint64_t mem_requested;      /* bytes the stored items need: header + key + value */
+    uint64_t chunk_bytes_used;   /* used_chunks * chunk_size */
+    uint64_t curr_items;
+    uint64_t total_items;
+    uint64_t evicted;
+    uint64_t evicted_nonzero;    /* evicted with an exptime set */
+    rel_time_t evicted_time;     /* seconds since the last evicted item was accessed */
+    uint64_t evicted_unfetched;
+    uint64_t expired_unfetched;
+    uint64_t reclaimed;          /* expired items whose chunk was reused */
+    uint64_t outofmemory;
+    rel_time_t age;              /* seconds since the LRU tail item was accessed */
+};
+
+void store_class_stats(store *s, unsigned cls, struct store_class_stats *out);
+
+struct store_stats {
+    uint64_t curr_items;
+    uint64_t total_items;
+    uint64_t bytes;              /* sum of mem_requested */
+    uint64_t evictions;
+    uint64_t reclaimed;
+    uint64_t expired_unfetched;
+    uint64_t evicted_unfetched;
+    uint64_t total_malloced;     /* bytes of pages handed to classes */
+    uint64_t limit_maxbytes;
+    unsigned active_slabs;       /* classes with at least one page */
+    unsigned hash_power_level;
+    uint64_t hash_bytes;
+    bool hash_is_expanding;
+    uint64_t chunk_bytes_used;   /* sum over classes */
+};
+
+void store_stats(store *s, struct store_stats *out);
+
+/* Size of the item header for key and flags in this store (for density figures). */
+size_t store_item_header_size(const store *s, uint32_t flags);
+
+#endif

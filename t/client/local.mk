@@ -1,0 +1,1 @@
+# t/client/: tests against a started server (libmemcached, raw sockets, memccapable).
