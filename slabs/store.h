@@ -70,7 +70,8 @@ void store_destroy(store *s);
 unsigned store_class_count(const store *s);                 /* classes 1..count */
 uint32_t store_class_chunk_size(const store *s, unsigned cls);
 uint32_t store_class_per_page(const store *s, unsigned cls);
-/* Largest key + value that fits one item (the biggest class less headers). */
+/* Largest key + value that fits one item (the biggest class less headers,
+ * counting 4 bytes of non-zero flags; nkey does not change the header). */
 size_t store_item_size_max(const store *s, size_t nkey);
 
 /* ---- results ---- */
@@ -172,7 +173,9 @@ enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
  */
 void store_flush(store *s, int64_t delay);
 
-/* cache_memlimit: changes the page limit at run time (bytes). */
+/* cache_memlimit: changes the page limit at run time (bytes). Raising is
+ * clamped to the address space reserved at start (max(mem_limit, 1 GB), at
+ * most 32 GB); lowering stops new pages being taken (none are given back). */
 void store_set_mem_limit(store *s, uint64_t bytes);
 
 /*

@@ -1,1 +1,24 @@
 # t/unit/: Check suites, one per module; each links only its module and below.
+
+# --- slabs suites (owner: slabs): link libslabs.a and libcommon.a only ---
+SLABS_CHECKS = t/unit/check_slabs t/unit/check_items t/unit/check_assoc \
+	t/unit/check_store t/unit/check_store_threads
+check_PROGRAMS += $(SLABS_CHECKS)
+TESTS += $(SLABS_CHECKS)
+SLABS_CHECK_LDADD = libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_slabs_SOURCES = t/unit/check_slabs.c
+t_unit_check_slabs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_slabs_LDADD = $(SLABS_CHECK_LDADD)
+t_unit_check_items_SOURCES = t/unit/check_items.c
+t_unit_check_items_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_items_LDADD = $(SLABS_CHECK_LDADD)
+t_unit_check_assoc_SOURCES = t/unit/check_assoc.c
+t_unit_check_assoc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_assoc_LDADD = $(SLABS_CHECK_LDADD)
+t_unit_check_store_SOURCES = t/unit/check_store.c
+t_unit_check_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_store_LDADD = $(SLABS_CHECK_LDADD)
+t_unit_check_store_threads_SOURCES = t/unit/check_store_threads.c
+t_unit_check_store_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_store_threads_LDADD = $(SLABS_CHECK_LDADD)
+# --- end slabs suites ---

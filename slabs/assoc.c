@@ -1,0 +1,285 @@
+/*
+ * assoc: the hash function and the hash table.
+ *
+ * Buckets are 32-bit item links; an item's chain runs through its hnext link,
+ * so the table costs 4 bytes a bucket and nothing per item. The table has
+ * 2^power buckets and doubles when it holds more than 1.5 items a bucket.
+ *
+ * Growth never stops the world. Starting it (under every stripe lock, briefly)
+ * swaps in a zeroed table of twice the size and keeps the old one; then old
+ * buckets are moved one by one, in order, each under its own stripe lock, by
+ * writers after their operation and by store_maintain(). `expand_bucket` is
+ * the first old bucket not yet moved: a key whose old bucket (hv & old_mask)
+ * lies below it lives in the new table, else still in the old one. The
+ * reader holds the key's stripe lock, and the stripe of old bucket b is the
+ * stripe of new buckets b and b + old_size (stripes <= initial buckets), so
+ * the bucket a reader looks at cannot move under it. The last move frees the
+ * old table, again under every stripe lock.
+ *
+ * The hash: our own 64-bit multiply-rotate mix over 8-byte words, with a
+ * murmur3-style finalizer for avalanche (every input bit flips each output
+ * bit with probability near 1/2). Buckets and stripes take the low bits.
+ */
+#include "slabs/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * 4096 item locks at most. ThreadSanitizer's deadlock detector aborts when a
+ * thread holds more than 64 mutexes, which growth's "lock every stripe" does:
+ * a TSan build uses 32 stripes (same code paths, more sharing).
+ */
+#if defined(__SANITIZE_THREAD__)
+#define ASSOC_STRIPES_MAX_POWER 5
+#else
+#define ASSOC_STRIPES_MAX_POWER 12
+#endif
+#define ASSOC_POWER_MAX 31             /* 2^31 buckets of 4 bytes = 8 GB */
+#define ASSOC_GROW_NUM 3               /* grow above items > buckets * 3 / 2 */
+#define ASSOC_GROW_DEN 2
+
+#define HASH_SEED 0x9e3779b97f4a7c15ull
+#define HASH_M1 0xff51afd7ed558ccdull
+#define HASH_M2 0xc4ceb9fe1a85ec53ull
+#define HASH_K1 0x87c37b91114253d5ull
+#define HASH_K2 0x4cf5ad432745937full
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= HASH_M1;
+    h ^= h >> 33;
+    h *= HASH_M2;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t mix_word(uint64_t h, uint64_t k)
+{
+    k *= HASH_K1;
+    k = rotl64(k, 31);
+    k *= HASH_K2;
+    h ^= k;
+    h = rotl64(h, 27);
+    return h * 5 + 0x52dce729;
+}
+
+uint64_t assoc_hash(const char *key, size_t nkey)
+{
+    const unsigned char *p = (const unsigned char *)key;
+    uint64_t h = HASH_SEED ^ (nkey * HASH_M2);
+    size_t i = 0;
+    for (; i + 8 <= nkey; i += 8) {
+        uint64_t k;
+        memcpy(&k, p + i, sizeof(k));
+        h = mix_word(h, k);
+    }
+    uint64_t tail = 0;
+    for (size_t j = 0; i + j < nkey; j++)
+        tail |= (uint64_t)p[i + j] << (8 * j);
+    h = mix_word(h, tail);
+    return fmix64(h ^ nkey);
+}
+
+static uint64_t assoc_grow_threshold(unsigned power)
+{
+    return ((uint64_t)1 << power) * ASSOC_GROW_NUM / ASSOC_GROW_DEN;
+}
+
+int assoc_init(store *s, unsigned power)
+{
+    struct assoc *a = &s->assoc;
+    if (power > ASSOC_POWER_MAX)
+        power = ASSOC_POWER_MAX;
+    a->primary = calloc((size_t)1 << power, sizeof(item_link));
+    if (a->primary == NULL)
+        return -1;
+    a->power = power;
+    a->old = NULL;
+    atomic_init(&a->expanding, false);
+    atomic_init(&a->expand_bucket, 0);
+    atomic_init(&a->items, 0);
+    atomic_init(&a->grow_at, assoc_grow_threshold(power));
+    unsigned sp = power < ASSOC_STRIPES_MAX_POWER ? power : ASSOC_STRIPES_MAX_POWER;
+    size_t nstripes = (size_t)1 << sp;
+    a->stripes = malloc(nstripes * sizeof(pthread_mutex_t));
+    if (a->stripes == NULL) {
+        free(a->primary);
+        return -1;
+    }
+    for (size_t i = 0; i < nstripes; i++)
+        pthread_mutex_init(&a->stripes[i], NULL);
+    a->stripe_mask = (uint32_t)(nstripes - 1);
+    pthread_mutex_init(&a->expand_lock, NULL);
+    return 0;
+}
+
+void assoc_destroy(store *s)
+{
+    struct assoc *a = &s->assoc;
+    if (a->stripes != NULL) {
+        for (size_t i = 0; i <= a->stripe_mask; i++)
+            pthread_mutex_destroy(&a->stripes[i]);
+        pthread_mutex_destroy(&a->expand_lock);
+    }
+    free(a->stripes);
+    free(a->primary);
+    free(a->old);
+}
+
+pthread_mutex_t *assoc_stripe(store *s, uint64_t hv)
+{
+    return &s->assoc.stripes[hv & s->assoc.stripe_mask];
+}
+
+void assoc_lock_all(store *s)
+{
+    for (size_t i = 0; i <= s->assoc.stripe_mask; i++)
+        pthread_mutex_lock(&s->assoc.stripes[i]);
+}
+
+void assoc_unlock_all(store *s)
+{
+    for (size_t i = s->assoc.stripe_mask + 1; i-- > 0;)
+        pthread_mutex_unlock(&s->assoc.stripes[i]);
+}
+
+/* The bucket head for hv, in whichever table holds it now. Stripe lock held. */
+static item_link *assoc_bucket(store *s, uint64_t hv)
+{
+    struct assoc *a = &s->assoc;
+    if (atomic_load_explicit(&a->expanding, memory_order_relaxed)) {
+        uint64_t ob = hv & (((uint64_t)1 << (a->power - 1)) - 1);
+        if (ob >= atomic_load_explicit(&a->expand_bucket, memory_order_acquire))
+            return &a->old[ob];
+    }
+    return &a->primary[hv & (((uint64_t)1 << a->power) - 1)];
+}
+
+item *assoc_find(store *s, const char *key, size_t nkey, uint64_t hv)
+{
+    item_link l = *assoc_bucket(s, hv);
+    while (l != LINK_NONE) {
+        item *it = item_at(s, l);
+        if (it->nkey == nkey && memcmp(item_key(it), key, nkey) == 0)
+            return it;
+        l = it->hnext;
+    }
+    return NULL;
+}
+
+void assoc_insert(store *s, item *it, uint64_t hv)
+{
+    item_link *b = assoc_bucket(s, hv);
+    it->hnext = *b;
+    *b = item_link_of(s, it);
+    atomic_fetch_add_explicit(&s->assoc.items, 1, memory_order_relaxed);
+}
+
+void assoc_delete(store *s, item *it, uint64_t hv)
+{
+    item_link target = item_link_of(s, it);
+    item_link *pl = assoc_bucket(s, hv);
+    while (*pl != LINK_NONE && *pl != target)
+        pl = &item_at(s, *pl)->hnext;
+    if (*pl == LINK_NONE)
+        return;
+    *pl = it->hnext;
+    it->hnext = LINK_NONE;
+    atomic_fetch_sub_explicit(&s->assoc.items, 1, memory_order_relaxed);
+}
+
+/* Begins a doubling. expand_lock held. */
+static void assoc_expand_start(store *s)
+{
+    struct assoc *a = &s->assoc;
+    if (a->power >= ASSOC_POWER_MAX)
+        return;
+    item_link *bigger = calloc((size_t)1 << (a->power + 1), sizeof(item_link));
+    if (bigger == NULL)
+        return;   /* keep the current table; chains grow longer, still correct */
+    assoc_lock_all(s);
+    a->old = a->primary;
+    a->primary = bigger;
+    a->power++;
+    atomic_store_explicit(&a->grow_at, assoc_grow_threshold(a->power), memory_order_relaxed);
+    atomic_store_explicit(&a->expand_bucket, 0, memory_order_relaxed);
+    atomic_store_explicit(&a->expanding, true, memory_order_relaxed);
+    assoc_unlock_all(s);
+}
+
+/* Moves old bucket ob into the new table. expand_lock held. */
+static void assoc_move_bucket(store *s, uint64_t ob)
+{
+    struct assoc *a = &s->assoc;
+    uint64_t mask = ((uint64_t)1 << a->power) - 1;
+    pthread_mutex_t *lock = &a->stripes[ob & a->stripe_mask];
+    pthread_mutex_lock(lock);
+    item_link l = a->old[ob];
+    while (l != LINK_NONE) {
+        item *it = item_at(s, l);
+        item_link next = it->hnext;
+        uint64_t nb = assoc_hash(item_key(it), it->nkey) & mask;
+        it->hnext = a->primary[nb];
+        a->primary[nb] = l;
+        l = next;
+    }
+    a->old[ob] = LINK_NONE;
+    atomic_store_explicit(&a->expand_bucket, ob + 1, memory_order_release);
+    pthread_mutex_unlock(lock);
+}
+
+/* Drops the old table once every bucket has moved. expand_lock held. */
+static void assoc_expand_finish(store *s)
+{
+    struct assoc *a = &s->assoc;
+    assoc_lock_all(s);
+    item_link *old = a->old;
+    a->old = NULL;
+    atomic_store_explicit(&a->expanding, false, memory_order_relaxed);
+    assoc_unlock_all(s);
+    free(old);
+}
+
+void assoc_maintain(store *s, unsigned buckets)
+{
+    struct assoc *a = &s->assoc;
+    bool expanding = atomic_load_explicit(&a->expanding, memory_order_relaxed);
+    if (!expanding && atomic_load_explicit(&a->items, memory_order_relaxed) <=
+                          atomic_load_explicit(&a->grow_at, memory_order_relaxed))
+        return;
+    if (pthread_mutex_trylock(&a->expand_lock) != 0)
+        return;   /* someone else is at it */
+    if (!atomic_load_explicit(&a->expanding, memory_order_relaxed)) {
+        uint64_t items = atomic_load_explicit(&a->items, memory_order_relaxed);
+        if (items > assoc_grow_threshold(a->power))
+            assoc_expand_start(s);
+    } else {
+        uint64_t old_size = (uint64_t)1 << (a->power - 1);
+        uint64_t ob = atomic_load_explicit(&a->expand_bucket, memory_order_relaxed);
+        for (unsigned i = 0; i < buckets && ob < old_size; i++, ob++)
+            assoc_move_bucket(s, ob);
+        if (ob >= old_size)
+            assoc_expand_finish(s);
+    }
+    pthread_mutex_unlock(&a->expand_lock);
+}
+
+unsigned assoc_power(store *s)
+{
+    pthread_mutex_lock(&s->assoc.expand_lock);
+    unsigned p = s->assoc.power;
+    pthread_mutex_unlock(&s->assoc.expand_lock);
+    return p;
+}
+
+bool assoc_expanding(store *s)
+{
+    return atomic_load(&s->assoc.expanding);
+}

@@ -1,0 +1,246 @@
+/*
+ * slabs/internal.h: the storage engine's private structures, shared by the
+ * files of slabs/ and by its unit tests (t/unit/check_*.c). Nothing outside
+ * slabs/ and its tests may include this header: use store.h.
+ *
+ * Files:
+ *   slab.c   the arena, pages, chunk classes, chunk free lists, memory stats
+ *   assoc.c  the hash function and the hash table with incremental growth
+ *   items.c  the item header, refcounts, link/unlink, the per-class LRUs,
+ *            expiry/flush checks, eviction and reclaim at allocation
+ *   store.c  store_create/destroy and the operations of store.h
+ *
+ * Memory: one arena of `arena_size` bytes is reserved with mmap(MAP_NORESERVE)
+ * at start, so pages that were never handed out cost no RSS. Pages are cut
+ * from the arena in order (a bump index under page_lock) and handed to a class
+ * for good; `page_class[]` records each page's class so that moving pages
+ * between classes (slab rebalancing) can be added later without a layout
+ * change. Items refer to each other by 32-bit links: (arena offset >> 3) + 1,
+ * 0 meaning "none"; chunks are 8-aligned, so an arena of up to 32 GB fits.
+ *
+ * Lock order (a thread only takes locks to the right of those it holds;
+ * trylock may go against it, because it never waits):
+ *
+ *     assoc.expand_lock -> stripe[hv & stripe_mask] -> class.lru_lock
+ *                       -> class.slab_lock -> page_lock
+ *
+ *   - stripe locks (item locks) guard the hash chains of their buckets, the
+ *     LINKED bit, refcount increments of linked items (a get takes its
+ *     reference under the stripe lock, so "refcount == 1 under the stripe
+ *     lock" means only the hash table holds the item), in-place arith, and
+ *     the CAS/flags/value of a linked item. stripe count <= initial buckets,
+ *     so an old bucket and the two new buckets it splits into share a stripe.
+ *   - lru_lock guards a class's LRU links, its item counters (curr, total,
+ *     evicted...). Allocation takes lru_lock with NO stripe lock held, then
+ *     trylocks the stripes of tail candidates (they belong to other keys).
+ *   - slab_lock guards a class's free list and chunk/page counters.
+ *   - page_lock guards the arena bump index and the page table.
+ *   - expand_lock serializes hash table growth steps; starting and ending a
+ *     growth takes every stripe lock briefly (O(stripes), never O(items)).
+ *
+ * Later (not built): chunked items larger than a page (a chunk header class
+ * and a "chunked" item flag; the spare header byte is free for it), page moves
+ * (page_class[] + per-page free counts), an LRU crawler and hot/warm/cold
+ * segments (one LRU per segment per class: `struct slab_class` grows).
+ */
+#ifndef SLABS_INTERNAL_H
+#define SLABS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+#include "slabs/store.h"
+
+/* A 32-bit link to an item: (arena offset >> LINK_SHIFT) + 1; 0 = none. */
+typedef uint32_t item_link;
+#define LINK_NONE 0u
+#define LINK_SHIFT 3
+/* Offsets up to (2^32 - 2) << 3 are representable: an arena of 32 GB. */
+#define ARENA_MAX ((uint64_t)32 * 1024 * 1024 * 1024)
+/* Address space reserved at least (MAP_NORESERVE: costs no memory), so that
+ * store_set_mem_limit can raise the limit above the start value. */
+#define ARENA_RESERVE_MIN ((uint64_t)1024 * 1024 * 1024)
+
+/* A hit moves an item to its LRU head at most once per this many seconds. */
+#define LRU_BUMP_INTERVAL 60
+/* Items examined from the LRU tail when reclaiming or evicting. */
+#define LRU_TAIL_SEARCH 5
+
+/* item.iflags bits */
+#define ITEM_LINKED 0x01     /* in the hash table and its LRU */
+#define ITEM_FETCHED 0x02    /* read since stored */
+#define ITEM_HAS_FLAGS 0x04  /* 4 bytes of client flags follow the CAS */
+#define ITEM_FREE 0x08       /* on a class free list */
+#define ITEM_HAS_CAS 0x10    /* 8 bytes of CAS follow the header */
+
+/*
+ * The item header, 32 bytes, at the start of its chunk:
+ *
+ *   0               4               8               12              16
+ *   +---------------+---------------+---------------+---------------+
+ *   | lru prev link | lru next link | hash next link| exptime (rel) |
+ *   +---------------+---------------+---------------+---------------+
+ *   | atime (rel)   | nvalue        | refcount      |nkey|iflg|cls|sp|
+ *   +---------------+---------------+---------------+---------------+
+ *   16              20              24              28  29   30  31 32
+ *
+ *   [32]  uint64 CAS          only when the store uses CAS (use_cas)
+ *   [..]  uint32 client flags only when non-zero (ITEM_HAS_FLAGS)
+ *   [..]  key bytes (nkey, no NUL), then value bytes (nvalue, no CRLF)
+ *
+ * So an item needs 32 (+8 CAS) (+4 flags) + nkey + nvalue bytes; memcached's
+ * needs 48 + 8 CAS + nkey + 1 + nvalue + 2. A free chunk keeps the header and
+ * uses `next` as its free-list link.
+ */
+struct item {
+    item_link prev;             /* LRU: towards the head (more recent) */
+    item_link next;             /* LRU: towards the tail; free list link */
+    item_link hnext;            /* hash chain */
+    _Atomic rel_time_t exptime; /* 0 = never (touch changes it under the stripe lock) */
+    _Atomic rel_time_t atime;   /* last store or LRU bump */
+    uint32_t nvalue;
+    _Atomic uint32_t refcount;  /* the hash table holds one while LINKED */
+    uint8_t nkey;
+    _Atomic uint8_t iflags;
+    uint8_t cls;
+    uint8_t spare;              /* room for a chunked-item/segment marker */
+};
+
+#define ITEM_HEADER_SIZE 32
+#define ITEM_CAS_SIZE 8
+#define ITEM_FLAGS_SIZE 4
+
+struct slab_class {
+    uint32_t size;              /* chunk bytes */
+    uint32_t perslab;           /* chunks per page */
+
+    pthread_mutex_t slab_lock;  /* free list and chunk accounting */
+    item_link free_head;
+    uint64_t free_count;        /* chunks on the free list */
+    char *end_ptr;              /* next never-used chunk in the newest page */
+    uint32_t end_left;          /* never-used chunks left in the newest page */
+    uint64_t pages;
+    uint64_t used_chunks;
+    uint64_t mem_requested;
+
+    pthread_mutex_t lru_lock;   /* LRU links and item counters */
+    item_link lru_head;         /* most recent */
+    item_link lru_tail;         /* least recent */
+    uint64_t curr_items;
+    uint64_t total_items;
+    uint64_t evicted;
+    uint64_t evicted_nonzero;
+    uint64_t evicted_unfetched;
+    rel_time_t evicted_time;
+    uint64_t expired_unfetched;
+    uint64_t reclaimed;
+    uint64_t outofmemory;
+};
+
+/* The hash table: chains of hnext links; grows by doubling, incrementally. */
+struct assoc {
+    item_link *primary;         /* 2^power buckets */
+    item_link *old;             /* 2^(power-1) buckets while expanding */
+    unsigned power;
+    _Atomic bool expanding;
+    _Atomic uint64_t expand_bucket;   /* old buckets below this have moved */
+    _Atomic uint64_t items;           /* linked items */
+    _Atomic uint64_t grow_at;         /* start a doubling above this many */
+    pthread_mutex_t expand_lock;
+    pthread_mutex_t *stripes;
+    uint32_t stripe_mask;
+};
+
+/* Flush state, packed so the get path reads it with one atomic load:
+ * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
+ * very second are flushed too" (immediate flush without CAS). 0 = none. */
+#define FLUSH_INCLUSIVE 1u
+
+struct store {
+    struct store_config cfg;
+    char *arena;
+    uint64_t arena_size;        /* reserved bytes (a multiple of page_size) */
+    uint64_t pages_reserved;
+    pthread_mutex_t page_lock;
+    _Atomic uint64_t pages_used;
+    _Atomic uint64_t mem_limit;
+    uint8_t *page_class;        /* class of each handed-out page */
+
+    unsigned nclasses;
+    struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
+    size_t hdr_base;            /* 32, or 40 with CAS */
+
+    struct assoc assoc;
+    _Atomic uint64_t cas_seq;   /* last CAS handed out */
+    _Atomic uint64_t flush_word;
+    _Atomic uint64_t oldest_cas;  /* items with a smaller CAS are flushed; 0 = none */
+};
+
+/* ---- links ---- */
+static inline item *item_at(const store *s, item_link l)
+{
+    return l == LINK_NONE ? NULL
+                          : (item *)(s->arena + ((uint64_t)(l - 1) << LINK_SHIFT));
+}
+
+static inline item_link item_link_of(const store *s, const item *it)
+{
+    return it == NULL ? LINK_NONE
+                      : (item_link)((((const char *)it - s->arena) >> LINK_SHIFT) + 1);
+}
+
+/* ---- slab.c ---- */
+int slab_classes_init(store *s, char *err, size_t errlen);
+int slab_arena_init(store *s, char *err, size_t errlen);
+void slab_arena_destroy(store *s);
+unsigned slab_class_for(const store *s, size_t nbytes);
+/* A fresh chunk of class cls accounted for nbytes, or NULL if none is free and
+ * no page can be had. */
+item *slab_alloc(store *s, unsigned cls, size_t nbytes);
+void slab_free(store *s, item *it, size_t nbytes);
+/* A chunk changes hands without being freed (eviction, reclaim). */
+void slab_account_reuse(store *s, unsigned cls, size_t old_nbytes, size_t new_nbytes);
+void slab_prealloc(store *s);
+
+/* ---- assoc.c ---- */
+uint64_t assoc_hash(const char *key, size_t nkey);
+int assoc_init(store *s, unsigned power);
+void assoc_destroy(store *s);
+pthread_mutex_t *assoc_stripe(store *s, uint64_t hv);
+void assoc_lock_all(store *s);
+void assoc_unlock_all(store *s);
+/* These three need the key's stripe lock. */
+item *assoc_find(store *s, const char *key, size_t nkey, uint64_t hv);
+void assoc_insert(store *s, item *it, uint64_t hv);
+void assoc_delete(store *s, item *it, uint64_t hv);
+/* Growth: starts one when the table is too full, moves a few buckets of an
+ * ongoing one. Call with no stripe lock held. */
+void assoc_maintain(store *s, unsigned buckets);
+unsigned assoc_power(store *s);
+bool assoc_expanding(store *s);
+
+/* ---- items.c ---- */
+size_t item_total_size(const store *s, const item *it);
+size_t item_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue);
+/* Fills a fresh chunk's header and key (refcount 1, unlinked). */
+void item_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
+               uint32_t flags, rel_time_t exptime, uint32_t nvalue);
+void item_set_cas(const store *s, item *it, uint64_t cas);
+uint64_t item_next_cas(store *s);
+bool item_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why);
+void item_ref(item *it);
+void item_unref(store *s, item *it);
+/* Need the key's stripe lock: */
+void item_link_new(store *s, item *it, uint64_t hv);
+void item_unlink(store *s, item *it, uint64_t hv);
+void item_replace(store *s, item *old, item *it, uint64_t hv);
+void item_bump(store *s, item *it, rel_time_t now);
+/* A chunk for nbytes of class cls: reclaim expired at the tail, then a free
+ * chunk or new page, then eviction. NULL = out of memory (counted). */
+item *item_alloc_chunk(store *s, unsigned cls, size_t nbytes);
+void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * items: the item header, references, linking, the per-class LRUs, expiry
+ * and flush checks, and finding a chunk when memory is short.
+ *
+ * An item is linked when it is in the hash table and in its class's LRU; the
+ * link holds one reference, each reader one more. Unlinking drops the link's
+ * reference; whoever drops the last one returns the chunk to its free list,
+ * so a reader that still holds a replaced or deleted item reads it safely.
+ *
+ * The LRU is doubly linked through 32-bit links, head = most recent. A hit
+ * moves an item to the head at most once per LRU_BUMP_INTERVAL seconds (as
+ * memcached's ITEM_UPDATE_INTERVAL), so most gets never take the LRU lock;
+ * atime is the time of the last store or bump, hence precise to that
+ * interval.
+ *
+ * Allocation (item_alloc_chunk), with no stripe lock held:
+ *   1. look at LRU_TAIL_SEARCH items from the tail for an expired or flushed
+ *      one nobody holds: reuse its chunk ("reclaimed");
+ *   2. else a chunk from the free list, the newest page, or a new page;
+ *   3. else evict the least recent unreferenced item among the tail ones
+ *      (not with no_evict); else out of memory.
+ * Tail items belong to other keys: their stripe lock is only tried (trylock),
+ * because the LRU lock is already held and the order is stripe -> LRU.
+ */
+#include "slabs/internal.h"
+
+#include <string.h>
+
+static uint8_t iflags_get(const item *it)
+{
+    return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed);
+}
+
+static char *item_after_header(const item *it)
+{
+    char *p = (char *)it + ITEM_HEADER_SIZE;
+    uint8_t f = iflags_get(it);
+    if (f & ITEM_HAS_CAS)
+        p += ITEM_CAS_SIZE;
+    if (f & ITEM_HAS_FLAGS)
+        p += ITEM_FLAGS_SIZE;
+    return p;
+}
+
+/* ---- accessors (store.h) ---- */
+
+const char *item_key(const item *it)
+{
+    return item_after_header(it);
+}
+
+uint8_t item_nkey(const item *it)
+{
+    return it->nkey;
+}
+
+const char *item_value(const item *it)
+{
+    return item_after_header(it) + it->nkey;
+}
+
+char *item_value_mut(item *it)
+{
+    return item_after_header(it) + it->nkey;
+}
+
+uint32_t item_nvalue(const item *it)
+{
+    return it->nvalue;
+}
+
+uint32_t item_flags(const item *it)
+{
+    uint8_t f = iflags_get(it);
+    if (!(f & ITEM_HAS_FLAGS))
+        return 0;
+    uint32_t v;
+    memcpy(&v, (const char *)it + ITEM_HEADER_SIZE + ((f & ITEM_HAS_CAS) ? ITEM_CAS_SIZE : 0),
+           sizeof(v));
+    return v;
+}
+
+uint64_t item_cas(const item *it)
+{
+    if (!(iflags_get(it) & ITEM_HAS_CAS))
+        return 0;
+    uint64_t v;
+    memcpy(&v, (const char *)it + ITEM_HEADER_SIZE, sizeof(v));
+    return v;
+}
+
+rel_time_t item_exptime(const item *it)
+{
+    return atomic_load_explicit(&((item *)it)->exptime, memory_order_relaxed);
+}
+
+rel_time_t item_atime(const item *it)
+{
+    return atomic_load_explicit(&((item *)it)->atime, memory_order_relaxed);
+}
+
+bool item_fetched(const item *it)
+{
+    return (iflags_get(it) & ITEM_FETCHED) != 0;
+}
+
+unsigned item_class(const item *it)
+{
+    return it->cls;
+}
+
+/* ---- sizes, init, CAS ---- */
+
+size_t item_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
+{
+    return s->hdr_base + (flags != 0 ? ITEM_FLAGS_SIZE : 0) + nkey + nvalue;
+}
+
+size_t item_total_size(const store *s, const item *it)
+{
+    return (size_t)(item_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
+}
+
+void item_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
+               uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+{
+    it->prev = it->next = it->hnext = LINK_NONE;
+    atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
+    atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
+    it->nvalue = nvalue;
+    atomic_store_explicit(&it->refcount, 1, memory_order_relaxed);
+    it->nkey = (uint8_t)nkey;
+    uint8_t f = (s->cfg.use_cas ? ITEM_HAS_CAS : 0) | (flags != 0 ? ITEM_HAS_FLAGS : 0);
+    atomic_store_explicit(&it->iflags, f, memory_order_relaxed);
+    it->cls = (uint8_t)cls;
+    it->spare = 0;
+    char *p = (char *)it + ITEM_HEADER_SIZE;
+    if (s->cfg.use_cas) {
+        memset(p, 0, ITEM_CAS_SIZE);
+        p += ITEM_CAS_SIZE;
+    }
+    if (flags != 0) {
+        memcpy(p, &flags, sizeof(flags));
+        p += ITEM_FLAGS_SIZE;
+    }
+    memcpy(p, key, nkey);
+}
+
+void item_set_cas(const store *s, item *it, uint64_t cas)
+{
+    if (iflags_get(it) & ITEM_HAS_CAS)
+        memcpy((char *)it + ITEM_HEADER_SIZE, &cas, sizeof(cas));
+}
+
+uint64_t item_next_cas(store *s)
+{
+    return atomic_fetch_add_explicit(&s->cas_seq, 1, memory_order_relaxed) + 1;
+}
+
+/* ---- liveness ---- */
+
+static bool item_is_flushed(store *s, item *it, rel_time_t now)
+{
+    uint64_t fw = atomic_load_explicit(&s->flush_word, memory_order_acquire);
+    if (fw != 0) {
+        rel_time_t at = (rel_time_t)(fw >> 1);
+        rel_time_t t = item_atime(it);
+        if (now >= at && (t < at || ((fw & FLUSH_INCLUSIVE) && t == at)))
+            return true;
+    }
+    uint64_t oc = atomic_load_explicit(&s->oldest_cas, memory_order_acquire);
+    return oc != 0 && (iflags_get(it) & ITEM_HAS_CAS) && item_cas(it) < oc;
+}
+
+static bool item_is_expired(const item *it, rel_time_t now)
+{
+    rel_time_t e = item_exptime(it);
+    return e != 0 && e <= now;
+}
+
+bool item_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why)
+{
+    if (item_is_expired(it, now)) {
+        if (why != NULL)
+            *why = STORE_MISS_EXPIRED;
+        return true;
+    }
+    if (item_is_flushed(s, it, now)) {
+        if (why != NULL)
+            *why = STORE_MISS_FLUSHED;
+        return true;
+    }
+    return false;
+}
+
+static bool flush_pending(store *s)
+{
+    return atomic_load_explicit(&s->flush_word, memory_order_relaxed) != 0 ||
+           atomic_load_explicit(&s->oldest_cas, memory_order_relaxed) != 0;
+}
+
+/* ---- references ---- */
+
+void item_ref(item *it)
+{
+    atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+}
+
+void item_unref(store *s, item *it)
+{
+    if (atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel) == 1)
+        slab_free(s, it, item_total_size(s, it));
+}
+
+void store_release(store *s, item *it)
+{
+    if (it != NULL)
+        item_unref(s, it);
+}
+
+/* ---- LRU (lru_lock held) ---- */
+
+static void lru_insert_head(store *s, struct slab_class *sc, item *it)
+{
+    item_link l = item_link_of(s, it);
+    it->prev = LINK_NONE;
+    it->next = sc->lru_head;
+    if (sc->lru_head != LINK_NONE)
+        item_at(s, sc->lru_head)->prev = l;
+    sc->lru_head = l;
+    if (sc->lru_tail == LINK_NONE)
+        sc->lru_tail = l;
+}
+
+static void lru_remove(store *s, struct slab_class *sc, item *it)
+{
+    if (it->prev != LINK_NONE)
+        item_at(s, it->prev)->next = it->next;
+    else
+        sc->lru_head = it->next;
+    if (it->next != LINK_NONE)
+        item_at(s, it->next)->prev = it->prev;
+    else
+        sc->lru_tail = it->prev;
+    it->prev = it->next = LINK_NONE;
+}
+
+/* ---- linking (stripe lock held) ---- */
+
+void item_link_new(store *s, item *it, uint64_t hv)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    if (s->cfg.use_cas)
+        item_set_cas(s, it, item_next_cas(s));
+    else
+        item_next_cas(s);   /* the counter still counts mutations */
+    atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
+    atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_relaxed);
+    item_ref(it);
+    assoc_insert(s, it, hv);
+    pthread_mutex_lock(&sc->lru_lock);
+    lru_insert_head(s, sc, it);
+    sc->curr_items++;
+    sc->total_items++;
+    pthread_mutex_unlock(&sc->lru_lock);
+}
+
+void item_unlink(store *s, item *it, uint64_t hv)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    assoc_delete(s, it, hv);
+    pthread_mutex_lock(&sc->lru_lock);
+    lru_remove(s, sc, it);
+    sc->curr_items--;
+    pthread_mutex_unlock(&sc->lru_lock);
+    atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
+    item_unref(s, it);
+}
+
+void item_replace(store *s, item *old, item *it, uint64_t hv)
+{
+    item_unlink(s, old, hv);
+    item_link_new(s, it, hv);
+}
+
+void item_bump(store *s, item *it, rel_time_t now)
+{
+    if (now - item_atime(it) < LRU_BUMP_INTERVAL)
+        return;
+    struct slab_class *sc = &s->classes[it->cls];
+    pthread_mutex_lock(&sc->lru_lock);
+    if (iflags_get(it) & ITEM_LINKED) {
+        lru_remove(s, sc, it);
+        lru_insert_head(s, sc, it);
+    }
+    pthread_mutex_unlock(&sc->lru_lock);
+    atomic_store_explicit(&it->atime, now, memory_order_relaxed);
+}
+
+/* ---- finding a chunk ---- */
+
+/* Counts the end of a tail item that is taken over. lru_lock held. */
+static void lru_count_taken(struct slab_class *sc, item *it, bool dead, rel_time_t now)
+{
+    bool fetched = item_fetched(it);
+    if (dead) {
+        sc->reclaimed++;
+        if (!fetched)
+            sc->expired_unfetched++;
+        return;
+    }
+    sc->evicted++;
+    if (item_exptime(it) != 0)
+        sc->evicted_nonzero++;
+    if (!fetched)
+        sc->evicted_unfetched++;
+    sc->evicted_time = now - item_atime(it);
+}
+
+/*
+ * Takes over an item near the tail of class cls: a dead one (expired or
+ * flushed) nobody holds, or with evict also a live one nobody holds. Returns
+ * its chunk, unlinked, refcount 1, or NULL.
+ */
+static item *lru_pull_tail(store *s, unsigned cls, bool evict)
+{
+    struct slab_class *sc = &s->classes[cls];
+    rel_time_t now = clock_now();
+    bool flushes = flush_pending(s);
+    item *found = NULL;
+
+    pthread_mutex_lock(&sc->lru_lock);
+    item *it = item_at(s, sc->lru_tail);
+    for (int tries = 0; it != NULL && tries < LRU_TAIL_SEARCH;
+         tries++, it = item_at(s, it->prev)) {
+        if (!evict && !flushes && !item_is_expired(it, now))
+            continue;
+        uint64_t hv = assoc_hash(item_key(it), it->nkey);
+        pthread_mutex_t *lock = assoc_stripe(s, hv);
+        if (pthread_mutex_trylock(lock) != 0)
+            continue;
+        bool dead = item_is_dead(s, it, now, NULL);
+        bool take = atomic_load_explicit(&it->refcount, memory_order_acquire) == 1 &&
+                    (dead || (evict && !s->cfg.no_evict));
+        if (take) {
+            assoc_delete(s, it, hv);
+            lru_remove(s, sc, it);
+            sc->curr_items--;
+            atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
+            lru_count_taken(sc, it, dead, now);
+            found = it;
+        }
+        pthread_mutex_unlock(lock);
+        if (found != NULL)
+            break;
+    }
+    pthread_mutex_unlock(&sc->lru_lock);
+    return found;
+}
+
+static item *lru_take(store *s, unsigned cls, size_t nbytes, bool evict)
+{
+    item *it = lru_pull_tail(s, cls, evict);
+    if (it != NULL)
+        slab_account_reuse(s, cls, item_total_size(s, it), nbytes);
+    return it;
+}
+
+item *item_alloc_chunk(store *s, unsigned cls, size_t nbytes)
+{
+    item *it = lru_take(s, cls, nbytes, false);
+    if (it == NULL)
+        it = slab_alloc(s, cls, nbytes);
+    if (it == NULL)
+        it = lru_take(s, cls, nbytes, true);
+    if (it == NULL) {
+        struct slab_class *sc = &s->classes[cls];
+        pthread_mutex_lock(&sc->lru_lock);
+        sc->outofmemory++;
+        pthread_mutex_unlock(&sc->lru_lock);
+    }
+    return it;
+}
+
+void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out)
+{
+    struct slab_class *sc = &s->classes[cls];
+    rel_time_t now = clock_now();
+    pthread_mutex_lock(&sc->lru_lock);
+    out->curr_items = sc->curr_items;
+    out->total_items = sc->total_items;
+    out->evicted = sc->evicted;
+    out->evicted_nonzero = sc->evicted_nonzero;
+    out->evicted_unfetched = sc->evicted_unfetched;
+    out->evicted_time = sc->evicted_time;
+    out->expired_unfetched = sc->expired_unfetched;
+    out->reclaimed = sc->reclaimed;
+    out->outofmemory = sc->outofmemory;
+    item *tail = item_at(s, sc->lru_tail);
+    out->age = tail != NULL ? now - item_atime(tail) : 0;
+    pthread_mutex_unlock(&sc->lru_lock);
+}

@@ -1,0 +1,318 @@
+/*
+ * slab: the arena, its pages, the chunk class table and the chunk free lists.
+ *
+ * One arena is reserved up front with mmap(MAP_PRIVATE|MAP_ANONYMOUS|
+ * MAP_NORESERVE): a page costs RSS only once an item is written into it, and
+ * links between items can be 32-bit arena offsets. Pages (page_size bytes)
+ * are cut from the arena in order and given to a class when the class has no
+ * free chunk; the total never exceeds mem_limit (strict). A class carves its
+ * newest page lazily (end_ptr/end_left: "free_chunks_end") and keeps freed
+ * chunks on a LIFO free list, so a freed chunk is the next one reused. No
+ * malloc per item, ever.
+ *
+ * The arena reserves max(mem_limit, ARENA_RESERVE_MIN) bytes (capped at
+ * ARENA_MAX) of address space, so store_set_mem_limit can raise the limit up
+ * to that at run time; a raise beyond it is clamped to the reservation.
+ *
+ * -L (prealloc): every page under the limit is touched at start (so the RSS is
+ * taken up front, as memcached -L), and each class is given one page; the
+ * remaining pages stay unassigned and go to whichever class needs them.
+ *
+ *     arena: | page 0 | page 1 | page 2 | ...        | (reserved, untouched) |
+ *     page:  | chunk | chunk | chunk | ... | tail waste (page_size % size)  |
+ *     page_class[i] = class of page i (0 = not handed out)
+ */
+#include "slabs/internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PREALLOC_TOUCH_STRIDE 4096
+/* size * factor is rounded up, but not for a binary fraction's last bit */
+#define CLASS_FACTOR_EPSILON 1e-9
+
+static uint32_t align_up(uint64_t n)
+{
+    return (uint32_t)((n + CHUNK_ALIGN - 1) & ~(uint64_t)(CHUNK_ALIGN - 1));
+}
+
+/*
+ * Sizes: smallest = header (+CAS) + chunk_min, 8-aligned; each next one is
+ * previous * factor rounded up to a multiple of 8 (memcached truncates the
+ * product first; the same for -f 1.25), and at least previous + 8; a size above
+ * page_size / factor is not taken; the last class is page_size itself.
+ */
+int slab_classes_init(store *s, char *err, size_t errlen)
+{
+    const struct store_config *c = &s->cfg;
+    uint64_t size = align_up(s->hdr_base + (uint64_t)c->chunk_min);
+    unsigned n = 0;
+
+    if (size > c->page_size) {
+        snprintf(err, errlen, "page size %u is smaller than the smallest chunk (%llu bytes)",
+                 c->page_size, (unsigned long long)size);
+        return -1;
+    }
+    while (size < c->page_size && (double)size <= (double)c->page_size / c->factor) {
+        if (n + 1 >= CLASS_MAX) {
+            snprintf(err, errlen,
+                     "growth factor %.2f with chunk size %u and page size %u needs more than %d classes",
+                     c->factor, c->chunk_min, c->page_size, CLASS_MAX);
+            return -1;
+        }
+        n++;
+        s->classes[n].size = (uint32_t)size;
+        uint64_t next = align_up((uint64_t)ceil((double)size * c->factor - CLASS_FACTOR_EPSILON));
+        size = next < size + CHUNK_ALIGN ? size + CHUNK_ALIGN : next;
+    }
+    n++;
+    s->classes[n].size = c->page_size;
+    s->nclasses = n;
+    for (unsigned i = 1; i <= n; i++) {
+        struct slab_class *sc = &s->classes[i];
+        sc->perslab = c->page_size / sc->size;
+        pthread_mutex_init(&sc->slab_lock, NULL);
+        pthread_mutex_init(&sc->lru_lock, NULL);
+    }
+    return 0;
+}
+
+int slab_arena_init(store *s, char *err, size_t errlen)
+{
+    uint64_t ps = s->cfg.page_size;
+    uint64_t want = s->cfg.mem_limit > ARENA_RESERVE_MIN ? s->cfg.mem_limit : ARENA_RESERVE_MIN;
+    if (want > ARENA_MAX)
+        want = ARENA_MAX;
+    want -= want % ps;
+    void *p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        snprintf(err, errlen, "cannot reserve %llu bytes of address space: %s",
+                 (unsigned long long)want, strerror(errno));
+        return -1;
+    }
+    s->arena = p;
+    s->arena_size = want;
+    s->pages_reserved = want / ps;
+    s->page_class = calloc(s->pages_reserved, 1);
+    if (s->page_class == NULL) {
+        munmap(p, want);
+        s->arena = NULL;
+        snprintf(err, errlen, "out of memory for the page table");
+        return -1;
+    }
+    pthread_mutex_init(&s->page_lock, NULL);
+    atomic_init(&s->pages_used, 0);
+    atomic_init(&s->mem_limit, s->cfg.mem_limit);
+    return 0;
+}
+
+void slab_arena_destroy(store *s)
+{
+    for (unsigned i = 1; i <= s->nclasses; i++) {
+        pthread_mutex_destroy(&s->classes[i].slab_lock);
+        pthread_mutex_destroy(&s->classes[i].lru_lock);
+    }
+    if (s->arena != NULL) {
+        munmap(s->arena, s->arena_size);
+        pthread_mutex_destroy(&s->page_lock);
+    }
+    free(s->page_class);
+}
+
+unsigned slab_class_for(const store *s, size_t nbytes)
+{
+    unsigned lo = 1, hi = s->nclasses;
+    if (nbytes == 0 || nbytes > s->classes[hi].size)
+        return 0;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (s->classes[mid].size >= nbytes)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* A page for class cls, or NULL at the limit. Called with the class slab_lock. */
+static char *slab_page_new(store *s, unsigned cls)
+{
+    char *page = NULL;
+    pthread_mutex_lock(&s->page_lock);
+    uint64_t used = atomic_load_explicit(&s->pages_used, memory_order_relaxed);
+    uint64_t limit = atomic_load_explicit(&s->mem_limit, memory_order_relaxed);
+    if (used < s->pages_reserved && (used + 1) * s->cfg.page_size <= limit) {
+        page = s->arena + used * s->cfg.page_size;
+        s->page_class[used] = (uint8_t)cls;
+        atomic_store_explicit(&s->pages_used, used + 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&s->page_lock);
+    return page;
+}
+
+/* Gives class cls a new page to carve. Called with its slab_lock. */
+static bool slab_grow(store *s, unsigned cls)
+{
+    struct slab_class *sc = &s->classes[cls];
+    char *page = slab_page_new(s, cls);
+    if (page == NULL)
+        return false;
+    sc->end_ptr = page;
+    sc->end_left = sc->perslab;
+    sc->pages++;
+    return true;
+}
+
+item *slab_alloc(store *s, unsigned cls, size_t nbytes)
+{
+    struct slab_class *sc = &s->classes[cls];
+    item *it = NULL;
+
+    pthread_mutex_lock(&sc->slab_lock);
+    if (sc->free_head != LINK_NONE) {
+        it = item_at(s, sc->free_head);
+        sc->free_head = it->next;
+        sc->free_count--;
+    } else if (sc->end_left > 0 || slab_grow(s, cls)) {
+        it = (item *)sc->end_ptr;
+        sc->end_ptr += sc->size;
+        sc->end_left--;
+    }
+    if (it != NULL) {
+        sc->used_chunks++;
+        sc->mem_requested += nbytes;
+    }
+    pthread_mutex_unlock(&sc->slab_lock);
+    return it;
+}
+
+void slab_free(store *s, item *it, size_t nbytes)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    pthread_mutex_lock(&sc->slab_lock);
+    atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
+    it->next = sc->free_head;
+    sc->free_head = item_link_of(s, it);
+    sc->free_count++;
+    sc->used_chunks--;
+    sc->mem_requested -= nbytes;
+    pthread_mutex_unlock(&sc->slab_lock);
+}
+
+void slab_account_reuse(store *s, unsigned cls, size_t old_nbytes, size_t new_nbytes)
+{
+    struct slab_class *sc = &s->classes[cls];
+    pthread_mutex_lock(&sc->slab_lock);
+    sc->mem_requested = sc->mem_requested - old_nbytes + new_nbytes;
+    pthread_mutex_unlock(&sc->slab_lock);
+}
+
+void slab_prealloc(store *s)
+{
+    uint64_t limit = atomic_load(&s->mem_limit);
+    uint64_t touch = limit < s->arena_size ? limit : s->arena_size;
+    touch -= touch % s->cfg.page_size;
+    for (uint64_t off = 0; off < touch; off += PREALLOC_TOUCH_STRIDE)
+        s->arena[off] = 0;
+    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+        struct slab_class *sc = &s->classes[cls];
+        pthread_mutex_lock(&sc->slab_lock);
+        bool ok = slab_grow(s, cls);
+        pthread_mutex_unlock(&sc->slab_lock);
+        if (!ok)
+            break;
+    }
+}
+
+/* ---- the part of store.h that is the class table and memory limit ---- */
+
+unsigned store_class_count(const store *s)
+{
+    return s->nclasses;
+}
+
+uint32_t store_class_chunk_size(const store *s, unsigned cls)
+{
+    return cls >= 1 && cls <= s->nclasses ? s->classes[cls].size : 0;
+}
+
+uint32_t store_class_per_page(const store *s, unsigned cls)
+{
+    return cls >= 1 && cls <= s->nclasses ? s->classes[cls].perslab : 0;
+}
+
+/*
+ * Key + value bytes that fit the largest chunk, assuming non-zero client
+ * flags (the worst case). nkey does not change the header size.
+ */
+size_t store_item_size_max(const store *s, size_t nkey)
+{
+    (void)nkey;
+    return s->classes[s->nclasses].size - s->hdr_base - ITEM_FLAGS_SIZE;
+}
+
+size_t store_item_header_size(const store *s, uint32_t flags)
+{
+    return s->hdr_base + (flags != 0 ? ITEM_FLAGS_SIZE : 0);
+}
+
+/*
+ * Raising is clamped to the reserved arena; lowering only stops new pages
+ * from being taken (pages already assigned stay with their classes).
+ */
+void store_set_mem_limit(store *s, uint64_t bytes)
+{
+    if (bytes > s->arena_size)
+        bytes = s->arena_size;
+    atomic_store(&s->mem_limit, bytes);
+}
+
+void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (cls < 1 || cls > s->nclasses)
+        return;
+    struct slab_class *sc = &s->classes[cls];
+    out->chunk_size = sc->size;
+    out->chunks_per_page = sc->perslab;
+    item_lru_stats(s, cls, out);
+    pthread_mutex_lock(&sc->slab_lock);
+    out->total_pages = sc->pages;
+    out->total_chunks = sc->pages * sc->perslab;
+    out->used_chunks = sc->used_chunks;
+    out->free_chunks_end = sc->end_left;
+    out->free_chunks = sc->free_count + sc->end_left;
+    out->mem_requested = sc->mem_requested;
+    out->chunk_bytes_used = sc->used_chunks * sc->size;
+    pthread_mutex_unlock(&sc->slab_lock);
+}
+
+void store_stats(store *s, struct store_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+        struct store_class_stats cs;
+        store_class_stats(s, cls, &cs);
+        out->curr_items += cs.curr_items;
+        out->total_items += cs.total_items;
+        out->bytes += cs.mem_requested;
+        out->evictions += cs.evicted;
+        out->reclaimed += cs.reclaimed;
+        out->expired_unfetched += cs.expired_unfetched;
+        out->evicted_unfetched += cs.evicted_unfetched;
+        out->chunk_bytes_used += cs.chunk_bytes_used;
+        if (cs.total_pages > 0)
+            out->active_slabs++;
+    }
+    out->total_malloced = atomic_load(&s->pages_used) * s->cfg.page_size;
+    out->limit_maxbytes = atomic_load(&s->mem_limit);
+    out->hash_power_level = assoc_power(s);
+    out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(item_link);
+    out->hash_is_expanding = assoc_expanding(s);
+}

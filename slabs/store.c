@@ -1,0 +1,495 @@
+/*
+ * store: the operations of store.h on top of slab.c, assoc.c and items.c.
+ *
+ * Every operation on a key hashes it once and works under the key's stripe
+ * lock (lock order in internal.h). Allocation never runs under a stripe
+ * lock, so operations that need a new item from an existing one (append,
+ * prepend, arith that grows) read the old item under a reference, build the
+ * new one unlocked, then re-take the stripe lock and swap only if the key
+ * still maps to the same item; otherwise they start again (someone else's
+ * write won, so the loop always makes progress).
+ *
+ * CAS: one 64-bit counter, bumped by every mutation that stores (set family,
+ * append/prepend, incr/decr); touch does not change an item's CAS, as in
+ * memcached. With use_cas off items carry no CAS field and report 0.
+ *
+ * flush_all (lazy, checked whenever an item is met):
+ *   - with a delay: items whose atime is before the moment F are dead once
+ *     the clock reaches F;
+ *   - immediate with CAS: items whose CAS is below the next CAS to be issued
+ *     are dead. So "set a; flush_all; set b" in one second loses a, keeps b;
+ *   - immediate without CAS: items whose atime is at or before this second
+ *     are dead; a set later in the same second is flushed too (the safe side:
+ *     never serve a pre-flush value; memcached -C errs the other way).
+ * A newer flush_all replaces a pending delayed one.
+ *
+ * incr/decr follow memcached: the value is parsed like strtoull (leading
+ * blanks, optional '+', digits, then the end or a blank; no sign '-', no
+ * overflow). When the new number's digits fit the old length and nobody else
+ * holds the item, it is rewritten in place and padded with spaces ("10" decr 1
+ * -> "9 "); otherwise a new item with exactly the digits replaces it.
+ */
+#include "slabs/internal.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ASSOC_MOVES_PER_WRITE 4        /* old buckets moved after each store */
+#define ASSOC_MOVES_PER_ROUND 1024     /* ... per round of store_maintain */
+#define ASSOC_ROUNDS_PER_MAINTAIN 64
+#define ARITH_DIGITS_MAX 24            /* buffer for a uint64 in decimal */
+#define HASH_POWER_MIN 1
+#define HASH_POWER_MAX 31
+
+void store_config_defaults(struct store_config *cfg)
+{
+    cfg->mem_limit = (uint64_t)MEM_LIMIT_MB_DEFAULT * 1024 * 1024;
+    cfg->page_size = PAGE_SIZE_DEFAULT;
+    cfg->factor = GROWTH_FACTOR_DEFAULT;
+    cfg->chunk_min = CHUNK_MIN_DEFAULT;
+    cfg->prealloc = false;
+    cfg->no_evict = false;
+    cfg->use_cas = true;
+    cfg->hash_power = HASH_POWER_DEFAULT;
+}
+
+static bool config_check(const struct store_config *c, char *err, size_t errlen)
+{
+    if (!(c->factor > 1.0) || !isfinite(c->factor)) {
+        snprintf(err, errlen, "growth factor must be greater than 1.0");
+        return false;
+    }
+    if (c->chunk_min < 1) {
+        snprintf(err, errlen, "chunk size must be at least 1 byte");
+        return false;
+    }
+    if (c->page_size < PAGE_SIZE_MIN || c->page_size > PAGE_SIZE_MAX) {
+        snprintf(err, errlen, "page size must be between %d and %d bytes",
+                 PAGE_SIZE_MIN, PAGE_SIZE_MAX);
+        return false;
+    }
+    if (c->page_size % CHUNK_ALIGN != 0) {
+        snprintf(err, errlen, "page size must be a multiple of %d bytes", CHUNK_ALIGN);
+        return false;
+    }
+    if (c->mem_limit < c->page_size) {
+        snprintf(err, errlen, "memory limit must be at least one page (%u bytes)", c->page_size);
+        return false;
+    }
+    if (c->mem_limit > ARENA_MAX) {
+        snprintf(err, errlen, "memory limit above %llu MB is not supported",
+                 (unsigned long long)(ARENA_MAX / (1024 * 1024)));
+        return false;
+    }
+    if (c->hash_power < HASH_POWER_MIN || c->hash_power > HASH_POWER_MAX) {
+        snprintf(err, errlen, "hash power must be between %d and %d", HASH_POWER_MIN,
+                 HASH_POWER_MAX);
+        return false;
+    }
+    return true;
+}
+
+store *store_create(const struct store_config *cfg, char *err, size_t errlen)
+{
+    if (!config_check(cfg, err, errlen))
+        return NULL;
+    store *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->hdr_base = ITEM_HEADER_SIZE + (cfg->use_cas ? ITEM_CAS_SIZE : 0);
+    atomic_init(&s->cas_seq, 0);
+    atomic_init(&s->flush_word, 0);
+    atomic_init(&s->oldest_cas, 0);
+    if (slab_classes_init(s, err, errlen) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (slab_arena_init(s, err, errlen) != 0) {
+        slab_arena_destroy(s);
+        free(s);
+        return NULL;
+    }
+    if (assoc_init(s, cfg->hash_power) != 0) {
+        snprintf(err, errlen, "out of memory for the hash table");
+        slab_arena_destroy(s);
+        free(s);
+        return NULL;
+    }
+    if (cfg->prealloc)
+        slab_prealloc(s);
+    return s;
+}
+
+void store_destroy(store *s)
+{
+    if (s == NULL)
+        return;
+    assoc_destroy(s);
+    slab_arena_destroy(s);
+    free(s);
+}
+
+/* ---- helpers ---- */
+
+static bool key_ok(size_t nkey)
+{
+    return nkey >= 1 && nkey <= KEY_MAX_LENGTH;
+}
+
+/* The live item for key, unlinking a dead one it meets. Stripe lock held. */
+static item *find_live(store *s, const char *key, size_t nkey, uint64_t hv,
+                       enum store_miss *why)
+{
+    item *it = assoc_find(s, key, nkey, hv);
+    if (it == NULL)
+        return NULL;
+    if (item_is_dead(s, it, clock_now(), why)) {
+        item_unlink(s, it, hv);
+        return NULL;
+    }
+    return it;
+}
+
+static item *alloc_raw(store *s, const char *key, size_t nkey, uint32_t flags,
+                       rel_time_t exptime, size_t nvalue, enum store_result *why)
+{
+    enum store_result res = STORE_TOO_LARGE;
+    item *it = NULL;
+    unsigned cls = 0;
+    if (key_ok(nkey) && nvalue <= UINT32_MAX)
+        cls = slab_class_for(s, item_size_for(s, nkey, flags, nvalue));
+    if (cls != 0) {
+        it = item_alloc_chunk(s, cls, item_size_for(s, nkey, flags, nvalue));
+        res = STORE_NO_MEMORY;
+    }
+    if (it == NULL) {
+        if (why != NULL)
+            *why = res;
+        return NULL;
+    }
+    item_init(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
+    return it;
+}
+
+static void after_write(store *s)
+{
+    assoc_maintain(s, ASSOC_MOVES_PER_WRITE);
+}
+
+/* ---- reading ---- */
+
+static item *get_common(store *s, const char *key, size_t nkey, bool touch,
+                        int64_t exptime, enum store_miss *why)
+{
+    enum store_miss miss = STORE_MISS;
+    item *it = NULL;
+    if (key_ok(nkey)) {
+        uint64_t hv = assoc_hash(key, nkey);
+        pthread_mutex_t *lock = assoc_stripe(s, hv);
+        pthread_mutex_lock(lock);
+        it = find_live(s, key, nkey, hv, &miss);
+        if (it != NULL) {
+            item_ref(it);
+            if (touch)
+                atomic_store_explicit(&it->exptime, clock_exptime(exptime),
+                                      memory_order_relaxed);
+            atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
+            item_bump(s, it, clock_now());
+            miss = STORE_HIT;
+        }
+        pthread_mutex_unlock(lock);
+    }
+    if (why != NULL)
+        *why = miss;
+    return it;
+}
+
+item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why)
+{
+    return get_common(s, key, nkey, false, 0, why);
+}
+
+item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
+                      enum store_miss *why)
+{
+    return get_common(s, key, nkey, true, exptime, why);
+}
+
+/* ---- writing ---- */
+
+item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
+                       int64_t exptime, size_t nvalue, enum store_result *why)
+{
+    return alloc_raw(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
+}
+
+/* set/add/replace/cas under the stripe lock: links it or says why not. */
+static enum store_result commit_plain(store *s, item *it, enum store_mode mode,
+                                      uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
+{
+    item *old = find_live(s, item_key(it), it->nkey, hv, NULL);
+    switch (mode) {
+    case STORE_ADD:
+        if (old != NULL) {
+            item_bump(s, old, clock_now());
+            return STORE_NOT_STORED;
+        }
+        break;
+    case STORE_REPLACE:
+        if (old == NULL)
+            return STORE_NOT_STORED;
+        break;
+    case STORE_CAS:
+        if (old == NULL)
+            return STORE_NOT_FOUND;
+        if (item_cas(old) != cas_in)
+            return STORE_EXISTS;
+        break;
+    default:
+        break;
+    }
+    if (old != NULL)
+        item_replace(s, old, it, hv);
+    else
+        item_link_new(s, it, hv);
+    if (cas_out != NULL)
+        *cas_out = item_cas(it);
+    return STORE_OK;
+}
+
+/*
+ * append/prepend: the old value plus the caller's bytes go into a new item
+ * (maybe of a larger class) that keeps the old flags and exptime.
+ */
+static enum store_result commit_concat(store *s, item *add, bool append, uint64_t cas_in,
+                                       uint64_t hv, uint64_t *cas_out)
+{
+    const char *key = item_key(add);
+    size_t nkey = add->nkey;
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    for (;;) {
+        pthread_mutex_lock(lock);
+        item *old = find_live(s, key, nkey, hv, NULL);
+        if (old == NULL || (cas_in != 0 && item_cas(old) != cas_in)) {
+            pthread_mutex_unlock(lock);
+            return old == NULL ? STORE_NOT_STORED : STORE_EXISTS;
+        }
+        item_ref(old);
+        pthread_mutex_unlock(lock);
+
+        enum store_result why = STORE_OK;
+        size_t total = (size_t)old->nvalue + add->nvalue;
+        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), total, &why);
+        if (it == NULL) {
+            item_unref(s, old);
+            return why;
+        }
+        char *v = item_value_mut(it);
+        const item *first = append ? old : add, *second = append ? add : old;
+        memcpy(v, item_value(first), first->nvalue);
+        memcpy(v + first->nvalue, item_value(second), second->nvalue);
+
+        pthread_mutex_lock(lock);
+        bool same = find_live(s, key, nkey, hv, NULL) == old;
+        if (same) {
+            atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
+            item_replace(s, old, it, hv);
+            if (cas_out != NULL)
+                *cas_out = item_cas(it);
+        }
+        pthread_mutex_unlock(lock);
+        item_unref(s, it);
+        item_unref(s, old);
+        if (same)
+            return STORE_OK;
+    }
+}
+
+enum store_result store_commit(store *s, item *it, enum store_mode mode,
+                               uint64_t cas_in, uint64_t *cas_out)
+{
+    uint64_t hv = assoc_hash(item_key(it), it->nkey);
+    enum store_result res;
+    if (mode == STORE_APPEND || mode == STORE_PREPEND) {
+        res = commit_concat(s, it, mode == STORE_APPEND, cas_in, hv, cas_out);
+        item_unref(s, it);
+    } else {
+        pthread_mutex_t *lock = assoc_stripe(s, hv);
+        pthread_mutex_lock(lock);
+        res = commit_plain(s, it, mode, cas_in, hv, cas_out);
+        pthread_mutex_unlock(lock);
+        item_unref(s, it);
+    }
+    after_write(s);
+    return res;
+}
+
+enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t cas)
+{
+    if (!key_ok(nkey))
+        return STORE_NOT_FOUND;
+    uint64_t hv = assoc_hash(key, nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    enum store_result res = STORE_OK;
+    pthread_mutex_lock(lock);
+    item *it = find_live(s, key, nkey, hv, NULL);
+    if (it == NULL)
+        res = STORE_NOT_FOUND;
+    else if (cas != 0 && item_cas(it) != cas)
+        res = STORE_EXISTS;
+    else
+        item_unlink(s, it, hv);
+    pthread_mutex_unlock(lock);
+    return res;
+}
+
+enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t exptime)
+{
+    if (!key_ok(nkey))
+        return STORE_NOT_FOUND;
+    uint64_t hv = assoc_hash(key, nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    enum store_result res = STORE_NOT_FOUND;
+    pthread_mutex_lock(lock);
+    item *it = find_live(s, key, nkey, hv, NULL);
+    if (it != NULL) {
+        atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
+        atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);  /* as memcached */
+        item_bump(s, it, clock_now());
+        res = STORE_OK;
+    }
+    pthread_mutex_unlock(lock);
+    return res;
+}
+
+/* ---- incr/decr ---- */
+
+/* Parses a counter value the way memcached's safe_strtoull does. */
+static bool arith_parse(const char *p, size_t n, uint64_t *out)
+{
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)p[i]))
+        i++;
+    if (i < n && p[i] == '+')
+        i++;
+    size_t start = i;
+    uint64_t v = 0;
+    for (; i < n && isdigit((unsigned char)p[i]); i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (i == start || (i < n && !isspace((unsigned char)p[i])))
+        return false;
+    *out = v;
+    return true;
+}
+
+static uint64_t arith_apply(uint64_t v, bool incr, uint64_t delta)
+{
+    if (incr)
+        return v + delta;   /* wraps at 2^64, as memcached */
+    return delta > v ? 0 : v - delta;
+}
+
+/* Rewrites it in place (nobody else holds it). Stripe lock held. */
+static void arith_in_place(store *s, item *it, const char *digits, size_t len,
+                           uint64_t *cas_out)
+{
+    char *v = item_value_mut(it);
+    memcpy(v, digits, len);
+    memset(v + len, ' ', it->nvalue - len);
+    uint64_t cas = item_next_cas(s);
+    item_set_cas(s, it, cas);
+    if (cas_out != NULL)
+        *cas_out = item_cas(it);
+}
+
+enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
+                              uint64_t delta, uint64_t *result, uint64_t *cas_out)
+{
+    if (!key_ok(nkey))
+        return STORE_NOT_FOUND;
+    uint64_t hv = assoc_hash(key, nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    for (;;) {
+        pthread_mutex_lock(lock);
+        item *old = find_live(s, key, nkey, hv, NULL);
+        uint64_t v;
+        if (old == NULL || !arith_parse(item_value(old), old->nvalue, &v)) {
+            pthread_mutex_unlock(lock);
+            return old == NULL ? STORE_NOT_FOUND : STORE_NON_NUMERIC;
+        }
+        v = arith_apply(v, incr, delta);
+        if (result != NULL)
+            *result = v;
+        char digits[ARITH_DIGITS_MAX];
+        size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, v);
+        if (len <= old->nvalue &&
+            atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
+            arith_in_place(s, old, digits, len, cas_out);
+            pthread_mutex_unlock(lock);
+            return STORE_OK;
+        }
+        item_ref(old);
+        pthread_mutex_unlock(lock);
+
+        enum store_result why = STORE_OK;
+        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, &why);
+        if (it == NULL) {
+            item_unref(s, old);
+            return STORE_NO_MEMORY;
+        }
+        memcpy(item_value_mut(it), digits, len);
+        pthread_mutex_lock(lock);
+        bool same = find_live(s, key, nkey, hv, NULL) == old;
+        if (same) {
+            atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
+            item_replace(s, old, it, hv);
+            if (cas_out != NULL)
+                *cas_out = item_cas(it);
+        }
+        pthread_mutex_unlock(lock);
+        item_unref(s, it);
+        item_unref(s, old);
+        if (same) {
+            after_write(s);
+            return STORE_OK;
+        }
+    }
+}
+
+/* ---- flush, upkeep ---- */
+
+void store_flush(store *s, int64_t delay)
+{
+    rel_time_t now = clock_now();
+    rel_time_t at = delay > 0 ? clock_exptime(delay) : now;
+    if (delay > 0 && at > now) {
+        atomic_store_explicit(&s->flush_word, (uint64_t)at << 1, memory_order_release);
+    } else if (s->cfg.use_cas) {
+        uint64_t next = atomic_load_explicit(&s->cas_seq, memory_order_relaxed) + 1;
+        atomic_store_explicit(&s->oldest_cas, next, memory_order_release);
+        atomic_store_explicit(&s->flush_word, 0, memory_order_release);
+    } else {
+        atomic_store_explicit(&s->flush_word, ((uint64_t)now << 1) | FLUSH_INCLUSIVE,
+                              memory_order_release);
+    }
+}
+
+void store_maintain(store *s)
+{
+    for (int i = 0; i < ASSOC_ROUNDS_PER_MAINTAIN; i++) {
+        assoc_maintain(s, ASSOC_MOVES_PER_ROUND);
+        if (!assoc_expanding(s))
+            break;
+    }
+}
