@@ -1,4 +1,8 @@
 # protocol/: parse requests, compose replies (owner: protocol). Links libslabs.a, libcommon.a.
 noinst_LIBRARIES += libprotocol.a
 libprotocol_a_SOURCES = \
-	protocol/proto.h protocol/reply.h protocol/counters.h
+	protocol/proto.h protocol/reply.h protocol/counters.h \
+	protocol/messages.h \
+	protocol/reply.c \
+	protocol/text_parse.c protocol/text_parse.h \
+	protocol/text.c

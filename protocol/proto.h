@@ -65,6 +65,14 @@ struct proto_conn {
     struct proto_counters *counters;   /* this worker thread's counters */
     uint64_t swallow;                  /* bytes of a refused data block left to discard */
     bool noreply;                      /* the current request said noreply */
+    /*
+     * A get/gets line longer than PROTO_LINE_MAX is handled in pieces, as
+     * memcached allows for big multigets: the keys read so far are answered
+     * and the rest of the line follows in later calls. Non-zero while one is
+     * in progress (internal to protocol/).
+     */
+    uint8_t get_cont;
+    bool skip_line;                    /* discard input up to the next '\n' */
 };
 
 void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,

@@ -35,6 +35,14 @@ void reply_printf(struct reply *r, const char *fmt, ...) __attribute__((format(p
 void reply_add_u64(struct reply *r, uint64_t v);
 
 /*
+ * Fast path for composing a line in place: returns room for at least max
+ * bytes at the end of the text; reply_commit() then appends the first n
+ * (n <= max) of them. Nothing else may touch r in between.
+ */
+char *reply_reserve(struct reply *r, size_t max);
+void reply_commit(struct reply *r, size_t n);
+
+/*
  * Appends len bytes at ptr inside item it's memory, without copying. Takes
  * over one reference to it (the caller got it from store_get and must not
  * release it).

@@ -1,5 +1,17 @@
 # t/unit/: Check suites, one per module; each links only its module and below.
 
+# ---- protocol/ suites (owner: protocol) ----
+check_PROGRAMS += t/unit/check_reply t/unit/check_proto_text
+TESTS += t/unit/check_reply t/unit/check_proto_text
+t_unit_check_reply_SOURCES = t/unit/check_reply.c
+t_unit_check_reply_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# store_release is wrapped so the suite can count the references it gets back.
+t_unit_check_reply_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=store_release
+t_unit_check_reply_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_proto_text_SOURCES = t/unit/check_proto_text.c
+t_unit_check_proto_text_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_proto_text_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+
 # --- slabs suites (owner: slabs): link libslabs.a and libcommon.a only ---
 SLABS_CHECKS = t/unit/check_slabs t/unit/check_items t/unit/check_assoc \
 	t/unit/check_store t/unit/check_store_threads

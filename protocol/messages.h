@@ -1,0 +1,47 @@
+/*
+ * messages: every reply and error line of the text protocol, named once.
+ *
+ * The bytes are memcached 1.6.18's, checked against a running Debian
+ * memcached; clients match on them, so they are written here and nowhere
+ * else. Each constant is a string literal ending in "\r\n"; MSG_LEN() gives
+ * its length at compile time so the hot path never calls strlen.
+ */
+#ifndef PROTOCOL_MESSAGES_H
+#define PROTOCOL_MESSAGES_H
+
+#define MSG_LEN(lit) (sizeof(lit) - 1)
+
+/* ---- results ---- */
+#define MSG_STORED          "STORED\r\n"
+#define MSG_NOT_STORED      "NOT_STORED\r\n"
+#define MSG_EXISTS          "EXISTS\r\n"
+#define MSG_NOT_FOUND       "NOT_FOUND\r\n"
+#define MSG_DELETED         "DELETED\r\n"
+#define MSG_TOUCHED         "TOUCHED\r\n"
+#define MSG_END             "END\r\n"
+#define MSG_OK              "OK\r\n"
+#define MSG_RESET           "RESET\r\n"
+#define MSG_CRLF            "\r\n"
+
+/* ---- pieces of composed lines ---- */
+#define MSG_VALUE_PREFIX    "VALUE "
+#define MSG_STAT_PREFIX     "STAT "
+#define MSG_VERSION_PREFIX  "VERSION "
+
+/* ---- errors ---- */
+#define MSG_ERROR           "ERROR\r\n"
+#define MSG_BAD_FORMAT      "CLIENT_ERROR bad command line format\r\n"
+#define MSG_BAD_DATA_CHUNK  "CLIENT_ERROR bad data chunk\r\n"
+#define MSG_BAD_DELTA       "CLIENT_ERROR invalid numeric delta argument\r\n"
+#define MSG_NON_NUMERIC     "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+#define MSG_BAD_EXPTIME     "CLIENT_ERROR invalid exptime argument\r\n"
+#define MSG_DELETE_USAGE    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
+#define MSG_BAD_SHUTDOWN    "CLIENT_ERROR invalid shutdown mode\r\n"
+#define MSG_SHUTDOWN_OFF    "ERROR: shutdown not enabled\r\n"
+#define MSG_TOO_LARGE       "SERVER_ERROR object too large for cache\r\n"
+#define MSG_NO_MEMORY       "SERVER_ERROR out of memory storing object\r\n"
+#define MSG_ARITH_NO_MEMORY "SERVER_ERROR out of memory\r\n"
+#define MSG_MEMLIMIT_SMALL  "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
+#define MSG_MEMLIMIT_UNITS  "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
+
+#endif

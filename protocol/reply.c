@@ -1,0 +1,350 @@
+/*
+ * reply: the bytes a connection still owes its client (see reply.h).
+ *
+ * Design. A reply is an array of pieces, each one future iovec:
+ *  - text pieces point into blocks: fixed-size buffers chained in a list that
+ *    are never reallocated, so a pointer handed out stays valid until the
+ *    bytes are sent. Text appended right after text in the same block grows
+ *    the last piece instead of adding one, so "\r\n" + "VALUE ..." headers
+ *    and status lines cost no extra iovec.
+ *  - item pieces point into item memory and own one item reference, given
+ *    back with store_release() once the last byte of the piece is consumed.
+ *
+ * Positions are byte offsets since the last reset: `total` counts bytes
+ * appended, `sent` bytes consumed. A mark is a `total`; rolling back pops or
+ * shortens pieces from the end and rewinds the block they used, keeping later
+ * blocks as spares so a rolled-back reply allocates nothing next time.
+ * When everything is sent the reply resets to empty and keeps its first block
+ * and its piece array: a request/response loop then runs without malloc.
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/reply.h"
+
+#define REPLY_BLOCK_SIZE 4096      /* text bytes per ordinary block */
+#define REPLY_PIECES_INITIAL 16
+#define REPLY_COMPACT_MIN 64       /* sent pieces before the array is compacted */
+#define U64_DIGITS_MAX 20
+
+struct reply_block {
+    struct reply_block *next;
+    size_t cap;
+    size_t used;
+    char data[];
+};
+
+struct reply_piece {
+    const char *ptr;
+    size_t len;
+    item *it;                      /* NULL for text */
+    struct reply_block *blk;       /* text: the block holding it */
+};
+
+struct reply {
+    store *store;
+    struct reply_piece *pieces;
+    size_t npieces;
+    size_t cap_pieces;
+    size_t first;                  /* first piece not fully sent */
+    size_t first_off;              /* bytes of it already sent */
+    size_t total;                  /* bytes appended since the last reset */
+    size_t sent;                   /* bytes consumed since the last reset */
+    struct reply_block *head;      /* oldest block */
+    struct reply_block *cur;       /* block text goes to; spares follow it */
+};
+
+static struct reply_block *reply_block_new(size_t cap)
+{
+    struct reply_block *b = malloc(sizeof(*b) + cap);
+    if (b == NULL)
+        abort();
+    b->next = NULL;
+    b->cap = cap;
+    b->used = 0;
+    return b;
+}
+
+struct reply *reply_new(store *s)
+{
+    struct reply *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        abort();
+    r->store = s;
+    r->cap_pieces = REPLY_PIECES_INITIAL;
+    r->pieces = malloc(r->cap_pieces * sizeof(*r->pieces));
+    if (r->pieces == NULL)
+        abort();
+    r->head = r->cur = reply_block_new(REPLY_BLOCK_SIZE);
+    return r;
+}
+
+static void reply_free_blocks(struct reply_block *b)
+{
+    while (b != NULL) {
+        struct reply_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+static void reply_release_from(struct reply *r, size_t from)
+{
+    for (size_t i = from; i < r->npieces; i++)
+        if (r->pieces[i].it != NULL)
+            store_release(r->store, r->pieces[i].it);
+}
+
+void reply_free(struct reply *r)
+{
+    if (r == NULL)
+        return;
+    reply_release_from(r, r->first);
+    reply_free_blocks(r->head);
+    free(r->pieces);
+    free(r);
+}
+
+/* Back to empty, keeping the first block and the piece array. */
+static void reply_reset(struct reply *r)
+{
+    reply_free_blocks(r->head->next);
+    r->head->next = NULL;
+    r->head->used = 0;
+    r->cur = r->head;
+    r->npieces = r->first = r->first_off = 0;
+    r->total = r->sent = 0;
+}
+
+static struct reply_piece *reply_piece_push(struct reply *r)
+{
+    if (r->npieces == r->cap_pieces) {
+        r->cap_pieces *= 2;
+        r->pieces = realloc(r->pieces, r->cap_pieces * sizeof(*r->pieces));
+        if (r->pieces == NULL)
+            abort();
+    }
+    return &r->pieces[r->npieces++];
+}
+
+/* Room for n text bytes at the end of the current block, moving on if needed. */
+static char *reply_room(struct reply *r, size_t n)
+{
+    struct reply_block *b = r->cur;
+    if (b->cap - b->used >= n)
+        return b->data + b->used;
+    if (b->next != NULL && b->next->cap >= n) {
+        r->cur = b->next;
+    } else {
+        struct reply_block *nb = reply_block_new(n > REPLY_BLOCK_SIZE ? n : REPLY_BLOCK_SIZE);
+        nb->next = b->next;
+        b->next = nb;
+        r->cur = nb;
+    }
+    r->cur->used = 0;
+    return r->cur->data;
+}
+
+/* Accounts n bytes just written at the current block's end. */
+static void reply_text_done(struct reply *r, size_t n)
+{
+    struct reply_block *b = r->cur;
+    const char *p = b->data + b->used;
+    b->used += n;
+    r->total += n;
+    if (r->npieces > r->first) {
+        struct reply_piece *last = &r->pieces[r->npieces - 1];
+        if (last->it == NULL && last->ptr + last->len == p) {
+            last->len += n;
+            return;
+        }
+    }
+    struct reply_piece *pc = reply_piece_push(r);
+    pc->ptr = p;
+    pc->len = n;
+    pc->it = NULL;
+    pc->blk = b;
+}
+
+char *reply_reserve(struct reply *r, size_t max)
+{
+    return reply_room(r, max);
+}
+
+void reply_commit(struct reply *r, size_t n)
+{
+    if (n > 0)
+        reply_text_done(r, n);
+}
+
+void reply_add(struct reply *r, const void *bytes, size_t len)
+{
+    if (len == 0)
+        return;
+    memcpy(reply_room(r, len), bytes, len);
+    reply_text_done(r, len);
+}
+
+void reply_add_str(struct reply *r, const char *s)
+{
+    reply_add(r, s, strlen(s));
+}
+
+void reply_printf(struct reply *r, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    size_t room = r->cur->cap - r->cur->used;
+    int n = vsnprintf(r->cur->data + r->cur->used, room, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n >= room) {
+        char *p = reply_room(r, (size_t)n + 1);
+        vsnprintf(p, (size_t)n + 1, fmt, again);
+    }
+    va_end(again);
+    if (n > 0)
+        reply_text_done(r, (size_t)n);
+}
+
+void reply_add_u64(struct reply *r, uint64_t v)
+{
+    char tmp[U64_DIGITS_MAX];
+    size_t n = 0;
+    do {
+        tmp[U64_DIGITS_MAX - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    reply_add(r, tmp + U64_DIGITS_MAX - n, n);
+}
+
+void reply_add_item(struct reply *r, item *it, const char *ptr, size_t len)
+{
+    if (len == 0) {
+        /* No byte refers to the item: nothing to hold it for. */
+        store_release(r->store, it);
+        return;
+    }
+    struct reply_piece *pc = reply_piece_push(r);
+    pc->ptr = ptr;
+    pc->len = len;
+    pc->it = it;
+    pc->blk = NULL;
+    r->total += len;
+}
+
+size_t reply_mark(const struct reply *r)
+{
+    return r->total;
+}
+
+void reply_rollback(struct reply *r, size_t mark)
+{
+    if (mark < r->sent)
+        mark = r->sent;          /* bytes already out cannot be taken back */
+    while (r->total > mark) {
+        struct reply_piece *pc = &r->pieces[r->npieces - 1];
+        size_t drop = r->total - mark;
+        bool whole = drop >= pc->len;
+        if (whole) {
+            drop = pc->len;
+            r->npieces--;
+        }
+        r->total -= drop;
+        if (pc->it != NULL) {
+            if (whole)
+                store_release(r->store, pc->it);
+            else
+                pc->len -= drop;
+            continue;
+        }
+        /* Text: later text in this block was in later pieces, gone already. */
+        r->cur = pc->blk;
+        if (!whole)
+            pc->len -= drop;
+        r->cur->used = (size_t)(pc->ptr - pc->blk->data) + (whole ? 0 : pc->len);
+    }
+}
+
+size_t reply_pending(const struct reply *r)
+{
+    return r->total - r->sent;
+}
+
+size_t reply_pieces(const struct reply *r)
+{
+    return r->npieces - r->first;
+}
+
+int reply_iov(const struct reply *r, struct iovec *iov, int max)
+{
+    int n = 0;
+    size_t off = r->first_off;
+    for (size_t i = r->first; i < r->npieces && n < max; i++, n++) {
+        iov[n].iov_base = (void *)(r->pieces[i].ptr + off);
+        iov[n].iov_len = r->pieces[i].len - off;
+        off = 0;
+    }
+    return n;
+}
+
+/* Frees blocks whose text is all sent; the current block always stays. */
+static void reply_trim_blocks(struct reply *r)
+{
+    struct reply_block *keep = r->cur;
+    for (size_t i = r->first; i < r->npieces; i++) {
+        if (r->pieces[i].it == NULL) {
+            keep = r->pieces[i].blk;
+            break;
+        }
+    }
+    while (r->head != keep) {
+        struct reply_block *b = r->head;
+        r->head = b->next;
+        free(b);
+    }
+}
+
+/* Slides unsent pieces to the front once many sent ones pile up. */
+static void reply_compact(struct reply *r)
+{
+    if (r->first < REPLY_COMPACT_MIN || r->first * 2 < r->npieces)
+        return;
+    memmove(r->pieces, r->pieces + r->first, (r->npieces - r->first) * sizeof(*r->pieces));
+    r->npieces -= r->first;
+    r->first = 0;
+}
+
+void reply_consumed(struct reply *r, size_t n)
+{
+    assert(n <= reply_pending(r));
+    r->sent += n;
+    while (n > 0) {
+        struct reply_piece *pc = &r->pieces[r->first];
+        size_t left = pc->len - r->first_off;
+        if (n < left) {
+            r->first_off += n;
+            break;
+        }
+        n -= left;
+        if (pc->it != NULL)
+            store_release(r->store, pc->it);
+        r->first++;
+        r->first_off = 0;
+    }
+    if (r->first == r->npieces) {
+        reply_reset(r);
+        return;
+    }
+    reply_trim_blocks(r);
+    reply_compact(r);
+}
+
+void reply_clear(struct reply *r)
+{
+    reply_release_from(r, r->first);
+    reply_reset(r);
+}

@@ -1,0 +1,751 @@
+/*
+ * text: memcached's classic text protocol on top of slabs/store.h.
+ *
+ * proto_process() takes the bytes of one request from the connection's read
+ * buffer: it finds the line, splits it into tokens in place, looks the
+ * command word up in ONE table (text_cmds[]: handler, arity, noreply rule)
+ * and runs the handler, which calls the store and appends the reply.
+ * Behaviour, replies and counters follow memcached 1.6.18, checked byte for
+ * byte against a running one; the notes at each handler say where.
+ *
+ * Rules shared by all commands live here, not in the handlers:
+ *  - arity: a token count outside [min, max] answers "ERROR";
+ *  - noreply: for commands that allow it, a last token "noreply" sets
+ *    pc->noreply and whatever the handler replied (errors included, as
+ *    memcached) is rolled back;
+ *  - data blocks: a storage command returns 0 and *need until its whole
+ *    block is in the buffer; a refused block is discarded as it arrives
+ *    through pc->swallow, never buffered.
+ * No allocation per request; numbers by hand (text_parse.c).
+ */
+#include <string.h>
+
+#include "config.h"
+#include "common/clock.h"
+#include "protocol/messages.h"
+#include "protocol/proto.h"
+#include "protocol/text_parse.h"
+
+#define TEXT_ANY_TOKENS 255            /* no upper bound on tokens */
+#define TEXT_VERBOSITY_MAX 2           /* memcached clamps `verbosity` here */
+#define TEXT_MEMLIMIT_MIN_MB 8
+#define TEXT_MEMLIMIT_MAX_MB 1000000000 /* above: a client sent bytes, not MB */
+#define TEXT_MB (1024 * 1024)
+#define TEXT_VLEN_MAX (INT32_MAX - 2)  /* largest data block memcached parses */
+#define TEXT_LEADING_SPACE_MAX 100     /* long lines: spaces allowed before get */
+#define TEXT_STATS_GROUP_MAX 64
+#define TEXT_CRLF_LEN 2
+/* "VALUE " key " " flags " " bytes " " cas "\r\n" at its longest (nkey is 8 bits). */
+#define TEXT_VALUE_HDR_MAX (MSG_LEN(MSG_VALUE_PREFIX) + UINT8_MAX + 3 * 21 + 2)
+
+/* get variants, in text_cmd.arg and pc->get_cont */
+#define TEXT_GET_CAS   1u
+#define TEXT_GET_TOUCH 2u
+#define TEXT_GET_ON    4u             /* pc->get_cont: a get line is open */
+
+/* text_cmd.flags */
+#define TEXT_NOREPLY 1u                /* a last token "noreply" is honoured */
+#define TEXT_KEYLIST 2u                /* min tokens, then a list of keys */
+
+struct text_req {
+    struct proto_conn *pc;
+    struct reply *out;
+    store *store;
+    struct proto_counters *ctr;
+    const char *buf;
+    size_t len;
+    struct text_line line;
+    struct text_token tok[TEXT_TOKENS_MAX];
+    size_t ntok;
+    const char *rest;                  /* after the tokens taken: a key list */
+    size_t consumed;                   /* result; 0 = need more bytes */
+    size_t need;
+    enum proto_action action;
+};
+
+struct text_cmd {
+    const char *name;
+    uint8_t len;
+    uint8_t min_tokens;                /* counting the command word */
+    uint8_t max_tokens;
+    uint8_t flags;
+    unsigned arg;                      /* store mode, get variant, incr */
+    void (*fn)(struct text_req *rq, const struct text_cmd *cmd);
+};
+
+#define REPLY_LIT(out, lit) reply_add((out), (lit), MSG_LEN(lit))
+
+/* ---------------------------------------------------------------- helpers */
+
+static bool text_key_ok(const struct text_token *t)
+{
+    return t->len <= KEY_MAX_LENGTH;
+}
+
+static void text_count_miss(struct proto_counters *ctr, enum store_miss why)
+{
+    if (why == STORE_MISS_EXPIRED)
+        counter_inc(&ctr->get_expired);
+    else if (why == STORE_MISS_FLUSHED)
+        counter_inc(&ctr->get_flushed);
+}
+
+/* Largest value we accept for key: the -I limit and what the store can hold. */
+static bool text_too_large(const struct text_req *rq, size_t nkey, uint64_t vlen)
+{
+    uint32_t lim = rq->pc->env->item_size_max;
+    if (lim != 0 && vlen > lim)
+        return true;
+    return nkey + vlen > store_item_size_max(rq->store, nkey);
+}
+
+/* ---------------------------------------------------------------- get family */
+
+/* "VALUE key flags bytes [cas]\r\n", value, "\r\n". */
+static void text_value(struct reply *out, item *it, bool with_cas)
+{
+    char *p = reply_reserve(out, TEXT_VALUE_HDR_MAX);
+    char *start = p;
+    memcpy(p, MSG_VALUE_PREFIX, MSG_LEN(MSG_VALUE_PREFIX));
+    p += MSG_LEN(MSG_VALUE_PREFIX);
+    memcpy(p, item_key(it), item_nkey(it));
+    p += item_nkey(it);
+    uint64_t nums[3] = { item_flags(it), item_nvalue(it), item_cas(it) };
+    for (int i = 0; i < (with_cas ? 3 : 2); i++) {
+        char tmp[20];
+        int n = 0;
+        uint64_t v = nums[i];
+        do {
+            tmp[n++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        *p++ = ' ';
+        while (n > 0)
+            *p++ = tmp[--n];
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    reply_commit(out, (size_t)(p - start));
+    reply_add_item(out, it, item_value(it), item_nvalue(it));
+    REPLY_LIT(out, MSG_CRLF);
+}
+
+static void text_get_one(struct text_req *rq, const char *key, size_t nkey,
+                         unsigned variant, int64_t exptime)
+{
+    struct proto_counters *ctr = rq->ctr;
+    enum store_miss why = STORE_HIT;
+    bool touch = variant & TEXT_GET_TOUCH;
+    item *it = touch ? store_get_touch(rq->store, key, nkey, exptime, &why)
+                     : store_get(rq->store, key, nkey, &why);
+    counter_inc(&ctr->cmd_get);
+    if (touch)
+        counter_inc(&ctr->cmd_touch);
+    if (it == NULL) {
+        counter_inc(touch ? &ctr->touch_misses : &ctr->get_misses);
+        text_count_miss(ctr, why);
+        return;
+    }
+    unsigned cls = item_class(it);
+    if (touch) {
+        counter_inc(&ctr->touch_hits);
+        counter_inc(&ctr->cls[cls].touch_hits);
+    } else {
+        counter_inc(&ctr->get_hits);
+        counter_inc(&ctr->cls[cls].get_hits);
+    }
+    text_value(rq->out, it, variant & TEXT_GET_CAS);
+}
+
+/*
+ * Answers each key in [p, end). On a key over KEY_MAX_LENGTH memcached drops
+ * the whole answer for a bad-format error: roll back to mark. Returns false
+ * then.
+ */
+static bool text_get_keys(struct text_req *rq, const char *p, const char *end,
+                          unsigned variant, int64_t exptime, size_t mark)
+{
+    struct text_token key;
+    while (text_tokenize(&p, end, &key, 1) == 1) {
+        if (!text_key_ok(&key)) {
+            reply_rollback(rq->out, mark);
+            REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+            return false;
+        }
+        text_get_one(rq, key.p, key.len, variant, exptime);
+    }
+    return true;
+}
+
+/* get/gets key*, gat/gats exptime key* (keys may be none: "END"). */
+static void text_cmd_get(struct text_req *rq, const struct text_cmd *cmd)
+{
+    int64_t exptime = 0;
+    if ((cmd->arg & TEXT_GET_TOUCH) && !text_parse_i64(&rq->tok[1], &exptime)) {
+        REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
+        return;
+    }
+    if (text_get_keys(rq, rq->rest, rq->line.end, cmd->arg, exptime, reply_mark(rq->out)))
+        REPLY_LIT(rq->out, MSG_END);
+}
+
+/* ---------------------------------------------------------------- storage */
+
+struct text_store_args {
+    uint32_t flags;
+    int64_t exptime;
+    int64_t vlen;
+    uint64_t cas;
+};
+
+static bool text_store_parse(const struct text_req *rq, bool with_cas,
+                             struct text_store_args *a)
+{
+    a->cas = 0;
+    return text_parse_u32(&rq->tok[2], &a->flags) &&
+           text_parse_i64(&rq->tok[3], &a->exptime) &&
+           text_parse_i64(&rq->tok[4], &a->vlen) &&
+           a->vlen >= 0 && a->vlen <= TEXT_VLEN_MAX &&
+           (!with_cas || text_parse_u64(&rq->tok[5], &a->cas));
+}
+
+/*
+ * A value the store refused: reply, and as memcached a failed `set` also
+ * drops the old value rather than leave it stale.
+ */
+static void text_store_refused(struct text_req *rq, const struct text_token *key,
+                               enum store_mode mode, enum store_result why)
+{
+    if (why == STORE_TOO_LARGE) {
+        counter_inc(&rq->ctr->store_too_large);
+        REPLY_LIT(rq->out, MSG_TOO_LARGE);
+    } else {
+        counter_inc(&rq->ctr->store_no_memory);
+        REPLY_LIT(rq->out, MSG_NO_MEMORY);
+    }
+    if (mode == STORE_SET)
+        store_delete(rq->store, key->p, key->len, 0);
+}
+
+static void text_store_result(struct text_req *rq, enum store_mode mode,
+                              unsigned cls, enum store_result res)
+{
+    struct proto_counters *ctr = rq->ctr;
+    switch (res) {
+    case STORE_OK:
+        if (mode == STORE_CAS) {
+            counter_inc(&ctr->cas_hits);
+            counter_inc(&ctr->cls[cls].cas_hits);
+        }
+        REPLY_LIT(rq->out, MSG_STORED);
+        break;
+    case STORE_EXISTS:
+        counter_inc(&ctr->cas_badval);
+        counter_inc(&ctr->cls[cls].cas_badval);
+        REPLY_LIT(rq->out, MSG_EXISTS);
+        break;
+    case STORE_NOT_FOUND:
+        counter_inc(&ctr->cas_misses);
+        REPLY_LIT(rq->out, MSG_NOT_FOUND);
+        break;
+    case STORE_TOO_LARGE:
+        REPLY_LIT(rq->out, MSG_TOO_LARGE);
+        break;
+    case STORE_NO_MEMORY:
+        REPLY_LIT(rq->out, MSG_NO_MEMORY);
+        break;
+    default:
+        REPLY_LIT(rq->out, MSG_NOT_STORED);
+        break;
+    }
+}
+
+/* set/add/replace/append/prepend key flags exptime bytes [noreply], cas ... unique. */
+static void text_cmd_store(struct text_req *rq, const struct text_cmd *cmd)
+{
+    enum store_mode mode = (enum store_mode)cmd->arg;
+    const struct text_token *key = &rq->tok[1];
+    struct text_store_args a;
+    /* Bad line: memcached reads no data block; its bytes come as commands. */
+    if (!text_key_ok(key) || !text_store_parse(rq, mode == STORE_CAS, &a)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
+    size_t block = (size_t)a.vlen + TEXT_CRLF_LEN;
+    size_t have = rq->len - rq->line.consumed;
+    if (text_too_large(rq, key->len, (uint64_t)a.vlen)) {
+        text_store_refused(rq, key, mode, STORE_TOO_LARGE);
+        size_t now = have < block ? have : block;
+        rq->consumed += now;
+        rq->pc->swallow = block - now;
+        return;
+    }
+    if (have < block) {
+        rq->consumed = 0;
+        rq->need = rq->line.consumed + block;
+        return;
+    }
+    const char *data = rq->buf + rq->line.consumed;
+    rq->consumed += block;
+    if (data[a.vlen] != '\r' || data[a.vlen + 1] != '\n') {
+        counter_inc(&rq->ctr->cmd_set);
+        REPLY_LIT(rq->out, MSG_BAD_DATA_CHUNK);
+        return;
+    }
+    enum store_result why = STORE_OK;
+    item *it = store_item_alloc(rq->store, key->p, key->len, a.flags, a.exptime,
+                                (size_t)a.vlen, &why);
+    if (it == NULL) {
+        text_store_refused(rq, key, mode, why);
+        return;
+    }
+    memcpy(item_value_mut(it), data, (size_t)a.vlen);
+    unsigned cls = item_class(it);
+    counter_inc(&rq->ctr->cmd_set);
+    counter_inc(&rq->ctr->cls[cls].cmd_set);
+    text_store_result(rq, mode, cls, store_commit(rq->store, it, mode, a.cas, NULL));
+}
+
+/* ---------------------------------------------------------------- other keyed commands */
+
+/* incr|decr key delta [noreply] */
+static void text_cmd_arith(struct text_req *rq, const struct text_cmd *cmd)
+{
+    bool incr = cmd->arg != 0;
+    const struct text_token *key = &rq->tok[1];
+    uint64_t delta, result = 0;
+    if (!text_key_ok(key)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
+    if (!text_parse_u64(&rq->tok[2], &delta)) {
+        REPLY_LIT(rq->out, MSG_BAD_DELTA);
+        return;
+    }
+    switch (store_arith(rq->store, key->p, key->len, incr, delta, &result, NULL)) {
+    case STORE_OK:
+        counter_inc(incr ? &rq->ctr->incr_hits : &rq->ctr->decr_hits);
+        reply_add_u64(rq->out, result);
+        REPLY_LIT(rq->out, MSG_CRLF);
+        break;
+    case STORE_NOT_FOUND:
+        counter_inc(incr ? &rq->ctr->incr_misses : &rq->ctr->decr_misses);
+        REPLY_LIT(rq->out, MSG_NOT_FOUND);
+        break;
+    case STORE_NON_NUMERIC:
+        REPLY_LIT(rq->out, MSG_NON_NUMERIC);
+        break;
+    default:
+        REPLY_LIT(rq->out, MSG_ARITH_NO_MEMORY);
+        break;
+    }
+}
+
+/*
+ * delete key [0] [noreply]: memcached accepts a hold time only if it is "0"
+ * (old clients send it) and answers a usage line otherwise.
+ */
+static void text_cmd_delete(struct text_req *rq, const struct text_cmd *cmd)
+{
+    const struct text_token *key = &rq->tok[1];
+    if (rq->ntok > 2) {
+        bool zero = text_token_is(&rq->tok[2], "0");
+        bool valid = (rq->ntok == 3 && (zero || rq->pc->noreply)) ||
+                     (rq->ntok == 4 && zero && rq->pc->noreply);
+        if (!valid) {
+            REPLY_LIT(rq->out, MSG_DELETE_USAGE);
+            return;
+        }
+    }
+    if (!text_key_ok(key)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
+    if (store_delete(rq->store, key->p, key->len, 0) == STORE_OK) {
+        counter_inc(&rq->ctr->delete_hits);
+        REPLY_LIT(rq->out, MSG_DELETED);
+    } else {
+        counter_inc(&rq->ctr->delete_misses);
+        REPLY_LIT(rq->out, MSG_NOT_FOUND);
+    }
+}
+
+/* touch key exptime [noreply]; through store_get_touch to learn the class. */
+static void text_cmd_touch(struct text_req *rq, const struct text_cmd *cmd)
+{
+    const struct text_token *key = &rq->tok[1];
+    int64_t exptime;
+    if (!text_key_ok(key)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
+    if (!text_parse_i64(&rq->tok[2], &exptime)) {
+        REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
+        return;
+    }
+    enum store_miss why = STORE_HIT;
+    item *it = store_get_touch(rq->store, key->p, key->len, exptime, &why);
+    counter_inc(&rq->ctr->cmd_touch);
+    if (it == NULL) {
+        counter_inc(&rq->ctr->touch_misses);
+        text_count_miss(rq->ctr, why);
+        REPLY_LIT(rq->out, MSG_NOT_FOUND);
+        return;
+    }
+    counter_inc(&rq->ctr->touch_hits);
+    counter_inc(&rq->ctr->cls[item_class(it)].touch_hits);
+    store_release(rq->store, it);
+    REPLY_LIT(rq->out, MSG_TOUCHED);
+}
+
+/* ---------------------------------------------------------------- admin commands */
+
+/* Seconds from now until a flush_all deadline (0: now), as memcached's realtime(). */
+static int64_t text_flush_delay(int64_t when)
+{
+    if (when <= 0)
+        return 0;
+    rel_time_t at = clock_exptime(when);
+    rel_time_t now = clock_now();
+    return (at == CLOCK_EXPIRED || at <= now) ? 0 : (int64_t)(at - now);
+}
+
+/* flush_all [delay] [noreply]: the delay is the first argument that is not the noreply. */
+static void text_cmd_flush(struct text_req *rq, const struct text_cmd *cmd)
+{
+    int64_t when = 0;
+    if (rq->ntok - (rq->pc->noreply ? 1 : 0) >= 2 && !text_parse_i64(&rq->tok[1], &when)) {
+        REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
+        return;
+    }
+    counter_inc(&rq->ctr->cmd_flush);
+    store_flush(rq->store, text_flush_delay(when));
+    REPLY_LIT(rq->out, MSG_OK);
+}
+
+static void text_cmd_version(struct text_req *rq, const struct text_cmd *cmd)
+{
+    REPLY_LIT(rq->out, MSG_VERSION_PREFIX PACKAGE_VERSION MSG_CRLF);
+}
+
+static void text_cmd_verbosity(struct text_req *rq, const struct text_cmd *cmd)
+{
+    uint32_t level;
+    if (!text_parse_u32(&rq->tok[1], &level)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
+    const struct proto_env *env = rq->pc->env;
+    if (env->set_verbosity != NULL)
+        env->set_verbosity(env->arg, level > TEXT_VERBOSITY_MAX ? TEXT_VERBOSITY_MAX : (int)level);
+    REPLY_LIT(rq->out, MSG_OK);
+}
+
+static void text_cmd_quit(struct text_req *rq, const struct text_cmd *cmd)
+{
+    rq->action = PROTO_CLOSE;
+}
+
+/* shutdown [graceful]: only with -A; both modes stop the server here. */
+static void text_cmd_shutdown(struct text_req *rq, const struct text_cmd *cmd)
+{
+    if (!rq->pc->env->shutdown_enabled) {
+        REPLY_LIT(rq->out, MSG_SHUTDOWN_OFF);
+        return;
+    }
+    if (rq->ntok == 1 || (rq->ntok == 2 && text_token_is(&rq->tok[1], "graceful"))) {
+        rq->action = PROTO_SHUTDOWN;
+        return;
+    }
+    REPLY_LIT(rq->out, MSG_BAD_SHUTDOWN);
+}
+
+/* cache_memlimit MB [noreply]: memcached's checks and words. */
+static void text_cmd_memlimit(struct text_req *rq, const struct text_cmd *cmd)
+{
+    uint32_t mb;
+    if (!text_parse_u32(&rq->tok[1], &mb)) {
+        REPLY_LIT(rq->out, MSG_ERROR);
+        return;
+    }
+    if (mb < TEXT_MEMLIMIT_MIN_MB) {
+        REPLY_LIT(rq->out, MSG_MEMLIMIT_SMALL);
+        return;
+    }
+    if (mb > TEXT_MEMLIMIT_MAX_MB) {
+        REPLY_LIT(rq->out, MSG_MEMLIMIT_UNITS);
+        return;
+    }
+    store_set_mem_limit(rq->store, (uint64_t)mb * TEXT_MB);
+    REPLY_LIT(rq->out, MSG_OK);
+}
+
+struct text_stat_sink {
+    struct stat_sink base;
+    struct reply *out;
+};
+
+static void text_stat_emit(struct stat_sink *sink, const char *name, const char *value)
+{
+    struct reply *out = ((struct text_stat_sink *)sink)->out;
+    REPLY_LIT(out, MSG_STAT_PREFIX);
+    reply_add_str(out, name);
+    reply_add(out, " ", 1);
+    reply_add_str(out, value);
+    REPLY_LIT(out, MSG_CRLF);
+}
+
+/* stats [group]: the server prints the groups it knows; unknown -> "ERROR". */
+static void text_cmd_stats(struct text_req *rq, const struct text_cmd *cmd)
+{
+    const struct proto_env *env = rq->pc->env;
+    char group[TEXT_STATS_GROUP_MAX];
+    group[0] = '\0';
+    if (rq->ntok >= 2) {
+        const struct text_token *g = &rq->tok[1];
+        if (text_token_is(g, "reset")) {
+            if (env->stats_reset != NULL)
+                env->stats_reset(env->arg);
+            REPLY_LIT(rq->out, MSG_RESET);
+            return;
+        }
+        if (g->len >= sizeof(group)) {
+            REPLY_LIT(rq->out, MSG_ERROR);
+            return;
+        }
+        memcpy(group, g->p, g->len);
+        group[g->len] = '\0';
+    }
+    struct text_stat_sink sink = { { text_stat_emit }, rq->out };
+    size_t mark = reply_mark(rq->out);
+    if (env->stats != NULL && !env->stats(env->arg, group, &sink.base)) {
+        reply_rollback(rq->out, mark);
+        REPLY_LIT(rq->out, MSG_ERROR);
+        return;
+    }
+    REPLY_LIT(rq->out, MSG_END);
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define CMD(name, min, max, flags, arg, fn) \
+    { name, (uint8_t)MSG_LEN(name), min, max, flags, arg, fn }
+
+/* Hot commands first: lookup is a short linear scan on length + bytes. */
+static const struct text_cmd text_cmds[] = {
+    CMD("get", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, 0, text_cmd_get),
+    CMD("set", 5, 6, TEXT_NOREPLY, STORE_SET, text_cmd_store),
+    CMD("gets", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, TEXT_GET_CAS, text_cmd_get),
+    CMD("delete", 2, 4, TEXT_NOREPLY, 0, text_cmd_delete),
+    CMD("incr", 3, 4, TEXT_NOREPLY, 1, text_cmd_arith),
+    CMD("decr", 3, 4, TEXT_NOREPLY, 0, text_cmd_arith),
+    CMD("add", 5, 6, TEXT_NOREPLY, STORE_ADD, text_cmd_store),
+    CMD("replace", 5, 6, TEXT_NOREPLY, STORE_REPLACE, text_cmd_store),
+    CMD("append", 5, 6, TEXT_NOREPLY, STORE_APPEND, text_cmd_store),
+    CMD("prepend", 5, 6, TEXT_NOREPLY, STORE_PREPEND, text_cmd_store),
+    CMD("cas", 6, 7, TEXT_NOREPLY, STORE_CAS, text_cmd_store),
+    CMD("touch", 3, 4, TEXT_NOREPLY, 0, text_cmd_touch),
+    CMD("gat", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, TEXT_GET_TOUCH, text_cmd_get),
+    CMD("gats", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, TEXT_GET_TOUCH | TEXT_GET_CAS, text_cmd_get),
+    CMD("stats", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_stats),
+    CMD("flush_all", 1, 3, TEXT_NOREPLY, 0, text_cmd_flush),
+    CMD("version", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_version),
+    CMD("verbosity", 2, 3, TEXT_NOREPLY, 0, text_cmd_verbosity),
+    CMD("cache_memlimit", 2, 3, TEXT_NOREPLY, 0, text_cmd_memlimit),
+    CMD("quit", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_quit),
+    CMD("shutdown", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_shutdown),
+};
+
+#define TEXT_NCMDS (sizeof(text_cmds) / sizeof(text_cmds[0]))
+
+static const struct text_cmd *text_cmd_find(const struct text_token *word)
+{
+    for (size_t i = 0; i < TEXT_NCMDS; i++) {
+        const struct text_cmd *c = &text_cmds[i];
+        if (c->len == word->len && memcmp(c->name, word->p, word->len) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- one request */
+
+/*
+ * Tokens after the command word: for key-list commands only the fixed ones
+ * (the keys are walked later from rq->rest); otherwise all, noting extras.
+ */
+static bool text_arity_ok(struct text_req *rq, const struct text_cmd *cmd)
+{
+    const char *p = rq->rest;
+    if (cmd->flags & TEXT_KEYLIST) {
+        size_t fixed = (cmd->arg & TEXT_GET_TOUCH) ? 2 : 1;    /* gat: + exptime */
+        rq->ntok += text_tokenize(&p, rq->line.end, rq->tok + 1, fixed - 1);
+        rq->rest = p;
+        bool keys = text_skip_spaces(p, rq->line.end) != rq->line.end;
+        return rq->ntok == fixed && rq->ntok + keys >= cmd->min_tokens;
+    }
+    rq->ntok += text_tokenize(&p, rq->line.end, rq->tok + 1, TEXT_TOKENS_MAX - 1);
+    bool extra = text_skip_spaces(p, rq->line.end) != rq->line.end;
+    if (extra && cmd->max_tokens != TEXT_ANY_TOKENS)
+        return false;
+    return rq->ntok >= cmd->min_tokens && rq->ntok <= cmd->max_tokens;
+}
+
+static void text_dispatch(struct text_req *rq)
+{
+    const char *p = rq->line.start;
+    rq->ntok = text_tokenize(&p, rq->line.end, rq->tok, 1);
+    rq->rest = p;
+    const struct text_cmd *cmd = rq->ntok == 1 ? text_cmd_find(&rq->tok[0]) : NULL;
+    if (cmd == NULL || !text_arity_ok(rq, cmd)) {
+        REPLY_LIT(rq->out, MSG_ERROR);
+        return;
+    }
+    struct proto_conn *pc = rq->pc;
+    pc->noreply = (cmd->flags & TEXT_NOREPLY) && text_token_is(&rq->tok[rq->ntok - 1], "noreply");
+    size_t mark = reply_mark(rq->out);
+    cmd->fn(rq, cmd);
+    if (pc->noreply) {
+        reply_rollback(rq->out, mark);
+        pc->noreply = false;
+    }
+}
+
+/* ---------------------------------------------------------------- long get lines */
+
+/*
+ * Part of an open get line: answers the keys that end before the last space
+ * (end == line end when the line is complete). A key too long ends the
+ * command with memcached's error; the rest of the line is then skipped.
+ */
+static void text_get_part(struct text_req *rq, const char *p, const char *end, bool final)
+{
+    struct proto_conn *pc = rq->pc;
+    unsigned variant = pc->get_cont & ~TEXT_GET_ON;
+    if (!text_get_keys(rq, p, end, variant, 0, reply_mark(rq->out))) {
+        pc->get_cont = 0;
+        pc->skip_line = !final;
+        return;
+    }
+    if (final) {
+        pc->get_cont = 0;
+        REPLY_LIT(rq->out, MSG_END);
+    }
+}
+
+/* Continues an open get line; 0 = wait for more. */
+static size_t text_get_continue(struct text_req *rq)
+{
+    if (text_line_find(rq->buf, rq->len, &rq->line)) {
+        text_get_part(rq, rq->buf, rq->line.end, true);
+        return rq->line.consumed;
+    }
+    if (rq->len <= PROTO_LINE_MAX)
+        return 0;
+    const char *sp = memrchr(rq->buf, ' ', rq->len);
+    if (sp == NULL) {
+        /* No separator in this many bytes: the key is too long already. */
+        text_get_part(rq, rq->buf, rq->buf + rq->len, false);
+        return rq->len;
+    }
+    text_get_part(rq, rq->buf, sp, false);
+    return (size_t)(sp - rq->buf) + 1;
+}
+
+/*
+ * A line longer than PROTO_LINE_MAX with no '\n' yet: memcached only lets
+ * a multiget (get/gets after at most TEXT_LEADING_SPACE_MAX spaces) go on,
+ * and closes the connection without a reply for anything else.
+ */
+static size_t text_long_line(struct text_req *rq)
+{
+    const char *end = rq->buf + rq->len;
+    const char *p = text_skip_spaces(rq->buf, end);
+    struct text_token word;
+    const char *after = p;
+    if ((size_t)(p - rq->buf) <= TEXT_LEADING_SPACE_MAX &&
+        text_tokenize(&after, end, &word, 1) == 1 && after < end) {
+        unsigned variant = text_token_is(&word, "get") ? TEXT_GET_ON
+                         : text_token_is(&word, "gets") ? (TEXT_GET_ON | TEXT_GET_CAS) : 0;
+        if (variant != 0) {
+            rq->pc->get_cont = (uint8_t)variant;
+            size_t head = (size_t)(after - rq->buf);
+            struct text_req sub = *rq;
+            sub.buf = after;
+            sub.len = rq->len - head;
+            size_t used = text_get_continue(&sub);
+            /* text_get_continue waits below PROTO_LINE_MAX; here we are past it. */
+            return head + used;
+        }
+    }
+    rq->action = PROTO_CLOSE;
+    return rq->len;
+}
+
+/* Discards input up to and including the next '\n'. */
+static size_t text_skip(struct proto_conn *pc, const char *buf, size_t len)
+{
+    const char *nl = memchr(buf, '\n', len);
+    if (nl == NULL)
+        return len;
+    pc->skip_line = false;
+    return (size_t)(nl - buf) + 1;
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
+                     struct proto_counters *counters)
+{
+    memset(pc, 0, sizeof(*pc));
+    pc->env = env;
+    pc->counters = counters;
+}
+
+void proto_conn_reset(struct proto_conn *pc)
+{
+    pc->swallow = 0;
+    pc->noreply = false;
+    pc->get_cont = 0;
+    pc->skip_line = false;
+}
+
+size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
+                     struct reply *out, enum proto_action *action, size_t *need)
+{
+    *action = PROTO_CONTINUE;
+    if (need != NULL)
+        *need = 0;
+    if (len == 0)
+        return 0;
+    if (pc->swallow > 0) {
+        size_t n = pc->swallow < len ? (size_t)pc->swallow : len;
+        pc->swallow -= n;
+        return n;
+    }
+    if (pc->skip_line)
+        return text_skip(pc, buf, len);
+
+    struct text_req rq;
+    rq.pc = pc;
+    rq.out = out;
+    rq.store = pc->env->store;
+    rq.ctr = pc->counters;
+    rq.buf = buf;
+    rq.len = len;
+    rq.need = 0;
+    rq.action = PROTO_CONTINUE;
+
+    if (pc->get_cont != 0) {
+        rq.consumed = text_get_continue(&rq);
+    } else if (!text_line_find(buf, len, &rq.line)) {
+        rq.consumed = len > PROTO_LINE_MAX ? text_long_line(&rq) : 0;
+    } else {
+        rq.consumed = rq.line.consumed;
+        text_dispatch(&rq);
+    }
+    *action = rq.action;
+    if (need != NULL)
+        *need = rq.need;
+    return rq.consumed;
+}

@@ -1,0 +1,112 @@
+/*
+ * text_parse: lines, tokens and numbers of the text protocol (see
+ * text_parse.h). One pass over the bytes, no copies, no allocation.
+ *
+ * Separators are single spaces only, as in memcached: a tab or a lone '\r'
+ * is part of a token. A line ends at '\n'; one '\r' right before it is
+ * dropped.
+ */
+#include <string.h>
+
+#include "protocol/text_parse.h"
+
+bool text_line_find(const char *buf, size_t len, struct text_line *line)
+{
+    const char *nl = memchr(buf, '\n', len);
+    if (nl == NULL)
+        return false;
+    line->start = buf;
+    line->end = (nl > buf && nl[-1] == '\r') ? nl - 1 : nl;
+    line->consumed = (size_t)(nl - buf) + 1;
+    return true;
+}
+
+const char *text_skip_spaces(const char *p, const char *end)
+{
+    while (p < end && *p == ' ')
+        p++;
+    return p;
+}
+
+size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, size_t max)
+{
+    const char *p = *pos;
+    size_t n = 0;
+    while (n < max) {
+        p = text_skip_spaces(p, end);
+        if (p == end)
+            break;
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        const char *stop = sp != NULL ? sp : end;
+        tok[n].p = p;
+        tok[n].len = (size_t)(stop - p);
+        n++;
+        p = stop;
+    }
+    *pos = p;
+    return n;
+}
+
+bool text_token_is(const struct text_token *t, const char *lit)
+{
+    size_t n = strlen(lit);
+    return t->len == n && memcmp(t->p, lit, n) == 0;
+}
+
+/* Digits of [p, end) into *out; false on no digit, a non-digit or overflow. */
+static bool text_digits(const char *p, const char *end, uint64_t *out)
+{
+    if (p == end)
+        return false;
+    uint64_t v = 0;
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (d > 9)
+            return false;
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+bool text_parse_u64(const struct text_token *t, uint64_t *out)
+{
+    const char *p = t->p, *end = t->p + t->len;
+    if (p < end && *p == '+')
+        p++;
+    return text_digits(p, end, out);
+}
+
+bool text_parse_u32(const struct text_token *t, uint32_t *out)
+{
+    uint64_t v;
+    if (!text_parse_u64(t, &v) || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool text_parse_i64(const struct text_token *t, int64_t *out)
+{
+    const char *p = t->p, *end = t->p + t->len;
+    bool neg = false;
+    if (p < end && (*p == '-' || *p == '+')) {
+        neg = *p == '-';
+        p++;
+    }
+    uint64_t v;
+    if (!text_digits(p, end, &v))
+        return false;
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            return false;
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > INT64_MAX)
+            return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}

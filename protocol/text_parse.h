@@ -1,0 +1,52 @@
+/*
+ * text_parse: the lexical layer of the text protocol, kept apart from the
+ * command handlers so it can be tested and fuzzed on its own.
+ *
+ * Everything works in place on the connection's read buffer: a line is a
+ * pointer and a length, a token a pointer and a length into it, nothing is
+ * copied or NUL-terminated. Numbers are parsed by hand with overflow checks
+ * (no strtoul: it needs a terminator, skips whitespace and accepts signs
+ * where memcached's callers then have to undo that).
+ */
+#ifndef PROTOCOL_TEXT_PARSE_H
+#define PROTOCOL_TEXT_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fixed tokens any command takes (cas: 6, + noreply) and one to spot extras. */
+#define TEXT_TOKENS_MAX 8
+
+struct text_token {
+    const char *p;
+    size_t len;
+};
+
+struct text_line {
+    const char *start;   /* first byte of the line */
+    const char *end;     /* end of its content: before "\r\n" or "\n" */
+    size_t consumed;     /* bytes up to and including '\n' */
+};
+
+/* Finds the first line in buf[0..len): false when it has no '\n' yet. */
+bool text_line_find(const char *buf, size_t len, struct text_line *line);
+
+/*
+ * Takes up to max space-separated tokens from [*pos, end), moving *pos past
+ * the last one taken. Returns how many it took.
+ */
+size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, size_t max);
+
+/* Moves p past spaces; returns end when only spaces remain. */
+const char *text_skip_spaces(const char *p, const char *end);
+
+/* True when t is exactly the literal lit (a string literal or NUL-terminated). */
+bool text_token_is(const struct text_token *t, const char *lit);
+
+/* Decimal numbers: an optional '+' (and '-' for signed), then 1+ digits. */
+bool text_parse_u64(const struct text_token *t, uint64_t *out);
+bool text_parse_u32(const struct text_token *t, uint32_t *out);
+bool text_parse_i64(const struct text_token *t, int64_t *out);
+
+#endif

@@ -1,0 +1,869 @@
+/*
+ * check_proto_text: the text protocol (protocol/text.c) fed from byte
+ * strings against a real store, with a fake proto_env whose stats and
+ * verbosity callbacks record their calls. Replies are compared byte for byte
+ * with what memcached 1.6.18 sends for the same input.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "config.h"
+#include "protocol/proto.h"
+#include "protocol/reply.h"
+#include "protocol/text_parse.h"
+#include "slabs/store.h"
+
+#define TEST_MEM_LIMIT (8u * 1024 * 1024)
+#define TEST_ITEM_SIZE_MAX (1024u * 1024)
+#define GOT_MAX (1u << 20)
+#define IOV_BATCH 64
+
+static store *st;
+static struct proto_env env;
+static struct proto_counters *ctr;
+static struct proto_conn pc;
+static struct reply *out;
+static enum proto_action last_action;
+static size_t last_need;
+static char got[GOT_MAX];
+static size_t got_len;
+
+static int verbosity_calls, verbosity_level;
+static int stats_calls, reset_calls;
+static char stats_group[64];
+
+static bool fake_stats(void *arg, const char *group, struct stat_sink *sink)
+{
+    stats_calls++;
+    snprintf(stats_group, sizeof(stats_group), "%s", group);
+    if (strcmp(group, "") == 0) {
+        sink->emit(sink, "pid", "42");
+        sink->emit(sink, "uptime", "7");
+        return true;
+    }
+    if (strcmp(group, "slabs") == 0) {
+        sink->emit(sink, "1:chunk_size", "96");
+        return true;
+    }
+    sink->emit(sink, "half", "written");    /* must not reach the client */
+    return false;
+}
+
+static void fake_reset(void *arg)
+{
+    reset_calls++;
+}
+
+static void fake_verbosity(void *arg, int level)
+{
+    verbosity_calls++;
+    verbosity_level = level;
+}
+
+static void setup(void)
+{
+    char err[128];
+    struct store_config cfg;
+    clock_init();
+    store_config_defaults(&cfg);
+    cfg.mem_limit = TEST_MEM_LIMIT;
+    st = store_create(&cfg, err, sizeof(err));
+    ck_assert_msg(st != NULL, "store_create: %s", err);
+    memset(&env, 0, sizeof(env));
+    env.store = st;
+    env.item_size_max = TEST_ITEM_SIZE_MAX;
+    env.stats = fake_stats;
+    env.stats_reset = fake_reset;
+    env.set_verbosity = fake_verbosity;
+    ctr = calloc(1, sizeof(*ctr));
+    proto_conn_init(&pc, &env, ctr);
+    out = reply_new(st);
+    verbosity_calls = verbosity_level = stats_calls = reset_calls = 0;
+    stats_group[0] = '\0';
+    got_len = 0;
+}
+
+static void teardown(void)
+{
+    proto_conn_reset(&pc);
+    reply_free(out);
+    free(ctr);
+    store_destroy(st);
+}
+
+/* Moves everything the reply holds into got[] and marks it sent. */
+static void drain(void)
+{
+    struct iovec iov[IOV_BATCH];
+    int n;
+    while ((n = reply_iov(out, iov, IOV_BATCH)) > 0) {
+        size_t sum = 0;
+        for (int i = 0; i < n; i++) {
+            ck_assert_uint_lt(got_len + iov[i].iov_len, GOT_MAX);
+            memcpy(got + got_len, iov[i].iov_base, iov[i].iov_len);
+            got_len += iov[i].iov_len;
+            sum += iov[i].iov_len;
+        }
+        reply_consumed(out, sum);
+    }
+    got[got_len] = '\0';
+}
+
+/* One call, reply collected afresh. */
+static size_t step(const char *in, size_t len)
+{
+    got_len = 0;
+    size_t n = proto_process(&pc, in, len, out, &last_action, &last_need);
+    drain();
+    return n;
+}
+
+/* Runs requests until the input is used up, a request is incomplete, or the
+ * connection is to close. Returns the bytes consumed; got[] has the reply. */
+static size_t run_n(const char *in, size_t len)
+{
+    size_t off = 0;
+    got_len = 0;
+    last_action = PROTO_CONTINUE;
+    while (off < len) {
+        size_t n = proto_process(&pc, in + off, len - off, out, &last_action, &last_need);
+        off += n;
+        if (n == 0 || last_action != PROTO_CONTINUE)
+            break;
+    }
+    drain();
+    return off;
+}
+
+static size_t run(const char *in)
+{
+    return run_n(in, strlen(in));
+}
+
+#define EXPECT(in, reply)                                   \
+    do {                                                    \
+        const char *in_ = (in);                             \
+        ck_assert_uint_eq(run(in_), strlen(in_));           \
+        ck_assert_str_eq(got, (reply));                     \
+        ck_assert_int_eq(last_action, PROTO_CONTINUE);      \
+    } while (0)
+
+/*
+ * Feeds in the way a server would: bytes arrive `chunk` at a time into a
+ * buffer, requests are processed as soon as they are whole. Returns the
+ * concatenated reply in got[].
+ */
+static void feed(const char *in, size_t len, size_t chunk)
+{
+    static char all[GOT_MAX];
+    size_t all_len = 0, start = 0, have = 0;
+    while (have < len || start < have) {
+        size_t add = len - have < chunk ? len - have : chunk;
+        have += add;
+        for (;;) {
+            got_len = 0;
+            size_t n = proto_process(&pc, in + start, have - start, out, &last_action,
+                                     &last_need);
+            drain();
+            memcpy(all + all_len, got, got_len);
+            all_len += got_len;
+            start += n;
+            if (n == 0 || start == have)
+                break;
+        }
+        if (add == 0)
+            break;
+    }
+    ck_assert_uint_eq(start, len);
+    memcpy(got, all, all_len);
+    got_len = all_len;
+    got[got_len] = '\0';
+}
+
+static uint64_t cas_of(const char *key)
+{
+    item *it = store_get(st, key, strlen(key), NULL);
+    ck_assert_ptr_nonnull(it);
+    uint64_t c = item_cas(it);
+    store_release(st, it);
+    return c;
+}
+
+static char *long_key(size_t n)
+{
+    char *k = malloc(n + 1);
+    memset(k, 'k', n);
+    k[n] = '\0';
+    return k;
+}
+
+#define C(name) counter_get(&ctr->name)
+
+/* ------------------------------------------------------------ good paths */
+
+START_TEST(set_get)
+{
+    EXPECT("set a 5 0 3\r\nabc\r\n", "STORED\r\n");
+    EXPECT("get a\r\n", "VALUE a 5 3\r\nabc\r\nEND\r\n");
+    EXPECT("get nope\r\n", "END\r\n");
+    EXPECT("set a 4294967295 0 0\r\n\r\n", "STORED\r\n");
+    EXPECT("get a\r\n", "VALUE a 4294967295 0\r\n\r\nEND\r\n");
+}
+END_TEST
+
+START_TEST(lines_end_with_lf_alone)
+{
+    EXPECT("set a 0 0 1\nx\r\nget a\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+    /* only one '\r' is dropped: "a\r" is another key */
+    EXPECT("get a\r\r\n", "END\r\n");
+    EXPECT("  get   a  \r\n", "VALUE a 0 1\r\nx\r\nEND\r\n");
+}
+END_TEST
+
+START_TEST(multi_get_and_gets)
+{
+    EXPECT("set a 1 0 1\r\nA\r\nset b 2 0 2\r\nBB\r\n", "STORED\r\nSTORED\r\n");
+    EXPECT("get a x b a\r\n",
+           "VALUE a 1 1\r\nA\r\nVALUE b 2 2\r\nBB\r\nVALUE a 1 1\r\nA\r\nEND\r\n");
+    char expect[256];
+    snprintf(expect, sizeof(expect), "VALUE a 1 1 %" PRIu64 "\r\nA\r\nVALUE b 2 2 %" PRIu64
+             "\r\nBB\r\nEND\r\n", cas_of("a"), cas_of("b"));
+    EXPECT("gets a b\r\n", expect);
+    ck_assert_uint_ne(cas_of("a"), cas_of("b"));
+}
+END_TEST
+
+START_TEST(add_replace_append_prepend)
+{
+    EXPECT("add k 0 0 1\r\n1\r\n", "STORED\r\n");
+    EXPECT("add k 0 0 1\r\n2\r\n", "NOT_STORED\r\n");
+    EXPECT("replace nope 0 0 1\r\n2\r\n", "NOT_STORED\r\n");
+    EXPECT("replace k 3 0 1\r\n2\r\n", "STORED\r\n");
+    EXPECT("append k 0 0 2\r\n34\r\n", "STORED\r\n");
+    EXPECT("prepend k 0 0 2\r\n01\r\n", "STORED\r\n");
+    EXPECT("append nope 0 0 1\r\n1\r\n", "NOT_STORED\r\n");
+    EXPECT("prepend nope 0 0 1\r\n1\r\n", "NOT_STORED\r\n");
+    EXPECT("get k\r\n", "VALUE k 3 5\r\n01234\r\nEND\r\n");
+}
+END_TEST
+
+START_TEST(cas_command)
+{
+    EXPECT("set k 0 0 1\r\na\r\n", "STORED\r\n");
+    uint64_t c = cas_of("k");
+    char line[128];
+    snprintf(line, sizeof(line), "cas k 0 0 1 %" PRIu64 "\r\nb\r\n", c + 1000);
+    EXPECT(line, "EXISTS\r\n");
+    snprintf(line, sizeof(line), "cas k 0 0 1 %" PRIu64 "\r\nb\r\n", c);
+    EXPECT(line, "STORED\r\n");
+    EXPECT(line, "EXISTS\r\n");                 /* the unique changed */
+    EXPECT("cas nope 0 0 1 1\r\nb\r\n", "NOT_FOUND\r\n");
+    EXPECT("get k\r\n", "VALUE k 0 1\r\nb\r\nEND\r\n");
+    /* arity and a bad unique: the data line is then read as a command */
+    EXPECT("cas k 0 0 1\r\nb\r\n", "ERROR\r\nERROR\r\n");
+    EXPECT("cas k 0 0 1 abc\r\nb\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    EXPECT("cas k 0 0 1 -1\r\nb\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    ck_assert_uint_eq(C(cas_hits), 1);
+    ck_assert_uint_eq(C(cas_badval), 2);
+    ck_assert_uint_eq(C(cas_misses), 1);
+}
+END_TEST
+
+START_TEST(incr_decr)
+{
+    EXPECT("set n 0 0 2\r\n10\r\n", "STORED\r\n");
+    EXPECT("incr n 5\r\n", "15\r\n");
+    EXPECT("decr n 100\r\n", "0\r\n");
+    EXPECT("incr n 18446744073709551615\r\n", "18446744073709551615\r\n");
+    EXPECT("incr n 1\r\n", "0\r\n");            /* wraps at 2^64 */
+    EXPECT("incr n 18446744073709551616\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    EXPECT("incr n -1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    EXPECT("incr n abc\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    EXPECT("incr nope 1\r\n", "NOT_FOUND\r\n");
+    EXPECT("decr nope 1\r\n", "NOT_FOUND\r\n");
+    EXPECT("set s 0 0 1\r\nx\r\n", "STORED\r\n");
+    EXPECT("incr s 1\r\n",
+           "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    EXPECT("incr n 1 2\r\n", "1\r\n");          /* a 4th token is ignored */
+    EXPECT("incr n\r\n", "ERROR\r\n");
+    EXPECT("incr n 1 2 3\r\n", "ERROR\r\n");
+    ck_assert_uint_eq(C(incr_hits), 4);
+    ck_assert_uint_eq(C(decr_hits), 1);
+    ck_assert_uint_eq(C(incr_misses), 1);
+    ck_assert_uint_eq(C(decr_misses), 1);
+}
+END_TEST
+
+START_TEST(delete_forms)
+{
+    EXPECT("set a 0 0 1\r\nx\r\n", "STORED\r\n");
+    EXPECT("delete a\r\n", "DELETED\r\n");
+    EXPECT("delete a\r\n", "NOT_FOUND\r\n");
+    EXPECT("set a 0 0 1\r\nx\r\n", "STORED\r\n");
+    EXPECT("delete a 0\r\n", "DELETED\r\n");
+    EXPECT("set a 0 0 1\r\nx\r\n", "STORED\r\n");
+    EXPECT("delete a noreply\r\nget a\r\n", "END\r\n");
+    EXPECT("delete a 0 noreply\r\n", "");
+    const char *usage = "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
+    EXPECT("delete a 5\r\n", usage);
+    EXPECT("delete a x\r\n", usage);
+    EXPECT("delete a b c\r\n", usage);
+    EXPECT("delete a 0 x\r\n", usage);
+    EXPECT("delete a 5 noreply\r\n", "");
+    EXPECT("delete a b c d\r\n", "ERROR\r\n");
+    EXPECT("delete\r\n", "ERROR\r\n");
+    ck_assert_uint_eq(C(delete_hits), 3);
+    ck_assert_uint_eq(C(delete_misses), 2);
+}
+END_TEST
+
+START_TEST(touch_gat_gats)
+{
+    EXPECT("set a 0 0 1\r\nx\r\n", "STORED\r\n");
+    EXPECT("touch a 100\r\n", "TOUCHED\r\n");
+    EXPECT("touch a 100 x\r\n", "TOUCHED\r\n");
+    EXPECT("touch a 100 noreply\r\n", "");
+    EXPECT("touch nope 100\r\n", "NOT_FOUND\r\n");
+    EXPECT("touch a abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    EXPECT("touch a\r\n", "ERROR\r\n");
+    EXPECT("gat 100 a nope\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n");
+    char expect[128];
+    snprintf(expect, sizeof(expect), "VALUE a 0 1 %" PRIu64 "\r\nx\r\nEND\r\n", cas_of("a"));
+    EXPECT("gats 100 a\r\n", expect);
+    EXPECT("gat 10\r\n", "END\r\n");
+    EXPECT("gat\r\n", "ERROR\r\n");
+    EXPECT("gat abc a\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    /* touching to the past expires it */
+    EXPECT("touch a -1\r\n", "TOUCHED\r\n");
+    EXPECT("get a\r\n", "END\r\n");
+    ck_assert_uint_eq(C(cmd_touch), 8);
+    ck_assert_uint_eq(C(touch_hits), 6);
+    ck_assert_uint_eq(C(touch_misses), 2);
+    ck_assert_uint_eq(C(cmd_get), 3 + 1);
+}
+END_TEST
+
+START_TEST(expiry_counts)
+{
+    EXPECT("set a 0 10 1\r\nx\r\n", "STORED\r\n");
+    clock_advance(11);
+    EXPECT("get a\r\n", "END\r\n");
+    ck_assert_uint_eq(C(get_expired), 1);
+    ck_assert_uint_eq(C(get_misses), 1);
+    EXPECT("set b 0 0 1\r\nx\r\nflush_all\r\n", "STORED\r\nOK\r\n");
+    EXPECT("get b\r\n", "END\r\n");
+    ck_assert_uint_eq(C(get_flushed), 1);
+    ck_assert_uint_eq(C(get_misses), 2);
+    ck_assert_uint_eq(C(cmd_flush), 1);
+}
+END_TEST
+
+START_TEST(flush_all_forms)
+{
+    EXPECT("flush_all\r\n", "OK\r\n");
+    EXPECT("flush_all 0\r\n", "OK\r\n");
+    EXPECT("flush_all noreply\r\n", "");
+    EXPECT("flush_all 0 noreply\r\n", "");
+    EXPECT("flush_all -1\r\n", "OK\r\n");
+    EXPECT("flush_all 0 0\r\n", "OK\r\n");
+    EXPECT("flush_all abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    EXPECT("flush_all noreply x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    EXPECT("flush_all 1 2 3\r\n", "ERROR\r\n");
+    ck_assert_uint_eq(C(cmd_flush), 6);
+    /* a delayed flush takes effect later */
+    EXPECT("set a 0 0 1\r\nx\r\nflush_all 5\r\nget a\r\n",
+           "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+    clock_advance(6);
+    EXPECT("get a\r\n", "END\r\n");
+}
+END_TEST
+
+START_TEST(version_verbosity_quit)
+{
+    EXPECT("version\r\n", "VERSION " PACKAGE_VERSION "\r\n");
+    EXPECT("version x\r\n", "VERSION " PACKAGE_VERSION "\r\n");
+    EXPECT("verbosity 1\r\n", "OK\r\n");
+    ck_assert_int_eq(verbosity_calls, 1);
+    ck_assert_int_eq(verbosity_level, 1);
+    EXPECT("verbosity 9 noreply\r\n", "");
+    ck_assert_int_eq(verbosity_level, 2);       /* memcached's cap */
+    EXPECT("verbosity 0 2\r\n", "OK\r\n");
+    ck_assert_int_eq(verbosity_level, 0);
+    EXPECT("verbosity abc\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("verbosity noreply\r\n", "");
+    EXPECT("verbosity\r\n", "ERROR\r\n");
+    EXPECT("verbosity 1 2 3\r\n", "ERROR\r\n");
+    ck_assert_int_eq(verbosity_calls, 3);
+
+    ck_assert_uint_eq(run("quit\r\nget a\r\n"), 6);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+    ck_assert_str_eq(got, "");
+}
+END_TEST
+
+START_TEST(shutdown_command)
+{
+    EXPECT("shutdown\r\n", "ERROR: shutdown not enabled\r\n");
+    env.shutdown_enabled = true;
+    ck_assert_uint_eq(run("shutdown foo\r\n"), 14);
+    ck_assert_str_eq(got, "CLIENT_ERROR invalid shutdown mode\r\n");
+    ck_assert_uint_eq(run("shutdown\r\n"), 10);
+    ck_assert_int_eq(last_action, PROTO_SHUTDOWN);
+    ck_assert_str_eq(got, "");
+    ck_assert_uint_eq(run("shutdown graceful\r\n"), 19);
+    ck_assert_int_eq(last_action, PROTO_SHUTDOWN);
+}
+END_TEST
+
+START_TEST(cache_memlimit)
+{
+    EXPECT("cache_memlimit 64\r\n", "OK\r\n");
+    EXPECT("cache_memlimit 64 noreply\r\n", "");
+    EXPECT("cache_memlimit 64 1\r\n", "OK\r\n");
+    EXPECT("cache_memlimit 7\r\n", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+    EXPECT("cache_memlimit 0\r\n", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+    EXPECT("cache_memlimit 1000000001\r\n",
+           "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+    EXPECT("cache_memlimit abc\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit -5\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit\r\n", "ERROR\r\n");
+    struct store_stats ss;
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.limit_maxbytes, 64u * 1024 * 1024);
+}
+END_TEST
+
+START_TEST(stats_commands)
+{
+    EXPECT("stats\r\n", "STAT pid 42\r\nSTAT uptime 7\r\nEND\r\n");
+    ck_assert_str_eq(stats_group, "");
+    EXPECT("stats slabs\r\n", "STAT 1:chunk_size 96\r\nEND\r\n");
+    ck_assert_str_eq(stats_group, "slabs");
+    EXPECT("stats slabs extra\r\n", "STAT 1:chunk_size 96\r\nEND\r\n");
+    EXPECT("stats foo\r\n", "ERROR\r\n");
+    ck_assert_str_eq(stats_group, "foo");
+    EXPECT("stats noreply\r\n", "ERROR\r\n");
+    ck_assert_int_eq(stats_calls, 5);
+    EXPECT("stats reset\r\n", "RESET\r\n");
+    EXPECT("stats reset x\r\n", "RESET\r\n");
+    ck_assert_int_eq(reset_calls, 2);
+    ck_assert_int_eq(stats_calls, 5);
+}
+END_TEST
+
+/* ------------------------------------------------------------ framing */
+
+START_TEST(pipelined_in_one_buffer)
+{
+    const char *in = "set a 0 0 1\r\n1\r\nset b 0 0 1 noreply\r\n2\r\nget a b\r\n"
+                     "incr a 9\r\ndelete b\r\nbogus\r\nget a\r\n";
+    EXPECT(in, "STORED\r\nVALUE a 0 1\r\n1\r\nVALUE b 0 1\r\n2\r\nEND\r\n10\r\n"
+               "DELETED\r\nERROR\r\nVALUE a 0 2\r\n10\r\nEND\r\n");
+}
+END_TEST
+
+/* Every prefix of one request is "incomplete" with no side effect. */
+static void check_every_split(const char *req, const char *reply, size_t need_after_line)
+{
+    size_t len = strlen(req);
+    const char *nl = strchr(req, '\n');
+    size_t line = (size_t)(nl - req) + 1;
+    for (size_t i = 0; i < len; i++) {
+        ck_assert_uint_eq(step(req, i), 0);
+        ck_assert_str_eq(got, "");
+        ck_assert_uint_eq(last_need, i >= line ? need_after_line : 0);
+    }
+    ck_assert_uint_eq(step(req, len), len);
+    ck_assert_str_eq(got, reply);
+}
+
+START_TEST(split_at_every_byte)
+{
+    check_every_split("set key 1 0 10\r\n0123456789\r\n", "STORED\r\n", 28);
+    check_every_split("get key\r\n", "VALUE key 1 10\r\n0123456789\r\nEND\r\n", 0);
+    check_every_split("append key 0 0 2 noreply\r\nab\r\n", "", 30);
+    check_every_split("incr nope 1\r\n", "NOT_FOUND\r\n", 0);
+    /* and a server-like feed of a pipeline, one byte at a time */
+    const char *in = "set x 0 0 3\r\nabc\r\nget x key\r\ndelete x\r\nget x\r\n";
+    feed(in, strlen(in), 1);
+    ck_assert_str_eq(got, "STORED\r\nVALUE x 0 3\r\nabc\r\nVALUE key 1 12\r\n0123456789ab\r\n"
+                          "END\r\nDELETED\r\nEND\r\n");
+}
+END_TEST
+
+/* ------------------------------------------------------------ malformed */
+
+START_TEST(unknown_empty_and_arity)
+{
+    EXPECT("bogus\r\n", "ERROR\r\n");
+    EXPECT("GET a\r\n", "ERROR\r\n");
+    EXPECT("get\ta\r\n", "ERROR\r\n");
+    EXPECT("\r\n", "ERROR\r\n");
+    EXPECT("\n", "ERROR\r\n");
+    EXPECT("   \r\n", "ERROR\r\n");
+    EXPECT("get\r\n", "ERROR\r\n");
+    EXPECT("get \r\n", "ERROR\r\n");
+    EXPECT("set a 0 0\r\n", "ERROR\r\n");
+    EXPECT("set\r\n", "ERROR\r\n");
+    /* too many tokens: the data line then comes as a command */
+    EXPECT("set a 0 0 1 2 3\r\nx\r\n", "ERROR\r\nERROR\r\n");
+    EXPECT("set a 0 0 1 noreply 3\r\nx\r\n", "ERROR\r\nERROR\r\n");
+    EXPECT("set a 0 0 1 a b c d e f g h i j\r\nx\r\n", "ERROR\r\nERROR\r\n");
+    /* a 6th token that is not noreply is ignored */
+    EXPECT("set a 0 0 1 foo\r\nx\r\n", "STORED\r\n");
+}
+END_TEST
+
+START_TEST(bad_numbers)
+{
+    const char *bad = "CLIENT_ERROR bad command line format\r\nERROR\r\n";
+    EXPECT("set a 0 0 -1\r\nx\r\n", bad);
+    EXPECT("set a 0 0 abc\r\nx\r\n", bad);
+    EXPECT("set a 0 0 1x\r\nx\r\n", bad);
+    EXPECT("set a abc 0 1\r\nx\r\n", bad);
+    EXPECT("set a -1 0 1\r\nx\r\n", bad);
+    EXPECT("set a 4294967296 0 1\r\nx\r\n", bad);
+    EXPECT("set a 0 abc 1\r\nx\r\n", bad);
+    EXPECT("set a 0 0 2147483646\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("set a 0 0 99999999999999999999\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* accepted forms */
+    EXPECT("set a 0 0 +1\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 0 01\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 -1 1\r\nx\r\nget a\r\n", "STORED\r\nEND\r\n");
+    ck_assert_uint_eq(C(cmd_set), 3);
+}
+END_TEST
+
+START_TEST(key_too_long)
+{
+    char *k250 = long_key(KEY_MAX_LENGTH), *k251 = long_key(KEY_MAX_LENGTH + 1);
+    char in[1024], expect[1024];
+    snprintf(in, sizeof(in), "set %s 0 0 1\r\nx\r\n", k250);
+    EXPECT(in, "STORED\r\n");
+    snprintf(in, sizeof(in), "get %s\r\n", k250);
+    snprintf(expect, sizeof(expect), "VALUE %s 0 1\r\nx\r\nEND\r\n", k250);
+    EXPECT(in, expect);
+
+    const char *bad = "CLIENT_ERROR bad command line format\r\n";
+    snprintf(in, sizeof(in), "set %s 0 0 1\r\nx\r\n", k251);
+    EXPECT(in, "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    snprintf(in, sizeof(in), "set %s 0 0 1 noreply\r\nx\r\n", k251);
+    EXPECT(in, "ERROR\r\n");
+    /* a long key anywhere in a get drops the values already found */
+    snprintf(in, sizeof(in), "get %s %s\r\n", k250, k251);
+    EXPECT(in, bad);
+    snprintf(in, sizeof(in), "delete %s\r\n", k251);
+    EXPECT(in, bad);
+    snprintf(in, sizeof(in), "incr %s 1\r\n", k251);
+    EXPECT(in, bad);
+    snprintf(in, sizeof(in), "touch %s 1\r\n", k251);
+    EXPECT(in, bad);
+    snprintf(in, sizeof(in), "gat 1 %s\r\n", k251);
+    EXPECT(in, bad);
+    free(k250);
+    free(k251);
+}
+END_TEST
+
+START_TEST(bad_data_chunk)
+{
+    EXPECT("set a 0 0 1\r\nq\r\n", "STORED\r\n");
+    /* value+2 bytes are read; the two after the value are not "\r\n" */
+    const char *in = "set a 0 0 1\r\nxyz\r\nget a\r\n";
+    ck_assert_uint_eq(step(in, strlen(in)), 16);  /* the line and 3 bytes */
+    ck_assert_str_eq(got, "CLIENT_ERROR bad data chunk\r\n");
+    EXPECT(in, "CLIENT_ERROR bad data chunk\r\nERROR\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
+    EXPECT("set a 0 0 1 noreply\r\nxyz\r\nget a\r\n", "ERROR\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
+    EXPECT("set a 0 0 2\r\nab\n\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+}
+END_TEST
+
+START_TEST(too_large_is_swallowed)
+{
+    EXPECT("set big 0 0 1\r\nq\r\nadd big2 0 0 1\r\nq\r\n", "STORED\r\nSTORED\r\n");
+    enum { VLEN = 2000000, CHUNK = 65536 };
+    const char *line = "set big 0 0 2000000\r\n";
+    size_t ll = strlen(line);
+    static char buf[CHUNK];
+    memset(buf, 'z', sizeof(buf));
+    memcpy(buf, line, ll);
+    ck_assert_uint_eq(step(buf, sizeof(buf)), sizeof(buf));   /* line + what is here */
+    ck_assert_str_eq(got, "SERVER_ERROR object too large for cache\r\n");
+    ck_assert_uint_eq(pc.swallow, VLEN + 2 - (CHUNK - ll));
+    size_t left = (size_t)pc.swallow;
+    memset(buf, 'z', sizeof(buf));
+    while (left > 0) {
+        size_t n = left < CHUNK ? left : CHUNK;
+        ck_assert_uint_eq(step(buf, n), n);
+        ck_assert_str_eq(got, "");
+        left -= n;
+    }
+    ck_assert_uint_eq(pc.swallow, 0);
+    /* set that fails drops the old value; add does not */
+    EXPECT("get big\r\n", "END\r\n");
+    EXPECT("add big2 0 0 2000000\r\n", "SERVER_ERROR object too large for cache\r\n");
+    ck_assert_uint_eq(pc.swallow, VLEN + 2);
+    pc.swallow = 0;
+    EXPECT("get big2\r\n", "VALUE big2 0 1\r\nq\r\nEND\r\n");
+    /* noreply hides it, the data still goes */
+    EXPECT("set big 0 0 2000000 noreply\r\n", "");
+    ck_assert_uint_eq(pc.swallow, VLEN + 2);
+    pc.swallow = 0;
+    /* the largest value the store takes is stored; one past -I is refused */
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "set m 0 0 %u\r\n", TEST_ITEM_SIZE_MAX + 1);
+    EXPECT(hdr, "SERVER_ERROR object too large for cache\r\n");
+    ck_assert_uint_eq(C(store_too_large), 4);
+    ck_assert_uint_eq(C(cmd_set), 2);
+}
+END_TEST
+
+START_TEST(big_value_waits_with_need)
+{
+    enum { VLEN = 500000 };
+    size_t cap = VLEN + 64;
+    char *in = malloc(cap);
+    int ll = snprintf(in, cap, "set v 7 0 %d\r\n", VLEN);
+    memset(in + ll, 'v', VLEN);
+    memcpy(in + ll + VLEN, "\r\n", 2);
+    size_t total = (size_t)ll + VLEN + 2;
+    ck_assert_uint_eq(step(in, (size_t)ll + 100), 0);
+    ck_assert_uint_eq(last_need, total);
+    ck_assert_uint_eq(step(in, total), total);
+    ck_assert_str_eq(got, "STORED\r\n");
+    item *it = store_get(st, "v", 1, NULL);
+    ck_assert_ptr_nonnull(it);
+    ck_assert_uint_eq(item_nvalue(it), VLEN);
+    ck_assert_uint_eq(item_flags(it), 7);
+    store_release(st, it);
+    free(in);
+}
+END_TEST
+
+START_TEST(long_line_without_newline)
+{
+    enum { LEN = 3000 };
+    static char in[LEN + 1];
+    memcpy(in, "set ", 4);
+    memset(in + 4, 'x', LEN - 4);
+    /* up to PROTO_LINE_MAX: wait for more */
+    ck_assert_uint_eq(step(in, PROTO_LINE_MAX), 0);
+    ck_assert_int_eq(last_action, PROTO_CONTINUE);
+    /* past it, not a get: memcached closes without a word */
+    ck_assert_uint_eq(step(in, LEN), LEN);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+    ck_assert_str_eq(got, "");
+    /* a long complete line is just a line */
+    in[LEN - 2] = '\r';
+    in[LEN - 1] = '\n';
+    EXPECT(in, "ERROR\r\n");
+}
+END_TEST
+
+START_TEST(long_multiget)
+{
+    enum { KEYS = 3000 };
+    EXPECT("set a 0 0 1\r\nx\r\n", "STORED\r\n");
+    size_t len = 4 + KEYS * 2 + 2;
+    char *in = malloc(len + 32);
+    memcpy(in, "get ", 4);
+    for (int i = 0; i < KEYS; i++)
+        memcpy(in + 4 + 2 * i, i % 2 ? "b " : "a ", 2);
+    memcpy(in + len - 2, "\r\n", 2);
+    strcpy(in + len, "get a\r\n");
+    size_t full = len + 7;
+    enum { VALUE_LEN = 16 };                 /* "VALUE a 0 1\r\nx\r\n" */
+    char *expect = malloc((KEYS / 2 + 1) * VALUE_LEN + 16);
+    size_t o = 0;
+    for (int i = 0; i < KEYS / 2; i++, o += VALUE_LEN)
+        memcpy(expect + o, "VALUE a 0 1\r\nx\r\n", VALUE_LEN);
+    strcpy(expect + o, "END\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+    /* arriving 1000 bytes at a time: answered in parts, no big buffer */
+    feed(in, full, 1000);
+    ck_assert_str_eq(got, expect);
+    ck_assert_uint_eq(C(cmd_get), KEYS + 1);
+    ck_assert_uint_eq(C(get_hits), KEYS / 2 + 1);
+    ck_assert_uint_eq(C(get_misses), KEYS / 2);
+    /* all at once as one line: the same */
+    EXPECT(in, expect);
+    free(in);
+    free(expect);
+}
+END_TEST
+
+START_TEST(long_multiget_with_long_key)
+{
+    static char in[6000];
+    size_t o = 0;
+    memcpy(in, "gets ", 5);
+    o = 5;
+    memset(in + o, 'k', 3000);                  /* one 3000-byte key */
+    o += 3000;
+    memcpy(in + o, " a\r\nversion\r\n", 13);
+    o += 13;
+    feed(in, o, 1000);
+    ck_assert_str_eq(got, "CLIENT_ERROR bad command line format\r\nVERSION " PACKAGE_VERSION
+                          "\r\n");
+}
+END_TEST
+
+START_TEST(counters_after_a_session)
+{
+    const char *in =
+        "set a 0 0 1\r\n1\r\n"
+        "set b 0 0 1\r\n2\r\n"
+        "get a b c\r\n"
+        "gets a\r\n"
+        "incr a 1\r\nincr zz 1\r\ndecr b 1\r\n"
+        "delete c\r\ndelete b\r\n"
+        "touch a 0\r\ntouch zz 0\r\n"
+        "gat 0 a zz\r\n"
+        "flush_all\r\n";
+    run(in);
+    ck_assert_uint_eq(C(cmd_set), 2);
+    ck_assert_uint_eq(C(cmd_get), 6);
+    ck_assert_uint_eq(C(get_hits), 3);
+    ck_assert_uint_eq(C(get_misses), 1);
+    ck_assert_uint_eq(C(incr_hits), 1);
+    ck_assert_uint_eq(C(incr_misses), 1);
+    ck_assert_uint_eq(C(decr_hits), 1);
+    ck_assert_uint_eq(C(delete_hits), 1);
+    ck_assert_uint_eq(C(delete_misses), 1);
+    ck_assert_uint_eq(C(cmd_touch), 4);
+    ck_assert_uint_eq(C(touch_hits), 2);
+    ck_assert_uint_eq(C(touch_misses), 2);
+    ck_assert_uint_eq(C(cmd_flush), 1);
+    /* per class: both one-byte items live in the same class */
+    item *it = store_get(st, "a", 1, NULL);
+    ck_assert_ptr_null(it);                      /* flushed */
+    uint64_t cls_sets = 0, cls_hits = 0, cls_touch = 0;
+    for (unsigned c = 0; c <= CLASS_MAX; c++) {
+        cls_sets += counter_get(&ctr->cls[c].cmd_set);
+        cls_hits += counter_get(&ctr->cls[c].get_hits);
+        cls_touch += counter_get(&ctr->cls[c].touch_hits);
+    }
+    ck_assert_uint_eq(cls_sets, 2);
+    ck_assert_uint_eq(cls_hits, 3);
+    ck_assert_uint_eq(cls_touch, 2);
+}
+END_TEST
+
+START_TEST(noreply_everywhere)
+{
+    EXPECT("set a 0 0 1 noreply\r\n1\r\n", "");
+    EXPECT("add a 0 0 1 noreply\r\n1\r\n", "");
+    EXPECT("replace a 0 0 1 noreply\r\n2\r\n", "");
+    EXPECT("append a 0 0 1 noreply\r\n3\r\n", "");
+    EXPECT("prepend a 0 0 1 noreply\r\n1\r\n", "");
+    EXPECT("incr a 1 noreply\r\n", "");
+    EXPECT("decr a 1 noreply\r\n", "");
+    EXPECT("incr a abc noreply\r\n", "");        /* errors too */
+    EXPECT("touch a 0 noreply\r\n", "");
+    EXPECT("get a\r\n", "VALUE a 0 3\r\n123\r\nEND\r\n");
+    /* noreply only as the last token, and not on get or bad arity */
+    EXPECT("get noreply\r\n", "END\r\n");
+    EXPECT("foo noreply\r\n", "ERROR\r\n");
+}
+END_TEST
+
+/* ------------------------------------------------------------ the lexer */
+
+START_TEST(parse_numbers)
+{
+    struct text_token t;
+    uint64_t u;
+    int64_t i;
+    uint32_t u32;
+#define TOK(s) (t.p = (s), t.len = strlen(s), &t)
+    ck_assert(text_parse_u64(TOK("18446744073709551615"), &u) && u == UINT64_MAX);
+    ck_assert(!text_parse_u64(TOK("18446744073709551616"), &u));
+    ck_assert(!text_parse_u64(TOK(""), &u));
+    ck_assert(!text_parse_u64(TOK("+"), &u));
+    ck_assert(!text_parse_u64(TOK("-1"), &u));
+    ck_assert(!text_parse_u64(TOK("1 "), &u));
+    ck_assert(text_parse_u32(TOK("4294967295"), &u32) && u32 == UINT32_MAX);
+    ck_assert(!text_parse_u32(TOK("4294967296"), &u32));
+    ck_assert(text_parse_i64(TOK("-9223372036854775808"), &i) && i == INT64_MIN);
+    ck_assert(text_parse_i64(TOK("9223372036854775807"), &i) && i == INT64_MAX);
+    ck_assert(!text_parse_i64(TOK("9223372036854775808"), &i));
+    ck_assert(!text_parse_i64(TOK("-9223372036854775809"), &i));
+    ck_assert(text_parse_i64(TOK("-0"), &i) && i == 0);
+#undef TOK
+}
+END_TEST
+
+START_TEST(tokenize_and_lines)
+{
+    struct text_line line;
+    const char *in = "  a bb  ccc \r\nrest";
+    ck_assert(text_line_find(in, strlen(in), &line));
+    ck_assert_uint_eq(line.consumed, 14);
+    ck_assert_uint_eq((size_t)(line.end - line.start), 12);
+    struct text_token tok[4];
+    const char *p = line.start;
+    ck_assert_uint_eq(text_tokenize(&p, line.end, tok, 2), 2);
+    ck_assert_uint_eq(tok[1].len, 2);
+    ck_assert_uint_eq(text_tokenize(&p, line.end, tok, 4), 1);
+    ck_assert_uint_eq(tok[0].len, 3);
+    ck_assert(text_token_is(&tok[0], "ccc"));
+    ck_assert(!text_line_find("abc", 3, &line));
+}
+END_TEST
+
+static Suite *proto_text_suite(void)
+{
+    Suite *s = suite_create("proto_text");
+    TCase *tc = tcase_create("commands");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, set_get);
+    tcase_add_test(tc, lines_end_with_lf_alone);
+    tcase_add_test(tc, multi_get_and_gets);
+    tcase_add_test(tc, add_replace_append_prepend);
+    tcase_add_test(tc, cas_command);
+    tcase_add_test(tc, incr_decr);
+    tcase_add_test(tc, delete_forms);
+    tcase_add_test(tc, touch_gat_gats);
+    tcase_add_test(tc, expiry_counts);
+    tcase_add_test(tc, flush_all_forms);
+    tcase_add_test(tc, version_verbosity_quit);
+    tcase_add_test(tc, shutdown_command);
+    tcase_add_test(tc, cache_memlimit);
+    tcase_add_test(tc, stats_commands);
+    tcase_add_test(tc, noreply_everywhere);
+    tcase_add_test(tc, counters_after_a_session);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("framing");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, pipelined_in_one_buffer);
+    tcase_add_test(tc, split_at_every_byte);
+    tcase_add_test(tc, unknown_empty_and_arity);
+    tcase_add_test(tc, bad_numbers);
+    tcase_add_test(tc, key_too_long);
+    tcase_add_test(tc, bad_data_chunk);
+    tcase_add_test(tc, too_large_is_swallowed);
+    tcase_add_test(tc, big_value_waits_with_need);
+    tcase_add_test(tc, long_line_without_newline);
+    tcase_add_test(tc, long_multiget);
+    tcase_add_test(tc, long_multiget_with_long_key);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("lexer");
+    tcase_add_test(tc, parse_numbers);
+    tcase_add_test(tc, tokenize_and_lines);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(proto_text_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
