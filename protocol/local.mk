@@ -5,4 +5,6 @@ libprotocol_a_SOURCES = \
 	protocol/messages.h \
 	protocol/reply.c \
 	protocol/text_parse.c protocol/text_parse.h \
-	protocol/text.c
+	protocol/text.c \
+	protocol/meta.c protocol/meta.h \
+	protocol/binary.c protocol/binary.h

@@ -36,11 +36,19 @@ struct stat_sink {
     void (*emit)(struct stat_sink *sink, const char *name, const char *value);
 };
 
+/* -B: which protocol connections speak; AUTO picks by a connection's first byte. */
+enum proto_mode {
+    PROTO_MODE_AUTO = 0,
+    PROTO_MODE_ASCII,
+    PROTO_MODE_BINARY,
+};
+
 /* What the server offers the protocol: shared, read-only after start. */
 struct proto_env {
     store *store;
     uint32_t item_size_max;      /* -I: largest value accepted */
     bool shutdown_enabled;       /* -A */
+    enum proto_mode mode;        /* -B (default auto) */
     /*
      * `stats [group]`: emits the group's lines into sink and returns true, or
      * returns false for a group the server does not know. group is "" for
@@ -73,6 +81,7 @@ struct proto_conn {
      */
     uint8_t get_cont;
     bool skip_line;                    /* discard input up to the next '\n' */
+    uint8_t mode;                      /* enum proto_mode in use; AUTO until the first byte */
 };
 
 void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,

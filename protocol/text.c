@@ -22,7 +22,9 @@
 
 #include "config.h"
 #include "common/clock.h"
+#include "protocol/binary.h"
 #include "protocol/messages.h"
+#include "protocol/meta.h"
 #include "protocol/proto.h"
 #include "protocol/text_parse.h"
 
@@ -425,7 +427,7 @@ static void text_cmd_flush(struct text_req *rq, const struct text_cmd *cmd)
 
 static void text_cmd_version(struct text_req *rq, const struct text_cmd *cmd)
 {
-    REPLY_LIT(rq->out, MSG_VERSION_PREFIX PACKAGE_VERSION MSG_CRLF);
+    REPLY_LIT(rq->out, MSG_VERSION_PREFIX PROTOCOL_VERSION MSG_CRLF);
 }
 
 static void text_cmd_verbosity(struct text_req *rq, const struct text_cmd *cmd)
@@ -528,6 +530,18 @@ static void text_cmd_stats(struct text_req *rq, const struct text_cmd *cmd)
 
 /* ---------------------------------------------------------------- the table */
 
+/* The meta commands (protocol/meta.c) see the request through this view. */
+static void text_cmd_meta(struct text_req *rq, const struct text_cmd *cmd)
+{
+    struct proto_meta_req mr = {
+        rq->pc, rq->out, rq->buf, rq->len, rq->tok[0].p + rq->tok[0].len,
+        rq->line.end, rq->line.consumed, rq->consumed, 0,
+    };
+    proto_meta_run(&mr, cmd->arg);
+    rq->consumed = mr.consumed;
+    rq->need = mr.need;
+}
+
 #define CMD(name, min, max, flags, arg, fn) \
     { name, (uint8_t)MSG_LEN(name), min, max, flags, arg, fn }
 
@@ -554,6 +568,12 @@ static const struct text_cmd text_cmds[] = {
     CMD("cache_memlimit", 2, 3, TEXT_NOREPLY, 0, text_cmd_memlimit),
     CMD("quit", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_quit),
     CMD("shutdown", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_shutdown),
+    CMD("mg", 2, TEXT_ANY_TOKENS, 0, PROTO_META_GET, text_cmd_meta),
+    CMD("ms", 2, TEXT_ANY_TOKENS, 0, PROTO_META_SET, text_cmd_meta),
+    CMD("md", 2, TEXT_ANY_TOKENS, 0, PROTO_META_DELETE, text_cmd_meta),
+    CMD("ma", 2, TEXT_ANY_TOKENS, 0, PROTO_META_ARITH, text_cmd_meta),
+    CMD("mn", 1, TEXT_ANY_TOKENS, 0, PROTO_META_NOOP, text_cmd_meta),
+    CMD("me", 1, TEXT_ANY_TOKENS, 0, PROTO_META_DEBUG, text_cmd_meta),
 };
 
 #define TEXT_NCMDS (sizeof(text_cmds) / sizeof(text_cmds[0]))
@@ -723,6 +743,10 @@ size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
         pc->swallow -= n;
         return n;
     }
+    if (pc->mode == PROTO_MODE_AUTO)
+        pc->mode = (uint8_t)proto_bin_choose(pc->env->mode, (unsigned char)buf[0]);
+    if (pc->mode == PROTO_MODE_BINARY)
+        return proto_bin_process(pc, buf, len, out, action, need);
     if (pc->skip_line)
         return text_skip(pc, buf, len);
 

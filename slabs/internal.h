@@ -75,6 +75,10 @@ typedef uint32_t item_link;
 #define ITEM_HAS_FLAGS 0x04  /* 4 bytes of client flags follow the CAS */
 #define ITEM_FREE 0x08       /* on a class free list */
 #define ITEM_HAS_CAS 0x10    /* 8 bytes of CAS follow the header */
+/* Marks of the meta protocol (store.h "meta support"): */
+#define ITEM_STALE 0x20      /* md I / ms I: value kept but known out of date */
+#define ITEM_TOKEN_SENT 0x40 /* a client was told it won the right to recache */
+#define ITEM_KEY_BINARY 0x80 /* stored with a base64 key: echo the key encoded */
 
 /*
  * The item header, 32 bytes, at the start of its chunk:

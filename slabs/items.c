@@ -400,3 +400,36 @@ void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out)
     out->age = tail != NULL ? now - item_atime(tail) : 0;
     pthread_mutex_unlock(&sc->lru_lock);
 }
+
+/* ---- meta protocol marks (store.h "meta support") ---- */
+
+bool item_is_stale(const item *it)
+{
+    return (iflags_get(it) & ITEM_STALE) != 0;
+}
+
+bool item_token_sent(const item *it)
+{
+    return (iflags_get(it) & ITEM_TOKEN_SENT) != 0;
+}
+
+bool item_key_binary(const item *it)
+{
+    return (iflags_get(it) & ITEM_KEY_BINARY) != 0;
+}
+
+bool item_claim_token(item *it)
+{
+    uint8_t before = atomic_fetch_or_explicit(&it->iflags, ITEM_TOKEN_SENT, memory_order_acq_rel);
+    return (before & ITEM_TOKEN_SENT) != 0;
+}
+
+void item_mark_key_binary(item *it)
+{
+    atomic_fetch_or_explicit(&it->iflags, ITEM_KEY_BINARY, memory_order_relaxed);
+}
+
+void item_set_exptime(item *it, int64_t exptime)
+{
+    atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
+}

@@ -493,3 +493,269 @@ void store_maintain(store *s)
             break;
     }
 }
+
+/* ---- meta protocol support (store.h) ----
+ *
+ * The same rules as above: allocation never under a stripe lock, so a
+ * vivify or a stale copy is built unlocked and linked only if the key still
+ * maps to what was seen (else the loop looks again). md I replaces the item
+ * by a marked copy instead of rewriting its CAS in place, because readers
+ * holding a reference are promised unchanging metadata.
+ */
+
+static uint8_t meta_marks(const item *it)
+{
+    return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed) &
+           (ITEM_STALE | ITEM_TOKEN_SENT | ITEM_KEY_BINARY);
+}
+
+size_t store_item_total_size(const store *s, const item *it)
+{
+    return item_total_size(s, it);
+}
+
+/* The hit half of store_get_meta. Stripe lock held. */
+static void meta_get_hit(store *s, item *it, const struct store_meta_get *opt,
+                         struct store_meta_hit *hit)
+{
+    hit->was_fetched = item_fetched(it);
+    hit->atime = item_atime(it);
+    if (!opt->no_bump) {
+        atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
+        item_bump(s, it, clock_now());
+    }
+}
+
+item *store_get_meta(store *s, const char *key, size_t nkey,
+                     const struct store_meta_get *opt, struct store_meta_hit *hit,
+                     enum store_miss *why)
+{
+    enum store_miss miss = STORE_MISS, seen = STORE_MISS;
+    hit->was_fetched = false;
+    hit->atime = 0;
+    hit->created = false;
+    if (!key_ok(nkey)) {
+        if (why != NULL)
+            *why = STORE_MISS;
+        return NULL;
+    }
+    uint64_t hv = assoc_hash(key, nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    item *fresh = NULL;
+    for (;;) {
+        pthread_mutex_lock(lock);
+        item *it = find_live(s, key, nkey, hv, &seen);
+        if (miss == STORE_MISS)
+            miss = seen;
+        if (it != NULL) {
+            item_ref(it);
+        } else if (fresh != NULL) {
+            item_link_new(s, fresh, hv);     /* our reference stays with the caller */
+            it = fresh;
+            fresh = NULL;
+            hit->created = true;
+        }
+        if (it != NULL)
+            meta_get_hit(s, it, opt, hit);
+        pthread_mutex_unlock(lock);
+        if (fresh != NULL)
+            item_unref(s, fresh);            /* someone else stored the key first */
+        if (it != NULL || !opt->vivify) {
+            if (hit->created)
+                after_write(s);
+            if (why != NULL)
+                *why = it != NULL ? STORE_HIT : miss;
+            return it;
+        }
+        fresh = alloc_raw(s, key, nkey, 0, clock_exptime(opt->vivify_exptime), 0, NULL);
+        if (fresh == NULL) {
+            if (why != NULL)
+                *why = miss;
+            return NULL;
+        }
+        atomic_fetch_or_explicit(&fresh->iflags, ITEM_TOKEN_SENT, memory_order_relaxed);
+    }
+}
+
+enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
+                                    uint64_t cas_in, bool invalidate, uint64_t *cas_out)
+{
+    if (!invalidate || mode != STORE_CAS)
+        return store_commit(s, it, mode, cas_in, cas_out);
+    uint64_t hv = assoc_hash(item_key(it), it->nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    enum store_result res = STORE_OK;
+    pthread_mutex_lock(lock);
+    item *old = find_live(s, item_key(it), it->nkey, hv, NULL);
+    if (old == NULL) {
+        res = STORE_NOT_FOUND;
+    } else if (item_cas(old) == cas_in) {
+        item_replace(s, old, it, hv);
+    } else if (cas_in < item_cas(old)) {
+        /* An older writer may still store, but only as a stale value. */
+        atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
+        atomic_fetch_or_explicit(&it->iflags,
+                                 (uint8_t)(ITEM_STALE | (meta_marks(old) & ITEM_TOKEN_SENT)),
+                                 memory_order_relaxed);
+        item_replace(s, old, it, hv);
+    } else {
+        res = STORE_EXISTS;
+    }
+    if (res == STORE_OK && cas_out != NULL)
+        *cas_out = item_cas(it);
+    pthread_mutex_unlock(lock);
+    item_unref(s, it);
+    after_write(s);
+    return res;
+}
+
+/* A copy of old marked stale (token mark cleared, so the next reader wins). */
+static item *meta_stale_copy(store *s, item *old, const struct store_meta_del *d)
+{
+    rel_time_t exp = d->touch ? clock_exptime(d->exptime) : item_exptime(old);
+    item *it = alloc_raw(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
+    if (it == NULL)
+        return NULL;
+    memcpy(item_value_mut(it), item_value(old), old->nvalue);
+    uint8_t marks = (uint8_t)((meta_marks(old) & ITEM_KEY_BINARY) | ITEM_STALE);
+    atomic_fetch_or_explicit(&it->iflags, marks, memory_order_relaxed);
+    return it;
+}
+
+enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
+                                    const struct store_meta_del *d, unsigned *cls)
+{
+    if (!key_ok(nkey))
+        return STORE_NOT_FOUND;
+    uint64_t hv = assoc_hash(key, nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    for (;;) {
+        pthread_mutex_lock(lock);
+        item *old = find_live(s, key, nkey, hv, NULL);
+        if (old == NULL || (d->has_cas && item_cas(old) != d->cas)) {
+            pthread_mutex_unlock(lock);
+            return old == NULL ? STORE_NOT_FOUND : STORE_EXISTS;
+        }
+        if (cls != NULL)
+            *cls = old->cls;
+        if (!d->stale) {
+            item_unlink(s, old, hv);
+            pthread_mutex_unlock(lock);
+            return STORE_OK;
+        }
+        item_ref(old);
+        pthread_mutex_unlock(lock);
+
+        item *it = meta_stale_copy(s, old, d);
+        if (it == NULL) {
+            item_unref(s, old);
+            return STORE_NO_MEMORY;
+        }
+        pthread_mutex_lock(lock);
+        bool same = find_live(s, key, nkey, hv, NULL) == old;
+        if (same)
+            item_replace(s, old, it, hv);
+        pthread_mutex_unlock(lock);
+        item_unref(s, it);
+        item_unref(s, old);
+        if (same) {
+            after_write(s);
+            return STORE_OK;
+        }
+    }
+}
+
+/* ma on a miss with N: stores the initial number as it is. */
+static enum store_result arith_vivify(store *s, const char *key, size_t nkey, uint64_t hv,
+                                      uint64_t initial, item **it_out)
+{
+    char digits[ARITH_DIGITS_MAX];
+    size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, initial);
+    enum store_result why = STORE_OK;
+    item *it = alloc_raw(s, key, nkey, 0, 0, len, &why);
+    if (it == NULL)
+        return STORE_NO_MEMORY;
+    memcpy(item_value_mut(it), digits, len);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    pthread_mutex_lock(lock);
+    bool taken = find_live(s, key, nkey, hv, NULL) != NULL;
+    if (!taken)
+        item_link_new(s, it, hv);
+    pthread_mutex_unlock(lock);
+    if (taken) {
+        item_unref(s, it);
+        return STORE_NOT_STORED;
+    }
+    after_write(s);
+    *it_out = it;
+    return STORE_OK;
+}
+
+enum store_result store_arith_meta(store *s, const char *key, size_t nkey,
+                                   const struct store_meta_arith *a, uint64_t *result,
+                                   bool *created, item **it_out)
+{
+    *created = false;
+    *it_out = NULL;
+    if (!key_ok(nkey))
+        return STORE_NOT_FOUND;
+    uint64_t hv = assoc_hash(key, nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    for (;;) {
+        pthread_mutex_lock(lock);
+        item *old = find_live(s, key, nkey, hv, NULL);
+        uint64_t v;
+        if (old == NULL) {
+            pthread_mutex_unlock(lock);
+            if (!a->vivify)
+                return STORE_NOT_FOUND;
+            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial, it_out);
+            *created = r == STORE_OK;
+            *result = a->initial;
+            return r;
+        }
+        if (a->has_cas && a->cas != 0 && item_cas(old) != a->cas) {
+            pthread_mutex_unlock(lock);
+            return STORE_EXISTS;
+        }
+        if (!arith_parse(item_value(old), old->nvalue, &v)) {
+            pthread_mutex_unlock(lock);
+            return STORE_NON_NUMERIC;
+        }
+        v = arith_apply(v, a->incr, a->delta);
+        *result = v;
+        char digits[ARITH_DIGITS_MAX];
+        size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, v);
+        if (len <= old->nvalue &&
+            atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
+            arith_in_place(s, old, digits, len, NULL);
+            item_ref(old);
+            pthread_mutex_unlock(lock);
+            *it_out = old;
+            return STORE_OK;
+        }
+        item_ref(old);
+        pthread_mutex_unlock(lock);
+
+        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
+        if (it == NULL) {
+            item_unref(s, old);
+            return STORE_NO_MEMORY;
+        }
+        memcpy(item_value_mut(it), digits, len);
+        pthread_mutex_lock(lock);
+        bool same = find_live(s, key, nkey, hv, NULL) == old;
+        if (same) {
+            atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
+            item_replace(s, old, it, hv);
+        }
+        pthread_mutex_unlock(lock);
+        item_unref(s, old);
+        if (same) {
+            after_write(s);
+            *it_out = it;                    /* the allocation's reference */
+            return STORE_OK;
+        }
+        item_unref(s, it);
+    }
+}

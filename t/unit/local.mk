@@ -34,3 +34,34 @@ t_unit_check_store_threads_SOURCES = t/unit/check_store_threads.c
 t_unit_check_store_threads_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_store_threads_LDADD = $(SLABS_CHECK_LDADD)
 # --- end slabs suites ---
+
+# --- server suites (owner: server): the option table, without a server ---
+check_PROGRAMS += t/unit/check_settings
+TESTS += t/unit/check_settings
+t_unit_check_settings_SOURCES = t/unit/check_settings.c
+t_unit_check_settings_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSETTINGS_MAN_PATH='"$(abs_top_builddir)/doc/slabcache.1"'
+t_unit_check_settings_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_settings_LDADD = libsettings.a libslabs.a libcommon.a $(CHECK_LIBS)
+# the suite compares the generated man page with the table
+EXTRA_t_unit_check_settings_DEPENDENCIES = doc/slabcache.1
+# --- end server suites ---
+
+# --- binary protocol suite (owner: protocol, binary) ---
+check_PROGRAMS += t/unit/check_proto_bin
+TESTS += t/unit/check_proto_bin
+t_unit_check_proto_bin_SOURCES = t/unit/check_proto_bin.c
+t_unit_check_proto_bin_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_proto_bin_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+# --- end binary protocol suite ---
+
+# --- meta suites (owner: meta): protocol/meta.c and the store's meta support ---
+check_PROGRAMS += t/unit/check_proto_meta t/unit/check_store_meta
+TESTS += t/unit/check_proto_meta t/unit/check_store_meta
+t_unit_check_proto_meta_SOURCES = t/unit/check_proto_meta.c
+t_unit_check_proto_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_proto_meta_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_store_meta_SOURCES = t/unit/check_store_meta.c
+t_unit_check_store_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_store_meta_LDADD = libslabs.a libcommon.a $(CHECK_LIBS)
+# --- end meta suites ---

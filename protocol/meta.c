@@ -1,0 +1,1017 @@
+/*
+ * meta: memcached 1.6.18's meta commands on top of slabs/store.h.
+ *
+ *   mg <key> <flag>*            get, with per-item facts and recache tokens
+ *   ms <key> <datalen> <flag>*  store (set/add/replace/append/prepend/cas)
+ *   md <key> <flag>*            delete, or mark stale (I)
+ *   ma <key> <flag>*            incr/decr, with auto-create (N, J)
+ *   mn                          "MN": marks the end of a pipeline of quiet commands
+ *   me <key> [b]                debug line about an item
+ *
+ * Each command runs in three steps:
+ *  1. split the line in place and pre-parse the flags, as memcached does for
+ *     all meta commands alike: one pass over the flag tokens that records
+ *     what each asks for and rejects duplicates and unknown letters (first
+ *     error of those two wins; later bad tokens overwrite earlier ones);
+ *  2. call the store once (store_get_meta, store_commit_meta, ...);
+ *  3. compose the reply line: a two-letter code, then the flags that return
+ *     something, in the order the client sent them, then (mg/ma with v) the
+ *     value. Flags act in order too: in "mg k t T30" the t shows the TTL from
+ *     before the T.
+ * Quiet mode (q) drops the nominal reply only: EN for mg, HD for ms/md,
+ * HD/VA for ma on an existing item; errors always go out.
+ *
+ * Counters follow memcached: mg counts as get (as touch with T), ms as set
+ * (cas_* in CAS mode), md as delete, ma as incr/decr, me as cmd_meta.
+ * Choices where we differ from memcached are noted where they are made.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "protocol/messages.h"
+#include "protocol/meta.h"
+#include "protocol/proto.h"
+#include "protocol/text_parse.h"
+
+/* memcached refuses a meta line of this many words (command word included). */
+#define META_WORDS_MAX 20
+/* Tokens split after the command word: enough to see META_WORDS_MAX words. */
+#define META_TOKENS (META_WORDS_MAX + 1)
+#define META_OPAQUE_MAX 32                 /* O token, the 'O' included */
+#define META_FLAG_CHARS 128                /* a flag letter is 7-bit */
+#define META_KEY64_MAX (((KEY_MAX_LENGTH + 2) / 3) * 4)
+/* The longest reply line: code, 17 flags of at most a key in base64 + " b"
+ * or a 20-digit number, CRLF; rounded up. */
+#define META_LINE_MAX 1024
+#define META_VLEN_MAX (INT32_MAX - 2)
+#define META_CRLF_LEN 2
+#define META_NUM_MAX 24                    /* a uint64 in decimal, with room */
+
+#define REPLY_LIT(out, lit) reply_add((out), (lit), MSG_LEN(lit))
+
+/* What the flags asked for (step 1). */
+struct meta_opts {
+    bool value;           /* v */
+    bool no_update;       /* u */
+    bool quiet;           /* q */
+    bool key_binary;      /* b */
+    bool vivify;          /* N */
+    bool new_ttl;         /* T */
+    bool has_cas;         /* C */
+    bool set_stale;       /* I */
+    char mode;            /* M, 0 = none */
+    uint32_t client_flags;   /* F */
+    int64_t exptime;         /* T */
+    int64_t vivify_exptime;  /* N */
+    int64_t recache;         /* R */
+    uint64_t cas;            /* C */
+    uint64_t initial;        /* J */
+    uint64_t delta;          /* D */
+};
+
+struct meta_cmd {
+    struct proto_meta_req *mr;
+    struct proto_counters *ctr;
+    store *store;
+    struct text_token tok[META_TOKENS];   /* [0] = key */
+    size_t ntok;
+    size_t first_flag;                    /* index of the first flag token */
+    const char *key;                      /* decoded when b */
+    size_t nkey;
+    char keybuf[KEY_MAX_LENGTH];
+    struct meta_opts o;
+};
+
+/* A reply line built on the stack, then copied to the reply in one piece. */
+struct meta_line {
+    char b[META_LINE_MAX];
+    size_t n;
+};
+
+/* ---------------------------------------------------------------- base64 */
+
+static const char meta_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int meta_b64_value(char c)
+{
+    const char *p = c != '\0' ? strchr(meta_b64, c) : NULL;
+    return p != NULL ? (int)(p - meta_b64) : -1;
+}
+
+/*
+ * Strict decoding: whole 4-character groups, padding only at the end.
+ * Returns the decoded length, 0 on bad input (as memcached, an empty result
+ * is an error too).
+ */
+static size_t meta_b64_decode(const char *in, size_t n, char *out, size_t max)
+{
+    size_t len = 0;
+    if (n == 0 || n % 4 != 0)
+        return 0;
+    for (size_t i = 0; i < n; i += 4) {
+        bool last = i + 4 == n;
+        int v[4];
+        int pad = 0;
+        for (int j = 0; j < 4; j++) {
+            char c = in[i + j];
+            if (c == '=' && last && j >= 2) {
+                v[j] = 0;
+                pad++;
+                continue;
+            }
+            v[j] = meta_b64_value(c);
+            if (v[j] < 0 || pad > 0)
+                return 0;
+        }
+        uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) |
+                     ((uint32_t)v[2] << 6) | (uint32_t)v[3];
+        size_t bytes = 3 - (size_t)pad;
+        if (len + bytes > max)
+            return 0;
+        for (size_t j = 0; j < bytes; j++)
+            out[len++] = (char)(w >> (16 - 8 * j));
+    }
+    return len;
+}
+
+static size_t meta_b64_encode(const char *in, size_t n, char *out)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        size_t rest = n - i < 3 ? n - i : 3;
+        uint32_t w = (uint32_t)(unsigned char)in[i] << 16;
+        if (rest > 1)
+            w |= (uint32_t)(unsigned char)in[i + 1] << 8;
+        if (rest > 2)
+            w |= (uint32_t)(unsigned char)in[i + 2];
+        for (size_t j = 0; j < 4; j++)
+            out[len++] = j <= rest ? meta_b64[(w >> (18 - 6 * j)) & 0x3f] : '=';
+    }
+    return len;
+}
+
+/* ---------------------------------------------------------------- reply lines */
+
+static void line_add(struct meta_line *l, const char *p, size_t n)
+{
+    if (l->n + n > sizeof(l->b))
+        n = sizeof(l->b) - l->n;   /* cannot happen within META_WORDS_MAX */
+    memcpy(l->b + l->n, p, n);
+    l->n += n;
+}
+
+static void line_u64(struct meta_line *l, uint64_t v)
+{
+    char tmp[META_NUM_MAX];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+    line_add(l, tmp, (size_t)n);
+}
+
+/* " <c>": a flag letter that starts a returned value (or stands alone). */
+static void line_flag(struct meta_line *l, char c)
+{
+    char f[2] = { ' ', c };
+    line_add(l, f, sizeof(f));
+}
+
+/* " k<key>", the key in base64 followed by " b" when it is binary. */
+static void line_key(struct meta_line *l, const char *key, size_t nkey, bool binary)
+{
+    line_flag(l, 'k');
+    if (!binary) {
+        line_add(l, key, nkey);
+        return;
+    }
+    char enc[META_KEY64_MAX];
+    line_add(l, enc, meta_b64_encode(key, nkey, enc));
+    line_add(l, " b", 2);
+}
+
+static void line_token(struct meta_line *l, const struct text_token *t)
+{
+    line_add(l, " ", 1);
+    line_add(l, t->p, t->len);
+}
+
+static void line_send(struct meta_cmd *mc, struct meta_line *l)
+{
+    line_add(l, MSG_CRLF, MSG_LEN(MSG_CRLF));
+    reply_add(mc->mr->out, l->b, l->n);
+}
+
+static void line_start(struct meta_line *l, const char *code)
+{
+    l->n = 0;
+    line_add(l, code, strlen(code));
+}
+
+/* O and k for replies without an item (misses, NF/EX/NS): the request's key. */
+static void line_echo(struct meta_cmd *mc, struct meta_line *l)
+{
+    for (size_t i = mc->first_flag; i < mc->ntok; i++) {
+        const struct text_token *t = &mc->tok[i];
+        if (t->p[0] == 'O')
+            line_token(l, t);
+        else if (t->p[0] == 'k')
+            line_key(l, mc->key, mc->nkey, mc->o.key_binary);
+    }
+}
+
+/* TTL left as mg/ma print it: -1 for none, else seconds (unsigned, as memcached). */
+static void line_ttl(struct meta_line *l, const item *it)
+{
+    rel_time_t exp = item_exptime(it);
+    line_flag(l, 't');
+    if (exp == 0)
+        line_add(l, "-1", 2);
+    else
+        line_u64(l, (uint32_t)(exp - clock_now()));
+}
+
+/* ---------------------------------------------------------------- numbers */
+
+static struct text_token meta_arg(const struct text_token *t)
+{
+    struct text_token a = { t->p + 1, t->len - 1 };
+    return a;
+}
+
+/* memcached's safe_strtol into an int32: a 64-bit value, then truncated. */
+static bool meta_i32(const struct text_token *t, int64_t *out)
+{
+    struct text_token a = meta_arg(t);
+    int64_t v;
+    if (!text_parse_i64(&a, &v))
+        return false;
+    *out = (int32_t)v;
+    return true;
+}
+
+static bool meta_u64(const struct text_token *t, uint64_t *out)
+{
+    struct text_token a = meta_arg(t);
+    return text_parse_u64(&a, out);
+}
+
+/* ---------------------------------------------------------------- step 1: flags */
+
+static const char *meta_decode_key(struct meta_cmd *mc)
+{
+    size_t n = meta_b64_decode(mc->tok[0].p, mc->tok[0].len, mc->keybuf, sizeof(mc->keybuf));
+    if (n == 0)
+        return MSG_META_BAD_KEY64;
+    mc->key = mc->keybuf;
+    mc->nkey = n;
+    mc->o.key_binary = true;
+    return NULL;
+}
+
+/* One flag with a value; returns an error line or NULL. */
+static const char *meta_flag_value(struct meta_cmd *mc, const struct text_token *t)
+{
+    struct meta_opts *o = &mc->o;
+    uint64_t u;
+    switch (t->p[0]) {
+    case 'N':
+        o->vivify = true;
+        return meta_i32(t, &o->vivify_exptime) ? NULL : MSG_META_BAD_TOKEN;
+    case 'T':
+        o->new_ttl = true;
+        return meta_i32(t, &o->exptime) ? NULL : MSG_META_BAD_TOKEN;
+    case 'R':
+        return meta_i32(t, &o->recache) ? NULL : MSG_META_BAD_TOKEN;
+    case 'F':
+        /* memcached sets no message of its own here: the default one shows. */
+        if (t->len > 1 && t->p[1] == '-')
+            return MSG_BAD_FORMAT;
+        if (!meta_u64(t, &u))
+            return MSG_BAD_FORMAT;
+        o->client_flags = (uint32_t)u;
+        return NULL;
+    case 'C':
+        o->has_cas = true;
+        return meta_u64(t, &o->cas) ? NULL : MSG_META_BAD_TOKEN;
+    case 'M':
+        if (t->len != 2)
+            return MSG_META_M_LENGTH;
+        o->mode = t->p[1];
+        return NULL;
+    case 'J':
+        return meta_u64(t, &o->initial) ? NULL : MSG_META_BAD_INITIAL;
+    case 'D':
+        return meta_u64(t, &o->delta) ? NULL : MSG_META_BAD_DELTA;
+    default:
+        return NULL;
+    }
+}
+
+/*
+ * The flag letters every meta command accepts (each then uses the ones it
+ * knows): a duplicate or an unknown letter stops at once; a bad value is
+ * remembered and the pass goes on, a later bad value replacing it.
+ */
+static const char *meta_parse_flags(struct meta_cmd *mc)
+{
+    bool seen[META_FLAG_CHARS] = { false };
+    const char *err = NULL;
+    struct meta_opts *o = &mc->o;
+    memset(o, 0, sizeof(*o));
+    o->delta = 1;
+    for (size_t i = mc->first_flag; i < mc->ntok; i++) {
+        const struct text_token *t = &mc->tok[i];
+        unsigned char c = (unsigned char)t->p[0];
+        if (c >= META_FLAG_CHARS - 1 || seen[c])
+            return MSG_META_DUP_FLAG;
+        seen[c] = true;
+        const char *e = NULL;
+        switch (c) {
+        case 'b':
+            e = meta_decode_key(mc);
+            break;
+        case 'N': case 'T': case 'R': case 'F': case 'C': case 'M': case 'J': case 'D':
+            e = meta_flag_value(mc, t);
+            break;
+        case 'v':
+            o->value = true;
+            break;
+        case 'u':
+            o->no_update = true;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'I':
+            o->set_stale = true;
+            break;
+        case 'O': case 'P': case 'L': case 'k': case 's': case 't': case 'c':
+        case 'f': case 'h': case 'l':
+            break;
+        default:
+            return MSG_META_BAD_FLAG;
+        }
+        if (e != NULL)
+            err = e;
+    }
+    return err;
+}
+
+static bool meta_opaque_ok(const struct meta_cmd *mc)
+{
+    for (size_t i = mc->first_flag; i < mc->ntok; i++)
+        if (mc->tok[i].p[0] == 'O' && mc->tok[i].len > META_OPAQUE_MAX)
+            return false;
+    return true;
+}
+
+static void meta_error(struct meta_cmd *mc, const char *msg)
+{
+    reply_add_str(mc->mr->out, msg);
+}
+
+/*
+ * Splits the line: key first, flags from first_flag. Returns the number of
+ * words (command word included); more than the table holds counts as too many.
+ */
+static size_t meta_split(struct meta_cmd *mc)
+{
+    const char *p = mc->mr->args;
+    const char *end = mc->mr->line_end;
+    mc->ntok = text_tokenize(&p, end, mc->tok, META_TOKENS);
+    bool more = text_skip_spaces(p, end) != end;
+    mc->key = mc->ntok > 0 ? mc->tok[0].p : NULL;
+    mc->nkey = mc->ntok > 0 ? mc->tok[0].len : 0;
+    return 1 + mc->ntok + (more ? 1 : 0);
+}
+
+/*
+ * The checks mg, md and ma share, in memcached's order. Returns false when
+ * an error was answered.
+ */
+static bool meta_prepare(struct meta_cmd *mc, const char *flag_error)
+{
+    size_t words = meta_split(mc);
+    mc->first_flag = 1;
+    if (mc->ntok == 0 || mc->tok[0].len > KEY_MAX_LENGTH) {
+        meta_error(mc, MSG_BAD_FORMAT);
+        return false;
+    }
+    if (words >= META_WORDS_MAX) {
+        meta_error(mc, MSG_META_FLAGS_LONG);
+        return false;
+    }
+    const char *err = meta_parse_flags(mc);
+    if (err != NULL) {
+        meta_error(mc, flag_error != NULL ? flag_error : err);
+        return false;
+    }
+    if (!meta_opaque_ok(mc)) {
+        meta_error(mc, MSG_META_OPAQUE_LONG);
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- mg */
+
+/* A hit with T counts as a touch, any other lookup (vivified too) as a get. */
+static void mg_count(struct meta_cmd *mc, bool hit, unsigned cls, bool touch,
+                     enum store_miss why)
+{
+    struct proto_counters *ctr = mc->ctr;
+    if (!hit) {
+        counter_inc(&ctr->cmd_get);
+        counter_inc(&ctr->get_misses);
+        if (why == STORE_MISS_EXPIRED)
+            counter_inc(&ctr->get_expired);
+        else if (why == STORE_MISS_FLUSHED)
+            counter_inc(&ctr->get_flushed);
+    } else if (touch) {
+        counter_inc(&ctr->cmd_touch);
+        counter_inc(&ctr->touch_hits);
+        counter_inc(&ctr->cls[cls].touch_hits);
+    } else {
+        counter_inc(&ctr->cmd_get);
+        counter_inc(&ctr->get_hits);
+        counter_inc(&ctr->cls[cls].get_hits);
+    }
+}
+
+struct mg_state {
+    item *it;
+    struct store_meta_hit hit;
+    bool ttl_set;
+    bool won;
+};
+
+/* The flags of a hit, in the client's order (T and R act where they stand). */
+static void mg_hit_flags(struct meta_cmd *mc, struct meta_line *l, struct mg_state *st)
+{
+    item *it = st->it;
+    for (size_t i = mc->first_flag; i < mc->ntok; i++) {
+        const struct text_token *t = &mc->tok[i];
+        rel_time_t exp = item_exptime(it);
+        switch (t->p[0]) {
+        case 'T':
+            item_set_exptime(it, mc->o.exptime);
+            st->ttl_set = true;
+            break;
+        case 'N':
+            st->won |= st->hit.created;
+            break;
+        case 'R':
+            if (!item_token_sent(it) && !st->hit.created && exp != 0 &&
+                exp < clock_exptime(mc->o.recache))
+                st->won = true;
+            break;
+        case 's':
+            line_flag(l, 's');
+            line_u64(l, item_nvalue(it));
+            break;
+        case 't':
+            line_ttl(l, it);
+            break;
+        case 'c':
+            line_flag(l, 'c');
+            line_u64(l, item_cas(it));
+            break;
+        case 'f':
+            line_flag(l, 'f');
+            line_u64(l, item_flags(it));
+            break;
+        case 'l':
+            line_flag(l, 'l');
+            line_u64(l, (uint32_t)(clock_now() - st->hit.atime));
+            break;
+        case 'h':
+            line_flag(l, 'h');
+            line_add(l, st->hit.was_fetched ? "1" : "0", 1);
+            break;
+        case 'O':
+            line_token(l, t);
+            break;
+        case 'k':
+            line_key(l, item_key(it), item_nkey(it), item_key_binary(it));
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/*
+ * Z: another client already holds the token; X: the value is stale; W: this
+ * client won the token (a stale item goes to its first reader). The token is
+ * claimed atomically, so of racing readers one gets W and the others Z.
+ */
+static void mg_tokens(struct meta_line *l, struct mg_state *st)
+{
+    item *it = st->it;
+    bool sent = false;
+    bool stale = item_is_stale(it);
+    if (!st->hit.created) {
+        sent = item_token_sent(it);
+        if (stale && !sent)
+            st->won = true;
+        if (st->won && item_claim_token(it)) {
+            st->won = false;
+            sent = true;
+        }
+    }
+    if (sent)
+        line_flag(l, 'Z');
+    if (stale)
+        line_flag(l, 'X');
+    if (st->won)
+        line_flag(l, 'W');
+}
+
+static void mg_hit(struct meta_cmd *mc, struct mg_state *st)
+{
+    struct meta_line l;
+    struct reply *out = mc->mr->out;
+    item *it = st->it;
+    if (mc->o.value) {
+        line_start(&l, MSG_META_VA);
+        line_u64(&l, item_nvalue(it));
+    } else {
+        line_start(&l, MSG_META_HD);
+    }
+    mg_hit_flags(mc, &l, st);
+    mg_tokens(&l, st);
+    line_send(mc, &l);
+    if (mc->o.value) {
+        reply_add_item(out, it, item_value(it), item_nvalue(it));
+        REPLY_LIT(out, MSG_CRLF);
+    } else {
+        store_release(mc->store, it);
+    }
+}
+
+static void meta_cmd_get(struct meta_cmd *mc)
+{
+    if (!meta_prepare(mc, NULL))
+        return;
+    struct store_meta_get opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime };
+    struct mg_state st = { NULL, { false, 0, false }, false, false };
+    enum store_miss why = STORE_HIT;
+    st.it = store_get_meta(mc->store, mc->key, mc->nkey, &opt, &st.hit, &why);
+    if (st.it == NULL) {
+        mg_count(mc, false, 0, false, why);
+        if (mc->o.quiet)
+            return;
+        struct meta_line l;
+        line_start(&l, MSG_META_EN);
+        line_echo(mc, &l);
+        line_send(mc, &l);
+        return;
+    }
+    unsigned cls = item_class(st.it);
+    mg_hit(mc, &st);               /* hands the reference over */
+    /* Counted after the flags: a T among them makes it a touch. */
+    mg_count(mc, true, cls, st.ttl_set && !st.hit.created, why);
+}
+
+/* ---------------------------------------------------------------- ms */
+
+static bool ms_mode(char m, enum store_mode *mode)
+{
+    switch (m) {
+    case 0:
+    case 'S':
+        *mode = STORE_SET;
+        return true;
+    case 'E':
+        *mode = STORE_ADD;
+        return true;
+    case 'A':
+        *mode = STORE_APPEND;
+        return true;
+    case 'P':
+        *mode = STORE_PREPEND;
+        return true;
+    case 'R':
+        *mode = STORE_REPLACE;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* An error after the data length was known: answer, then drop the block. */
+static void ms_refuse(struct meta_cmd *mc, const char *msg, size_t block)
+{
+    struct proto_meta_req *mr = mc->mr;
+    meta_error(mc, msg);
+    size_t have = mr->len - mr->line_consumed;
+    size_t now = have < block ? have : block;
+    mr->consumed = mr->line_consumed + now;
+    mr->pc->swallow = block - now;
+}
+
+static bool ms_too_large(const struct meta_cmd *mc, uint64_t vlen)
+{
+    uint32_t lim = mc->mr->pc->env->item_size_max;
+    if (lim != 0 && vlen > lim)
+        return true;
+    return mc->nkey + vlen > store_item_size_max(mc->store, mc->nkey);
+}
+
+/* The value could not be had: as memcached, the old one goes too. */
+static void ms_no_item(struct meta_cmd *mc, enum store_result why, size_t block)
+{
+    if (why == STORE_TOO_LARGE) {
+        counter_inc(&mc->ctr->store_too_large);
+        ms_refuse(mc, MSG_TOO_LARGE, block);
+    } else {
+        counter_inc(&mc->ctr->store_no_memory);
+        ms_refuse(mc, MSG_NO_MEMORY, block);
+    }
+    store_delete(mc->store, mc->key, mc->nkey, 0);
+}
+
+static void ms_count(struct meta_cmd *mc, enum store_mode mode, unsigned cls,
+                     enum store_result res)
+{
+    struct proto_counters *ctr = mc->ctr;
+    if (mode != STORE_CAS)
+        return;
+    if (res == STORE_OK) {
+        counter_inc(&ctr->cas_hits);
+        counter_inc(&ctr->cls[cls].cas_hits);
+    } else if (res == STORE_EXISTS) {
+        counter_inc(&ctr->cas_badval);
+        counter_inc(&ctr->cls[cls].cas_badval);
+    } else if (res == STORE_NOT_FOUND) {
+        counter_inc(&ctr->cas_misses);
+    }
+}
+
+static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas)
+{
+    const char *code;
+    switch (res) {
+    case STORE_OK:
+        if (mc->o.quiet)
+            return;
+        code = MSG_META_HD;
+        break;
+    case STORE_EXISTS:
+        code = MSG_META_EX;
+        break;
+    case STORE_NOT_FOUND:
+        code = MSG_META_NF;
+        break;
+    case STORE_TOO_LARGE:
+        meta_error(mc, MSG_TOO_LARGE);
+        return;
+    case STORE_NO_MEMORY:
+        meta_error(mc, MSG_NO_MEMORY);
+        return;
+    default:
+        code = MSG_META_NS;
+        break;
+    }
+    struct meta_line l;
+    line_start(&l, code);
+    for (size_t i = mc->first_flag; i < mc->ntok; i++) {
+        const struct text_token *t = &mc->tok[i];
+        if (t->p[0] == 'O') {
+            line_token(&l, t);
+        } else if (t->p[0] == 'k') {
+            line_key(&l, mc->key, mc->nkey, mc->o.key_binary);
+        } else if (t->p[0] == 'c') {
+            line_flag(&l, 'c');
+            line_u64(&l, res == STORE_OK ? cas : 0);
+        }
+    }
+    line_send(mc, &l);
+}
+
+/* The block is all in: check its end, store, answer. */
+static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen, size_t block)
+{
+    struct proto_meta_req *mr = mc->mr;
+    const char *data = mr->buf + mr->line_consumed;
+    if (data[vlen] != '\r' || data[vlen + 1] != '\n') {
+        counter_inc(&mc->ctr->cmd_set);
+        mr->consumed = mr->line_consumed + block;
+        meta_error(mc, MSG_BAD_DATA_CHUNK);
+        return;
+    }
+    enum store_result why = STORE_OK;
+    int64_t exptime = mc->o.new_ttl ? mc->o.exptime : 0;
+    item *it = store_item_alloc(mc->store, mc->key, mc->nkey, mc->o.client_flags, exptime,
+                                vlen, &why);
+    if (it == NULL) {
+        ms_no_item(mc, why, block);
+        return;
+    }
+    mr->consumed = mr->line_consumed + block;
+    memcpy(item_value_mut(it), data, vlen);
+    if (mc->o.key_binary)
+        item_mark_key_binary(it);
+    unsigned cls = item_class(it);
+    counter_inc(&mc->ctr->cmd_set);
+    counter_inc(&mc->ctr->cls[cls].cmd_set);
+    uint64_t cas = 0;
+    enum store_result res = store_commit_meta(mc->store, it, mode, mc->o.cas,
+                                              mc->o.set_stale, &cas);
+    ms_count(mc, mode, cls, res);
+    ms_reply(mc, res, cas);
+}
+
+/* ms <key> <datalen> <flag>*: memcached's checks in its order. */
+static void meta_cmd_set(struct meta_cmd *mc)
+{
+    struct proto_meta_req *mr = mc->mr;
+    size_t words = meta_split(mc);
+    mc->first_flag = 2;
+    int64_t vlen;
+    if (mc->tok[0].len > KEY_MAX_LENGTH || mc->ntok < 2) {
+        meta_error(mc, MSG_BAD_FORMAT);
+        return;
+    }
+    if (words >= META_WORDS_MAX) {
+        meta_error(mc, MSG_META_SET_FLAGS_LONG);
+        return;
+    }
+    if (!text_parse_i64(&mc->tok[1], &vlen) || vlen < 0 || vlen > META_VLEN_MAX) {
+        meta_error(mc, MSG_BAD_FORMAT);
+        return;
+    }
+    size_t block = (size_t)vlen + META_CRLF_LEN;
+    const char *err = meta_parse_flags(mc);
+    enum store_mode mode = STORE_SET;
+    if (err == NULL && !meta_opaque_ok(mc))
+        err = MSG_META_OPAQUE_LONG;
+    if (err == NULL && !ms_mode(mc->o.mode, &mode))
+        err = MSG_META_SET_MODE;
+    if (err != NULL) {
+        ms_refuse(mc, err, block);
+        return;
+    }
+    /* A CAS turns set and replace into cas; append/prepend check it themselves. */
+    if (mc->o.has_cas && (mode == STORE_SET || mode == STORE_REPLACE))
+        mode = STORE_CAS;
+    if (ms_too_large(mc, (uint64_t)vlen)) {
+        ms_no_item(mc, STORE_TOO_LARGE, block);
+        return;
+    }
+    if (mr->len - mr->line_consumed < block) {
+        mr->consumed = 0;
+        mr->need = mr->line_consumed + block;
+        return;
+    }
+    ms_store(mc, mode, (size_t)vlen, block);
+}
+
+/* ---------------------------------------------------------------- md */
+
+static void meta_cmd_delete(struct meta_cmd *mc)
+{
+    if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
+        return;
+    struct store_meta_del d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
+                                mc->o.new_ttl, mc->o.exptime };
+    unsigned cls = 0;
+    enum store_result res = store_delete_meta(mc->store, mc->key, mc->nkey, &d, &cls);
+    const char *code = MSG_META_HD;
+    switch (res) {
+    case STORE_OK:
+        if (!d.stale) {
+            counter_inc(&mc->ctr->delete_hits);
+            counter_inc(&mc->ctr->cls[cls].delete_hits);
+        }
+        if (mc->o.quiet)
+            return;
+        break;
+    case STORE_EXISTS:
+        counter_inc(&mc->ctr->delete_misses);
+        code = MSG_META_EX;
+        break;
+    case STORE_NOT_FOUND:
+        counter_inc(&mc->ctr->delete_misses);
+        code = MSG_META_NF;
+        break;
+    default:
+        meta_error(mc, MSG_ARITH_NO_MEMORY);
+        return;
+    }
+    struct meta_line l;
+    line_start(&l, code);
+    line_echo(mc, &l);
+    line_send(mc, &l);
+}
+
+/* ---------------------------------------------------------------- ma */
+
+static bool ma_mode(char m, bool *incr)
+{
+    switch (m) {
+    case 0:
+    case 'I':
+    case '+':
+        *incr = true;
+        return true;
+    case 'D':
+    case '-':
+        *incr = false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* HD/VA for the item now stored; T and N act where they stand. */
+static void ma_hit(struct meta_cmd *mc, item *it, uint64_t result, bool created)
+{
+    char num[META_NUM_MAX];
+    size_t nlen = (size_t)snprintf(num, sizeof(num), "%" PRIu64, result);
+    struct meta_line l;
+    if (mc->o.value) {
+        line_start(&l, MSG_META_VA);
+        line_u64(&l, nlen);
+    } else {
+        line_start(&l, MSG_META_HD);
+    }
+    for (size_t i = mc->first_flag; i < mc->ntok; i++) {
+        const struct text_token *t = &mc->tok[i];
+        switch (t->p[0]) {
+        case 'c':
+            line_flag(&l, 'c');
+            line_u64(&l, item_cas(it));
+            break;
+        case 't':
+            line_ttl(&l, it);
+            break;
+        case 'T':
+            item_set_exptime(it, mc->o.exptime);
+            break;
+        case 'N':
+            if (created)
+                item_set_exptime(it, mc->o.vivify_exptime);
+            break;
+        case 'O':
+            line_token(&l, t);
+            break;
+        case 'k':
+            line_key(&l, mc->key, mc->nkey, mc->o.key_binary);
+            break;
+        default:
+            break;
+        }
+    }
+    store_release(mc->store, it);
+    if (mc->o.quiet && !created)
+        return;
+    if (mc->o.value) {
+        line_add(&l, MSG_CRLF, MSG_LEN(MSG_CRLF));
+        line_add(&l, num, nlen);
+    }
+    line_send(mc, &l);
+}
+
+static void ma_count(struct meta_cmd *mc, bool incr, bool hit, unsigned cls)
+{
+    struct proto_counters *ctr = mc->ctr;
+    if (hit) {
+        counter_inc(incr ? &ctr->incr_hits : &ctr->decr_hits);
+        counter_inc(incr ? &ctr->cls[cls].incr_hits : &ctr->cls[cls].decr_hits);
+    } else {
+        counter_inc(incr ? &ctr->incr_misses : &ctr->decr_misses);
+    }
+}
+
+static void meta_cmd_arith(struct meta_cmd *mc)
+{
+    if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
+        return;
+    bool incr = true;
+    if (!ma_mode(mc->o.mode, &incr)) {
+        meta_error(mc, MSG_META_ARITH_MODE);
+        return;
+    }
+    struct store_meta_arith a = { incr, mc->o.delta, mc->o.has_cas, mc->o.cas,
+                                  mc->o.vivify, mc->o.initial };
+    uint64_t result = 0;
+    bool created = false;
+    item *it = NULL;
+    enum store_result res = store_arith_meta(mc->store, mc->key, mc->nkey, &a, &result,
+                                             &created, &it);
+    const char *code;
+    switch (res) {
+    case STORE_OK:
+        if (!created)
+            ma_count(mc, incr, true, item_class(it));
+        ma_hit(mc, it, result, created);
+        return;
+    case STORE_NOT_FOUND:
+        ma_count(mc, incr, false, 0);
+        code = MSG_META_NF;
+        break;
+    case STORE_EXISTS:
+        code = MSG_META_EX;
+        break;
+    case STORE_NOT_STORED:
+        code = MSG_META_NS;
+        break;
+    case STORE_NON_NUMERIC:
+        meta_error(mc, MSG_NON_NUMERIC);
+        return;
+    default:
+        meta_error(mc, MSG_ARITH_NO_MEMORY);
+        return;
+    }
+    struct meta_line l;
+    line_start(&l, code);
+    line_echo(mc, &l);
+    line_send(mc, &l);
+}
+
+/* ---------------------------------------------------------------- me, mn */
+
+/*
+ * me <key> [b]: memcached's debug line. exp is printed as memcached 1.6.18
+ * prints it (now - exptime, so a future expiry shows negative; -1 for none);
+ * cls and size are ours (our classes and item headers differ).
+ */
+static void meta_cmd_debug(struct meta_cmd *mc)
+{
+    meta_split(mc);
+    if (mc->ntok == 0 || mc->tok[0].len > KEY_MAX_LENGTH) {
+        meta_error(mc, MSG_BAD_FORMAT);
+        return;
+    }
+    if (mc->ntok >= 2 && text_token_is(&mc->tok[1], "b")) {
+        const char *err = meta_decode_key(mc);
+        if (err != NULL) {
+            meta_error(mc, err);
+            return;
+        }
+    }
+    counter_inc(&mc->ctr->cmd_meta);
+    struct store_meta_get opt = { true, false, 0 };
+    struct store_meta_hit hit;
+    item *it = store_get_meta(mc->store, mc->key, mc->nkey, &opt, &hit, NULL);
+    if (it == NULL) {
+        REPLY_LIT(mc->mr->out, MSG_META_EN_LINE);
+        return;
+    }
+    struct meta_line l;
+    rel_time_t now = clock_now();
+    rel_time_t exp = item_exptime(it);
+    char tail[META_LINE_MAX / 4];
+    line_start(&l, MSG_META_ME);
+    if (mc->o.key_binary) {
+        char enc[META_KEY64_MAX];
+        line_add(&l, enc, meta_b64_encode(item_key(it), item_nkey(it), enc));
+    } else {
+        line_add(&l, item_key(it), item_nkey(it));
+    }
+    int n = snprintf(tail, sizeof(tail),
+                     " exp=%" PRId32 " la=%" PRIu32 " cas=%" PRIu64 " fetch=%s cls=%u size=%zu",
+                     exp == 0 ? -1 : (int32_t)(now - exp), (uint32_t)(now - hit.atime),
+                     item_cas(it), hit.was_fetched ? "yes" : "no", item_class(it),
+                     store_item_total_size(mc->store, it));
+    line_add(&l, tail, (size_t)n);
+    line_send(mc, &l);
+    store_release(mc->store, it);
+}
+
+/* ---------------------------------------------------------------- entry */
+
+void proto_meta_run(struct proto_meta_req *mr, unsigned cmd)
+{
+    struct meta_cmd mc;
+    mc.mr = mr;
+    mc.ctr = mr->pc->counters;
+    mc.store = mr->pc->env->store;
+    mc.ntok = 0;
+    mc.first_flag = 1;
+    memset(&mc.o, 0, sizeof(mc.o));
+    mr->consumed = mr->line_consumed;
+    mr->need = 0;
+    switch (cmd) {
+    case PROTO_META_GET:
+        meta_cmd_get(&mc);
+        break;
+    case PROTO_META_SET:
+        meta_cmd_set(&mc);
+        break;
+    case PROTO_META_DELETE:
+        meta_cmd_delete(&mc);
+        break;
+    case PROTO_META_ARITH:
+        meta_cmd_arith(&mc);
+        break;
+    case PROTO_META_DEBUG:
+        meta_cmd_debug(&mc);
+        break;
+    default:
+        REPLY_LIT(mr->out, MSG_META_MN);
+        break;
+    }
+}

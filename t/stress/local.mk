@@ -1,0 +1,1 @@
+# t/stress/: bounded concurrency integrity tests against a started server.

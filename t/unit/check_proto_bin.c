@@ -1,0 +1,1055 @@
+/*
+ * check_proto_bin: the binary protocol (protocol/binary.c) fed from byte
+ * buffers through proto_process() against a real store. Frames are built
+ * here, responses parsed back into their header fields and body, and every
+ * field is compared with what memcached 1.6.18 sends for the same frames
+ * (probed on a running Debian memcached).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "config.h"
+#include "protocol/binary.h"
+#include "protocol/proto.h"
+#include "protocol/reply.h"
+#include "slabs/store.h"
+
+#define TEST_MEM_LIMIT (8u * 1024 * 1024)
+#define TEST_ITEM_SIZE_MAX (1024u * 1024)
+#define GOT_MAX (1u << 20)
+#define IN_MAX (256u * 1024)
+#define IOV_BATCH 64
+#define RESP_MAX 64
+#define NO_CREATE 0xffffffffu
+
+static store *st;
+static struct proto_env env;
+static struct proto_counters *ctr;
+static struct proto_conn pc;
+static struct reply *out;
+static enum proto_action last_action;
+static size_t last_need;
+static char got[GOT_MAX];
+static size_t got_len;
+static char in[IN_MAX];
+static size_t in_len;
+
+static int verbosity_calls, verbosity_level, stats_calls, reset_calls;
+static char stats_group[64];
+
+/* A parsed response. */
+struct resp {
+    uint8_t magic, op, extlen;
+    uint16_t keylen, status;
+    uint32_t bodylen, opaque;
+    uint64_t cas;
+    const char *ext, *key, *val;
+    uint32_t nval;
+};
+static struct resp r[RESP_MAX];
+static int nr;
+
+static bool fake_stats(void *arg, const char *group, struct stat_sink *sink)
+{
+    stats_calls++;
+    snprintf(stats_group, sizeof(stats_group), "%s", group);
+    if (strcmp(group, "") == 0) {
+        sink->emit(sink, "pid", "42");
+        sink->emit(sink, "uptime", "7");
+        return true;
+    }
+    if (strcmp(group, "slabs") == 0) {
+        sink->emit(sink, "1:chunk_size", "96");
+        return true;
+    }
+    sink->emit(sink, "half", "written");    /* must not reach the client */
+    return false;
+}
+
+static void fake_reset(void *arg)
+{
+    reset_calls++;
+}
+
+static void fake_verbosity(void *arg, int level)
+{
+    verbosity_calls++;
+    verbosity_level = level;
+}
+
+static void setup(void)
+{
+    char err[128];
+    struct store_config cfg;
+    clock_init();
+    store_config_defaults(&cfg);
+    cfg.mem_limit = TEST_MEM_LIMIT;
+    st = store_create(&cfg, err, sizeof(err));
+    ck_assert_msg(st != NULL, "store_create: %s", err);
+    memset(&env, 0, sizeof(env));
+    env.store = st;
+    env.item_size_max = TEST_ITEM_SIZE_MAX;
+    env.stats = fake_stats;
+    env.stats_reset = fake_reset;
+    env.set_verbosity = fake_verbosity;
+    ctr = calloc(1, sizeof(*ctr));
+    proto_conn_init(&pc, &env, ctr);
+    out = reply_new(st);
+    verbosity_calls = verbosity_level = stats_calls = reset_calls = 0;
+    stats_group[0] = '\0';
+    got_len = in_len = 0;
+    nr = 0;
+}
+
+static void teardown(void)
+{
+    proto_conn_reset(&pc);
+    reply_free(out);
+    free(ctr);
+    store_destroy(st);
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static void put16(char *p, uint16_t v) { p[0] = (char)(v >> 8); p[1] = (char)v; }
+static void put32(char *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
+static void put64(char *p, uint64_t v) { put32(p, (uint32_t)(v >> 32)); put32(p + 4, (uint32_t)v); }
+static uint16_t get16(const char *p)
+{
+    return (uint16_t)(((unsigned char)p[0] << 8) | (unsigned char)p[1]);
+}
+static uint32_t get32(const char *p) { return ((uint32_t)get16(p) << 16) | get16(p + 2); }
+static uint64_t get64(const char *p) { return ((uint64_t)get32(p) << 32) | get32(p + 4); }
+
+/* Appends a frame to in[]; bodylen is the real one unless body_override != 0. */
+static void frame_full(uint8_t magic, uint8_t op, const char *key, const void *ext, uint8_t next,
+                       const void *val, uint32_t nval, uint32_t opaque, uint64_t cas,
+                       uint32_t body_override)
+{
+    size_t nkey = key ? strlen(key) : 0;
+    char *p = in + in_len;
+    ck_assert_uint_lt(in_len + 24 + next + nkey + nval, IN_MAX);
+    memset(p, 0, 24);
+    p[0] = (char)magic;
+    p[1] = (char)op;
+    put16(p + 2, (uint16_t)nkey);
+    p[4] = (char)next;
+    put32(p + 8, body_override ? body_override : (uint32_t)(next + nkey + nval));
+    put32(p + 12, opaque);
+    put64(p + 16, cas);
+    memcpy(p + 24, ext, next);
+    memcpy(p + 24 + next, key, nkey);
+    memcpy(p + 24 + next + nkey, val, nval);
+    in_len += 24 + next + nkey + nval;
+}
+
+static void frame(uint8_t op, const char *key, const void *ext, uint8_t next,
+                  const char *val, uint32_t opaque, uint64_t cas)
+{
+    frame_full(BIN_MAGIC_REQUEST, op, key, ext, next, val, val ? (uint32_t)strlen(val) : 0,
+               opaque, cas, 0);
+}
+
+static void f_bare(uint8_t op, uint32_t opaque)
+{
+    frame(op, NULL, NULL, 0, NULL, opaque, 0);
+}
+
+static void f_key(uint8_t op, const char *key, uint32_t opaque, uint64_t cas)
+{
+    frame(op, key, NULL, 0, NULL, opaque, cas);
+}
+
+static void f_store(uint8_t op, const char *key, uint32_t flags, uint32_t exptime,
+                    const char *val, uint32_t opaque, uint64_t cas)
+{
+    char ext[8];
+    put32(ext, flags);
+    put32(ext + 4, exptime);
+    frame(op, key, ext, sizeof(ext), val, opaque, cas);
+}
+
+static void f_arith(uint8_t op, const char *key, uint64_t delta, uint64_t initial,
+                    uint32_t exptime, uint32_t opaque, uint64_t cas)
+{
+    char ext[20];
+    put64(ext, delta);
+    put64(ext + 8, initial);
+    put32(ext + 16, exptime);
+    frame(op, key, ext, sizeof(ext), NULL, opaque, cas);
+}
+
+static void f_time(uint8_t op, const char *key, uint32_t t, uint32_t opaque)
+{
+    char ext[4];
+    put32(ext, t);
+    frame(op, key, ext, sizeof(ext), NULL, opaque, 0);
+}
+
+/* ---------------------------------------------------------------- running */
+
+static void drain(void)
+{
+    struct iovec iov[IOV_BATCH];
+    int n;
+    while ((n = reply_iov(out, iov, IOV_BATCH)) > 0) {
+        size_t sum = 0;
+        for (int i = 0; i < n; i++) {
+            ck_assert_uint_lt(got_len + iov[i].iov_len, GOT_MAX);
+            memcpy(got + got_len, iov[i].iov_base, iov[i].iov_len);
+            got_len += iov[i].iov_len;
+            sum += iov[i].iov_len;
+        }
+        reply_consumed(out, sum);
+    }
+}
+
+static void parse_got(void)
+{
+    size_t off = 0;
+    nr = 0;
+    while (off + 24 <= got_len) {
+        const char *p = got + off;
+        struct resp *x = &r[nr++];
+        ck_assert_int_le(nr, RESP_MAX);
+        x->magic = (uint8_t)p[0];
+        x->op = (uint8_t)p[1];
+        x->keylen = get16(p + 2);
+        x->extlen = (uint8_t)p[4];
+        ck_assert_int_eq(p[5], 0);
+        x->status = get16(p + 6);
+        x->bodylen = get32(p + 8);
+        x->opaque = get32(p + 12);
+        x->cas = get64(p + 16);
+        ck_assert_uint_le(off + 24 + x->bodylen, got_len);
+        x->ext = p + 24;
+        x->key = x->ext + x->extlen;
+        x->val = x->key + x->keylen;
+        x->nval = x->bodylen - x->extlen - x->keylen;
+        off += 24 + x->bodylen;
+    }
+    ck_assert_uint_eq(off, got_len);
+}
+
+/* Runs in[] from the start until used up, incomplete or closing; clears in[]. */
+static size_t run(void)
+{
+    size_t off = 0;
+    got_len = 0;
+    last_action = PROTO_CONTINUE;
+    while (off < in_len) {
+        size_t n = proto_process(&pc, in + off, in_len - off, out, &last_action, &last_need);
+        off += n;
+        if (n == 0 || last_action != PROTO_CONTINUE)
+            break;
+    }
+    drain();
+    parse_got();
+    in_len = 0;
+    return off;
+}
+
+/* Header checks common to every response. */
+static void expect(int i, uint8_t op, uint16_t status, uint8_t extlen, uint16_t keylen,
+                   uint32_t bodylen, uint32_t opaque)
+{
+    ck_assert_int_lt(i, nr);
+    ck_assert_uint_eq(r[i].magic, BIN_MAGIC_RESPONSE);
+    ck_assert_uint_eq(r[i].op, op);
+    ck_assert_uint_eq(r[i].status, status);
+    ck_assert_uint_eq(r[i].extlen, extlen);
+    ck_assert_uint_eq(r[i].keylen, keylen);
+    ck_assert_uint_eq(r[i].bodylen, bodylen);
+    ck_assert_uint_eq(r[i].opaque, opaque);
+}
+
+static void expect_val(int i, const char *val)
+{
+    ck_assert_uint_eq(r[i].nval, strlen(val));
+    ck_assert(memcmp(r[i].val, val, r[i].nval) == 0);
+}
+
+/* An error: no extras or key, memcached's message, cas 0. */
+static void expect_err(int i, uint8_t op, uint16_t status, const char *msg, uint32_t opaque)
+{
+    expect(i, op, status, 0, 0, (uint32_t)strlen(msg), opaque);
+    expect_val(i, msg);
+    ck_assert_uint_eq(r[i].cas, 0);
+}
+
+static void expect_ok_empty(int i, uint8_t op, uint32_t opaque)
+{
+    expect(i, op, BIN_ST_OK, 0, 0, 0, opaque);
+}
+
+static uint64_t set_key(const char *key, uint32_t flags, const char *val)
+{
+    f_store(BIN_OP_SET, key, flags, 0, val, 0, 0);
+    run();
+    ck_assert_int_eq(nr, 1);
+    ck_assert_uint_eq(r[0].status, BIN_ST_OK);
+    return r[0].cas;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(test_set_get_getk)
+{
+    f_store(BIN_OP_SET, "k", 5, 0, "val", 7, 0);
+    f_key(BIN_OP_GET, "k", 8, 0);
+    f_key(BIN_OP_GETK, "k", 9, 0);
+    ck_assert_uint_eq(run(), 24 + 8 + 1 + 3 + 2 * (24 + 1));
+    ck_assert_int_eq(nr, 3);
+    expect_ok_empty(0, BIN_OP_SET, 7);
+    uint64_t cas = r[0].cas;
+    ck_assert_uint_ne(cas, 0);
+    expect(1, BIN_OP_GET, BIN_ST_OK, 4, 0, 7, 8);
+    ck_assert_uint_eq(get32(r[1].ext), 5);
+    expect_val(1, "val");
+    ck_assert_uint_eq(r[1].cas, cas);
+    expect(2, BIN_OP_GETK, BIN_ST_OK, 4, 1, 8, 9);
+    ck_assert(memcmp(r[2].key, "k", 1) == 0);
+    expect_val(2, "val");
+    ck_assert_uint_eq(r[2].cas, cas);
+    ck_assert_uint_eq(ctr->cmd_get, 2);
+    ck_assert_uint_eq(ctr->get_hits, 2);
+    ck_assert_uint_eq(ctr->cmd_set, 1);
+    ck_assert_int_eq(last_action, PROTO_CONTINUE);
+}
+END_TEST
+
+START_TEST(test_get_miss)
+{
+    f_key(BIN_OP_GET, "zz", 10, 0);
+    f_key(BIN_OP_GETK, "zz", 11, 0);
+    run();
+    ck_assert_int_eq(nr, 2);
+    expect_err(0, BIN_OP_GET, BIN_ST_KEY_ENOENT, "Not found", 10);
+    /* getk: the key comes back as the whole body, no message */
+    expect(1, BIN_OP_GETK, BIN_ST_KEY_ENOENT, 0, 2, 2, 11);
+    ck_assert(memcmp(r[1].key, "zz", 2) == 0);
+    ck_assert_uint_eq(r[1].cas, 0);
+    ck_assert_uint_eq(ctr->get_misses, 2);
+    ck_assert_uint_eq(ctr->cmd_get, 2);
+}
+END_TEST
+
+START_TEST(test_quiet_variants)
+{
+    set_key("k", 0, "v");
+    f_store(BIN_OP_SETQ, "q", 3, 0, "qv", 1, 0);
+    f_key(BIN_OP_GETQ, "nope", 2, 0);             /* miss: silent */
+    f_key(BIN_OP_GETKQ, "nope", 3, 0);            /* miss: silent */
+    f_key(BIN_OP_GETQ, "q", 4, 0);                /* hit: answered */
+    f_key(BIN_OP_GETKQ, "q", 5, 0);               /* hit: answered with key */
+    f_store(BIN_OP_ADDQ, "k", 0, 0, "x", 6, 0);   /* error: answered */
+    f_key(BIN_OP_DELETEQ, "q", 8, 0);             /* hit: silent */
+    f_key(BIN_OP_DELETEQ, "q", 9, 0);             /* miss: error answered */
+    f_arith(BIN_OP_INCREMENTQ, "s", 1, 0, NO_CREATE, 10, 0);
+    f_bare(BIN_OP_NOOP, 17);
+    run();
+    ck_assert_int_eq(nr, 6);
+    expect(0, BIN_OP_GETQ, BIN_ST_OK, 4, 0, 6, 4);
+    expect_val(0, "qv");
+    ck_assert_uint_eq(get32(r[0].ext), 3);
+    expect(1, BIN_OP_GETKQ, BIN_ST_OK, 4, 1, 7, 5);
+    expect_err(2, BIN_OP_ADDQ, BIN_ST_KEY_EEXISTS, "Data exists for key.", 6);
+    expect_err(3, BIN_OP_DELETEQ, BIN_ST_KEY_ENOENT, "Not found", 9);
+    expect_err(4, BIN_OP_INCREMENTQ, BIN_ST_KEY_ENOENT, "Not found", 10);
+    expect_ok_empty(5, BIN_OP_NOOP, 17);
+    ck_assert_int_eq(last_action, PROTO_CONTINUE);
+    ck_assert_uint_eq(ctr->get_misses, 2);
+    ck_assert_uint_eq(ctr->delete_hits, 1);
+}
+END_TEST
+
+START_TEST(test_quiet_then_noop)
+{
+    set_key("k", 0, "v");
+    f_store(BIN_OP_SETQ, "q", 3, 0, "qv", 1, 0);
+    f_key(BIN_OP_GETQ, "nope", 2, 0);
+    f_key(BIN_OP_GETKQ, "nope", 3, 0);
+    f_store(BIN_OP_REPLACEQ, "k", 0, 0, "r", 7, 0);
+    f_key(BIN_OP_DELETEQ, "q", 8, 0);
+    f_arith(BIN_OP_INCREMENTQ, "n", 1, 5, 0, 10, 0);
+    f_arith(BIN_OP_DECREMENTQ, "n", 2, 0, 0, 11, 0);
+    frame(BIN_OP_APPENDQ, "k", NULL, 0, "a", 13, 0);
+    frame(BIN_OP_PREPENDQ, "k", NULL, 0, "p", 14, 0);
+    f_bare(BIN_OP_NOOP, 17);
+    f_key(BIN_OP_GET, "k", 18, 0);
+    f_key(BIN_OP_GET, "n", 19, 0);
+    f_bare(BIN_OP_FLUSHQ, 20);
+    f_key(BIN_OP_GETQ, "k", 21, 0);
+    f_bare(BIN_OP_NOOP, 22);
+    run();
+    ck_assert_int_eq(nr, 4);
+    expect_ok_empty(0, BIN_OP_NOOP, 17);
+    expect(1, BIN_OP_GET, BIN_ST_OK, 4, 0, 7, 18);
+    expect_val(1, "pra");
+    expect(2, BIN_OP_GET, BIN_ST_OK, 4, 0, 5, 19);
+    expect_val(2, "3");
+    expect_ok_empty(3, BIN_OP_NOOP, 22);
+    ck_assert_uint_eq(ctr->cmd_flush, 1);
+    ck_assert_uint_eq(ctr->get_misses, 3);
+    ck_assert_int_eq(last_action, PROTO_CONTINUE);
+}
+END_TEST
+
+START_TEST(test_store_statuses)
+{
+    set_key("k", 0, "v");
+    f_store(BIN_OP_ADD, "k", 0, 0, "x", 1, 0);
+    f_store(BIN_OP_REPLACE, "q", 0, 0, "x", 2, 0);
+    frame(BIN_OP_APPEND, "q", NULL, 0, "x", 3, 0);
+    frame(BIN_OP_PREPEND, "q", NULL, 0, "x", 4, 0);
+    f_store(BIN_OP_ADD, "a", 9, 0, "new", 5, 0);
+    f_store(BIN_OP_REPLACE, "a", 8, 0, "rep", 6, 0);
+    frame(BIN_OP_APPEND, "a", NULL, 0, "+", 7, 0);
+    frame(BIN_OP_PREPEND, "a", NULL, 0, "-", 8, 0);
+    f_key(BIN_OP_GET, "a", 9, 0);
+    run();
+    ck_assert_int_eq(nr, 9);
+    expect_err(0, BIN_OP_ADD, BIN_ST_KEY_EEXISTS, "Data exists for key.", 1);
+    expect_err(1, BIN_OP_REPLACE, BIN_ST_KEY_ENOENT, "Not found", 2);
+    expect_err(2, BIN_OP_APPEND, BIN_ST_NOT_STORED, "Not stored.", 3);
+    expect_err(3, BIN_OP_PREPEND, BIN_ST_NOT_STORED, "Not stored.", 4);
+    for (int i = 4; i < 8; i++) {
+        expect_ok_empty(i, (uint8_t)(i == 4 ? BIN_OP_ADD : i == 5 ? BIN_OP_REPLACE
+                                     : i == 6 ? BIN_OP_APPEND : BIN_OP_PREPEND), (uint32_t)i + 1);
+        ck_assert_uint_ne(r[i].cas, 0);
+        if (i > 4)
+            ck_assert_uint_gt(r[i].cas, r[i - 1].cas);
+    }
+    expect(8, BIN_OP_GET, BIN_ST_OK, 4, 0, 9, 9);
+    ck_assert_uint_eq(get32(r[8].ext), 8);
+    expect_val(8, "-rep+");
+    ck_assert_uint_eq(r[8].cas, r[7].cas);
+}
+END_TEST
+
+START_TEST(test_cas)
+{
+    uint64_t cas = set_key("k", 1, "v1");
+    f_store(BIN_OP_SET, "k", 1, 0, "v2", 1, cas + 100);    /* mismatch */
+    f_store(BIN_OP_SET, "nokey", 1, 0, "v2", 2, cas);      /* missing */
+    f_store(BIN_OP_SET, "k", 2, 0, "v3", 3, cas);          /* match */
+    run();
+    ck_assert_int_eq(nr, 3);
+    expect_err(0, BIN_OP_SET, BIN_ST_KEY_EEXISTS, "Data exists for key.", 1);
+    expect_err(1, BIN_OP_SET, BIN_ST_KEY_ENOENT, "Not found", 2);
+    expect_ok_empty(2, BIN_OP_SET, 3);
+    uint64_t cas2 = r[2].cas;
+    ck_assert_uint_gt(cas2, cas);
+    ck_assert_uint_eq(ctr->cas_badval, 1);
+    ck_assert_uint_eq(ctr->cas_misses, 1);
+    ck_assert_uint_eq(ctr->cas_hits, 1);
+
+    /* add/replace with a CAS are a cas too; append with a stale one fails */
+    f_store(BIN_OP_REPLACE, "k", 0, 0, "v4", 4, cas);
+    frame(BIN_OP_APPEND, "k", NULL, 0, "x", 5, cas);
+    frame(BIN_OP_APPEND, "k", NULL, 0, "x", 6, cas2);
+    f_key(BIN_OP_DELETE, "k", 7, cas);
+    f_key(BIN_OP_GET, "k", 8, 0);
+    run();
+    ck_assert_int_eq(nr, 5);
+    expect_err(0, BIN_OP_REPLACE, BIN_ST_KEY_EEXISTS, "Data exists for key.", 4);
+    expect_err(1, BIN_OP_APPEND, BIN_ST_KEY_EEXISTS, "Data exists for key.", 5);
+    expect_ok_empty(2, BIN_OP_APPEND, 6);
+    uint64_t cas3 = r[2].cas;
+    expect_err(3, BIN_OP_DELETE, BIN_ST_KEY_EEXISTS, "Data exists for key.", 7);
+    expect(4, BIN_OP_GET, BIN_ST_OK, 4, 0, 7, 8);
+    expect_val(4, "v3x");
+    ck_assert_uint_eq(r[4].cas, cas3);
+
+    f_key(BIN_OP_DELETE, "k", 9, cas3);
+    f_key(BIN_OP_DELETE, "k", 10, 0);
+    run();
+    ck_assert_int_eq(nr, 2);
+    expect_ok_empty(0, BIN_OP_DELETE, 9);
+    ck_assert_uint_eq(r[0].cas, 0);
+    expect_err(1, BIN_OP_DELETE, BIN_ST_KEY_ENOENT, "Not found", 10);
+    ck_assert_uint_eq(ctr->delete_hits, 1);
+    ck_assert_uint_eq(ctr->delete_misses, 1);
+}
+END_TEST
+
+START_TEST(test_incr_decr)
+{
+    f_arith(BIN_OP_INCREMENT, "n", 1, 10, 0, 1, 0);   /* created with 10 */
+    f_arith(BIN_OP_INCREMENT, "n", 5, 0, 0, 2, 0);
+    f_arith(BIN_OP_DECREMENT, "n", 100, 0, 0, 3, 0);  /* stops at 0 */
+    f_arith(BIN_OP_INCREMENT, "m", 1, 0, NO_CREATE, 4, 0);
+    f_arith(BIN_OP_DECREMENTQ, "m", 1, 0, NO_CREATE, 5, 0);
+    f_arith(BIN_OP_DECREMENT, "d", 1, 7, 0, 6, 0);    /* created with 7, not decremented */
+    run();
+    ck_assert_int_eq(nr, 6);
+    const uint64_t want[] = { 10, 15, 0 };
+    uint64_t prev = 0;
+    for (int i = 0; i < 3; i++) {
+        expect(i, i == 2 ? BIN_OP_DECREMENT : BIN_OP_INCREMENT, BIN_ST_OK, 0, 0, 8, (uint32_t)i + 1);
+        ck_assert_uint_eq(get64(r[i].val), want[i]);
+        ck_assert_uint_gt(r[i].cas, prev);
+        prev = r[i].cas;
+    }
+    expect_err(3, BIN_OP_INCREMENT, BIN_ST_KEY_ENOENT, "Not found", 4);
+    expect_err(4, BIN_OP_DECREMENTQ, BIN_ST_KEY_ENOENT, "Not found", 5);
+    expect(5, BIN_OP_DECREMENT, BIN_ST_OK, 0, 0, 8, 6);
+    ck_assert_uint_eq(get64(r[5].val), 7);
+    ck_assert_uint_eq(ctr->incr_hits, 1);
+    ck_assert_uint_eq(ctr->decr_hits, 1);
+    ck_assert_uint_eq(ctr->incr_misses, 1);
+    ck_assert_uint_eq(ctr->decr_misses, 1);
+
+    /* the created counter is an ordinary value with flags 0 */
+    f_key(BIN_OP_GET, "d", 7, 0);
+    run();
+    expect(0, BIN_OP_GET, BIN_ST_OK, 4, 0, 5, 7);
+    ck_assert_uint_eq(get32(r[0].ext), 0);
+    expect_val(0, "7");
+}
+END_TEST
+
+START_TEST(test_incr_errors)
+{
+    set_key("s", 0, "abc");
+    uint64_t cas = set_key("c", 0, "41");
+    f_arith(BIN_OP_INCREMENT, "s", 1, 0, 0, 1, 0);
+    f_arith(BIN_OP_INCREMENT, "c", 1, 0, 0, 2, cas + 7);
+    f_arith(BIN_OP_INCREMENT, "c", 1, 0, 0, 3, cas);
+    f_arith(BIN_OP_INCREMENT, "c", UINT64_MAX, 0, 0, 4, 0);   /* wraps */
+    run();
+    ck_assert_int_eq(nr, 4);
+    expect_err(0, BIN_OP_INCREMENT, BIN_ST_DELTA_BADVAL,
+               "Non-numeric server-side value for incr or decr", 1);
+    expect_err(1, BIN_OP_INCREMENT, BIN_ST_KEY_EEXISTS, "Data exists for key.", 2);
+    expect(2, BIN_OP_INCREMENT, BIN_ST_OK, 0, 0, 8, 3);
+    ck_assert_uint_eq(get64(r[2].val), 42);
+    ck_assert_uint_eq(get64(r[3].val), 41);
+}
+END_TEST
+
+START_TEST(test_touch_gat)
+{
+    set_key("t", 3, "tv");
+    f_time(BIN_OP_TOUCH, "t", 100, 1);
+    f_time(BIN_OP_GAT, "t", 100, 2);
+    f_time(BIN_OP_GATK, "t", 100, 3);
+    f_time(BIN_OP_GATQ, "t", 100, 4);
+    f_time(BIN_OP_GATKQ, "t", 100, 5);
+    f_time(BIN_OP_TOUCH, "zz", 100, 6);
+    f_time(BIN_OP_GAT, "zz", 100, 7);
+    f_time(BIN_OP_GATK, "zz", 100, 8);
+    f_time(BIN_OP_GATQ, "zz", 100, 9);
+    f_time(BIN_OP_GATKQ, "zz", 100, 10);
+    f_bare(BIN_OP_NOOP, 11);
+    run();
+    ck_assert_int_eq(nr, 9);
+    expect(0, BIN_OP_TOUCH, BIN_ST_OK, 4, 0, 4, 1);
+    ck_assert_uint_eq(get32(r[0].ext), 3);
+    uint64_t cas = r[0].cas;
+    ck_assert_uint_ne(cas, 0);
+    expect(1, BIN_OP_GAT, BIN_ST_OK, 4, 0, 6, 2);
+    expect_val(1, "tv");
+    expect(2, BIN_OP_GATK, BIN_ST_OK, 4, 1, 7, 3);
+    ck_assert(memcmp(r[2].key, "t", 1) == 0);
+    expect(3, BIN_OP_GATQ, BIN_ST_OK, 4, 0, 6, 4);
+    expect(4, BIN_OP_GATKQ, BIN_ST_OK, 4, 1, 7, 5);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(r[i].cas, cas);
+    expect_err(5, BIN_OP_TOUCH, BIN_ST_KEY_ENOENT, "Not found", 6);
+    expect_err(6, BIN_OP_GAT, BIN_ST_KEY_ENOENT, "Not found", 7);
+    expect(7, BIN_OP_GATK, BIN_ST_KEY_ENOENT, 0, 2, 2, 8);
+    expect_ok_empty(8, BIN_OP_NOOP, 11);
+    ck_assert_uint_eq(ctr->cmd_touch, 10);
+    ck_assert_uint_eq(ctr->touch_hits, 5);
+    ck_assert_uint_eq(ctr->touch_misses, 5);
+    ck_assert_uint_eq(ctr->cmd_get, 0);
+
+    /* the new exptime holds: 2 s later the key is gone */
+    f_time(BIN_OP_TOUCH, "t", 1, 12);
+    run();
+    ck_assert_uint_eq(r[0].status, BIN_ST_OK);
+    clock_advance(3);
+    f_key(BIN_OP_GET, "t", 13, 0);
+    run();
+    expect_err(0, BIN_OP_GET, BIN_ST_KEY_ENOENT, "Not found", 13);
+    ck_assert_uint_eq(ctr->get_expired, 1);
+}
+END_TEST
+
+START_TEST(test_flush)
+{
+    set_key("a", 0, "1");
+    char ext[4];
+    put32(ext, 10);
+    frame(BIN_OP_FLUSH, NULL, ext, 4, NULL, 1, 0);   /* in 10 s */
+    f_key(BIN_OP_GET, "a", 2, 0);
+    run();
+    ck_assert_int_eq(nr, 2);
+    expect_ok_empty(0, BIN_OP_FLUSH, 1);
+    ck_assert_uint_eq(r[0].cas, 0);
+    ck_assert_uint_eq(r[1].status, BIN_ST_OK);
+    clock_advance(11);
+    f_key(BIN_OP_GET, "a", 3, 0);
+    run();
+    expect_err(0, BIN_OP_GET, BIN_ST_KEY_ENOENT, "Not found", 3);
+    set_key("b", 0, "2");
+    f_bare(BIN_OP_FLUSH, 4);
+    f_key(BIN_OP_GET, "b", 5, 0);
+    run();
+    ck_assert_int_eq(nr, 2);
+    expect_ok_empty(0, BIN_OP_FLUSH, 4);
+    expect_err(1, BIN_OP_GET, BIN_ST_KEY_ENOENT, "Not found", 5);
+    ck_assert_uint_eq(ctr->cmd_flush, 2);
+    ck_assert_uint_eq(ctr->get_flushed, 2);
+}
+END_TEST
+
+START_TEST(test_noop_version_verbosity)
+{
+    f_bare(BIN_OP_NOOP, 0xdeadbeef);
+    f_bare(BIN_OP_VERSION, 2);
+    f_time(BIN_OP_VERBOSITY, NULL, 5, 3);
+    run();
+    ck_assert_int_eq(nr, 3);
+    expect_ok_empty(0, BIN_OP_NOOP, 0xdeadbeef);
+    expect(1, BIN_OP_VERSION, BIN_ST_OK, 0, 0, (uint32_t)strlen(PROTOCOL_VERSION), 2);
+    expect_val(1, PROTOCOL_VERSION);
+    ck_assert_uint_eq(r[1].cas, 0);
+    expect_ok_empty(2, BIN_OP_VERBOSITY, 3);
+    ck_assert_int_eq(verbosity_calls, 1);
+    ck_assert_int_eq(verbosity_level, 2);
+}
+END_TEST
+
+START_TEST(test_stat)
+{
+    f_key(BIN_OP_STAT, NULL, 1, 0);
+    f_key(BIN_OP_STAT, "slabs", 2, 0);
+    run();
+    ck_assert_int_eq(nr, 5);
+    expect(0, BIN_OP_STAT, BIN_ST_OK, 0, 3, 5, 1);
+    ck_assert(memcmp(r[0].key, "pid", 3) == 0);
+    expect_val(0, "42");
+    expect(1, BIN_OP_STAT, BIN_ST_OK, 0, 6, 7, 1);
+    ck_assert(memcmp(r[1].key, "uptime", 6) == 0);
+    expect_val(1, "7");
+    expect_ok_empty(2, BIN_OP_STAT, 1);
+    expect(3, BIN_OP_STAT, BIN_ST_OK, 0, 12, 14, 2);
+    expect_val(3, "96");
+    expect_ok_empty(4, BIN_OP_STAT, 2);
+    ck_assert_str_eq(stats_group, "slabs");
+
+    f_key(BIN_OP_STAT, "reset", 3, 0);
+    f_key(BIN_OP_STAT, "bogus", 4, 0);
+    run();
+    ck_assert_int_eq(nr, 2);
+    expect_ok_empty(0, BIN_OP_STAT, 3);
+    ck_assert_int_eq(reset_calls, 1);
+    expect_err(1, BIN_OP_STAT, BIN_ST_KEY_ENOENT, "Not found", 4);
+    ck_assert_int_eq(stats_calls, 3);
+}
+END_TEST
+
+START_TEST(test_quit)
+{
+    f_bare(BIN_OP_QUIT, 1);
+    f_bare(BIN_OP_NOOP, 2);
+    ck_assert_uint_eq(run(), 24);
+    ck_assert_int_eq(nr, 1);
+    expect_ok_empty(0, BIN_OP_QUIT, 1);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+
+    f_bare(BIN_OP_QUITQ, 1);
+    ck_assert_uint_eq(run(), 24);
+    ck_assert_int_eq(nr, 0);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+}
+END_TEST
+
+/* A stream of frames fed in two parts cut at every byte gives the same bytes. */
+START_TEST(test_split_every_byte)
+{
+    char stream[512];
+    f_store(BIN_OP_SET, "key", 1, 0, "hello", 1, 0);
+    f_key(BIN_OP_GETK, "key", 2, 0);
+    f_arith(BIN_OP_INCREMENT, "n", 2, 40, 0, 3, 0);
+    frame(BIN_OP_APPEND, "key", NULL, 0, "!!", 4, 0);
+    f_key(BIN_OP_GETQ, "miss", 5, 0);
+    f_key(BIN_OP_GET, "key", 6, 0);
+    f_bare(BIN_OP_NOOP, 7);
+    size_t total = in_len;
+    memcpy(stream, in, total);
+    run();
+    ck_assert_int_eq(nr, 6);
+    char want[1024];
+    size_t want_len = got_len;
+    memcpy(want, got, got_len);
+
+    for (size_t cut = 0; cut <= total; cut++) {
+        teardown();
+        setup();
+        memcpy(in, stream, total);
+        size_t off = 0;
+        size_t avail = cut;
+        got_len = 0;
+        for (;;) {
+            size_t n = proto_process(&pc, in + off, avail - off, out, &last_action, &last_need);
+            ck_assert_int_eq(last_action, PROTO_CONTINUE);
+            if (n == 0) {
+                /* incomplete: it asks for a whole header, then the whole frame */
+                size_t have = avail - off;
+                if (have == 0)
+                    ck_assert_uint_eq(last_need, 0);
+                else if (have < 24)
+                    ck_assert_uint_eq(last_need, 24);
+                else
+                    ck_assert_uint_eq(last_need, 24 + get32(in + off + 8));
+                if (have > 0)
+                    ck_assert_uint_gt(last_need, have);
+                if (avail == total)
+                    break;
+                avail = total;
+                continue;
+            }
+            off += n;
+            if (off == total)
+                break;
+        }
+        ck_assert_uint_eq(off, total);
+        drain();
+        ck_assert_uint_eq(got_len, want_len);
+        /* cas values start over in a new store, so the bytes match exactly */
+        ck_assert_msg(memcmp(got, want, want_len) == 0, "cut %zu", cut);
+    }
+}
+END_TEST
+
+START_TEST(test_bad_magic_mid_stream)
+{
+    f_bare(BIN_OP_NOOP, 1);
+    frame_full(BIN_MAGIC_RESPONSE, BIN_OP_NOOP, NULL, NULL, 0, NULL, 0, 2, 0, 0);
+    f_bare(BIN_OP_NOOP, 3);
+    ck_assert_uint_eq(run(), 24 * 3);
+    ck_assert_int_eq(nr, 1);
+    expect_ok_empty(0, BIN_OP_NOOP, 1);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+}
+END_TEST
+
+START_TEST(test_lengths_exceed_body)
+{
+    f_bare(BIN_OP_NOOP, 1);
+    frame_full(BIN_MAGIC_REQUEST, BIN_OP_GET, "abc", NULL, 0, NULL, 0, 2, 0, 2);
+    f_bare(BIN_OP_NOOP, 3);
+    run();
+    ck_assert_int_eq(nr, 2);
+    expect_ok_empty(0, BIN_OP_NOOP, 1);
+    expect_err(1, BIN_OP_GET, BIN_ST_UNKNOWN_COMMAND, "Unknown command", 2);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+}
+END_TEST
+
+/* Each frame shape memcached refuses: "Invalid arguments", then close. */
+START_TEST(test_invalid_shapes)
+{
+    static const struct { uint8_t op; const char *key; uint8_t next; const char *val; } bad[] = {
+        { BIN_OP_GET, "abc", 4, NULL },          /* get with extras */
+        { BIN_OP_GET, NULL, 0, NULL },           /* get without a key */
+        { BIN_OP_GETK, "abc", 0, "v" },          /* get with a value */
+        { BIN_OP_SET, "abc", 4, "v" },           /* set: extras must be 8 */
+        { BIN_OP_SET, NULL, 8, "v" },            /* set without a key */
+        { BIN_OP_ADD, "abc", 0, "v" },
+        { BIN_OP_DELETE, "abc", 4, NULL },
+        { BIN_OP_INCREMENT, "n", 8, NULL },      /* incr: extras must be 20 */
+        { BIN_OP_DECREMENT, NULL, 20, NULL },
+        { BIN_OP_APPEND, "k", 8, "v" },
+        { BIN_OP_PREPEND, NULL, 0, "v" },
+        { BIN_OP_NOOP, NULL, 0, "xx" },          /* noop with a body */
+        { BIN_OP_VERSION, "k", 0, NULL },
+        { BIN_OP_QUIT, NULL, 4, NULL },
+        { BIN_OP_FLUSH, NULL, 8, NULL },         /* flush: extras 0 or 4 */
+        { BIN_OP_FLUSH, "k", 0, NULL },
+        { BIN_OP_TOUCH, "k", 0, NULL },          /* touch: extras must be 4 */
+        { BIN_OP_GAT, NULL, 4, NULL },
+        { BIN_OP_STAT, NULL, 4, NULL },
+        { BIN_OP_VERBOSITY, NULL, 0, NULL },
+    };
+    char ext[32] = { 0 };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        proto_conn_init(&pc, &env, ctr);
+        frame(bad[i].op, bad[i].key, ext, bad[i].next, bad[i].val, (uint32_t)i, 0);
+        f_bare(BIN_OP_NOOP, 99);
+        run();
+        ck_assert_msg(nr == 1, "case %zu: %d responses", i, nr);
+        expect_err(0, bad[i].op, BIN_ST_EINVAL, "Invalid arguments", (uint32_t)i);
+        ck_assert_int_eq(last_action, PROTO_CLOSE);
+    }
+}
+END_TEST
+
+START_TEST(test_key_too_long)
+{
+    char key[KEY_MAX_LENGTH + 2];
+    memset(key, 'a', sizeof(key) - 1);
+    key[sizeof(key) - 1] = '\0';
+    f_key(BIN_OP_GET, key, 2, 0);
+    run();
+    ck_assert_int_eq(nr, 1);
+    expect_err(0, BIN_OP_GET, BIN_ST_EINVAL, "Invalid arguments", 2);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+
+    /* 250 is fine */
+    proto_conn_init(&pc, &env, ctr);
+    key[KEY_MAX_LENGTH] = '\0';
+    set_key(key, 0, "v");
+    f_key(BIN_OP_GETK, key, 3, 0);
+    run();
+    expect(0, BIN_OP_GETK, BIN_ST_OK, 4, KEY_MAX_LENGTH, 4 + KEY_MAX_LENGTH + 1, 3);
+}
+END_TEST
+
+/* memcached skips the body of an opcode it does not know; we do it once (see binary.c). */
+START_TEST(test_unknown_opcode)
+{
+    frame(0x50, "abc", NULL, 0, "zzzz", 1, 0);
+    f_bare(BIN_OP_NOOP, 2);
+    ck_assert_uint_eq(run(), 31 + 24);
+    ck_assert_int_eq(nr, 2);
+    expect_err(0, 0x50, BIN_ST_UNKNOWN_COMMAND, "Unknown command", 1);
+    expect_ok_empty(1, BIN_OP_NOOP, 2);
+    ck_assert_int_eq(last_action, PROTO_CONTINUE);
+
+    /* a big body arriving later is swallowed as it comes, never buffered */
+    frame_full(BIN_MAGIC_REQUEST, 0x51, NULL, NULL, 0, NULL, 0, 3, 0, 1000);
+    ck_assert_uint_eq(run(), 24);
+    expect_err(0, 0x51, BIN_ST_UNKNOWN_COMMAND, "Unknown command", 3);
+    ck_assert_uint_eq(pc.swallow, 1000);
+    memset(in, 'x', 600);
+    in_len = 600;
+    ck_assert_uint_eq(run(), 600);
+    ck_assert_int_eq(nr, 0);
+    memset(in, 'x', 400);
+    in_len = 400;
+    f_bare(BIN_OP_NOOP, 4);
+    ck_assert_uint_eq(run(), 424);
+    ck_assert_int_eq(nr, 1);
+    expect_ok_empty(0, BIN_OP_NOOP, 4);
+}
+END_TEST
+
+/* A value over the limit: "Too large." once the key is in, the rest swallowed. */
+START_TEST(test_value_too_large)
+{
+    set_key("big", 0, "old");
+    uint32_t vlen = 2 * TEST_ITEM_SIZE_MAX;
+    char ext[8] = { 0 };
+    frame_full(BIN_MAGIC_REQUEST, BIN_OP_SETQ, "big", ext, 8, NULL, 0, 7, 0, 8 + 3 + vlen);
+    /* header only: waits for extras and key */
+    size_t n = proto_process(&pc, in, 24, out, &last_action, &last_need);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(last_need, 24 + 8 + 3);
+    ck_assert_uint_eq(run(), 35);
+    ck_assert_int_eq(nr, 1);
+    expect_err(0, BIN_OP_SETQ, BIN_ST_E2BIG, "Too large.", 7);
+    ck_assert_uint_eq(pc.swallow, vlen);
+    ck_assert_uint_eq(ctr->store_too_large, 1);
+    pc.swallow = 0;
+    /* as memcached, a failed set drops the old value */
+    f_key(BIN_OP_GET, "big", 8, 0);
+    run();
+    expect_err(0, BIN_OP_GET, BIN_ST_KEY_ENOENT, "Not found", 8);
+
+}
+END_TEST
+
+START_TEST(test_value_too_large_buffered)
+{
+    char ext[8] = { 0 };
+    static char val[TEST_ITEM_SIZE_MAX + 1];
+    memset(val, 'v', sizeof(val));
+    /* build the frames in a heap buffer: they are larger than in[] */
+    size_t cap = 2 * (24 + 8 + 1 + sizeof(val)) + 24;
+    char *big = malloc(cap);
+    size_t len = 0;
+    const uint8_t ops[2] = { BIN_OP_SET, BIN_OP_APPEND };
+    for (int i = 0; i < 2; i++) {
+        uint8_t next = i == 0 ? 8 : 0;
+        char *p = big + len;
+        memset(p, 0, 24);
+        p[0] = (char)BIN_MAGIC_REQUEST;
+        p[1] = (char)ops[i];
+        put16(p + 2, 1);
+        p[4] = (char)next;
+        put32(p + 8, (uint32_t)(next + 1 + sizeof(val)));
+        put32(p + 12, (uint32_t)i + 20);
+        memcpy(p + 24, ext, next);
+        p[24 + next] = 'k';
+        memcpy(p + 25 + next, val, sizeof(val));
+        len += 25 + next + sizeof(val);
+    }
+    memset(big + len, 0, 24);
+    big[len] = (char)BIN_MAGIC_REQUEST;
+    big[len + 1] = BIN_OP_NOOP;
+    len += 24;
+    size_t off = 0;
+    got_len = 0;
+    while (off < len) {
+        size_t n = proto_process(&pc, big + off, len - off, out, &last_action, &last_need);
+        ck_assert_uint_gt(n, 0);
+        ck_assert_int_eq(last_action, PROTO_CONTINUE);
+        off += n;
+    }
+    drain();
+    parse_got();
+    free(big);
+    ck_assert_int_eq(nr, 3);
+    expect_err(0, BIN_OP_SET, BIN_ST_E2BIG, "Too large.", 20);
+    expect_err(1, BIN_OP_APPEND, BIN_ST_E2BIG, "Too large.", 21);
+    expect_ok_empty(2, BIN_OP_NOOP, 0);
+    ck_assert_uint_eq(pc.swallow, 0);
+}
+END_TEST
+
+START_TEST(test_incomplete_need)
+{
+    f_store(BIN_OP_SET, "key", 0, 0, "value", 1, 0);
+    for (size_t cut = 0; cut < in_len; cut++) {
+        size_t n = proto_process(&pc, in, cut, out, &last_action, &last_need);
+        ck_assert_uint_eq(n, 0);
+        ck_assert_int_eq(last_action, PROTO_CONTINUE);
+        ck_assert_uint_eq(last_need, cut == 0 ? 0 : cut < 24 ? 24 : 24 + 8 + 3 + 5);
+    }
+    ck_assert_uint_eq(reply_pending(out), 0);
+}
+END_TEST
+
+/* -B ascii: binary bytes are text (memcached answers "ERROR" to the 0x0a-ended line). */
+START_TEST(test_mode_ascii_refuses_binary)
+{
+    env.mode = PROTO_MODE_ASCII;
+    f_bare(BIN_OP_NOOP, 1);
+    size_t n = proto_process(&pc, in, in_len, out, &last_action, &last_need);
+    ck_assert_uint_eq(n, 2);               /* 0x80 0x0a: one line */
+    got_len = 0;
+    drain();
+    ck_assert_uint_eq(got_len, 7);
+    ck_assert(memcmp(got, "ERROR\r\n", 7) == 0);
+    ck_assert_uint_eq(pc.mode, PROTO_MODE_ASCII);
+}
+END_TEST
+
+/* -B binary: text waits for 24 bytes, then is a bad magic: closed, no reply. */
+START_TEST(test_mode_binary_refuses_text)
+{
+    env.mode = PROTO_MODE_BINARY;
+    const char *v = "version\r\n";
+    ck_assert_uint_eq(proto_process(&pc, v, strlen(v), out, &last_action, &last_need), 0);
+    ck_assert_uint_eq(last_need, 24);
+    const char *g = "get aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    size_t n = proto_process(&pc, g, strlen(g), out, &last_action, &last_need);
+    ck_assert_uint_eq(n, strlen(g));
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+    ck_assert_uint_eq(reply_pending(out), 0);
+    ck_assert_uint_eq(pc.mode, PROTO_MODE_BINARY);
+}
+END_TEST
+
+/* auto: the first byte decides, once per connection. */
+START_TEST(test_mode_auto)
+{
+    const char *v = "version\r\n";
+    ck_assert_uint_eq(proto_process(&pc, v, strlen(v), out, &last_action, &last_need), strlen(v));
+    ck_assert_uint_eq(pc.mode, PROTO_MODE_ASCII);
+    got_len = 0;
+    drain();
+    ck_assert(memcmp(got, "VERSION ", 8) == 0);
+
+    proto_conn_init(&pc, &env, ctr);
+    f_bare(BIN_OP_NOOP, 5);
+    run();
+    ck_assert_uint_eq(pc.mode, PROTO_MODE_BINARY);
+    expect_ok_empty(0, BIN_OP_NOOP, 5);
+    /* then text on the same connection is a bad frame */
+    memcpy(in, "get aaaaaaaaaaaaaaaaaaaaaaaa\r\n", 30);
+    in_len = 30;
+    run();
+    ck_assert_int_eq(nr, 0);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+
+    ck_assert_int_eq(proto_bin_choose(PROTO_MODE_AUTO, 0x80), PROTO_MODE_BINARY);
+    ck_assert_int_eq(proto_bin_choose(PROTO_MODE_AUTO, 0x81), PROTO_MODE_ASCII);
+    ck_assert_int_eq(proto_bin_choose(PROTO_MODE_ASCII, 0x80), PROTO_MODE_ASCII);
+    ck_assert_int_eq(proto_bin_choose(PROTO_MODE_BINARY, 'g'), PROTO_MODE_BINARY);
+}
+END_TEST
+
+/* Values of every size class round-trip zero-copy, byte for byte. */
+START_TEST(test_value_sizes)
+{
+    static char val[100000];
+    for (size_t i = 0; i < sizeof(val); i++)
+        val[i] = (char)(i * 7 + 3);
+    const size_t sizes[] = { 0, 1, 100, 4095, 4096, 20000, sizeof(val) };
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        char ext[8] = { 0 };
+        put32(ext, (uint32_t)s);
+        frame_full(BIN_MAGIC_REQUEST, BIN_OP_SET, "v", ext, 8, val, (uint32_t)sizes[s],
+                   1, 0, 0);
+        f_key(BIN_OP_GET, "v", 2, 0);
+        run();
+        ck_assert_int_eq(nr, 2);
+        expect(1, BIN_OP_GET, BIN_ST_OK, 4, 0, 4 + (uint32_t)sizes[s], 2);
+        ck_assert_uint_eq(get32(r[1].ext), s);
+        ck_assert(memcmp(r[1].val, val, sizes[s]) == 0);
+    }
+}
+END_TEST
+
+static Suite *bin_suite(void)
+{
+    Suite *s = suite_create("proto_bin");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_set_get_getk);
+    tcase_add_test(tc, test_get_miss);
+    tcase_add_test(tc, test_quiet_variants);
+    tcase_add_test(tc, test_quiet_then_noop);
+    tcase_add_test(tc, test_store_statuses);
+    tcase_add_test(tc, test_cas);
+    tcase_add_test(tc, test_incr_decr);
+    tcase_add_test(tc, test_incr_errors);
+    tcase_add_test(tc, test_touch_gat);
+    tcase_add_test(tc, test_flush);
+    tcase_add_test(tc, test_noop_version_verbosity);
+    tcase_add_test(tc, test_stat);
+    tcase_add_test(tc, test_quit);
+    tcase_add_test(tc, test_split_every_byte);
+    tcase_add_test(tc, test_bad_magic_mid_stream);
+    tcase_add_test(tc, test_lengths_exceed_body);
+    tcase_add_test(tc, test_invalid_shapes);
+    tcase_add_test(tc, test_key_too_long);
+    tcase_add_test(tc, test_unknown_opcode);
+    tcase_add_test(tc, test_value_too_large);
+    tcase_add_test(tc, test_value_too_large_buffered);
+    tcase_add_test(tc, test_incomplete_need);
+    tcase_add_test(tc, test_mode_ascii_refuses_binary);
+    tcase_add_test(tc, test_mode_binary_refuses_text);
+    tcase_add_test(tc, test_mode_auto);
+    tcase_add_test(tc, test_value_sizes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(bin_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

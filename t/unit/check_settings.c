@@ -1,0 +1,402 @@
+/*
+ * check_settings: the option table and its parser (server/settings.c),
+ * without starting a server: every flag, suffixes, ranges and their exact
+ * one-line errors, -o keys, -h and the man page against the table.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/settings.h"
+
+#define ARGV_MAX 64
+#define TEXT_MAX 65536
+
+static struct settings st;
+static char err[SETTINGS_ERR_MAX];
+
+/* Parses "slabcache" followed by the given NULL-terminated flags. */
+static enum settings_outcome parse(const char *first, ...)
+{
+    char *argv[ARGV_MAX];
+    int argc = 0;
+    argv[argc++] = "slabcache";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a != NULL && argc < ARGV_MAX - 1; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    settings_free(&st);
+    return settings_parse(&st, argc, argv, err, sizeof(err));
+}
+
+#define PARSE_OK(...) ck_assert_msg(parse(__VA_ARGS__, NULL) == SETTINGS_RUN, "error: %s", err)
+#define PARSE_ERR(msg, ...)                                                  \
+    do {                                                                     \
+        ck_assert_int_eq(parse(__VA_ARGS__, NULL), SETTINGS_ERROR);          \
+        ck_assert_str_eq(err, msg);                                          \
+    } while (0)
+
+static void teardown(void)
+{
+    settings_free(&st);
+}
+
+START_TEST(defaults)
+{
+    ck_assert_int_eq(parse(NULL), SETTINGS_RUN);
+    ck_assert_uint_eq(st.port, 11211);
+    ck_assert_uint_eq(st.udp_port, 0);
+    ck_assert_ptr_null(st.listen);
+    ck_assert_uint_eq(st.mem_limit_mb, 64);
+    ck_assert_uint_eq(st.maxconns, 1024);
+    ck_assert_uint_eq(st.threads, 4);
+    ck_assert_uint_eq(st.item_size_max, 1024 * 1024);
+    ck_assert_double_eq(st.factor, 1.25);
+    ck_assert_uint_eq(st.chunk_min, 48);
+    ck_assert_uint_eq(st.backlog, 1024);
+    ck_assert_uint_eq(st.reqs_per_event, 20);
+    ck_assert_uint_eq(st.unix_mask, 0700);
+    ck_assert_uint_eq(st.hashpower, 16);
+    ck_assert_uint_eq(st.idle_timeout, 0);
+    ck_assert_uint_eq(st.verbose, 0);
+    ck_assert_int_eq(st.protocol, PROTOCOL_AUTO);
+    ck_assert(!st.no_evict && !st.no_cas && !st.daemon && !st.shutdown && !st.prealloc);
+    ck_assert_ptr_null(st.pidfile);
+    ck_assert_ptr_null(st.user);
+}
+END_TEST
+
+START_TEST(every_flag)
+{
+    PARSE_OK("-p", "12345", "-U", "0", "-l", "127.0.0.1", "-m", "128", "-c", "50", "-t", "2",
+             "-I", "2m", "-f", "1.5", "-n", "64", "-M", "-C", "-L", "-d", "-P", "/tmp/x.pid",
+             "-u", "nobody", "-vv", "-b", "16", "-R", "5", "-A", "-B", "ascii", "-k", "-r",
+             "-a", "755");
+    ck_assert_uint_eq(st.port, 12345);
+    ck_assert_str_eq(st.listen, "127.0.0.1");
+    ck_assert_uint_eq(st.mem_limit_mb, 128);
+    ck_assert_uint_eq(st.maxconns, 50);
+    ck_assert_uint_eq(st.threads, 2);
+    ck_assert_uint_eq(st.item_size_max, 2 * 1024 * 1024);
+    ck_assert_double_eq(st.factor, 1.5);
+    ck_assert_uint_eq(st.chunk_min, 64);
+    ck_assert(st.no_evict && st.no_cas && st.prealloc && st.daemon && st.shutdown);
+    ck_assert(st.lock_memory && st.coredumps);
+    ck_assert_str_eq(st.pidfile, "/tmp/x.pid");
+    ck_assert_str_eq(st.user, "nobody");
+    ck_assert_uint_eq(st.verbose, 2);
+    ck_assert_uint_eq(st.backlog, 16);
+    ck_assert_uint_eq(st.reqs_per_event, 5);
+    ck_assert_int_eq(st.protocol, PROTOCOL_ASCII);
+    ck_assert_uint_eq(st.unix_mask, 0755);
+}
+END_TEST
+
+START_TEST(long_flags)
+{
+    PARSE_OK("--port=2000", "--memory-limit", "32", "--conn-limit=7", "--threads=1",
+             "--max-item-size=4k", "--slab-growth-factor=2", "--slab-min-size=100",
+             "--disable-evictions", "--disable-cas", "--verbose", "--verbose", "--verbose",
+             "--listen-backlog=9", "--max-reqs-per-event=3", "--enable-shutdown",
+             "--protocol=auto", "--listen=127.0.0.1", "--listen=::1", "--extended=hashpower=20");
+    ck_assert_uint_eq(st.port, 2000);
+    ck_assert_uint_eq(st.mem_limit_mb, 32);
+    ck_assert_uint_eq(st.maxconns, 7);
+    ck_assert_uint_eq(st.threads, 1);
+    ck_assert_uint_eq(st.item_size_max, 4096);
+    ck_assert_double_eq(st.factor, 2.0);
+    ck_assert_uint_eq(st.chunk_min, 100);
+    ck_assert_uint_eq(st.verbose, 3);
+    ck_assert_uint_eq(st.backlog, 9);
+    ck_assert_uint_eq(st.reqs_per_event, 3);
+    ck_assert(st.no_evict && st.no_cas && st.shutdown);
+    ck_assert_str_eq(st.listen, "127.0.0.1,::1");   /* repeated -l adds interfaces */
+    ck_assert_uint_eq(st.hashpower, 20);
+}
+END_TEST
+
+START_TEST(size_suffixes)
+{
+    PARSE_OK("-I", "1k");
+    ck_assert_uint_eq(st.item_size_max, 1024);
+    PARSE_OK("-I", "1024");
+    ck_assert_uint_eq(st.item_size_max, 1024);
+    PARSE_OK("-I", "512K");
+    ck_assert_uint_eq(st.item_size_max, 512 * 1024);
+    PARSE_OK("-I", "3M");
+    ck_assert_uint_eq(st.item_size_max, 3 * 1024 * 1024);
+    PARSE_OK("-I", "1g", "-m", "2048");
+    ck_assert_uint_eq(st.item_size_max, 1024ULL * 1024 * 1024);
+    PARSE_ERR("-I (--max-item-size): '2g' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
+              "2g", "-m", "8192");
+    PARSE_ERR("-I (--max-item-size): '1023' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
+              "1023");
+    PARSE_ERR("-I (--max-item-size): '1mb' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
+              "1mb");
+    PARSE_ERR("-I (--max-item-size): 'm' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
+              "m");
+    PARSE_ERR("-I (--max-item-size): '-1m' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
+              "-1m");
+    PARSE_ERR("-I (--max-item-size): '99999999999999999999k' is not a size from 1k to 1g "
+              "(k/m/g suffixes)", "-I", "99999999999999999999k");
+}
+END_TEST
+
+START_TEST(bad_values)
+{
+    PARSE_ERR("-f (--slab-growth-factor): '1.0' is not a number greater than 1 and at most 100",
+              "-f", "1.0");
+    PARSE_ERR("-f (--slab-growth-factor): 'nan' is not a number greater than 1 and at most 100",
+              "-f", "nan");
+    PARSE_ERR("-f (--slab-growth-factor): '1.5x' is not a number greater than 1 and at most 100",
+              "-f", "1.5x");
+    PARSE_ERR("-m (--memory-limit): 'abc' is not a number from 1 to 1048576", "-m", "abc");
+    PARSE_ERR("-m (--memory-limit): '0' is not a number from 1 to 1048576", "-m", "0");
+    PARSE_ERR("-t (--threads): '0' is not a number from 1 to 256", "-t", "0");
+    PARSE_ERR("-t (--threads): '-4' is not a number from 1 to 256", "-t", "-4");
+    PARSE_ERR("-c (--conn-limit): 'abc' is not a number from 1 to 1000000", "-c", "abc");
+    PARSE_ERR("-p (--port): '65536' is not a number from 1 to 65535", "-p", "65536");
+    PARSE_ERR("-p (--port): '' is not a number from 1 to 65535", "-p", "");
+    PARSE_ERR("-R (--max-reqs-per-event): '0' is not a number from 1 to 1000000", "-R", "0");
+    PARSE_ERR("-b (--listen-backlog): '1 ' is not a number from 1 to 1000000", "-b", "1 ");
+    PARSE_ERR("-n (--slab-min-size): '0' is not a number from 1 to 1048576", "-n", "0");
+    PARSE_ERR("-a (--unix-mask): '800' is not an octal mask from 0 to 777", "-a", "800");
+    PARSE_ERR("-B (--protocol): 'foo' is not one of auto, ascii, binary", "-B", "foo");
+}
+END_TEST
+
+START_TEST(combinations_and_later_features)
+{
+    PARSE_ERR("-I (--max-item-size) 64m cannot be more than half of -m (--memory-limit) 64 MB",
+              "-I", "64m");
+    PARSE_OK("-I", "32m");
+    PARSE_ERR("-n (--slab-min-size) 2048 must be smaller than -I (--max-item-size) 1024", "-n",
+              "2048", "-I", "1k");
+    PARSE_ERR("-U (--udp-port): UDP is not supported yet; only 0 (off) is accepted", "-U",
+              "11211");
+    PARSE_ERR("-s (--unix-socket): UNIX sockets are not supported yet", "-s", "/tmp/sock");
+    PARSE_ERR("-B (--protocol): the binary protocol is not supported yet; use auto or ascii",
+              "-B", "binary");
+}
+END_TEST
+
+START_TEST(unknown_and_missing)
+{
+    PARSE_ERR("unknown option '--no-such-flag'", "--no-such-flag");
+    PARSE_ERR("unknown option '--no-such=1'", "--no-such=1");
+    PARSE_ERR("unknown option '-Q'", "-Q");
+    PARSE_ERR("unknown option '-S'", "-S");
+    PARSE_ERR("option -p (--port) requires an argument <num>", "-p");
+    PARSE_ERR("option -I (--max-item-size) requires an argument <num>", "--max-item-size");
+    PARSE_ERR("unexpected argument 'extra'", "-p", "1", "extra");
+}
+END_TEST
+
+START_TEST(extended_options)
+{
+    PARSE_OK("-o", "hashpower=24,idle_timeout=30");
+    ck_assert_uint_eq(st.hashpower, 24);
+    ck_assert_uint_eq(st.idle_timeout, 30);
+    PARSE_OK("-o", "idle_timeout=5", "-o", "hashpower=12");
+    ck_assert_uint_eq(st.hashpower, 12);
+    ck_assert_uint_eq(st.idle_timeout, 5);
+    PARSE_ERR("-o: unknown or unsupported option 'foo'", "-o", "foo=1");
+    PARSE_ERR("-o: unknown or unsupported option 'slab_chunk_max'", "-o", "slab_chunk_max=16");
+    PARSE_ERR("-o: unknown or unsupported option 'tail_repair_time'", "-o",
+              "hashpower=20,tail_repair_time=10");
+    PARSE_ERR("-o hashpower: '99' is not a number from 12 to 31", "-o", "hashpower=99");
+    PARSE_ERR("-o hashpower: '11' is not a number from 12 to 31", "-o", "hashpower=11");
+    PARSE_ERR("-o idle_timeout: 'x' is not a number from 0 to 31536000", "-o", "idle_timeout=x");
+    PARSE_ERR("-o hashpower needs a value (hashpower=<value>)", "-o", "hashpower");
+    PARSE_ERR("-o hashpower needs a value (hashpower=<value>)", "-o", "hashpower=");
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    ck_assert_int_eq(parse("-h", NULL), SETTINGS_HELP);
+    ck_assert_int_eq(parse("-p", "1", "--help", NULL), SETTINGS_HELP);
+    ck_assert_int_eq(parse("-V", NULL), SETTINGS_VERSION);
+    ck_assert_int_eq(parse("--version", NULL), SETTINGS_VERSION);
+}
+END_TEST
+
+static char *capture(void (*fn)(FILE *))
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(f);
+    fn(f);
+    fclose(f);
+    return buf;
+}
+
+/* What every flag of the table must show in -h and in the man page. */
+static const struct {
+    char shortc;
+    const char *longname;
+} flags[] = {
+    { 'p', "port" }, { 'U', "udp-port" }, { 'l', "listen" }, { 's', "unix-socket" },
+    { 'a', "unix-mask" }, { 'm', "memory-limit" }, { 'c', "conn-limit" }, { 't', "threads" },
+    { 'I', "max-item-size" }, { 'f', "slab-growth-factor" }, { 'n', "slab-min-size" },
+    { 'M', "disable-evictions" }, { 'C', "disable-cas" }, { 'd', "daemon" }, { 'P', "pidfile" },
+    { 'u', "user" }, { 'v', "verbose" }, { 'b', "listen-backlog" },
+    { 'R', "max-reqs-per-event" }, { 'A', "enable-shutdown" }, { 'k', "lock-memory" },
+    { 'L', "enable-largepages" }, { 'B', "protocol" }, { 'h', "help" }, { 'V', "version" },
+    { 'o', "extended" }, { 'r', "enable-coredumps" },
+};
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+START_TEST(help_lists_every_option)
+{
+    char *text = capture(settings_usage);
+    int lines = 0;
+    for (size_t i = 0; i < NFLAGS; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "\n-%c, --%s", flags[i].shortc, flags[i].longname);
+        ck_assert_msg(strstr(text, want) != NULL, "-h lacks %s", want + 1);
+        /* and the parser knows it */
+        char arg[64];
+        snprintf(arg, sizeof(arg), "--%s", flags[i].longname);
+        ck_assert_msg(parse(arg, NULL) != SETTINGS_ERROR || strstr(err, "unknown") == NULL,
+                      "%s: %s", arg, err);
+    }
+    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+        lines += p[1] == '-';
+    ck_assert_int_eq(lines, (int)NFLAGS);   /* no option in -h that the table lacks */
+    ck_assert(strstr(text, "   - hashpower=<num>:") != NULL);
+    ck_assert(strstr(text, "   - idle_timeout=<num>:") != NULL);
+    ck_assert(strncmp(text, "slabcache ", 10) == 0);
+    free(text);
+}
+END_TEST
+
+START_TEST(man_page_matches_table)
+{
+    char *man = capture(settings_man);
+    ck_assert(strncmp(man, ".TH SLABCACHE 1 ", 16) == 0);
+    int entries = 0;
+    for (const char *p = man; (p = strstr(p, "\n\\fB\\-")) != NULL; p++)
+        entries++;
+    ck_assert_int_eq(entries, (int)NFLAGS);
+    for (size_t i = 0; i < NFLAGS; i++) {
+        char want[96];
+        snprintf(want, sizeof(want), "\\fB\\-%c\\fR, \\fB\\-\\-", flags[i].shortc);
+        ck_assert_msg(strstr(man, want) != NULL, "man lacks -%c", flags[i].shortc);
+        char lng[128], esc[96];
+        size_t k = 0;
+        for (const char *q = flags[i].longname; *q && k < sizeof(esc) - 3; q++) {
+            if (*q == '-')
+                esc[k++] = '\\';
+            esc[k++] = *q;
+        }
+        esc[k] = '\0';
+        snprintf(lng, sizeof(lng), "\\-\\-%s\\fR", esc);
+        ck_assert_msg(strstr(man, lng) != NULL, "man lacks --%s", flags[i].longname);
+    }
+    ck_assert(strstr(man, ".B hashpower=\\fIvalue\\fR") != NULL);
+    ck_assert(strstr(man, ".B idle_timeout=\\fIvalue\\fR") != NULL);
+    free(man);
+}
+END_TEST
+
+/* The generated doc/slabcache.1 in the build tree is exactly settings_man(). */
+START_TEST(man_file_is_generated)
+{
+    const char *path = SETTINGS_MAN_PATH;
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char *file = calloc(1, TEXT_MAX);
+    size_t n = fread(file, 1, TEXT_MAX - 1, f);
+    fclose(f);
+    char *man = capture(settings_man);
+    ck_assert_uint_eq(n, strlen(man));
+    ck_assert_str_eq(file, man);
+    free(file);
+    free(man);
+}
+END_TEST
+
+struct collected {
+    char text[TEXT_MAX];
+    size_t len;
+};
+
+static void collect(void *arg, const char *name, const char *value)
+{
+    struct collected *c = arg;
+    c->len += (size_t)snprintf(c->text + c->len, sizeof(c->text) - c->len, "%s %s\n", name,
+                               value);
+}
+
+START_TEST(stats_settings_names_and_order)
+{
+    PARSE_OK("-p", "22122", "-l", "127.0.0.1", "-M", "-C", "-o", "hashpower=20", "-f", "1.5");
+    static struct collected c;
+    c.len = 0;
+    c.text[0] = '\0';
+    settings_stats(&st, collect, &c);
+    const char *expect =
+        "maxbytes 67108864\nmaxconns 1024\ntcpport 22122\nudpport 0\ninter 127.0.0.1\n"
+        "verbosity 0\noldest 0\nevictions off\ndomain_socket NULL\numask 700\n"
+        "shutdown_command no\ngrowth_factor 1.50\nchunk_size 48\nnum_threads 4\n"
+        "num_threads_per_udp 4\ndetail_enabled no\nreqs_per_event 20\ncas_enabled no\n"
+        "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
+        "auth_enabled_ascii no\nitem_size_max 1048576\nhashpower_init 20\n"
+        "slab_reassign no\nslab_automove 0\nlru_crawler no\nflush_enabled yes\n"
+        "idle_timeout 0\ntrack_sizes no\n";
+    ck_assert_str_eq(c.text, expect);
+}
+END_TEST
+
+START_TEST(store_config_from_settings)
+{
+    PARSE_OK("-m", "100", "-I", "2m", "-f", "1.1", "-n", "96", "-L", "-M", "-C", "-o",
+             "hashpower=18");
+    struct store_config cfg;
+    settings_store_config(&st, &cfg);
+    ck_assert_uint_eq(cfg.mem_limit, 100ULL * 1024 * 1024);
+    ck_assert_uint_eq(cfg.page_size, 2 * 1024 * 1024);
+    ck_assert_double_eq(cfg.factor, 1.1);
+    ck_assert_uint_eq(cfg.chunk_min, 96);
+    ck_assert(cfg.prealloc && cfg.no_evict && !cfg.use_cas);
+    ck_assert_uint_eq(cfg.hash_power, 18);
+}
+END_TEST
+
+static Suite *settings_suite(void)
+{
+    Suite *s = suite_create("settings");
+    TCase *tc = tcase_create("parse");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, every_flag);
+    tcase_add_test(tc, long_flags);
+    tcase_add_test(tc, size_suffixes);
+    tcase_add_test(tc, bad_values);
+    tcase_add_test(tc, combinations_and_later_features);
+    tcase_add_test(tc, unknown_and_missing);
+    tcase_add_test(tc, extended_options);
+    tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, help_lists_every_option);
+    tcase_add_test(tc, man_page_matches_table);
+    tcase_add_test(tc, man_file_is_generated);
+    tcase_add_test(tc, stats_settings_names_and_order);
+    tcase_add_test(tc, store_config_from_settings);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(settings_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
