@@ -1,6 +1,20 @@
 # server/: main, options, threads, connections, stats (owner: server).
+# The option table (server/settings.c) is a small library of its own so the
+# man page generator and the settings unit suite link it without the server.
+noinst_LIBRARIES += libsettings.a
+libsettings_a_SOURCES = server/settings.c server/settings.h
+
 bin_PROGRAMS += slabcache
 slabcache_SOURCES = \
-	server/main.c
-slabcache_LDADD = libprotocol.a libslabs.a libcommon.a $(LIBEVENT_LIBS)
+	server/server.h \
+	server/main.c \
+	server/listen.c \
+	server/worker.c \
+	server/conn.c \
+	server/stats.c
+slabcache_LDADD = libsettings.a libprotocol.a libslabs.a libcommon.a $(LIBEVENT_LIBS)
 slabcache_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+
+noinst_PROGRAMS += server/gen_man
+server_gen_man_SOURCES = server/gen_man.c
+server_gen_man_LDADD = libsettings.a libslabs.a libcommon.a

@@ -1,1 +1,282 @@
-int main(void) { return 0; }
+/*
+ * main: process life of slabcache.
+ *
+ * Order matters and is chosen so every start-up failure reaches the
+ * terminal with a non-zero exit: parse options -> root check -> raise the
+ * fd limit -> build the store -> bind the listeners -> (-vv) print the class
+ * table -> daemonize (-d; the parent waits until the child is serving) ->
+ * drop privileges (-u) -> lock memory (-k) -> write the pid file (-P) ->
+ * start the workers and the main loop. SIGTERM, SIGINT and the `shutdown`
+ * command all end in server_stop(): the main loop returns, workers close
+ * their connections, the pid file is removed and the process exits 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#include "config.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "server/server.h"
+
+#define MAIN_TICK_SECONDS 1
+#define MAIN_RESERVED_FDS 20     /* listeners, notify pipes, logs: beyond -c */
+#define MAIN_ERR_MAX 256
+
+static void server_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    clock_tick();
+    store_maintain(srv->store);
+}
+
+static void server_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    log_info("Signal handled: %s.\n", strsignal((int)sig));
+    server_stop(srv);
+}
+
+void server_stop(struct server *srv)
+{
+    atomic_store(&srv->stopping, true);
+    event_base_loopbreak(srv->base);
+}
+
+static void server_set_verbosity(void *arg, int level)
+{
+    log_set_level(level);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(PACKAGE_NAME ": ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(EX_OSERR);
+}
+
+/* -c connections need that many descriptors, plus what the server keeps. */
+static void raise_fd_limit(const struct settings *s)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)s->maxconns + MAIN_RESERVED_FDS + 2 * (rlim_t)s->threads;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = need;
+    if (rl.rlim_max < need)
+        rl.rlim_max = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        die("failed to set rlimit for open files. Try starting as root or requesting "
+            "smaller maxconns value.");
+}
+
+static void enable_coredumps(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_CORE, &rl) != 0)
+            log_info("failed to raise the core file limit: %s\n", strerror(errno));
+    }
+}
+
+/* -vv: the class table, in memcached's format. */
+static void print_class_table(store *st)
+{
+    unsigned n = store_class_count(st);
+    for (unsigned c = 1; c <= n; c++)
+        log_debug("slab class %3u: chunk size %9u perslab %7u\n", c,
+                  store_class_chunk_size(st, c), store_class_per_page(st, c));
+}
+
+/*
+ * -d: forks; the parent stays until the child reports it is serving (one
+ * byte on a pipe) so that "slabcache -d" returning 0 means the port answers.
+ * Returns the pipe end the child writes to.
+ */
+static int daemonize(bool keep_stdio)
+{
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0)
+        die("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid > 0) {
+        close(ready[1]);
+        char b;
+        ssize_t n;
+        while ((n = read(ready[0], &b, 1)) < 0 && errno == EINTR)
+            ;
+        _exit(n == 1 ? 0 : EX_OSERR);
+    }
+    close(ready[0]);
+    if (setsid() < 0)
+        die("setsid: %s", strerror(errno));
+    if (chdir("/") != 0)
+        die("chdir /: %s", strerror(errno));
+    if (!keep_stdio) {
+        int fd = open("/dev/null", O_RDWR);
+        if (fd >= 0) {
+            dup2(fd, STDIN_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            if (fd > STDERR_FILENO)
+                close(fd);
+        }
+    }
+    return ready[1];
+}
+
+static void drop_privileges(const char *user)
+{
+    if (getuid() != 0 && geteuid() != 0)
+        return;   /* memcached: -u only matters when run as root */
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL)
+        die("can't find the user %s to switch to", user);
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+        die("failed to assume identity of user %s", user);
+}
+
+static void write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        die("Could not open the pid file %s for writing: %s", path, strerror(errno));
+    fprintf(f, "%ld\n", (long)getpid());
+    if (fclose(f) != 0)
+        die("Could not write the pid file %s: %s", path, strerror(errno));
+}
+
+static int parse_or_exit(struct server *srv, int argc, char **argv)
+{
+    char err[SETTINGS_ERR_MAX];
+    switch (settings_parse(&srv->settings, argc, argv, err, sizeof(err))) {
+    case SETTINGS_HELP:
+        settings_usage(stdout);
+        exit(EXIT_SUCCESS);
+    case SETTINGS_VERSION:
+        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        exit(EXIT_SUCCESS);
+    case SETTINGS_ERROR:
+        fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
+        exit(EX_USAGE);
+    case SETTINGS_RUN:
+        break;
+    }
+    if ((getuid() == 0 || geteuid() == 0) && srv->settings.user == NULL) {
+        fprintf(stderr, "can't run as root without the -u switch\n");
+        exit(EX_USAGE);
+    }
+    return 0;
+}
+
+static void build_store(struct server *srv)
+{
+    struct store_config cfg;
+    char err[MAIN_ERR_MAX];
+    settings_store_config(&srv->settings, &cfg);
+    srv->store = store_create(&cfg, err, sizeof(err));
+    if (srv->store == NULL) {
+        fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
+        exit(EX_USAGE);
+    }
+    srv->env = (struct proto_env){
+        .store = srv->store,
+        .item_size_max = (uint32_t)srv->settings.item_size_max,
+        .shutdown_enabled = srv->settings.shutdown,
+        .stats = stats_group,
+        .stats_reset = stats_reset,
+        .set_verbosity = server_set_verbosity,
+        .arg = srv,
+    };
+}
+
+static struct event *add_event(struct server *srv, evutil_socket_t fd, short what,
+                               event_callback_fn cb, const struct timeval *tv)
+{
+    struct event *ev = event_new(srv->base, fd, what, cb, srv);
+    if (ev == NULL || event_add(ev, tv) != 0)
+        die("cannot set up the main event loop");
+    return ev;
+}
+
+int main(int argc, char **argv)
+{
+    static struct server srv;
+    char err[MAIN_ERR_MAX];
+
+    clock_init();
+    parse_or_exit(&srv, argc, argv);
+    const struct settings *s = &srv.settings;
+    log_set_level((int)s->verbose);
+    signal(SIGPIPE, SIG_IGN);
+    if (s->coredumps)
+        enable_coredumps();
+    raise_fd_limit(s);
+    build_store(&srv);
+    if (listeners_open(&srv, err, sizeof(err)) != 0)
+        die("%s", err);
+    print_class_table(srv.store);
+
+    int ready = s->daemon ? daemonize(s->verbose > 0) : -1;
+    if (s->user != NULL)
+        drop_privileges(s->user);
+    if (s->lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+        log_info("warning: -k invalid, mlockall() failed: %s\n", strerror(errno));
+    srv.pid = getpid();
+    if (s->pidfile != NULL)
+        write_pidfile(s->pidfile);
+
+    if (evthread_use_pthreads() != 0 || (srv.base = event_base_new()) == NULL)
+        die("cannot initialise libevent");
+    if (stats_init(&srv) != 0 || workers_start(&srv, err, sizeof(err)) != 0)
+        die("%s", err);
+    if (listeners_arm(&srv) != 0)
+        die("cannot watch the listening sockets");
+    struct timeval tick = { MAIN_TICK_SECONDS, 0 };
+    struct event *tick_ev = add_event(&srv, -1, EV_PERSIST, server_on_tick, &tick);
+    struct event *term_ev = add_event(&srv, SIGTERM, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
+    struct event *int_ev = add_event(&srv, SIGINT, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
+    if (ready >= 0) {
+        char one = 1;
+        if (write(ready, &one, 1) != 1)
+            log_info("could not signal the parent process\n");
+        close(ready);
+    }
+
+    event_base_dispatch(srv.base);
+
+    log_info("Exiting normally\n");
+    listeners_close(&srv);
+    workers_stop(&srv);
+    event_free(tick_ev);
+    event_free(term_ev);
+    event_free(int_ev);
+    event_base_free(srv.base);
+    if (s->pidfile != NULL)
+        unlink(s->pidfile);
+    stats_free(&srv);
+    store_destroy(srv.store);
+    settings_free(&srv.settings);
+    return EXIT_SUCCESS;
+}

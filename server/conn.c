@@ -1,0 +1,358 @@
+/*
+ * conn: one client connection, driven by its worker's event base.
+ *
+ * Read side: bytes land in a read buffer that starts small, grows only when
+ * a request (with its data block: the protocol says how much it needs) does
+ * not fit, and goes back to its small size once idle. Complete requests are
+ * handed to proto_process() one after another, at most -R per event; with
+ * requests left over the connection yields (counts conn_yields) and
+ * re-activates its read event, so one pipelining client cannot starve the
+ * others on the same worker.
+ *
+ * Write side: replies of a whole batch collect in one struct reply and go
+ * out with one writev per batch; item values are sent straight from item
+ * memory and released once written (reply_consumed). While more than
+ * CONN_OUT_HIGH_WATER bytes wait for the socket, reading stops: a client that
+ * pipelines without reading its replies cannot make us buffer without bound.
+ *
+ * Everything here runs on the connection's worker thread.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/server.h"
+
+#define CONN_RBUF_INITIAL (16 * 1024)
+#define CONN_RBUF_MIN_FREE 4096           /* compact or grow below this much room */
+#define CONN_OUT_HIGH_WATER (2 * 1024 * 1024)
+#define CONN_IOV_MAX 64
+#define CONN_LOG_LINE_MAX 200             /* -vv: longest command line echoed */
+
+static const char *const conn_state_names[] = {
+#define CONN_STATE_NAME(name) "conn_" #name,
+    CONN_STATES(CONN_STATE_NAME)
+#undef CONN_STATE_NAME
+};
+
+const char *conn_state_name(int state)
+{
+    if (state < 0 || (size_t)state >= sizeof(conn_state_names) / sizeof(conn_state_names[0]))
+        return "conn_unknown";
+    return conn_state_names[state];
+}
+
+static void conn_set_state(struct conn *c, enum conn_state st)
+{
+    atomic_store_explicit(&c->state, (int)st, memory_order_relaxed);
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg);
+static void conn_on_write(evutil_socket_t fd, short what, void *arg);
+
+static void conn_peer_name(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN];
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+        evutil_inet_ntop(ss.ss_family,
+                         ss.ss_family == AF_INET6
+                             ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                             : (void *)&((struct sockaddr_in *)&ss)->sin_addr,
+                         host, sizeof(host)) == NULL) {
+        snprintf(buf, len, "unknown");
+        return;
+    }
+    if (ss.ss_family == AF_INET6)
+        snprintf(buf, len, "tcp6:[%s]:%u", host,
+                 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+    else
+        snprintf(buf, len, "tcp:%s:%u", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+}
+
+void conn_new(struct worker *w, int fd, const char *listen_addr)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    char *rbuf = malloc(CONN_RBUF_INITIAL);
+    struct reply *out = reply_new(w->srv->store);
+    if (c == NULL || rbuf == NULL || out == NULL) {
+        log_error("out of memory for a new connection\n");
+        free(c);
+        free(rbuf);
+        if (out != NULL)
+            reply_free(out);
+        close(fd);
+        atomic_fetch_sub(&w->srv->curr_conns, 1);
+        return;
+    }
+    c->fd = fd;
+    c->worker = w;
+    c->rbuf = rbuf;
+    c->rsize = CONN_RBUF_INITIAL;
+    c->out = out;
+    c->listen_addr = listen_addr;
+    proto_conn_init(&c->pc, &w->srv->env, &w->counters);
+    conn_peer_name(fd, c->addr, sizeof(c->addr));
+    atomic_store(&c->last_cmd, clock_now());
+    conn_set_state(c, CONN_new_cmd);
+    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
+    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+
+    pthread_mutex_lock(&w->lock);
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    pthread_mutex_unlock(&w->lock);
+
+    log_debug("<%d new auto-negotiating client connection\n", fd);
+    if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->rev_on = true;
+}
+
+void conn_close(struct conn *c)
+{
+    struct worker *w = c->worker;
+    pthread_mutex_lock(&w->lock);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&w->lock);
+
+    log_debug("<%d connection closed.\n", c->fd);
+    if (c->rev != NULL)
+        event_free(c->rev);
+    if (c->wev != NULL)
+        event_free(c->wev);
+    close(c->fd);
+    reply_free(c->out);
+    proto_conn_reset(&c->pc);
+    free(c->rbuf);
+    atomic_fetch_sub(&w->srv->curr_conns, 1);
+    free(c);
+}
+
+bool conn_close_if_idle(struct conn *c, rel_time_t now, uint64_t idle)
+{
+    rel_time_t last = atomic_load(&c->last_cmd);
+    if (idle == 0 || now <= last || (uint64_t)(now - last) <= idle)
+        return false;
+    log_info("<%d closing idle connection\n", c->fd);
+    conn_close(c);
+    return true;
+}
+
+/* ------------------------------------------------------------ read buffer */
+
+/* Makes room for at least want bytes in total (unprocessed + new). */
+static bool conn_rbuf_reserve(struct conn *c, size_t want)
+{
+    if (c->rstart > 0 && c->rstart + c->rlen + CONN_RBUF_MIN_FREE > c->rsize) {
+        memmove(c->rbuf, c->rbuf + c->rstart, c->rlen);
+        c->rstart = 0;
+    }
+    if (want <= c->rsize - c->rstart)
+        return true;
+    size_t size = c->rsize;
+    while (size < want)
+        size *= 2;
+    if (c->rstart > 0) {
+        memmove(c->rbuf, c->rbuf + c->rstart, c->rlen);
+        c->rstart = 0;
+    }
+    char *nb = realloc(c->rbuf, size);
+    if (nb == NULL)
+        return false;
+    c->rbuf = nb;
+    c->rsize = size;
+    return true;
+}
+
+/* Idle again: a buffer grown for one big request goes back to its small size. */
+static void conn_rbuf_idle(struct conn *c)
+{
+    c->rstart = 0;
+    if (c->rsize <= CONN_RBUF_INITIAL)
+        return;
+    char *nb = realloc(c->rbuf, CONN_RBUF_INITIAL);
+    if (nb != NULL) {
+        c->rbuf = nb;
+        c->rsize = CONN_RBUF_INITIAL;
+    }
+}
+
+/* Reads what the socket has. Returns false when the connection is gone. */
+static bool conn_fill(struct conn *c)
+{
+    if (!conn_rbuf_reserve(c, c->rlen + CONN_RBUF_MIN_FREE))
+        return false;
+    size_t room = c->rsize - c->rstart - c->rlen;
+    ssize_t n = read(c->fd, c->rbuf + c->rstart + c->rlen, room);
+    if (n > 0) {
+        c->rlen += (size_t)n;
+        counter_add(&c->worker->bytes_read, (uint64_t)n);
+        return true;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return true;
+    return false;
+}
+
+/* ----------------------------------------------------------- processing */
+
+static void conn_log_command(struct conn *c, const char *buf, size_t len)
+{
+    const char *nl = memchr(buf, '\n', len < CONN_LOG_LINE_MAX ? len : CONN_LOG_LINE_MAX);
+    size_t n = nl != NULL ? (size_t)(nl - buf) : (len < CONN_LOG_LINE_MAX ? len : CONN_LOG_LINE_MAX);
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    log_debug("<%d %.*s\n", c->fd, (int)n, buf);
+}
+
+/* Runs up to -R complete requests from the read buffer. */
+static void conn_process(struct conn *c)
+{
+    const struct settings *st = &c->worker->srv->settings;
+    uint64_t handled = 0;
+    c->yielded = false;
+    while (c->rlen > 0 && !c->closing && !c->shutdown) {
+        if (handled == st->reqs_per_event) {
+            c->yielded = true;
+            counter_inc(&c->worker->conn_yields);
+            break;
+        }
+        if (reply_pending(c->out) > CONN_OUT_HIGH_WATER)
+            break;
+        const char *buf = c->rbuf + c->rstart;
+        enum proto_action action = PROTO_CONTINUE;
+        size_t need = 0;
+        conn_set_state(c, CONN_parse_cmd);
+        size_t used = proto_process(&c->pc, buf, c->rlen, c->out, &action, &need);
+        if (used == 0) {
+            /* Incomplete: make sure the whole request will fit, then wait. */
+            size_t want = need > c->rlen ? need : c->rlen + CONN_RBUF_MIN_FREE;
+            if (!conn_rbuf_reserve(c, want))
+                c->closing = true;
+            conn_set_state(c, CONN_nread);
+            break;
+        }
+        if (log_level() >= LOG_DEBUG)
+            conn_log_command(c, buf, used);
+        c->rstart += used;
+        c->rlen -= used;
+        handled++;
+        atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
+        if (action == PROTO_CLOSE)
+            c->closing = true;
+        else if (action == PROTO_SHUTDOWN)
+            c->shutdown = true;
+    }
+    if (c->rlen == 0)
+        conn_rbuf_idle(c);
+}
+
+/* Writes what the reply holds. Returns false when the socket failed. */
+static bool conn_flush(struct conn *c)
+{
+    struct iovec iov[CONN_IOV_MAX];
+    while (reply_pending(c->out) > 0) {
+        int n = reply_iov(c->out, iov, CONN_IOV_MAX);
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK;
+        }
+        counter_add(&c->worker->bytes_written, (uint64_t)w);
+        reply_consumed(c->out, (size_t)w);
+    }
+    return true;
+}
+
+static void conn_event(struct conn *c, struct event *ev, bool *on, bool want)
+{
+    if (want == *on)
+        return;
+    if (want)
+        event_add(ev, NULL);
+    else
+        event_del(ev);
+    *on = want;
+}
+
+/*
+ * After a batch: decides what to wait for. Returns false if c was closed
+ * (the caller must not touch it again).
+ */
+static bool conn_settle(struct conn *c)
+{
+    size_t pending = reply_pending(c->out);
+    conn_event(c, c->wev, &c->wev_on, pending > 0);
+    if (c->closing || c->shutdown) {
+        conn_set_state(c, CONN_closing);
+        conn_event(c, c->rev, &c->rev_on, false);
+        if (pending > 0)
+            return true;
+        if (c->shutdown)
+            server_stop(c->worker->srv);
+        conn_close(c);
+        return false;
+    }
+    bool reading = pending <= CONN_OUT_HIGH_WATER;
+    conn_event(c, c->rev, &c->rev_on, reading);
+    if (pending > 0)
+        conn_set_state(c, CONN_mwrite);
+    else if (c->rlen == 0)
+        conn_set_state(c, CONN_waiting);
+    if (reading && c->yielded)
+        event_active(c->rev, EV_READ, 0);
+    return true;
+}
+
+/* Processes what is buffered, sends the replies, settles the events. */
+static void conn_run(struct conn *c)
+{
+    conn_process(c);
+    if (!conn_flush(c)) {
+        conn_close(c);
+        return;
+    }
+    conn_settle(c);
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (!conn_fill(c)) {
+        conn_close(c);
+        return;
+    }
+    conn_run(c);
+}
+
+static void conn_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (!conn_flush(c)) {
+        conn_close(c);
+        return;
+    }
+    if (reply_pending(c->out) > 0 || c->closing || c->shutdown) {
+        conn_settle(c);
+        return;
+    }
+    /* Drained: go on with requests that waited in the buffer. */
+    conn_run(c);
+}

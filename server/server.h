@@ -1,0 +1,148 @@
+/*
+ * server: the process-wide state of slabcache and the types its parts share.
+ *
+ * Threading model (memcached's proven one):
+ *  - the main thread runs the main event base: listening sockets, signals
+ *    and the one-second clock/maintenance timer (main.c, listen.c);
+ *  - -t worker threads each run their own event base (worker.c); the main
+ *    thread hands every accepted socket to the next worker round-robin
+ *    through the worker's queue plus one byte on its notify pipe;
+ *  - a connection (conn.c) lives on one worker for its whole life, so its
+ *    buffers, its proto_conn and its worker's counters are touched by that
+ *    thread only. Other threads read a connection only through the fields
+ *    `stats conns` needs (atomics), under the worker's lock.
+ *
+ * Counters: each worker owns its proto_counters and its byte/yield
+ * counters; the main thread owns the accept counters. stats.c sums them.
+ */
+#ifndef SERVER_SERVER_H
+#define SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "common/counter.h"
+#include "protocol/proto.h"
+#include "server/settings.h"
+
+#define SERVER_ADDR_MAX 80     /* "tcp6:[v6 address]:port" */
+
+/* Connection states shown by `stats conns`, with memcached's names. */
+#define CONN_STATES(X) \
+    X(listening)       \
+    X(new_cmd)         \
+    X(waiting)         \
+    X(parse_cmd)       \
+    X(nread)           \
+    X(mwrite)          \
+    X(closing)
+
+enum conn_state {
+#define CONN_STATE_ENUM(name) CONN_##name,
+    CONN_STATES(CONN_STATE_ENUM)
+#undef CONN_STATE_ENUM
+};
+
+const char *conn_state_name(int state);
+
+struct worker;
+struct server;
+
+struct conn {
+    int fd;
+    struct worker *worker;
+    struct event *rev, *wev;
+    bool rev_on, wev_on;
+    char *rbuf;                 /* unprocessed bytes at rbuf[rstart .. rstart + rlen) */
+    size_t rsize, rstart, rlen;
+    struct reply *out;
+    struct proto_conn pc;
+    bool closing;               /* PROTO_CLOSE: flush, then close */
+    bool shutdown;              /* PROTO_SHUTDOWN: flush, then stop the server */
+    bool yielded;               /* -R reached with requests left in rbuf */
+    _Atomic int state;          /* enum conn_state, for `stats conns` */
+    _Atomic rel_time_t last_cmd;
+    char addr[SERVER_ADDR_MAX];
+    const char *listen_addr;    /* the listener's string; lives as long as the server */
+    struct conn *prev, *next;   /* the worker's list, under worker->lock */
+};
+
+/* A socket accepted by the main thread, waiting for its worker. */
+struct conn_handoff {
+    int fd;
+    const char *listen_addr;
+};
+
+struct worker {
+    struct server *srv;
+    unsigned id;
+    pthread_t thread;
+    struct event_base *base;
+    int notify[2];              /* [0] read by the worker, [1] written by the main thread */
+    struct event *notify_ev;
+    struct event *tick_ev;      /* idle_timeout sweep */
+    pthread_mutex_t lock;       /* guards queue and conns */
+    struct conn_handoff *queue;
+    size_t queue_len, queue_cap;
+    struct conn *conns;
+    struct proto_counters counters;
+    counter_t bytes_read, bytes_written, conn_yields;
+};
+
+struct listener {
+    struct server *srv;
+    int fd;
+    struct event *ev;
+    char addr[SERVER_ADDR_MAX];
+};
+
+struct server {
+    struct settings settings;
+    store *store;
+    struct proto_env env;
+    struct event_base *base;            /* main thread */
+    struct worker *workers;
+    unsigned nworkers, next_worker;
+    struct listener *listeners;
+    size_t nlisteners;
+    _Atomic uint64_t curr_conns;        /* client connections open now */
+    counter_t total_conns;              /* main thread only */
+    counter_t rejected_conns;           /* main thread only */
+    _Atomic bool stopping;
+    pid_t pid;
+    struct stats_state *stats;          /* stats.c: the `stats reset` baseline */
+};
+
+/* ---- conn.c (worker thread) ---- */
+void conn_new(struct worker *w, int fd, const char *listen_addr);
+void conn_close(struct conn *c);
+/* Closes c if it has been idle for longer than idle seconds; returns true if closed. */
+bool conn_close_if_idle(struct conn *c, rel_time_t now, uint64_t idle);
+
+/* ---- worker.c ---- */
+int workers_start(struct server *srv, char *err, size_t errlen);
+void workers_dispatch(struct server *srv, int fd, const char *listen_addr);
+void workers_stop(struct server *srv);
+
+/* ---- listen.c (main thread) ---- */
+int listeners_open(struct server *srv, char *err, size_t errlen);
+int listeners_arm(struct server *srv);
+void listeners_close(struct server *srv);
+
+/* ---- stats.c ---- */
+int stats_init(struct server *srv);
+void stats_free(struct server *srv);
+bool stats_group(void *srv, const char *group, struct stat_sink *sink);
+void stats_reset(void *srv);
+
+/* ---- main.c ---- */
+/* Asks the main loop to stop (any thread). */
+void server_stop(struct server *srv);
+
+#endif

@@ -1,0 +1,618 @@
+/*
+ * settings: parsing, checking, help, man page and `stats settings`, all
+ * expanded from SETTINGS_TABLE (settings.h).
+ *
+ * The table is turned into an array of row descriptors (kind, type, flags,
+ * range, offset of the field in struct settings); every consumer walks that
+ * array, so a row added to the table shows up in getopt, -h, the man page
+ * and the checks at once. Defaults are applied by parsing each row's default
+ * text through the same code as a command-line value, so a default can never
+ * be outside its own range. Errors are one line, naming the flag and the
+ * accepted range, and nothing here prints or exits: main() does that.
+ */
+#include "server/settings.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+enum settings_type {
+    T_FLAG, T_COUNT, T_UINT, T_SIZE, T_OCTAL, T_FACTOR, T_STR, T_LIST, T_PROTO,
+    T_ACTION, T_EXTENDED, T_ONOFF,
+};
+
+enum row_kind { ROW_OPT, ROW_EXT };
+
+struct settings_row {
+    enum row_kind kind;
+    enum settings_type type;
+    int shortc;              /* OPT: the flag letter */
+    const char *name;        /* OPT: long name; EXT: the -o key */
+    const char *arg;         /* OPT: argument name, NULL if none */
+    const char *def;         /* default as text, NULL for none */
+    double min, max;
+    const char *help;
+    size_t off;              /* offsetof(struct settings, field) */
+};
+
+#define ROW_OPT_(field, type, sc, ln, arg, def, mn, mx, stat, fmt, help) \
+    { ROW_OPT, type, sc, ln, arg, def, mn, mx, help, offsetof(struct settings, field) },
+#define ROW_EXT_(field, type, key, def, mn, mx, stat, fmt, help) \
+    { ROW_EXT, type, 0, key, "value", def, mn, mx, help, offsetof(struct settings, field) },
+#define ROW_STAT_(...)
+
+static const struct settings_row settings_rows[] = {
+    SETTINGS_TABLE(ROW_OPT_, ROW_EXT_, ROW_STAT_)
+};
+
+#define ROWS_N (sizeof(settings_rows) / sizeof(settings_rows[0]))
+#define KIB 1024ULL
+#define OPTSTRING_MAX (3 * ROWS_N + 2)
+#define HELP_COLUMN 26          /* where help text starts in -h, as memcached */
+#define VALUE_TEXT_MAX 64
+#define PROTO_NAMES "auto, ascii, binary"
+
+static const char *const protocol_names[] = { "auto", "ascii", "binary" };
+static const char *const protocol_stat_names[] = { "auto-negotiate", "ascii", "binary" };
+
+/* ------------------------------------------------------------ value parsing */
+
+static void *row_field(struct settings *s, const struct settings_row *r)
+{
+    return (char *)s + r->off;
+}
+
+static bool parse_digits(const char *text, int base, uint64_t *out, const char **end)
+{
+    if (text == NULL || *text < '0' || *text > '9')
+        return false;
+    errno = 0;
+    char *e;
+    unsigned long long v = strtoull(text, &e, base);
+    if (errno != 0)
+        return false;
+    *out = v;
+    *end = e;
+    return true;
+}
+
+static bool parse_uint(const char *text, int base, uint64_t *out)
+{
+    const char *end;
+    return parse_digits(text, base, out, &end) && *end == '\0';
+}
+
+/* Bytes with an optional k/m/g suffix (powers of 1024), as memcached's -I. */
+static bool parse_size(const char *text, uint64_t *out)
+{
+    const char *end;
+    uint64_t v;
+    if (!parse_digits(text, 10, &v, &end))
+        return false;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    default: return false;
+    }
+    if (*end != '\0' && end[1] != '\0')
+        return false;
+    if (shift != 0 && v > (UINT64_MAX >> shift))
+        return false;
+    *out = v << shift;
+    return true;
+}
+
+static bool parse_factor(const char *text, double *out)
+{
+    if (text == NULL || *text == '\0')
+        return false;
+    errno = 0;
+    char *end;
+    double v = strtod(text, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_protocol(const char *text)
+{
+    for (size_t i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
+        if (strcmp(text, protocol_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* "1k", "1m", "1g" or plain bytes: how -I's range is written. */
+static void size_text(uint64_t v, char *buf, size_t len)
+{
+    static const char units[] = "gmk";
+    for (int i = 0; i < 3; i++) {
+        uint64_t unit = 1ULL << (10 * (3 - i));
+        if (v >= unit && v % unit == 0) {
+            snprintf(buf, len, "%llu%c", (unsigned long long)(v / unit), units[i]);
+            return;
+        }
+    }
+    snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* ------------------------------------------------------------------ errors */
+
+/* How a row is named in messages: "-c (--conn-limit)" or "-o hashpower". */
+static void row_label(const struct settings_row *r, char *buf, size_t len)
+{
+    if (r->kind == ROW_EXT)
+        snprintf(buf, len, "-o %s", r->name);
+    else
+        snprintf(buf, len, "-%c (--%s)", r->shortc, r->name);
+}
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool fail_range(const struct settings_row *r, const char *text, char *err, size_t errlen)
+{
+    char label[VALUE_TEXT_MAX], lo[VALUE_TEXT_MAX], hi[VALUE_TEXT_MAX];
+    row_label(r, label, sizeof(label));
+    switch (r->type) {
+    case T_SIZE:
+        size_text((uint64_t)r->min, lo, sizeof(lo));
+        size_text((uint64_t)r->max, hi, sizeof(hi));
+        return fail(err, errlen, "%s: '%s' is not a size from %s to %s (k/m/g suffixes)",
+                    label, text, lo, hi);
+    case T_OCTAL:
+        return fail(err, errlen, "%s: '%s' is not an octal mask from %o to %o", label, text,
+                    (unsigned)r->min, (unsigned)r->max);
+    case T_FACTOR:
+        return fail(err, errlen, "%s: '%s' is not a number greater than %g and at most %g",
+                    label, text, r->min, r->max);
+    case T_PROTO:
+        return fail(err, errlen, "%s: '%s' is not one of " PROTO_NAMES, label, text);
+    case T_ONOFF:
+        return fail(err, errlen, "%s takes no value (use %s or no_%s)", label, r->name, r->name);
+    default:
+        return fail(err, errlen, "%s: '%s' is not a number from %.0f to %.0f", label, text,
+                    r->min, r->max);
+    }
+}
+
+/* ------------------------------------------------------------ applying rows */
+
+static bool apply_extended(struct settings *s, const char *text, char *err, size_t errlen);
+
+static bool apply_number(const struct settings_row *r, uint64_t *field, const char *text,
+                         char *err, size_t errlen)
+{
+    uint64_t v;
+    bool ok = r->type == T_SIZE    ? parse_size(text, &v)
+              : r->type == T_OCTAL ? parse_uint(text, 8, &v)
+                                   : parse_uint(text, 10, &v);
+    if (!ok || (double)v < r->min || (double)v > r->max)
+        return fail_range(r, text, err, errlen);
+    *field = v;
+    return true;
+}
+
+static bool apply_string(const struct settings_row *r, char **field, const char *text)
+{
+    if (text == NULL) {
+        free(*field);
+        *field = NULL;
+        return true;
+    }
+    if (r->type == T_LIST && *field != NULL) {
+        char *joined;
+        if (asprintf(&joined, "%s,%s", *field, text) < 0)
+            abort();
+        free(*field);
+        *field = joined;
+        return true;
+    }
+    free(*field);
+    *field = strdup(text);
+    if (*field == NULL)
+        abort();
+    return true;
+}
+
+static bool apply_row(struct settings *s, const struct settings_row *r, const char *text,
+                      char *err, size_t errlen)
+{
+    void *p = row_field(s, r);
+    switch (r->type) {
+    case T_FLAG:
+    case T_ACTION:
+        *(bool *)p = text == NULL || strcmp(text, "1") == 0;
+        return true;
+    case T_ONOFF:
+        if (text != NULL && strcmp(text, "0") != 0 && strcmp(text, "1") != 0)
+            return fail_range(r, text, err, errlen);
+        *(bool *)p = text == NULL || strcmp(text, "1") == 0;
+        return true;
+    case T_COUNT:
+        if (text == NULL)
+            (*(unsigned *)p)++;
+        else
+            *(unsigned *)p = (unsigned)strtoul(text, NULL, 10);
+        return true;
+    case T_UINT:
+    case T_SIZE:
+    case T_OCTAL:
+        return apply_number(r, p, text, err, errlen);
+    case T_FACTOR: {
+        double v;
+        if (!parse_factor(text, &v) || !(v > r->min) || v > r->max)
+            return fail_range(r, text, err, errlen);
+        *(double *)p = v;
+        return true;
+    }
+    case T_STR:
+    case T_LIST:
+        return apply_string(r, p, text);
+    case T_PROTO: {
+        int v = parse_protocol(text);
+        if (v < 0)
+            return fail_range(r, text, err, errlen);
+        *(int *)p = v;
+        return true;
+    }
+    case T_EXTENDED:
+        return text == NULL || apply_extended(s, text, err, errlen);
+    }
+    return fail(err, errlen, "internal: row type %d", (int)r->type);
+}
+
+static const struct settings_row *find_ext(const char *key, size_t len)
+{
+    for (size_t i = 0; i < ROWS_N; i++) {
+        const struct settings_row *r = &settings_rows[i];
+        if (r->kind == ROW_EXT && strlen(r->name) == len && strncmp(r->name, key, len) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* One "key=value", "key" or "no_key" of -o. */
+static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t errlen)
+{
+    char *eq = strchr(entry, '=');
+    size_t klen = eq != NULL ? (size_t)(eq - entry) : strlen(entry);
+    const char *value = eq != NULL ? eq + 1 : NULL;
+    const struct settings_row *r = find_ext(entry, klen);
+    if (r == NULL && value == NULL && strncmp(entry, "no_", 3) == 0) {
+        r = find_ext(entry + 3, klen - 3);
+        if (r != NULL && r->type == T_ONOFF)
+            return apply_row(s, r, "0", err, errlen);
+        r = NULL;
+    }
+    if (r == NULL)
+        return fail(err, errlen, "-o: unknown or unsupported option '%.*s'", (int)klen, entry);
+    if (r->type == T_ONOFF) {
+        if (value != NULL)
+            return fail_range(r, value, err, errlen);
+        return apply_row(s, r, NULL, err, errlen);
+    }
+    if (value == NULL || *value == '\0')
+        return fail(err, errlen, "-o %s needs a value (%s=<%s>)", r->name, r->name, r->arg);
+    return apply_row(s, r, value, err, errlen);
+}
+
+static bool apply_extended(struct settings *s, const char *text, char *err, size_t errlen)
+{
+    char *copy = strdup(text), *save = NULL;
+    if (copy == NULL)
+        abort();
+    bool ok = true;
+    for (char *entry = strtok_r(copy, ",", &save); ok && entry != NULL;
+         entry = strtok_r(NULL, ",", &save))
+        ok = apply_ext_entry(s, entry, err, errlen);
+    free(copy);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ parsing */
+
+void settings_defaults(struct settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    char err[SETTINGS_ERR_MAX];
+    for (size_t i = 0; i < ROWS_N; i++) {
+        const struct settings_row *r = &settings_rows[i];
+        if (r->def != NULL && !apply_row(s, r, r->def, err, sizeof(err)))
+            abort();   /* a default outside its own range is a table bug */
+    }
+}
+
+void settings_free(struct settings *s)
+{
+    for (size_t i = 0; i < ROWS_N; i++) {
+        const struct settings_row *r = &settings_rows[i];
+        if (r->type == T_STR || r->type == T_LIST) {
+            char **p = row_field(s, r);
+            free(*p);
+            *p = NULL;
+        }
+    }
+}
+
+static const struct settings_row *find_short(int c)
+{
+    for (size_t i = 0; i < ROWS_N; i++)
+        if (settings_rows[i].kind == ROW_OPT && settings_rows[i].shortc == c)
+            return &settings_rows[i];
+    return NULL;
+}
+
+static void build_getopt(char *shorts, struct option *longs)
+{
+    size_t n = 0, k = 0;
+    shorts[n++] = ':';   /* report a missing argument as ':' */
+    for (size_t i = 0; i < ROWS_N; i++) {
+        const struct settings_row *r = &settings_rows[i];
+        if (r->kind != ROW_OPT)
+            continue;
+        shorts[n++] = (char)r->shortc;
+        if (r->arg != NULL)
+            shorts[n++] = ':';
+        longs[k++] = (struct option){ r->name, r->arg != NULL ? required_argument : no_argument,
+                                      NULL, r->shortc };
+    }
+    shorts[n] = '\0';
+    longs[k] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* Combinations and the features that come in later issues. */
+static bool settings_check(const struct settings *s, char *err, size_t errlen)
+{
+    if (s->udp_port != 0)
+        return fail(err, errlen, "-U (--udp-port): UDP is not supported yet; only 0 (off) is "
+                                 "accepted");
+    if (s->unix_socket != NULL)
+        return fail(err, errlen, "-s (--unix-socket): UNIX sockets are not supported yet");
+    if (s->protocol == PROTOCOL_BINARY)
+        return fail(err, errlen, "-B (--protocol): the binary protocol is not supported yet; "
+                                 "use auto or ascii");
+    if (s->item_size_max > s->mem_limit_mb * KIB * KIB / 2) {
+        char isz[VALUE_TEXT_MAX];
+        size_text(s->item_size_max, isz, sizeof(isz));
+        return fail(err, errlen, "-I (--max-item-size) %s cannot be more than half of "
+                                 "-m (--memory-limit) %llu MB", isz,
+                    (unsigned long long)s->mem_limit_mb);
+    }
+    if (s->chunk_min >= s->item_size_max)
+        return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
+                                 "-I (--max-item-size) %llu",
+                    (unsigned long long)s->chunk_min, (unsigned long long)s->item_size_max);
+    return true;
+}
+
+/* getopt returned '?': optopt is the letter of an unknown short flag, else 0. */
+static enum settings_outcome parse_error(const char *arg, char *err, size_t errlen)
+{
+    if (optopt != 0)
+        fail(err, errlen, "unknown option '-%c'", optopt);
+    else
+        fail(err, errlen, "unknown option '%s'", arg);
+    return SETTINGS_ERROR;
+}
+
+enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, char *err,
+                                     size_t errlen)
+{
+    char shorts[OPTSTRING_MAX];
+    struct option longs[ROWS_N + 1];
+    build_getopt(shorts, longs);
+    settings_defaults(s);
+    err[0] = '\0';
+    optind = 0;   /* glibc: a full re-initialisation, so tests may parse again */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        const char *arg = argv[optind - 1];
+        if (c == ':') {
+            const struct settings_row *r = find_short(optopt);
+            if (r != NULL)
+                fail(err, errlen, "option -%c (--%s) requires an argument <%s>", r->shortc,
+                     r->name, r->arg);
+            else
+                fail(err, errlen, "option '%s' requires an argument", arg);
+            return SETTINGS_ERROR;
+        }
+        const struct settings_row *r = c == '?' ? NULL : find_short(c);
+        if (r == NULL)
+            return parse_error(arg, err, errlen);
+        if (!apply_row(s, r, optarg, err, errlen))
+            return SETTINGS_ERROR;
+    }
+    if (s->help)
+        return SETTINGS_HELP;
+    if (s->version)
+        return SETTINGS_VERSION;
+    if (optind < argc) {
+        fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+        return SETTINGS_ERROR;
+    }
+    return settings_check(s, err, errlen) ? SETTINGS_RUN : SETTINGS_ERROR;
+}
+
+void settings_store_config(const struct settings *s, struct store_config *cfg)
+{
+    store_config_defaults(cfg);
+    cfg->mem_limit = s->mem_limit_mb * KIB * KIB;
+    cfg->page_size = (uint32_t)s->item_size_max;
+    cfg->factor = s->factor;
+    cfg->chunk_min = (uint32_t)s->chunk_min;
+    cfg->prealloc = s->prealloc;
+    cfg->no_evict = s->no_evict;
+    cfg->use_cas = !s->no_cas;
+    cfg->hash_power = (uint32_t)s->hashpower;
+}
+
+/* -------------------------------------------------------------- help, man */
+
+static void usage_row(FILE *out, const struct settings_row *r)
+{
+    char lead[VALUE_TEXT_MAX];
+    int n;
+    if (r->kind == ROW_EXT)
+        n = snprintf(lead, sizeof(lead), "   - %s%s:", r->name,
+                     r->type == T_ONOFF ? "" : "=<num>");
+    else if (r->arg != NULL)
+        n = snprintf(lead, sizeof(lead), "-%c, --%s=<%s>", r->shortc, r->name, r->arg);
+    else
+        n = snprintf(lead, sizeof(lead), "-%c, --%s", r->shortc, r->name);
+    fprintf(out, "%-*s %s\n", n < HELP_COLUMN - 1 ? HELP_COLUMN - 1 : n, lead, r->help);
+}
+
+void settings_usage(FILE *out)
+{
+    fprintf(out, "%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+    for (size_t i = 0; i < ROWS_N; i++)
+        if (settings_rows[i].kind == ROW_OPT)
+            usage_row(out, &settings_rows[i]);
+    fprintf(out, "Extended options, for -o key=value,...:\n");
+    for (size_t i = 0; i < ROWS_N; i++)
+        if (settings_rows[i].kind == ROW_EXT)
+            usage_row(out, &settings_rows[i]);
+}
+
+/* troff text: escape backslashes and hyphens; quote a leading dot. */
+static void man_text(FILE *out, const char *text)
+{
+    if (*text == '.' || *text == '\'')
+        fputs("\\&", out);
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '\\')
+            fputs("\\e", out);
+        else if (*p == '-')
+            fputs("\\-", out);
+        else
+            fputc(*p, out);
+    }
+}
+
+static void man_row(FILE *out, const struct settings_row *r)
+{
+    fputs(".TP\n", out);
+    if (r->kind == ROW_EXT) {
+        fputs(".B ", out);
+        man_text(out, r->name);
+        fputs(r->type == T_ONOFF ? "\n" : "=\\fIvalue\\fR\n", out);
+    } else {
+        fprintf(out, "\\fB\\-%c\\fR, \\fB\\-\\-", r->shortc);
+        man_text(out, r->name);
+        fputs("\\fR", out);
+        if (r->arg != NULL)
+            fprintf(out, "=\\fI%s\\fR", r->arg);
+        fputc('\n', out);
+    }
+    man_text(out, r->help);
+    fputc('\n', out);
+}
+
+void settings_man(FILE *out)
+{
+    fprintf(out, ".TH SLABCACHE 1 \"\" \"%s %s\" \"User Commands\"\n", PACKAGE_NAME,
+            PACKAGE_VERSION);
+    fputs(".SH NAME\nslabcache \\- a memcached\\-compatible in\\-memory cache server\n"
+          ".SH SYNOPSIS\n.B slabcache\n[\\fIoptions\\fR]\n"
+          ".SH DESCRIPTION\n"
+          "slabcache keeps key/value items in memory carved into slab classes and serves\n"
+          "them over memcached's text protocol. Without \\fB\\-v\\fR it prints nothing.\n"
+          ".SH OPTIONS\n", out);
+    for (size_t i = 0; i < ROWS_N; i++)
+        if (settings_rows[i].kind == ROW_OPT)
+            man_row(out, &settings_rows[i]);
+    fputs(".SH EXTENDED OPTIONS\nGiven to \\fB\\-o\\fR as a comma separated list;"
+          " an unknown key is an error.\n", out);
+    for (size_t i = 0; i < ROWS_N; i++)
+        if (settings_rows[i].kind == ROW_EXT)
+            man_row(out, &settings_rows[i]);
+    fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT or the"
+          " \\fBshutdown\\fR command; non\\-zero on a bad option, with a one\\-line"
+          " message on standard error.\n"
+          ".SH SEE ALSO\n.BR memcached (1)\n", out);
+}
+
+/* ------------------------------------------------------------ stats settings */
+
+static void emit_u(settings_emit_fn emit, void *arg, const char *name, enum settings_fmt fmt,
+                   uint64_t v)
+{
+    char buf[VALUE_TEXT_MAX];
+    switch (fmt) {
+    case FMT_NONE:
+        return;
+    case FMT_MB:
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(v * KIB * KIB));
+        break;
+    case FMT_OCT:
+        snprintf(buf, sizeof(buf), "%llo", (unsigned long long)v);
+        break;
+    case FMT_YES:
+        snprintf(buf, sizeof(buf), "%s", v ? "yes" : "no");
+        break;
+    case FMT_NOT_YES:
+        snprintf(buf, sizeof(buf), "%s", v ? "no" : "yes");
+        break;
+    case FMT_NOT_ON:
+        snprintf(buf, sizeof(buf), "%s", v ? "off" : "on");
+        break;
+    case FMT_PROTO:
+        snprintf(buf, sizeof(buf), "%s",
+                 v < sizeof(protocol_stat_names) / sizeof(protocol_stat_names[0])
+                     ? protocol_stat_names[v] : "?");
+        break;
+    default:
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+        break;
+    }
+    emit(arg, name, buf);
+}
+
+static void emit_d(settings_emit_fn emit, void *arg, const char *name, enum settings_fmt fmt,
+                   double v)
+{
+    char buf[VALUE_TEXT_MAX];
+    snprintf(buf, sizeof(buf), "%.2f", v);
+    if (fmt != FMT_NONE)
+        emit(arg, name, buf);
+}
+
+static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum settings_fmt fmt,
+                   const char *v)
+{
+    if (fmt != FMT_NONE)
+        emit(arg, name, v != NULL ? v : "NULL");
+}
+
+#define EMIT_VALUE(name, fmt, v) \
+    _Generic((v), double: emit_d, char *: emit_s, default: emit_u)(emit, arg, name, fmt, v)
+#define STATS_OPT_(field, type, sc, ln, argn, def, mn, mx, stat, fmt, help) \
+    if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
+#define STATS_EXT_(field, type, key, def, mn, mx, stat, fmt, help) \
+    if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
+#define STATS_STAT_(stat, fmt, expr) emit_u(emit, arg, stat, fmt, (uint64_t)(expr));
+
+void settings_stats(const struct settings *s, settings_emit_fn emit, void *arg)
+{
+    SETTINGS_TABLE(STATS_OPT_, STATS_EXT_, STATS_STAT_)
+}

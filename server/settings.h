@@ -1,0 +1,202 @@
+/*
+ * settings: every command-line option of the server, declared ONCE.
+ *
+ * SETTINGS_TABLE below is an X-macro list with one row per option, in the
+ * order memcached prints `stats settings`. Three kinds of row:
+ *
+ *   OPT(field, type, short, "long", "arg", "default", min, max, "stat", fmt, "help")
+ *       a command-line flag (-p, --port=<num>)
+ *   EXT(field, type, "key", "default", min, max, "stat", fmt, "help")
+ *       a key of -o key=value,... (memcached's "extended" options)
+ *   STAT("stat", fmt, expression)
+ *       a fact `stats settings` reports that no flag sets (e.g. detail_enabled)
+ *
+ * From that one list come: struct settings, the defaults, getopt_long's
+ * tables, `-h`, the man page (server/gen_man.c writes doc/slabcache.1 at
+ * build time), `stats settings` and the range checks. A new option is one
+ * new row; nothing else lists options by hand.
+ *
+ * The parser never exits or prints: settings_parse() fills a struct and
+ * returns an error string, so the unit suite runs it without a server.
+ */
+#ifndef SERVER_SETTINGS_H
+#define SERVER_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "slabs/store.h"
+
+/* Value types: how an argument is parsed and which C type holds it. */
+#define SETTINGS_CTYPE_T_FLAG    bool      /* no argument: sets true */
+#define SETTINGS_CTYPE_T_COUNT   unsigned  /* no argument: counts (-vvv) */
+#define SETTINGS_CTYPE_T_UINT    uint64_t  /* decimal, within [min, max] */
+#define SETTINGS_CTYPE_T_SIZE    uint64_t  /* bytes, k/m/g suffix, within [min, max] */
+#define SETTINGS_CTYPE_T_OCTAL   uint64_t  /* octal, within [min, max] */
+#define SETTINGS_CTYPE_T_FACTOR  double    /* > min, <= max */
+#define SETTINGS_CTYPE_T_STR     char *    /* free text (owned copy) */
+#define SETTINGS_CTYPE_T_LIST    char *    /* repeated flags join with commas */
+#define SETTINGS_CTYPE_T_PROTO   int       /* enum settings_protocol */
+#define SETTINGS_CTYPE_T_ACTION  bool      /* -h, -V: the caller acts and exits */
+#define SETTINGS_CTYPE_T_EXTENDED bool     /* -o: keys go to EXT rows */
+#define SETTINGS_CTYPE_T_ONOFF   bool      /* -o key (true) or no_key (false) */
+
+/* How `stats settings` prints a value. */
+enum settings_fmt {
+    FMT_NONE = 0,   /* not printed */
+    FMT_NUM,        /* unsigned decimal */
+    FMT_MB,         /* field holds MB, printed in bytes */
+    FMT_OCT,        /* octal, no prefix */
+    FMT_FACTOR,     /* two decimals */
+    FMT_STR,        /* text, "NULL" when unset */
+    FMT_YES,        /* bool: yes/no */
+    FMT_NOT_YES,    /* bool inverted: yes when false */
+    FMT_NOT_ON,     /* bool inverted: on when false */
+    FMT_PROTO,      /* auto-negotiate / ascii / binary */
+};
+
+enum settings_protocol {
+    PROTOCOL_AUTO = 0,
+    PROTOCOL_ASCII,
+    PROTOCOL_BINARY,
+};
+
+#define SETTINGS_PORT_MAX 65535
+#define SETTINGS_CONNS_MAX 1000000
+#define SETTINGS_THREADS_MAX 256
+#define SETTINGS_MEM_MB_MAX (1024ULL * 1024)          /* 1 TiB */
+#define SETTINGS_ITEM_MIN 1024ULL                     /* -I 1k */
+#define SETTINGS_ITEM_MAX (1024ULL * 1024 * 1024)     /* -I 1g */
+#define SETTINGS_CHUNK_MIN_MAX (1024ULL * 1024)
+#define SETTINGS_FACTOR_MAX 100.0
+#define SETTINGS_BACKLOG_MAX 1000000
+#define SETTINGS_REQS_MAX 1000000
+#define SETTINGS_UMASK_MAX 0777
+#define SETTINGS_HASHPOWER_MIN 12
+#define SETTINGS_HASHPOWER_MAX 31
+#define SETTINGS_IDLE_MAX (86400ULL * 365)
+
+/* clang-format off */
+#define SETTINGS_TABLE(OPT, EXT, STAT) \
+    OPT(mem_limit_mb, T_UINT, 'm', "memory-limit", "num", "64", 1, SETTINGS_MEM_MB_MAX, \
+        "maxbytes", FMT_MB, "item memory in megabytes (default: 64)") \
+    OPT(maxconns, T_UINT, 'c', "conn-limit", "num", "1024", 1, SETTINGS_CONNS_MAX, \
+        "maxconns", FMT_NUM, "max simultaneous connections (default: 1024)") \
+    OPT(port, T_UINT, 'p', "port", "num", "11211", 1, SETTINGS_PORT_MAX, \
+        "tcpport", FMT_NUM, "TCP port to listen on (default: 11211)") \
+    OPT(udp_port, T_UINT, 'U', "udp-port", "num", "0", 0, SETTINGS_PORT_MAX, \
+        "udpport", FMT_NUM, "UDP port (default: 0, off; UDP is not supported yet: only 0)") \
+    OPT(listen, T_LIST, 'l', "listen", "addr", NULL, 0, 0, \
+        "inter", FMT_STR, "comma-separated interfaces to listen on, addr or addr:port (default: all)") \
+    OPT(verbose, T_COUNT, 'v', "verbose", NULL, "0", 0, 0, \
+        "verbosity", FMT_NUM, "verbose: -v errors/warnings, -vv also client commands, -vvv internals") \
+    STAT("oldest", FMT_NUM, 0) \
+    OPT(no_evict, T_FLAG, 'M', "disable-evictions", NULL, "0", 0, 0, \
+        "evictions", FMT_NOT_ON, "return error on memory exhausted instead of evicting") \
+    OPT(unix_socket, T_STR, 's', "unix-socket", "file", NULL, 0, 0, \
+        "domain_socket", FMT_STR, "UNIX socket to listen on (not supported yet)") \
+    OPT(unix_mask, T_OCTAL, 'a', "unix-mask", "mask", "700", 0, SETTINGS_UMASK_MAX, \
+        "umask", FMT_OCT, "access mask for the UNIX socket, in octal (default: 700)") \
+    OPT(shutdown, T_FLAG, 'A', "enable-shutdown", NULL, "0", 0, 0, \
+        "shutdown_command", FMT_YES, "enable the ascii \"shutdown\" command") \
+    OPT(factor, T_FACTOR, 'f', "slab-growth-factor", "num", "1.25", 1, SETTINGS_FACTOR_MAX, \
+        "growth_factor", FMT_FACTOR, "chunk size growth factor, > 1.0 (default: 1.25)") \
+    OPT(chunk_min, T_UINT, 'n', "slab-min-size", "bytes", "48", 1, SETTINGS_CHUNK_MIN_MAX, \
+        "chunk_size", FMT_NUM, "min space used for key+value+flags (default: 48)") \
+    OPT(threads, T_UINT, 't', "threads", "num", "4", 1, SETTINGS_THREADS_MAX, \
+        "num_threads", FMT_NUM, "number of worker threads (default: 4)") \
+    STAT("num_threads_per_udp", FMT_NUM, s->threads) \
+    STAT("detail_enabled", FMT_YES, false) \
+    OPT(reqs_per_event, T_UINT, 'R', "max-reqs-per-event", "num", "20", 1, SETTINGS_REQS_MAX, \
+        "reqs_per_event", FMT_NUM, "max requests handled per connection event, against starvation (default: 20)") \
+    OPT(no_cas, T_FLAG, 'C', "disable-cas", NULL, "0", 0, 0, \
+        "cas_enabled", FMT_NOT_YES, "disable use of CAS") \
+    OPT(backlog, T_UINT, 'b', "listen-backlog", "num", "1024", 1, SETTINGS_BACKLOG_MAX, \
+        "tcp_backlog", FMT_NUM, "set the backlog queue limit (default: 1024)") \
+    OPT(protocol, T_PROTO, 'B', "protocol", "name", "auto", 0, 0, \
+        "binding_protocol", FMT_PROTO, "protocol: auto or ascii (binary is not supported yet) (default: auto)") \
+    STAT("auth_enabled_sasl", FMT_YES, false) \
+    STAT("auth_enabled_ascii", FMT_YES, false) \
+    OPT(item_size_max, T_SIZE, 'I', "max-item-size", "num", "1m", SETTINGS_ITEM_MIN, SETTINGS_ITEM_MAX, \
+        "item_size_max", FMT_NUM, "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)") \
+    EXT(hashpower, T_UINT, "hashpower", "16", SETTINGS_HASHPOWER_MIN, SETTINGS_HASHPOWER_MAX, \
+        "hashpower_init", FMT_NUM, "initial hash table size is 2^hashpower buckets; grows at runtime (default: 16)") \
+    STAT("slab_reassign", FMT_YES, false) \
+    STAT("slab_automove", FMT_NUM, 0) \
+    STAT("lru_crawler", FMT_YES, false) \
+    STAT("flush_enabled", FMT_YES, true) \
+    EXT(idle_timeout, T_UINT, "idle_timeout", "0", 0, SETTINGS_IDLE_MAX, \
+        "idle_timeout", FMT_NUM, "close connections idle this many seconds (default: 0, no timeout)") \
+    STAT("track_sizes", FMT_YES, false) \
+    OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", 0, 0, \
+        NULL, FMT_NONE, "run as a daemon") \
+    OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, 0, 0, \
+        NULL, FMT_NONE, "save PID in <file>, removed at exit") \
+    OPT(user, T_STR, 'u', "user", "user", NULL, 0, 0, \
+        NULL, FMT_NONE, "assume identity of <user> (required when run as root)") \
+    OPT(coredumps, T_FLAG, 'r', "enable-coredumps", NULL, "0", 0, 0, \
+        NULL, FMT_NONE, "maximize core file limit") \
+    OPT(lock_memory, T_FLAG, 'k', "lock-memory", NULL, "0", 0, 0, \
+        NULL, FMT_NONE, "lock down all paged memory") \
+    OPT(prealloc, T_FLAG, 'L', "enable-largepages", NULL, "0", 0, 0, \
+        NULL, FMT_NONE, "preallocate all item memory at start (large pages when the kernel gives them)") \
+    OPT(extended, T_EXTENDED, 'o', "extended", "opts", NULL, 0, 0, \
+        NULL, FMT_NONE, "comma separated list of extended options (below)") \
+    OPT(help, T_ACTION, 'h', "help", NULL, "0", 0, 0, \
+        NULL, FMT_NONE, "print this help and exit") \
+    OPT(version, T_ACTION, 'V', "version", NULL, "0", 0, 0, \
+        NULL, FMT_NONE, "print version and exit")
+/* clang-format on */
+
+struct settings {
+#define SETTINGS_FIELD_OPT(field, type, ...) SETTINGS_CTYPE_##type field;
+#define SETTINGS_FIELD_EXT(field, type, ...) SETTINGS_CTYPE_##type field;
+#define SETTINGS_FIELD_STAT(...)
+    SETTINGS_TABLE(SETTINGS_FIELD_OPT, SETTINGS_FIELD_EXT, SETTINGS_FIELD_STAT)
+#undef SETTINGS_FIELD_OPT
+#undef SETTINGS_FIELD_EXT
+#undef SETTINGS_FIELD_STAT
+};
+
+enum settings_outcome {
+    SETTINGS_RUN = 0,   /* start the server */
+    SETTINGS_HELP,      /* -h: print settings_usage() and exit 0 */
+    SETTINGS_VERSION,   /* -V: print the version and exit 0 */
+    SETTINGS_ERROR,     /* err holds one line; exit non-zero */
+};
+
+/* Longest error settings_parse() writes. */
+#define SETTINGS_ERR_MAX 256
+
+void settings_defaults(struct settings *s);
+
+/*
+ * Parses argv into s (which it first resets to the defaults) and checks the
+ * values and their combinations. On SETTINGS_ERROR, err holds a one-line
+ * reason without a trailing newline. Re-entrant: resets getopt itself.
+ */
+enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, char *err,
+                                     size_t errlen);
+
+/* Frees the strings settings_parse() copied. */
+void settings_free(struct settings *s);
+
+/* The -h text, one line per OPT row and per EXT key. */
+void settings_usage(FILE *out);
+
+/* The man page (troff), from the same rows; date-free so builds repeat. */
+void settings_man(FILE *out);
+
+/* Fills the store's configuration from the settings. */
+void settings_store_config(const struct settings *s, struct store_config *cfg);
+
+/*
+ * `stats settings`: calls emit(arg, name, value) for every row with a stat
+ * name, in table order.
+ */
+typedef void (*settings_emit_fn)(void *arg, const char *name, const char *value);
+void settings_stats(const struct settings *s, settings_emit_fn emit, void *arg);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * worker: the -t threads that own connections, each with its own event base.
+ *
+ * The main thread accepts and calls workers_dispatch(), which appends the
+ * socket to the next worker's queue (round-robin) under that worker's lock
+ * and writes one byte to its notify pipe; the worker's notify event drains
+ * the pipe and the queue and creates the connections on its own thread.
+ * A pipe (not a shared event) keeps the hand-over independent of libevent's
+ * cross-thread locking, and a byte per socket cannot be lost.
+ *
+ * Stopping: workers_stop() asks each base to leave its loop; the thread then
+ * closes its remaining connections itself, so no connection is ever touched
+ * by two threads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/server.h"
+
+#define WORKER_QUEUE_INITIAL 16
+#define WORKER_DRAIN_BYTES 64
+#define WORKER_TICK_SECONDS 1
+
+static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    char drain[WORKER_DRAIN_BYTES];
+    while (read(fd, drain, sizeof(drain)) > 0)
+        ;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        if (w->queue_len == 0) {
+            pthread_mutex_unlock(&w->lock);
+            return;
+        }
+        struct conn_handoff h = w->queue[--w->queue_len];
+        pthread_mutex_unlock(&w->lock);
+        conn_new(w, h.fd, h.listen_addr);
+    }
+}
+
+/* idle_timeout: closes this worker's connections that have been idle too long. */
+static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    uint64_t idle = w->srv->settings.idle_timeout;
+    rel_time_t now = clock_now();
+    struct conn *c = w->conns;   /* only this thread changes the list */
+    while (c != NULL) {
+        struct conn *next = c->next;
+        conn_close_if_idle(c, now, idle);
+        c = next;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    while (w->conns != NULL)
+        conn_close(w->conns);
+    return NULL;
+}
+
+static int worker_init(struct server *srv, struct worker *w, unsigned id, char *err,
+                       size_t errlen)
+{
+    w->srv = srv;
+    w->id = id;
+    pthread_mutex_init(&w->lock, NULL);
+    w->base = event_base_new();
+    if (w->base == NULL || pipe2(w->notify, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot set up worker thread %u: %s", id, strerror(errno));
+        return -1;
+    }
+    w->notify_ev = event_new(w->base, w->notify[0], EV_READ | EV_PERSIST, worker_on_notify, w);
+    if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) != 0) {
+        snprintf(err, errlen, "cannot set up worker thread %u events", id);
+        return -1;
+    }
+    if (srv->settings.idle_timeout > 0) {
+        struct timeval tv = { WORKER_TICK_SECONDS, 0 };
+        w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
+        if (w->tick_ev == NULL || event_add(w->tick_ev, &tv) != 0) {
+            snprintf(err, errlen, "cannot set up worker thread %u timer", id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int workers_start(struct server *srv, char *err, size_t errlen)
+{
+    srv->nworkers = (unsigned)srv->settings.threads;
+    srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
+    if (srv->workers == NULL) {
+        snprintf(err, errlen, "out of memory for %u worker threads", srv->nworkers);
+        return -1;
+    }
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        if (worker_init(srv, &srv->workers[i], i, err, errlen) != 0)
+            return -1;
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        int rc = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start worker thread %u: %s", i, strerror(rc));
+            srv->nworkers = i;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool worker_enqueue(struct worker *w, int fd, const char *listen_addr)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->queue_len == w->queue_cap) {
+        size_t cap = w->queue_cap ? w->queue_cap * 2 : WORKER_QUEUE_INITIAL;
+        struct conn_handoff *q = realloc(w->queue, cap * sizeof(*q));
+        if (q == NULL) {
+            pthread_mutex_unlock(&w->lock);
+            return false;
+        }
+        w->queue = q;
+        w->queue_cap = cap;
+    }
+    w->queue[w->queue_len++] = (struct conn_handoff){ fd, listen_addr };
+    pthread_mutex_unlock(&w->lock);
+    return true;
+}
+
+void workers_dispatch(struct server *srv, int fd, const char *listen_addr)
+{
+    struct worker *w = &srv->workers[srv->next_worker];
+    srv->next_worker = (srv->next_worker + 1) % srv->nworkers;
+    if (!worker_enqueue(w, fd, listen_addr)) {
+        log_error("out of memory handing a connection to worker %u\n", w->id);
+        close(fd);
+        atomic_fetch_sub(&srv->curr_conns, 1);
+        return;
+    }
+    char one = 'c';
+    while (write(w->notify[1], &one, 1) < 0 && errno == EINTR)
+        ;
+    /* A full pipe (EAGAIN) already holds a wake-up: the queue is drained whole. */
+}
+
+void workers_stop(struct server *srv)
+{
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        event_base_loopbreak(srv->workers[i].base);
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+    for (unsigned i = 0; srv->workers != NULL && i < (unsigned)srv->settings.threads; i++) {
+        struct worker *w = &srv->workers[i];
+        for (size_t q = 0; q < w->queue_len; q++)
+            close(w->queue[q].fd);
+        free(w->queue);
+        if (w->notify_ev != NULL)
+            event_free(w->notify_ev);
+        if (w->tick_ev != NULL)
+            event_free(w->tick_ev);
+        if (w->base != NULL)
+            event_base_free(w->base);
+        if (w->notify[0] > 0) {
+            close(w->notify[0]);
+            close(w->notify[1]);
+        }
+        pthread_mutex_destroy(&w->lock);
+    }
+    free(srv->workers);
+    srv->workers = NULL;
+}

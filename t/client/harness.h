@@ -1,0 +1,86 @@
+/*
+ * harness: start and stop a server under test on a free loopback port, and
+ * talk to it over raw sockets with exact-byte comparisons.
+ *
+ * The server binary is $SERVER_BIN if set, else $SLABCACHE_BIN (both set by
+ * `make check`), so the same suites run against Debian's memcached:
+ *   SERVER_BIN=/usr/bin/memcached make check
+ * Every server gets `-l 127.0.0.1 -p PORT -U 0` plus the test's flags. Servers
+ * are recorded in a table and killed at exit, and die with the test process
+ * (PR_SET_PDEATHSIG) if Check kills it on a timeout.
+ */
+#ifndef T_CLIENT_HARNESS_H
+#define T_CLIENT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Bounds, in milliseconds. */
+#define H_START_TIMEOUT_MS 5000
+#define H_STOP_TIMEOUT_MS 5000
+#define H_IO_TIMEOUT_MS 5000
+#define H_START_ATTEMPTS 5
+#define H_MAX_FLAGS 32
+
+struct h_server {
+    pid_t pid;
+    int port;
+    char stderr_path[64];   /* the server's stderr goes here */
+    bool keep_stderr;       /* else h_server_stop removes that file */
+};
+
+/* Path of the binary under test; aborts if neither variable is set. */
+const char *h_server_bin(void);
+/* True when the binary under test is memcached (by its file name). */
+bool h_is_memcached(void);
+bool h_is_slabcache(void);
+
+/* A port that was free a moment ago on 127.0.0.1. */
+int h_free_port(void);
+
+/*
+ * Starts the server with the NULL-terminated extra flags and waits until it
+ * accepts. Returns false (with the reason on stderr) if it never does.
+ */
+bool h_server_start(struct h_server *s, const char *const *flags);
+/* SIGTERM, bounded wait, SIGKILL. Returns the exit status as from waitpid. */
+int h_server_stop(struct h_server *s);
+/* Remembers a pid (e.g. a daemon's) to SIGKILL at exit if still alive. */
+void h_track_pid(pid_t pid);
+
+/* Runs bin with args (NULL-terminated, argv[0] excluded), capturing output. */
+int h_run_capture(const char *const *args, char *out, size_t out_cap,
+                  char *err, size_t err_cap, int timeout_ms);
+
+/* Raw socket helpers. */
+int h_connect(int port);                      /* -1 on failure */
+bool h_send(int fd, const void *buf, size_t len);
+bool h_send_str(int fd, const char *s);
+/*
+ * Reads until the bytes read end with term (or contain it when term is
+ * NULL and want bytes arrived), EOF or timeout. Returns the count read; the
+ * buffer is NUL-terminated. *closed says whether EOF/reset was seen.
+ */
+size_t h_read_until(int fd, char *buf, size_t cap, const char *term,
+                    int timeout_ms, bool *closed);
+/* Reads exactly n bytes (or fewer on EOF/timeout). */
+size_t h_read_n(int fd, char *buf, size_t n, int timeout_ms);
+/* Waits for EOF/reset; true if the peer closed within the bound. */
+bool h_wait_closed(int fd, int timeout_ms);
+/* Sends req and reads until the reply is as long as expected or a timeout. */
+size_t h_roundtrip(int fd, const char *req, size_t req_len, char *buf,
+                   size_t cap, size_t expect_len, int timeout_ms);
+/* True when `version` still gets a VERSION reply on fd. */
+bool h_usable(int fd);
+
+/* `stats [group]` on a fresh connection into buf; false on error. */
+bool h_stats(int port, const char *group, char *buf, size_t cap);
+/* Value of "STAT name value" in a stats reply; -1 when absent. */
+long long h_stat_num(const char *stats, const char *name);
+bool h_stat_str(const char *stats, const char *name, char *out, size_t cap);
+
+/* Printable rendering of bytes for failure messages (static buffer). */
+const char *h_escape(const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * hcheck: Check assertions over the harness (exact reply bytes, with both
+ * sides printed escaped on failure), and the per-test server fixture.
+ */
+#ifndef T_CLIENT_HCHECK_H
+#define T_CLIENT_HCHECK_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t/client/harness.h"
+
+#define HC_REPLY_MAX (256 * 1024)
+
+/*
+ * Sends req (len bytes) and compares the reply with exp (elen bytes).
+ * Returns NULL when equal, else a malloc'd description of the difference.
+ */
+static inline char *hc_diff(int fd, const char *req, size_t len,
+                            const char *exp, size_t elen)
+{
+    static char got[HC_REPLY_MAX];
+    size_t n = h_roundtrip(fd, req, len, got, sizeof(got), elen, H_IO_TIMEOUT_MS);
+    if (n == elen && memcmp(got, exp, elen) == 0)
+        return NULL;
+    char *msg = NULL, sreq[512], sexp[1024];
+    snprintf(sreq, sizeof(sreq), "%s", h_escape(req, len < 200 ? len : 200));
+    snprintf(sexp, sizeof(sexp), "%s", h_escape(exp, elen));
+    if (asprintf(&msg, "sent \"%s\"%s: expected \"%s\", got \"%s\"", sreq,
+                 len < 200 ? "" : "...", sexp, h_escape(got, n)) < 0)
+        return strdup("out of memory");
+    return msg;
+}
+
+/* Exact reply check for a C-string request and expectation. */
+#define HC_EXPECT(fd, req, exp) do {                                        \
+        char *hc_m_ = hc_diff((fd), (req), strlen(req), (exp), strlen(exp)); \
+        ck_assert_msg(hc_m_ == NULL, "%s", hc_m_);                          \
+    } while (0)
+
+#define HC_EXPECT_N(fd, req, rlen, exp) do {                                \
+        char *hc_m_ = hc_diff((fd), (req), (rlen), (exp), strlen(exp));     \
+        ck_assert_msg(hc_m_ == NULL, "%s", hc_m_);                          \
+    } while (0)
+
+#define HC_USABLE(fd) \
+    ck_assert_msg(h_usable(fd), "connection no longer answers `version`")
+
+/* The fixture's server, started fresh for each test (checked fixture). */
+extern struct h_server hc_srv;
+
+#define HC_START(...) do {                                                  \
+        const char *const hc_f_[] = { __VA_ARGS__ };                        \
+        ck_assert_msg(h_server_start(&hc_srv, hc_f_), "server %s did not start", \
+                      h_server_bin());                                      \
+    } while (0)
+
+static inline int hc_conn(void)
+{
+    int fd = h_connect(hc_srv.port);
+    ck_assert_msg(fd >= 0, "connect to port %d failed", hc_srv.port);
+    return fd;
+}
+
+#endif
