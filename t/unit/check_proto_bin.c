@@ -140,9 +140,13 @@ static void frame_full(uint8_t magic, uint8_t op, const char *key, const void *e
     put32(p + 8, body_override ? body_override : (uint32_t)(next + nkey + nval));
     put32(p + 12, opaque);
     put64(p + 16, cas);
-    memcpy(p + 24, ext, next);
-    memcpy(p + 24 + next, key, nkey);
-    memcpy(p + 24 + next + nkey, val, nval);
+    /* memcpy from NULL is undefined even for 0 bytes: skip empty parts. */
+    if (next)
+        memcpy(p + 24, ext, next);
+    if (nkey)
+        memcpy(p + 24 + next, key, nkey);
+    if (nval)
+        memcpy(p + 24 + next + nkey, val, nval);
     in_len += 24 + next + nkey + nval;
 }
 
