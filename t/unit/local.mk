@@ -1,8 +1,11 @@
 # t/unit/: Check suites, one per module; each links only its module and below.
+# Each block adds its suites to UNIT_TESTS; `make check-unit` runs just those
+# (the ThreadSanitizer pass of ./dev test uses it).
+UNIT_TESTS =
 
 # ---- protocol/ suites (owner: protocol) ----
 check_PROGRAMS += t/unit/check_reply t/unit/check_proto_text
-TESTS += t/unit/check_reply t/unit/check_proto_text
+UNIT_TESTS += t/unit/check_reply t/unit/check_proto_text
 t_unit_check_reply_SOURCES = t/unit/check_reply.c
 t_unit_check_reply_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 # store_release is wrapped so the suite can count the references it gets back.
@@ -16,7 +19,7 @@ t_unit_check_proto_text_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIB
 SLABS_CHECKS = t/unit/check_slabs t/unit/check_items t/unit/check_assoc \
 	t/unit/check_store t/unit/check_store_threads
 check_PROGRAMS += $(SLABS_CHECKS)
-TESTS += $(SLABS_CHECKS)
+UNIT_TESTS += $(SLABS_CHECKS)
 SLABS_CHECK_LDADD = libslabs.a libcommon.a $(CHECK_LIBS)
 t_unit_check_slabs_SOURCES = t/unit/check_slabs.c
 t_unit_check_slabs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -37,7 +40,7 @@ t_unit_check_store_threads_LDADD = $(SLABS_CHECK_LDADD)
 
 # --- server suites (owner: server): the option table, without a server ---
 check_PROGRAMS += t/unit/check_settings
-TESTS += t/unit/check_settings
+UNIT_TESTS += t/unit/check_settings
 t_unit_check_settings_SOURCES = t/unit/check_settings.c
 t_unit_check_settings_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSETTINGS_MAN_PATH='"$(abs_top_builddir)/doc/slabcache.1"'
@@ -49,7 +52,7 @@ EXTRA_t_unit_check_settings_DEPENDENCIES = doc/slabcache.1
 
 # --- binary protocol suite (owner: protocol, binary) ---
 check_PROGRAMS += t/unit/check_proto_bin
-TESTS += t/unit/check_proto_bin
+UNIT_TESTS += t/unit/check_proto_bin
 t_unit_check_proto_bin_SOURCES = t/unit/check_proto_bin.c
 t_unit_check_proto_bin_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_proto_bin_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
@@ -57,7 +60,7 @@ t_unit_check_proto_bin_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS
 
 # --- meta suites (owner: meta): protocol/meta.c and the store's meta support ---
 check_PROGRAMS += t/unit/check_proto_meta t/unit/check_store_meta
-TESTS += t/unit/check_proto_meta t/unit/check_store_meta
+UNIT_TESTS += t/unit/check_proto_meta t/unit/check_store_meta
 t_unit_check_proto_meta_SOURCES = t/unit/check_proto_meta.c
 t_unit_check_proto_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_proto_meta_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
@@ -65,3 +68,9 @@ t_unit_check_store_meta_SOURCES = t/unit/check_store_meta.c
 t_unit_check_store_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_store_meta_LDADD = libslabs.a libcommon.a $(CHECK_LIBS)
 # --- end meta suites ---
+
+TESTS += $(UNIT_TESTS)
+
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS)'
+.PHONY: check-unit
