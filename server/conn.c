@@ -233,8 +233,10 @@ static void conn_process(struct conn *c)
             counter_inc(&c->worker->conn_yields);
             break;
         }
-        if (reply_pending(c->out) > CONN_OUT_HIGH_WATER)
+        if (reply_pending(c->out) > CONN_OUT_HIGH_WATER) {
+            c->yielded = true;   /* resume once the socket took enough */
             break;
+        }
         const char *buf = c->rbuf + c->rstart;
         enum proto_action action = PROTO_CONTINUE;
         size_t need = 0;

@@ -65,7 +65,7 @@ struct conn {
     struct proto_conn pc;
     bool closing;               /* PROTO_CLOSE: flush, then close */
     bool shutdown;              /* PROTO_SHUTDOWN: flush, then stop the server */
-    bool yielded;               /* -R reached with requests left in rbuf */
+    bool yielded;               /* stopped (-R or back-pressure) with requests left in rbuf */
     _Atomic int state;          /* enum conn_state, for `stats conns` */
     _Atomic rel_time_t last_cmd;
     char addr[SERVER_ADDR_MAX];
