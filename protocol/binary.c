@@ -32,6 +32,7 @@
 #include "config.h"
 #include "common/clock.h"
 #include "protocol/binary.h"
+#include "protocol/common.h"
 
 #define BIN_EXT_FLAGS_LEN 4            /* get responses: the item's flags */
 #define BIN_EXT_STORE_LEN 8            /* set/add/replace: flags, exptime */
@@ -210,14 +211,6 @@ static void bin_error(struct bin_req *rq, uint16_t status)
 
 /* ---------------------------------------------------------------- get family */
 
-static void bin_count_miss(struct proto_counters *ctr, enum store_miss why)
-{
-    if (why == STORE_MISS_EXPIRED)
-        counter_inc(&ctr->get_expired);
-    else if (why == STORE_MISS_FLUSHED)
-        counter_inc(&ctr->get_flushed);
-}
-
 /* Flags in the extras, [key], value zero-copy; the item's reference goes to the reply. */
 static void bin_value(struct bin_req *rq, item *it)
 {
@@ -260,43 +253,20 @@ static void bin_cmd_get(struct bin_req *rq)
         counter_inc(&ctr->cmd_get);
     }
     if (it == NULL) {
-        counter_inc(touch ? &ctr->touch_misses : &ctr->get_misses);
-        bin_count_miss(ctr, why);
+        proto_count_lookup_miss(ctr, touch, why);
         bin_miss(rq);
         return;
     }
-    unsigned cls = item_class(it);
-    if (touch) {
-        counter_inc(&ctr->touch_hits);
-        counter_inc(&ctr->cls[cls].touch_hits);
-    } else {
-        counter_inc(&ctr->get_hits);
-        counter_inc(&ctr->cls[cls].get_hits);
-    }
+    proto_count_lookup_hit(ctr, item_class(it), touch);
     bin_value(rq, it);
 }
 
 /* ---------------------------------------------------------------- storage */
 
-/* Largest value we accept for a key: the -I limit and what the store can hold. */
-static bool bin_too_large(const struct bin_req *rq, size_t nkey, uint64_t nvalue)
-{
-    uint32_t lim = rq->pc->env->item_size_max;
-    if (lim != 0 && nvalue > lim)
-        return true;
-    return nkey + nvalue > store_item_size_max(rq->store, nkey);
-}
-
 /* No item for the value: reply, and as memcached a failed set drops the old value. */
 static void bin_store_refused(struct bin_req *rq, enum store_result why)
 {
-    if (why == STORE_TOO_LARGE) {
-        counter_inc(&rq->ctr->store_too_large);
-        bin_error(rq, BIN_ST_E2BIG);
-    } else {
-        counter_inc(&rq->ctr->store_no_memory);
-        bin_error(rq, BIN_ST_ENOMEM);
-    }
+    bin_error(rq, proto_count_refused(rq->ctr, why) ? BIN_ST_E2BIG : BIN_ST_ENOMEM);
     if (rq->cmd->arg == STORE_SET)
         store_delete(rq->store, rq->key, rq->h.keylen, 0);
 }
@@ -314,25 +284,16 @@ static uint16_t bin_not_stored_status(enum store_mode mode)
 static void bin_store_result(struct bin_req *rq, enum store_mode mode, unsigned cls,
                              enum store_result res, uint64_t cas)
 {
-    struct proto_counters *ctr = rq->ctr;
+    if (mode == STORE_CAS)
+        proto_count_cas(rq->ctr, cls, res);
     switch (res) {
     case STORE_OK:
-        if (mode == STORE_CAS) {
-            counter_inc(&ctr->cas_hits);
-            counter_inc(&ctr->cls[cls].cas_hits);
-        }
         bin_ok(rq, cas);
         break;
     case STORE_EXISTS:
-        if (mode == STORE_CAS) {
-            counter_inc(&ctr->cas_badval);
-            counter_inc(&ctr->cls[cls].cas_badval);
-        }
         bin_error(rq, BIN_ST_KEY_EEXISTS);
         break;
     case STORE_NOT_FOUND:
-        if (mode == STORE_CAS)
-            counter_inc(&ctr->cas_misses);
         bin_error(rq, BIN_ST_KEY_ENOENT);
         break;
     default:
@@ -482,22 +443,12 @@ static void bin_cmd_delete(struct bin_req *rq)
 
 /* ---------------------------------------------------------------- admin */
 
-/* Seconds from now until a flush deadline (0: now), as memcached's realtime(). */
-static int64_t bin_flush_delay(int64_t when)
-{
-    if (when <= 0)
-        return 0;
-    rel_time_t at = clock_exptime(when);
-    rel_time_t now = clock_now();
-    return (at == CLOCK_EXPIRED || at <= now) ? 0 : (int64_t)(at - now);
-}
-
 /* flush, flushq: optional 4-byte delay in the extras. */
 static void bin_cmd_flush(struct bin_req *rq)
 {
     int64_t when = rq->h.extlen == BIN_EXT_TIME_LEN ? bin_get32(rq->ext) : 0;
     counter_inc(&rq->ctr->cmd_flush);
-    store_flush(rq->store, bin_flush_delay(when));
+    store_flush(rq->store, proto_flush_delay(when));
     bin_ok(rq, 0);
 }
 
@@ -723,7 +674,7 @@ size_t proto_bin_process(struct proto_conn *pc, const char *buf, size_t len,
     }
     uint32_t nvalue = rq.h.bodylen - rq.h.extlen - rq.h.keylen;
     if (rq.cmd->value == BIN_ANY && rq.cmd->fn == bin_cmd_store &&
-        bin_too_large(&rq, rq.h.keylen, nvalue))
+        proto_too_large(pc, rq.store, rq.h.keylen, nvalue))
         return bin_refuse_large(&rq, len, need);
     uint64_t total = BIN_HEADER_LEN + (uint64_t)rq.h.bodylen;
     if (len < total) {

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "protocol/common.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
 #include "protocol/proto.h"
@@ -218,6 +219,15 @@ static void line_echo(struct meta_cmd *mc, struct meta_line *l)
         else if (t->p[0] == 'k')
             line_key(l, mc->key, mc->nkey, mc->o.key_binary);
     }
+}
+
+/* A reply with no item (a miss, NF/EX/NS): the code, then O and k echoed. */
+static void line_code_echo(struct meta_cmd *mc, const char *code)
+{
+    struct meta_line l;
+    line_start(&l, code);
+    line_echo(mc, &l);
+    line_send(mc, &l);
 }
 
 /* TTL left as mg/ma print it: -1 for none, else seconds (unsigned, as memcached). */
@@ -421,22 +431,11 @@ static void mg_count(struct meta_cmd *mc, bool hit, unsigned cls, bool touch,
                      enum store_miss why)
 {
     struct proto_counters *ctr = mc->ctr;
-    if (!hit) {
-        counter_inc(&ctr->cmd_get);
-        counter_inc(&ctr->get_misses);
-        if (why == STORE_MISS_EXPIRED)
-            counter_inc(&ctr->get_expired);
-        else if (why == STORE_MISS_FLUSHED)
-            counter_inc(&ctr->get_flushed);
-    } else if (touch) {
-        counter_inc(&ctr->cmd_touch);
-        counter_inc(&ctr->touch_hits);
-        counter_inc(&ctr->cls[cls].touch_hits);
-    } else {
-        counter_inc(&ctr->cmd_get);
-        counter_inc(&ctr->get_hits);
-        counter_inc(&ctr->cls[cls].get_hits);
-    }
+    counter_inc(hit && touch ? &ctr->cmd_touch : &ctr->cmd_get);
+    if (hit)
+        proto_count_lookup_hit(ctr, cls, touch);
+    else
+        proto_count_lookup_miss(ctr, false, why);
 }
 
 struct mg_state {
@@ -562,10 +561,7 @@ static void meta_cmd_get(struct meta_cmd *mc)
         mg_count(mc, false, 0, false, why);
         if (mc->o.quiet)
             return;
-        struct meta_line l;
-        line_start(&l, MSG_META_EN);
-        line_echo(mc, &l);
-        line_send(mc, &l);
+        line_code_echo(mc, MSG_META_EN);
         return;
     }
     unsigned cls = item_class(st.it);
@@ -611,42 +607,11 @@ static void ms_refuse(struct meta_cmd *mc, const char *msg, size_t block)
     mr->pc->swallow = block - now;
 }
 
-static bool ms_too_large(const struct meta_cmd *mc, uint64_t vlen)
-{
-    uint32_t lim = mc->mr->pc->env->item_size_max;
-    if (lim != 0 && vlen > lim)
-        return true;
-    return mc->nkey + vlen > store_item_size_max(mc->store, mc->nkey);
-}
-
 /* The value could not be had: as memcached, the old one goes too. */
 static void ms_no_item(struct meta_cmd *mc, enum store_result why, size_t block)
 {
-    if (why == STORE_TOO_LARGE) {
-        counter_inc(&mc->ctr->store_too_large);
-        ms_refuse(mc, MSG_TOO_LARGE, block);
-    } else {
-        counter_inc(&mc->ctr->store_no_memory);
-        ms_refuse(mc, MSG_NO_MEMORY, block);
-    }
+    ms_refuse(mc, proto_count_refused(mc->ctr, why) ? MSG_TOO_LARGE : MSG_NO_MEMORY, block);
     store_delete(mc->store, mc->key, mc->nkey, 0);
-}
-
-static void ms_count(struct meta_cmd *mc, enum store_mode mode, unsigned cls,
-                     enum store_result res)
-{
-    struct proto_counters *ctr = mc->ctr;
-    if (mode != STORE_CAS)
-        return;
-    if (res == STORE_OK) {
-        counter_inc(&ctr->cas_hits);
-        counter_inc(&ctr->cls[cls].cas_hits);
-    } else if (res == STORE_EXISTS) {
-        counter_inc(&ctr->cas_badval);
-        counter_inc(&ctr->cls[cls].cas_badval);
-    } else if (res == STORE_NOT_FOUND) {
-        counter_inc(&ctr->cas_misses);
-    }
 }
 
 static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas)
@@ -719,7 +684,8 @@ static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen, siz
     uint64_t cas = 0;
     enum store_result res = store_commit_meta(mc->store, it, mode, mc->o.cas,
                                               mc->o.set_stale, &cas);
-    ms_count(mc, mode, cls, res);
+    if (mode == STORE_CAS)
+        proto_count_cas(mc->ctr, cls, res);
     ms_reply(mc, res, cas);
 }
 
@@ -756,7 +722,7 @@ static void meta_cmd_set(struct meta_cmd *mc)
     /* A CAS turns set and replace into cas; append/prepend check it themselves. */
     if (mc->o.has_cas && (mode == STORE_SET || mode == STORE_REPLACE))
         mode = STORE_CAS;
-    if (ms_too_large(mc, (uint64_t)vlen)) {
+    if (proto_too_large(mc->mr->pc, mc->store, mc->nkey, (uint64_t)vlen)) {
         ms_no_item(mc, STORE_TOO_LARGE, block);
         return;
     }
@@ -800,10 +766,7 @@ static void meta_cmd_delete(struct meta_cmd *mc)
         meta_error(mc, MSG_ARITH_NO_MEMORY);
         return;
     }
-    struct meta_line l;
-    line_start(&l, code);
-    line_echo(mc, &l);
-    line_send(mc, &l);
+    line_code_echo(mc, code);
 }
 
 /* ---------------------------------------------------------------- ma */
@@ -925,10 +888,7 @@ static void meta_cmd_arith(struct meta_cmd *mc)
         meta_error(mc, MSG_ARITH_NO_MEMORY);
         return;
     }
-    struct meta_line l;
-    line_start(&l, code);
-    line_echo(mc, &l);
-    line_send(mc, &l);
+    line_code_echo(mc, code);
 }
 
 /* ---------------------------------------------------------------- me, mn */

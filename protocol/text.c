@@ -23,6 +23,7 @@
 #include "config.h"
 #include "common/clock.h"
 #include "protocol/binary.h"
+#include "protocol/common.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
 #include "protocol/proto.h"
@@ -84,23 +85,6 @@ static bool text_key_ok(const struct text_token *t)
     return t->len <= KEY_MAX_LENGTH;
 }
 
-static void text_count_miss(struct proto_counters *ctr, enum store_miss why)
-{
-    if (why == STORE_MISS_EXPIRED)
-        counter_inc(&ctr->get_expired);
-    else if (why == STORE_MISS_FLUSHED)
-        counter_inc(&ctr->get_flushed);
-}
-
-/* Largest value we accept for key: the -I limit and what the store can hold. */
-static bool text_too_large(const struct text_req *rq, size_t nkey, uint64_t vlen)
-{
-    uint32_t lim = rq->pc->env->item_size_max;
-    if (lim != 0 && vlen > lim)
-        return true;
-    return nkey + vlen > store_item_size_max(rq->store, nkey);
-}
-
 /* ---------------------------------------------------------------- get family */
 
 /* "VALUE key flags bytes [cas]\r\n", value, "\r\n". */
@@ -144,18 +128,10 @@ static void text_get_one(struct text_req *rq, const char *key, size_t nkey,
     if (touch)
         counter_inc(&ctr->cmd_touch);
     if (it == NULL) {
-        counter_inc(touch ? &ctr->touch_misses : &ctr->get_misses);
-        text_count_miss(ctr, why);
+        proto_count_lookup_miss(ctr, touch, why);
         return;
     }
-    unsigned cls = item_class(it);
-    if (touch) {
-        counter_inc(&ctr->touch_hits);
-        counter_inc(&ctr->cls[cls].touch_hits);
-    } else {
-        counter_inc(&ctr->get_hits);
-        counter_inc(&ctr->cls[cls].get_hits);
-    }
+    proto_count_lookup_hit(ctr, item_class(it), touch);
     text_value(rq->out, it, variant & TEXT_GET_CAS);
 }
 
@@ -218,13 +194,10 @@ static bool text_store_parse(const struct text_req *rq, bool with_cas,
 static void text_store_refused(struct text_req *rq, const struct text_token *key,
                                enum store_mode mode, enum store_result why)
 {
-    if (why == STORE_TOO_LARGE) {
-        counter_inc(&rq->ctr->store_too_large);
+    if (proto_count_refused(rq->ctr, why))
         REPLY_LIT(rq->out, MSG_TOO_LARGE);
-    } else {
-        counter_inc(&rq->ctr->store_no_memory);
+    else
         REPLY_LIT(rq->out, MSG_NO_MEMORY);
-    }
     if (mode == STORE_SET)
         store_delete(rq->store, key->p, key->len, 0);
 }
@@ -232,22 +205,17 @@ static void text_store_refused(struct text_req *rq, const struct text_token *key
 static void text_store_result(struct text_req *rq, enum store_mode mode,
                               unsigned cls, enum store_result res)
 {
-    struct proto_counters *ctr = rq->ctr;
+    /* Only cas (text append/prepend pass no CAS) gets EXISTS or NOT_FOUND. */
+    if (mode == STORE_CAS)
+        proto_count_cas(rq->ctr, cls, res);
     switch (res) {
     case STORE_OK:
-        if (mode == STORE_CAS) {
-            counter_inc(&ctr->cas_hits);
-            counter_inc(&ctr->cls[cls].cas_hits);
-        }
         REPLY_LIT(rq->out, MSG_STORED);
         break;
     case STORE_EXISTS:
-        counter_inc(&ctr->cas_badval);
-        counter_inc(&ctr->cls[cls].cas_badval);
         REPLY_LIT(rq->out, MSG_EXISTS);
         break;
     case STORE_NOT_FOUND:
-        counter_inc(&ctr->cas_misses);
         REPLY_LIT(rq->out, MSG_NOT_FOUND);
         break;
     case STORE_TOO_LARGE:
@@ -275,7 +243,7 @@ static void text_cmd_store(struct text_req *rq, const struct text_cmd *cmd)
     }
     size_t block = (size_t)a.vlen + TEXT_CRLF_LEN;
     size_t have = rq->len - rq->line.consumed;
-    if (text_too_large(rq, key->len, (uint64_t)a.vlen)) {
+    if (proto_too_large(rq->pc, rq->store, key->len, (uint64_t)a.vlen)) {
         text_store_refused(rq, key, mode, STORE_TOO_LARGE);
         size_t now = have < block ? have : block;
         rq->consumed += now;
@@ -389,28 +357,16 @@ static void text_cmd_touch(struct text_req *rq, const struct text_cmd *cmd)
     item *it = store_get_touch(rq->store, key->p, key->len, exptime, &why);
     counter_inc(&rq->ctr->cmd_touch);
     if (it == NULL) {
-        counter_inc(&rq->ctr->touch_misses);
-        text_count_miss(rq->ctr, why);
+        proto_count_lookup_miss(rq->ctr, true, why);
         REPLY_LIT(rq->out, MSG_NOT_FOUND);
         return;
     }
-    counter_inc(&rq->ctr->touch_hits);
-    counter_inc(&rq->ctr->cls[item_class(it)].touch_hits);
+    proto_count_lookup_hit(rq->ctr, item_class(it), true);
     store_release(rq->store, it);
     REPLY_LIT(rq->out, MSG_TOUCHED);
 }
 
 /* ---------------------------------------------------------------- admin commands */
-
-/* Seconds from now until a flush_all deadline (0: now), as memcached's realtime(). */
-static int64_t text_flush_delay(int64_t when)
-{
-    if (when <= 0)
-        return 0;
-    rel_time_t at = clock_exptime(when);
-    rel_time_t now = clock_now();
-    return (at == CLOCK_EXPIRED || at <= now) ? 0 : (int64_t)(at - now);
-}
 
 /* flush_all [delay] [noreply]: the delay is the first argument that is not the noreply. */
 static void text_cmd_flush(struct text_req *rq, const struct text_cmd *cmd)
@@ -421,7 +377,7 @@ static void text_cmd_flush(struct text_req *rq, const struct text_cmd *cmd)
         return;
     }
     counter_inc(&rq->ctr->cmd_flush);
-    store_flush(rq->store, text_flush_delay(when));
+    store_flush(rq->store, proto_flush_delay(when));
     REPLY_LIT(rq->out, MSG_OK);
 }
 

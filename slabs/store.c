@@ -183,6 +183,49 @@ static void after_write(store *s)
     assoc_maintain(s, ASSOC_MOVES_PER_WRITE);
 }
 
+/*
+ * The second half of a copy-on-write update: re-takes the stripe lock and
+ * puts it in old's place only if the key still maps to old (keep_exptime:
+ * with old's exptime as it is now, in case it was touched meanwhile). The
+ * caller's references to it and old are left to the caller. True if swapped.
+ */
+static bool swap_if_same(store *s, item *old, item *it, uint64_t hv, bool keep_exptime,
+                         uint64_t *cas_out)
+{
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    pthread_mutex_lock(lock);
+    bool same = find_live(s, item_key(old), old->nkey, hv, NULL) == old;
+    if (same) {
+        if (keep_exptime)
+            atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
+        item_replace(s, old, it, hv);
+        if (cas_out != NULL)
+            *cas_out = item_cas(it);
+    }
+    pthread_mutex_unlock(lock);
+    return same;
+}
+
+/*
+ * Runs fn on key's live item under the stripe lock (one hash, one lock);
+ * STORE_NOT_FOUND for a bad key or none. For the one-step keyed writes.
+ */
+typedef enum store_result (*live_fn)(store *s, item *it, uint64_t hv, const void *arg);
+
+static enum store_result with_live(store *s, const char *key, size_t nkey, live_fn fn,
+                                   const void *arg)
+{
+    if (!key_ok(nkey))
+        return STORE_NOT_FOUND;
+    uint64_t hv = assoc_hash(key, nkey);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    pthread_mutex_lock(lock);
+    item *it = find_live(s, key, nkey, hv, NULL);
+    enum store_result res = it == NULL ? STORE_NOT_FOUND : fn(s, it, hv, arg);
+    pthread_mutex_unlock(lock);
+    return res;
+}
+
 /* ---- reading ---- */
 
 static item *get_common(store *s, const char *key, size_t nkey, bool touch,
@@ -296,15 +339,7 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
         memcpy(v, item_value(first), first->nvalue);
         memcpy(v + first->nvalue, item_value(second), second->nvalue);
 
-        pthread_mutex_lock(lock);
-        bool same = find_live(s, key, nkey, hv, NULL) == old;
-        if (same) {
-            atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
-            item_replace(s, old, it, hv);
-            if (cas_out != NULL)
-                *cas_out = item_cas(it);
-        }
-        pthread_mutex_unlock(lock);
+        bool same = swap_if_same(s, old, it, hv, true, cas_out);
         item_unref(s, it);
         item_unref(s, old);
         if (same)
@@ -331,42 +366,35 @@ enum store_result store_commit(store *s, item *it, enum store_mode mode,
     return res;
 }
 
+/* arg: the uint64_t CAS to match (0: any). */
+static enum store_result delete_live(store *s, item *it, uint64_t hv, const void *arg)
+{
+    uint64_t cas = *(const uint64_t *)arg;
+    if (cas != 0 && item_cas(it) != cas)
+        return STORE_EXISTS;
+    item_unlink(s, it, hv);
+    return STORE_OK;
+}
+
 enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t cas)
 {
-    if (!key_ok(nkey))
-        return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    enum store_result res = STORE_OK;
-    pthread_mutex_lock(lock);
-    item *it = find_live(s, key, nkey, hv, NULL);
-    if (it == NULL)
-        res = STORE_NOT_FOUND;
-    else if (cas != 0 && item_cas(it) != cas)
-        res = STORE_EXISTS;
-    else
-        item_unlink(s, it, hv);
-    pthread_mutex_unlock(lock);
-    return res;
+    return with_live(s, key, nkey, delete_live, &cas);
+}
+
+/* arg: the int64_t exptime as the client sent it. */
+static enum store_result touch_live(store *s, item *it, uint64_t hv, const void *arg)
+{
+    (void)hv;
+    int64_t exptime = *(const int64_t *)arg;
+    atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
+    atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);  /* as memcached */
+    item_bump(s, it, clock_now());
+    return STORE_OK;
 }
 
 enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t exptime)
 {
-    if (!key_ok(nkey))
-        return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    enum store_result res = STORE_NOT_FOUND;
-    pthread_mutex_lock(lock);
-    item *it = find_live(s, key, nkey, hv, NULL);
-    if (it != NULL) {
-        atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
-        atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);  /* as memcached */
-        item_bump(s, it, clock_now());
-        res = STORE_OK;
-    }
-    pthread_mutex_unlock(lock);
-    return res;
+    return with_live(s, key, nkey, touch_live, &exptime);
 }
 
 /* ---- incr/decr ---- */
@@ -413,8 +441,40 @@ static void arith_in_place(store *s, item *it, const char *digits, size_t len,
         *cas_out = item_cas(it);
 }
 
-enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
-                              uint64_t delta, uint64_t *result, uint64_t *cas_out)
+/* ma on a miss with N: stores the initial number as it is. */
+static enum store_result arith_vivify(store *s, const char *key, size_t nkey, uint64_t hv,
+                                      uint64_t initial, item **it_out)
+{
+    char digits[ARITH_DIGITS_MAX];
+    size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, initial);
+    enum store_result why = STORE_OK;
+    item *it = alloc_raw(s, key, nkey, 0, 0, len, &why);
+    if (it == NULL)
+        return STORE_NO_MEMORY;
+    memcpy(item_value_mut(it), digits, len);
+    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    pthread_mutex_lock(lock);
+    bool taken = find_live(s, key, nkey, hv, NULL) != NULL;
+    if (!taken)
+        item_link_new(s, it, hv);
+    pthread_mutex_unlock(lock);
+    if (taken) {
+        item_unref(s, it);
+        return STORE_NOT_STORED;
+    }
+    after_write(s);
+    *it_out = it;
+    return STORE_OK;
+}
+
+/*
+ * incr/decr, for store_arith and store_arith_meta: the CAS check and the
+ * creation on a miss are ma's (both off for store_arith). With it_out the
+ * caller gets a reference to the item that holds the result.
+ */
+static enum store_result arith_core(store *s, const char *key, size_t nkey,
+                                    const struct store_meta_arith *a, uint64_t *result,
+                                    uint64_t *cas_out, bool *created, item **it_out)
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
@@ -424,11 +484,24 @@ enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
         pthread_mutex_lock(lock);
         item *old = find_live(s, key, nkey, hv, NULL);
         uint64_t v;
-        if (old == NULL || !arith_parse(item_value(old), old->nvalue, &v)) {
+        if (old == NULL) {
             pthread_mutex_unlock(lock);
-            return old == NULL ? STORE_NOT_FOUND : STORE_NON_NUMERIC;
+            if (!a->vivify)
+                return STORE_NOT_FOUND;
+            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial, it_out);
+            *created = r == STORE_OK;
+            *result = a->initial;
+            return r;
         }
-        v = arith_apply(v, incr, delta);
+        if (a->has_cas && a->cas != 0 && item_cas(old) != a->cas) {
+            pthread_mutex_unlock(lock);
+            return STORE_EXISTS;
+        }
+        if (!arith_parse(item_value(old), old->nvalue, &v)) {
+            pthread_mutex_unlock(lock);
+            return STORE_NON_NUMERIC;
+        }
+        v = arith_apply(v, a->incr, a->delta);
         if (result != NULL)
             *result = v;
         char digits[ARITH_DIGITS_MAX];
@@ -436,35 +509,41 @@ enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
         if (len <= old->nvalue &&
             atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
             arith_in_place(s, old, digits, len, cas_out);
+            if (it_out != NULL) {
+                item_ref(old);
+                *it_out = old;
+            }
             pthread_mutex_unlock(lock);
             return STORE_OK;
         }
         item_ref(old);
         pthread_mutex_unlock(lock);
 
-        enum store_result why = STORE_OK;
-        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, &why);
+        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
         if (it == NULL) {
             item_unref(s, old);
             return STORE_NO_MEMORY;
         }
         memcpy(item_value_mut(it), digits, len);
-        pthread_mutex_lock(lock);
-        bool same = find_live(s, key, nkey, hv, NULL) == old;
-        if (same) {
-            atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
-            item_replace(s, old, it, hv);
-            if (cas_out != NULL)
-                *cas_out = item_cas(it);
-        }
-        pthread_mutex_unlock(lock);
-        item_unref(s, it);
+        bool same = swap_if_same(s, old, it, hv, true, cas_out);
         item_unref(s, old);
         if (same) {
             after_write(s);
+            if (it_out != NULL)
+                *it_out = it;                /* the allocation's reference */
+            else
+                item_unref(s, it);
             return STORE_OK;
         }
+        item_unref(s, it);
     }
+}
+
+enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
+                              uint64_t delta, uint64_t *result, uint64_t *cas_out)
+{
+    struct store_meta_arith a = { .incr = incr, .delta = delta };
+    return arith_core(s, key, nkey, &a, result, cas_out, NULL, NULL);
 }
 
 /* ---- flush, upkeep ---- */
@@ -651,11 +730,7 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
             item_unref(s, old);
             return STORE_NO_MEMORY;
         }
-        pthread_mutex_lock(lock);
-        bool same = find_live(s, key, nkey, hv, NULL) == old;
-        if (same)
-            item_replace(s, old, it, hv);
-        pthread_mutex_unlock(lock);
+        bool same = swap_if_same(s, old, it, hv, false, NULL);
         item_unref(s, it);
         item_unref(s, old);
         if (same) {
@@ -663,32 +738,6 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
             return STORE_OK;
         }
     }
-}
-
-/* ma on a miss with N: stores the initial number as it is. */
-static enum store_result arith_vivify(store *s, const char *key, size_t nkey, uint64_t hv,
-                                      uint64_t initial, item **it_out)
-{
-    char digits[ARITH_DIGITS_MAX];
-    size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, initial);
-    enum store_result why = STORE_OK;
-    item *it = alloc_raw(s, key, nkey, 0, 0, len, &why);
-    if (it == NULL)
-        return STORE_NO_MEMORY;
-    memcpy(item_value_mut(it), digits, len);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    pthread_mutex_lock(lock);
-    bool taken = find_live(s, key, nkey, hv, NULL) != NULL;
-    if (!taken)
-        item_link_new(s, it, hv);
-    pthread_mutex_unlock(lock);
-    if (taken) {
-        item_unref(s, it);
-        return STORE_NOT_STORED;
-    }
-    after_write(s);
-    *it_out = it;
-    return STORE_OK;
 }
 
 enum store_result store_arith_meta(store *s, const char *key, size_t nkey,
@@ -697,65 +746,5 @@ enum store_result store_arith_meta(store *s, const char *key, size_t nkey,
 {
     *created = false;
     *it_out = NULL;
-    if (!key_ok(nkey))
-        return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    for (;;) {
-        pthread_mutex_lock(lock);
-        item *old = find_live(s, key, nkey, hv, NULL);
-        uint64_t v;
-        if (old == NULL) {
-            pthread_mutex_unlock(lock);
-            if (!a->vivify)
-                return STORE_NOT_FOUND;
-            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial, it_out);
-            *created = r == STORE_OK;
-            *result = a->initial;
-            return r;
-        }
-        if (a->has_cas && a->cas != 0 && item_cas(old) != a->cas) {
-            pthread_mutex_unlock(lock);
-            return STORE_EXISTS;
-        }
-        if (!arith_parse(item_value(old), old->nvalue, &v)) {
-            pthread_mutex_unlock(lock);
-            return STORE_NON_NUMERIC;
-        }
-        v = arith_apply(v, a->incr, a->delta);
-        *result = v;
-        char digits[ARITH_DIGITS_MAX];
-        size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, v);
-        if (len <= old->nvalue &&
-            atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
-            arith_in_place(s, old, digits, len, NULL);
-            item_ref(old);
-            pthread_mutex_unlock(lock);
-            *it_out = old;
-            return STORE_OK;
-        }
-        item_ref(old);
-        pthread_mutex_unlock(lock);
-
-        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
-        if (it == NULL) {
-            item_unref(s, old);
-            return STORE_NO_MEMORY;
-        }
-        memcpy(item_value_mut(it), digits, len);
-        pthread_mutex_lock(lock);
-        bool same = find_live(s, key, nkey, hv, NULL) == old;
-        if (same) {
-            atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
-            item_replace(s, old, it, hv);
-        }
-        pthread_mutex_unlock(lock);
-        item_unref(s, old);
-        if (same) {
-            after_write(s);
-            *it_out = it;                    /* the allocation's reference */
-            return STORE_OK;
-        }
-        item_unref(s, it);
-    }
+    return arith_core(s, key, nkey, a, result, NULL, created, it_out);
 }

@@ -13,19 +13,17 @@
 
 #include "common/clock.h"
 #include "slabs/internal.h"
+#include "t/unit/fixture.h"
 
 #define MB (1024u * 1024u)
 
 static store *mk(uint64_t mem, unsigned power)
 {
     struct store_config c;
-    char err[256] = "";
     store_config_defaults(&c);
     c.mem_limit = mem;
     c.hash_power = power;
-    store *s = store_create(&c, err, sizeof(err));
-    ck_assert_msg(s != NULL, "store_create: %s", err);
-    return s;
+    return fx_store_create(&c);
 }
 
 static void setup(void)
@@ -236,9 +234,5 @@ static Suite *assoc_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(assoc_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(assoc_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "slabs/store.h"
+#include "t/unit/fixture.h"
 
 #define KB 1024u
 #define PER_PAGE 11        /* class 1 = 88-byte chunks in a 1 KB page */
@@ -21,7 +22,6 @@ static store *st;
 static store *mk(bool no_evict, bool use_cas)
 {
     struct store_config c;
-    char err[256] = "";
     store_config_defaults(&c);
     c.mem_limit = KB;     /* a single page */
     c.page_size = KB;
@@ -29,9 +29,7 @@ static store *mk(bool no_evict, bool use_cas)
     c.no_evict = no_evict;
     c.use_cas = use_cas;
     c.hash_power = 6;
-    store *s = store_create(&c, err, sizeof(err));
-    ck_assert_msg(s != NULL, "store_create: %s", err);
-    return s;
+    return fx_store_create(&c);
 }
 
 static void setup(void)
@@ -373,9 +371,5 @@ static Suite *items_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(items_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(items_suite());
 }

@@ -16,29 +16,14 @@
 #include "protocol/proto.h"
 #include "protocol/reply.h"
 #include "slabs/store.h"
+#include "t/unit/fixture_proto.h"
 
-#define TEST_MEM_LIMIT (8u * 1024 * 1024)
-#define TEST_ITEM_SIZE_MAX (1024u * 1024)
-#define GOT_MAX (1u << 20)
 #define IN_MAX (256u * 1024)
-#define IOV_BATCH 64
 #define RESP_MAX 64
 #define NO_CREATE 0xffffffffu
 
-static store *st;
-static struct proto_env env;
-static struct proto_counters *ctr;
-static struct proto_conn pc;
-static struct reply *out;
-static enum proto_action last_action;
-static size_t last_need;
-static char got[GOT_MAX];
-static size_t got_len;
 static char in[IN_MAX];
 static size_t in_len;
-
-static int verbosity_calls, verbosity_level, stats_calls, reset_calls;
-static char stats_group[64];
 
 /* A parsed response. */
 struct resp {
@@ -52,64 +37,11 @@ struct resp {
 static struct resp r[RESP_MAX];
 static int nr;
 
-static bool fake_stats(void *arg, const char *group, struct stat_sink *sink)
-{
-    stats_calls++;
-    snprintf(stats_group, sizeof(stats_group), "%s", group);
-    if (strcmp(group, "") == 0) {
-        sink->emit(sink, "pid", "42");
-        sink->emit(sink, "uptime", "7");
-        return true;
-    }
-    if (strcmp(group, "slabs") == 0) {
-        sink->emit(sink, "1:chunk_size", "96");
-        return true;
-    }
-    sink->emit(sink, "half", "written");    /* must not reach the client */
-    return false;
-}
-
-static void fake_reset(void *arg)
-{
-    reset_calls++;
-}
-
-static void fake_verbosity(void *arg, int level)
-{
-    verbosity_calls++;
-    verbosity_level = level;
-}
-
 static void setup(void)
 {
-    char err[128];
-    struct store_config cfg;
-    clock_init();
-    store_config_defaults(&cfg);
-    cfg.mem_limit = TEST_MEM_LIMIT;
-    st = store_create(&cfg, err, sizeof(err));
-    ck_assert_msg(st != NULL, "store_create: %s", err);
-    memset(&env, 0, sizeof(env));
-    env.store = st;
-    env.item_size_max = TEST_ITEM_SIZE_MAX;
-    env.stats = fake_stats;
-    env.stats_reset = fake_reset;
-    env.set_verbosity = fake_verbosity;
-    ctr = calloc(1, sizeof(*ctr));
-    proto_conn_init(&pc, &env, ctr);
-    out = reply_new(st);
-    verbosity_calls = verbosity_level = stats_calls = reset_calls = 0;
-    stats_group[0] = '\0';
-    got_len = in_len = 0;
+    fx_proto_setup(FX_GOT_MAX, true);
+    in_len = 0;
     nr = 0;
-}
-
-static void teardown(void)
-{
-    proto_conn_reset(&pc);
-    reply_free(out);
-    free(ctr);
-    store_destroy(st);
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -195,21 +127,6 @@ static void f_time(uint8_t op, const char *key, uint32_t t, uint32_t opaque)
 
 /* ---------------------------------------------------------------- running */
 
-static void drain(void)
-{
-    struct iovec iov[IOV_BATCH];
-    int n;
-    while ((n = reply_iov(out, iov, IOV_BATCH)) > 0) {
-        size_t sum = 0;
-        for (int i = 0; i < n; i++) {
-            ck_assert_uint_lt(got_len + iov[i].iov_len, GOT_MAX);
-            memcpy(got + got_len, iov[i].iov_base, iov[i].iov_len);
-            got_len += iov[i].iov_len;
-            sum += iov[i].iov_len;
-        }
-        reply_consumed(out, sum);
-    }
-}
 
 static void parse_got(void)
 {
@@ -241,16 +158,7 @@ static void parse_got(void)
 /* Runs in[] from the start until used up, incomplete or closing; clears in[]. */
 static size_t run(void)
 {
-    size_t off = 0;
-    got_len = 0;
-    last_action = PROTO_CONTINUE;
-    while (off < in_len) {
-        size_t n = proto_process(&pc, in + off, in_len - off, out, &last_action, &last_need);
-        off += n;
-        if (n == 0 || last_action != PROTO_CONTINUE)
-            break;
-    }
-    drain();
+    size_t off = fx_run_n(in, in_len);
     parse_got();
     in_len = 0;
     return off;
@@ -694,7 +602,7 @@ START_TEST(test_split_every_byte)
     memcpy(want, got, got_len);
 
     for (size_t cut = 0; cut <= total; cut++) {
-        teardown();
+        fx_proto_teardown();
         setup();
         memcpy(in, stream, total);
         size_t off = 0;
@@ -724,7 +632,7 @@ START_TEST(test_split_every_byte)
                 break;
         }
         ck_assert_uint_eq(off, total);
-        drain();
+        fx_drain();
         ck_assert_uint_eq(got_len, want_len);
         /* cas values start over in a new store, so the bytes match exactly */
         ck_assert_msg(memcmp(got, want, want_len) == 0, "cut %zu", cut);
@@ -849,7 +757,7 @@ END_TEST
 START_TEST(test_value_too_large)
 {
     set_key("big", 0, "old");
-    uint32_t vlen = 2 * TEST_ITEM_SIZE_MAX;
+    uint32_t vlen = 2 * FX_ITEM_SIZE_MAX;
     char ext[8] = { 0 };
     frame_full(BIN_MAGIC_REQUEST, BIN_OP_SETQ, "big", ext, 8, NULL, 0, 7, 0, 8 + 3 + vlen);
     /* header only: waits for extras and key */
@@ -873,7 +781,7 @@ END_TEST
 START_TEST(test_value_too_large_buffered)
 {
     char ext[8] = { 0 };
-    static char val[TEST_ITEM_SIZE_MAX + 1];
+    static char val[FX_ITEM_SIZE_MAX + 1];
     memset(val, 'v', sizeof(val));
     /* build the frames in a heap buffer: they are larger than in[] */
     size_t cap = 2 * (24 + 8 + 1 + sizeof(val)) + 24;
@@ -907,7 +815,7 @@ START_TEST(test_value_too_large_buffered)
         ck_assert_int_eq(last_action, PROTO_CONTINUE);
         off += n;
     }
-    drain();
+    fx_drain();
     parse_got();
     free(big);
     ck_assert_int_eq(nr, 3);
@@ -939,7 +847,7 @@ START_TEST(test_mode_ascii_refuses_binary)
     size_t n = proto_process(&pc, in, in_len, out, &last_action, &last_need);
     ck_assert_uint_eq(n, 2);               /* 0x80 0x0a: one line */
     got_len = 0;
-    drain();
+    fx_drain();
     ck_assert_uint_eq(got_len, 7);
     ck_assert(memcmp(got, "ERROR\r\n", 7) == 0);
     ck_assert_uint_eq(pc.mode, PROTO_MODE_ASCII);
@@ -969,7 +877,7 @@ START_TEST(test_mode_auto)
     ck_assert_uint_eq(proto_process(&pc, v, strlen(v), out, &last_action, &last_need), strlen(v));
     ck_assert_uint_eq(pc.mode, PROTO_MODE_ASCII);
     got_len = 0;
-    drain();
+    fx_drain();
     ck_assert(memcmp(got, "VERSION ", 8) == 0);
 
     proto_conn_init(&pc, &env, ctr);
@@ -1017,7 +925,7 @@ static Suite *bin_suite(void)
 {
     Suite *s = suite_create("proto_bin");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_proto_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_set_get_getk);
     tcase_add_test(tc, test_get_miss);
@@ -1051,9 +959,5 @@ static Suite *bin_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bin_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(bin_suite());
 }

@@ -14,93 +14,15 @@
 #include "protocol/proto.h"
 #include "protocol/reply.h"
 #include "slabs/store.h"
+#include "t/unit/fixture_proto.h"
 
-#define TEST_MEM_LIMIT (8u * 1024 * 1024)
-#define TEST_ITEM_SIZE_MAX (1024u * 1024)
 #define GOT_MAX (1u << 16)
-#define IOV_BATCH 64
 
-static store *st;
-static struct proto_env env;
-static struct proto_counters *ctr;
-static struct proto_conn pc;
-static struct reply *out;
-static enum proto_action last_action;
-static size_t last_need;
-static char got[GOT_MAX];
-static size_t got_len;
-
+/* No stats or verbosity callbacks: the meta commands never call them. */
 static void setup(void)
 {
-    char err[128];
-    struct store_config cfg;
-    clock_init();
-    store_config_defaults(&cfg);
-    cfg.mem_limit = TEST_MEM_LIMIT;
-    st = store_create(&cfg, err, sizeof(err));
-    ck_assert_msg(st != NULL, "store_create: %s", err);
-    memset(&env, 0, sizeof(env));
-    env.store = st;
-    env.item_size_max = TEST_ITEM_SIZE_MAX;
-    ctr = calloc(1, sizeof(*ctr));
-    proto_conn_init(&pc, &env, ctr);
-    out = reply_new(st);
-    got_len = 0;
+    fx_proto_setup(GOT_MAX, false);
 }
-
-static void teardown(void)
-{
-    proto_conn_reset(&pc);
-    reply_free(out);
-    free(ctr);
-    store_destroy(st);
-}
-
-static void drain(void)
-{
-    struct iovec iov[IOV_BATCH];
-    int n;
-    while ((n = reply_iov(out, iov, IOV_BATCH)) > 0) {
-        size_t sum = 0;
-        for (int i = 0; i < n; i++) {
-            ck_assert_uint_lt(got_len + iov[i].iov_len, GOT_MAX);
-            memcpy(got + got_len, iov[i].iov_base, iov[i].iov_len);
-            got_len += iov[i].iov_len;
-            sum += iov[i].iov_len;
-        }
-        reply_consumed(out, sum);
-    }
-    got[got_len] = '\0';
-}
-
-/* Runs requests until the input is used up or one is incomplete. */
-static size_t run_n(const char *in, size_t len)
-{
-    size_t off = 0;
-    got_len = 0;
-    last_action = PROTO_CONTINUE;
-    while (off < len) {
-        size_t n = proto_process(&pc, in + off, len - off, out, &last_action, &last_need);
-        off += n;
-        if (n == 0 || last_action != PROTO_CONTINUE)
-            break;
-    }
-    drain();
-    return off;
-}
-
-static size_t run(const char *in)
-{
-    return run_n(in, strlen(in));
-}
-
-#define EXPECT(in, reply)                                   \
-    do {                                                    \
-        const char *in_ = (in);                             \
-        ck_assert_uint_eq(run(in_), strlen(in_));           \
-        ck_assert_str_eq(got, (reply));                     \
-        ck_assert_int_eq(last_action, PROTO_CONTINUE);      \
-    } while (0)
 
 /* ---------------------------------------------------------------- mn, me */
 
@@ -345,7 +267,7 @@ END_TEST
 START_TEST(ms_waits_and_swallows)
 {
     const char *part = "ms a 5 T0\r\nhel";
-    ck_assert_uint_eq(run(part), 0);
+    ck_assert_uint_eq(fx_run(part), 0);
     ck_assert_uint_eq(last_need, strlen("ms a 5 T0\r\n") + 7);
     EXPECT("ms a 5 T0\r\nhello\r\n", "HD\r\n");
     /* too large: answered at once, the old value dropped, the block swallowed */
@@ -355,7 +277,7 @@ START_TEST(ms_waits_and_swallows)
     size_t ll = strlen(line);
     memset(buf, 'z', sizeof(buf));
     memcpy(buf, line, ll);
-    ck_assert_uint_eq(run_n(buf, sizeof(buf)), sizeof(buf));
+    ck_assert_uint_eq(fx_run_n(buf, sizeof(buf)), sizeof(buf));
     ck_assert_str_eq(got, "SERVER_ERROR object too large for cache\r\n");
     ck_assert_uint_eq(pc.swallow, VLEN + 2 - (CHUNK - ll));
     pc.swallow = 0;
@@ -489,7 +411,7 @@ START_TEST(pipeline_quiet)
     size_t acc_len = 0, off = 0;
     for (size_t cut = 1; off < len; cut++) {
         size_t avail = (cut < len ? cut : len) - off;
-        size_t n = run_n(in + off, avail);
+        size_t n = fx_run_n(in + off, avail);
         memcpy(acc + acc_len, got, got_len);
         acc_len += got_len;
         off += n;
@@ -506,7 +428,7 @@ static Suite *proto_meta_suite(void)
 {
     Suite *s = suite_create("proto_meta");
     TCase *tc = tcase_create("commands");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_proto_teardown);
     tcase_add_test(tc, noop_and_debug);
     tcase_add_test(tc, mg_hit_flags);
     tcase_add_test(tc, mg_miss);
@@ -527,9 +449,5 @@ static Suite *proto_meta_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(proto_meta_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(proto_meta_suite());
 }

@@ -16,101 +16,11 @@
 #include "protocol/reply.h"
 #include "protocol/text_parse.h"
 #include "slabs/store.h"
-
-#define TEST_MEM_LIMIT (8u * 1024 * 1024)
-#define TEST_ITEM_SIZE_MAX (1024u * 1024)
-#define GOT_MAX (1u << 20)
-#define IOV_BATCH 64
-
-static store *st;
-static struct proto_env env;
-static struct proto_counters *ctr;
-static struct proto_conn pc;
-static struct reply *out;
-static enum proto_action last_action;
-static size_t last_need;
-static char got[GOT_MAX];
-static size_t got_len;
-
-static int verbosity_calls, verbosity_level;
-static int stats_calls, reset_calls;
-static char stats_group[64];
-
-static bool fake_stats(void *arg, const char *group, struct stat_sink *sink)
-{
-    stats_calls++;
-    snprintf(stats_group, sizeof(stats_group), "%s", group);
-    if (strcmp(group, "") == 0) {
-        sink->emit(sink, "pid", "42");
-        sink->emit(sink, "uptime", "7");
-        return true;
-    }
-    if (strcmp(group, "slabs") == 0) {
-        sink->emit(sink, "1:chunk_size", "96");
-        return true;
-    }
-    sink->emit(sink, "half", "written");    /* must not reach the client */
-    return false;
-}
-
-static void fake_reset(void *arg)
-{
-    reset_calls++;
-}
-
-static void fake_verbosity(void *arg, int level)
-{
-    verbosity_calls++;
-    verbosity_level = level;
-}
+#include "t/unit/fixture_proto.h"
 
 static void setup(void)
 {
-    char err[128];
-    struct store_config cfg;
-    clock_init();
-    store_config_defaults(&cfg);
-    cfg.mem_limit = TEST_MEM_LIMIT;
-    st = store_create(&cfg, err, sizeof(err));
-    ck_assert_msg(st != NULL, "store_create: %s", err);
-    memset(&env, 0, sizeof(env));
-    env.store = st;
-    env.item_size_max = TEST_ITEM_SIZE_MAX;
-    env.stats = fake_stats;
-    env.stats_reset = fake_reset;
-    env.set_verbosity = fake_verbosity;
-    ctr = calloc(1, sizeof(*ctr));
-    proto_conn_init(&pc, &env, ctr);
-    out = reply_new(st);
-    verbosity_calls = verbosity_level = stats_calls = reset_calls = 0;
-    stats_group[0] = '\0';
-    got_len = 0;
-}
-
-static void teardown(void)
-{
-    proto_conn_reset(&pc);
-    reply_free(out);
-    free(ctr);
-    store_destroy(st);
-}
-
-/* Moves everything the reply holds into got[] and marks it sent. */
-static void drain(void)
-{
-    struct iovec iov[IOV_BATCH];
-    int n;
-    while ((n = reply_iov(out, iov, IOV_BATCH)) > 0) {
-        size_t sum = 0;
-        for (int i = 0; i < n; i++) {
-            ck_assert_uint_lt(got_len + iov[i].iov_len, GOT_MAX);
-            memcpy(got + got_len, iov[i].iov_base, iov[i].iov_len);
-            got_len += iov[i].iov_len;
-            sum += iov[i].iov_len;
-        }
-        reply_consumed(out, sum);
-    }
-    got[got_len] = '\0';
+    fx_proto_setup(FX_GOT_MAX, true);
 }
 
 /* One call, reply collected afresh. */
@@ -118,39 +28,9 @@ static size_t step(const char *in, size_t len)
 {
     got_len = 0;
     size_t n = proto_process(&pc, in, len, out, &last_action, &last_need);
-    drain();
+    fx_drain();
     return n;
 }
-
-/* Runs requests until the input is used up, a request is incomplete, or the
- * connection is to close. Returns the bytes consumed; got[] has the reply. */
-static size_t run_n(const char *in, size_t len)
-{
-    size_t off = 0;
-    got_len = 0;
-    last_action = PROTO_CONTINUE;
-    while (off < len) {
-        size_t n = proto_process(&pc, in + off, len - off, out, &last_action, &last_need);
-        off += n;
-        if (n == 0 || last_action != PROTO_CONTINUE)
-            break;
-    }
-    drain();
-    return off;
-}
-
-static size_t run(const char *in)
-{
-    return run_n(in, strlen(in));
-}
-
-#define EXPECT(in, reply)                                   \
-    do {                                                    \
-        const char *in_ = (in);                             \
-        ck_assert_uint_eq(run(in_), strlen(in_));           \
-        ck_assert_str_eq(got, (reply));                     \
-        ck_assert_int_eq(last_action, PROTO_CONTINUE);      \
-    } while (0)
 
 /*
  * Feeds in the way a server would: bytes arrive `chunk` at a time into a
@@ -159,7 +39,7 @@ static size_t run(const char *in)
  */
 static void feed(const char *in, size_t len, size_t chunk)
 {
-    static char all[GOT_MAX];
+    static char all[FX_GOT_MAX];
     size_t all_len = 0, start = 0, have = 0;
     while (have < len || start < have) {
         size_t add = len - have < chunk ? len - have : chunk;
@@ -168,7 +48,7 @@ static void feed(const char *in, size_t len, size_t chunk)
             got_len = 0;
             size_t n = proto_process(&pc, in + start, have - start, out, &last_action,
                                      &last_need);
-            drain();
+            fx_drain();
             memcpy(all + all_len, got, got_len);
             all_len += got_len;
             start += n;
@@ -399,7 +279,7 @@ START_TEST(version_verbosity_quit)
     EXPECT("verbosity 1 2 3\r\n", "ERROR\r\n");
     ck_assert_int_eq(verbosity_calls, 3);
 
-    ck_assert_uint_eq(run("quit\r\nget a\r\n"), 6);
+    ck_assert_uint_eq(fx_run("quit\r\nget a\r\n"), 6);
     ck_assert_int_eq(last_action, PROTO_CLOSE);
     ck_assert_str_eq(got, "");
 }
@@ -409,12 +289,12 @@ START_TEST(shutdown_command)
 {
     EXPECT("shutdown\r\n", "ERROR: shutdown not enabled\r\n");
     env.shutdown_enabled = true;
-    ck_assert_uint_eq(run("shutdown foo\r\n"), 14);
+    ck_assert_uint_eq(fx_run("shutdown foo\r\n"), 14);
     ck_assert_str_eq(got, "CLIENT_ERROR invalid shutdown mode\r\n");
-    ck_assert_uint_eq(run("shutdown\r\n"), 10);
+    ck_assert_uint_eq(fx_run("shutdown\r\n"), 10);
     ck_assert_int_eq(last_action, PROTO_SHUTDOWN);
     ck_assert_str_eq(got, "");
-    ck_assert_uint_eq(run("shutdown graceful\r\n"), 19);
+    ck_assert_uint_eq(fx_run("shutdown graceful\r\n"), 19);
     ck_assert_int_eq(last_action, PROTO_SHUTDOWN);
 }
 END_TEST
@@ -615,7 +495,7 @@ START_TEST(too_large_is_swallowed)
     pc.swallow = 0;
     /* the largest value the store takes is stored; one past -I is refused */
     char hdr[64];
-    snprintf(hdr, sizeof(hdr), "set m 0 0 %u\r\n", TEST_ITEM_SIZE_MAX + 1);
+    snprintf(hdr, sizeof(hdr), "set m 0 0 %u\r\n", FX_ITEM_SIZE_MAX + 1);
     EXPECT(hdr, "SERVER_ERROR object too large for cache\r\n");
     ck_assert_uint_eq(C(store_too_large), 4);
     ck_assert_uint_eq(C(cmd_set), 2);
@@ -723,7 +603,7 @@ START_TEST(counters_after_a_session)
         "touch a 0\r\ntouch zz 0\r\n"
         "gat 0 a zz\r\n"
         "flush_all\r\n";
-    run(in);
+    fx_run(in);
     ck_assert_uint_eq(C(cmd_set), 2);
     ck_assert_uint_eq(C(cmd_get), 6);
     ck_assert_uint_eq(C(get_hits), 3);
@@ -818,7 +698,7 @@ static Suite *proto_text_suite(void)
 {
     Suite *s = suite_create("proto_text");
     TCase *tc = tcase_create("commands");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_proto_teardown);
     tcase_add_test(tc, set_get);
     tcase_add_test(tc, lines_end_with_lf_alone);
     tcase_add_test(tc, multi_get_and_gets);
@@ -838,7 +718,7 @@ static Suite *proto_text_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("framing");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_proto_teardown);
     tcase_add_test(tc, pipelined_in_one_buffer);
     tcase_add_test(tc, split_at_every_byte);
     tcase_add_test(tc, unknown_empty_and_arity);
@@ -861,9 +741,5 @@ static Suite *proto_text_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(proto_text_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(proto_text_suite());
 }

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "protocol/reply.h"
 #include "slabs/store.h"
+#include "t/unit/fixture.h"
 
 #define TEST_MEM_LIMIT (4u * 1024 * 1024)
 #define BIG (64 * 1024)
@@ -39,13 +40,8 @@ static struct reply *r;
 
 static void setup(void)
 {
-    char err[128];
-    struct store_config cfg;
     clock_init();
-    store_config_defaults(&cfg);
-    cfg.mem_limit = TEST_MEM_LIMIT;
-    st = store_create(&cfg, err, sizeof(err));
-    ck_assert_msg(st != NULL, "store_create: %s", err);
+    st = fx_store_sized(TEST_MEM_LIMIT);
     r = reply_new(st);
     watched = NULL;
     watched_releases = releases = 0;
@@ -415,9 +411,5 @@ static Suite *reply_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(reply_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(reply_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "slabs/store.h"
+#include "t/unit/fixture.h"
 
 #define KB 1024u
 #define MB (1024u * 1024u)
@@ -18,7 +19,6 @@
 static store *mk(uint64_t mem, uint32_t page, double f, uint32_t n, bool cas)
 {
     struct store_config c;
-    char err[256] = "";
     store_config_defaults(&c);
     c.mem_limit = mem;
     c.page_size = page;
@@ -26,9 +26,7 @@ static store *mk(uint64_t mem, uint32_t page, double f, uint32_t n, bool cas)
     c.chunk_min = n;
     c.use_cas = cas;
     c.hash_power = 6;
-    store *s = store_create(&c, err, sizeof(err));
-    ck_assert_msg(s != NULL, "store_create: %s", err);
-    return s;
+    return fx_store_create(&c);
 }
 
 static void setup(void)
@@ -349,9 +347,5 @@ static Suite *slabs_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(slabs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(slabs_suite());
 }

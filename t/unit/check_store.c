@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "slabs/store.h"
+#include "t/unit/fixture.h"
 
 #define MB (1024u * 1024u)
 
@@ -19,14 +20,11 @@ static store *st;
 static store *mk_cfg(bool use_cas)
 {
     struct store_config c;
-    char err[256] = "";
     store_config_defaults(&c);
     c.mem_limit = 16 * MB;
     c.use_cas = use_cas;
     c.hash_power = 8;
-    store *s = store_create(&c, err, sizeof(err));
-    ck_assert_msg(s != NULL, "store_create: %s", err);
-    return s;
+    return fx_store_create(&c);
 }
 
 static void setup(void)
@@ -450,9 +448,5 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(store_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "slabs/store.h"
+#include "t/unit/fixture.h"
 
 #define TEST_MEM_LIMIT (4u * 1024 * 1024)
 
@@ -17,13 +18,8 @@ static store *st;
 
 static void setup(void)
 {
-    char err[128];
-    struct store_config cfg;
     clock_init();
-    store_config_defaults(&cfg);
-    cfg.mem_limit = TEST_MEM_LIMIT;
-    st = store_create(&cfg, err, sizeof(err));
-    ck_assert_msg(st != NULL, "store_create: %s", err);
+    st = fx_store_sized(TEST_MEM_LIMIT);
 }
 
 static void teardown(void)
@@ -280,9 +276,5 @@ static Suite *store_meta_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(store_meta_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(store_meta_suite());
 }

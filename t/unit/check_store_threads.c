@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "slabs/store.h"
+#include "t/unit/fixture.h"
 
 #define THREADS 4
 #define RUN_MS 1500
@@ -160,14 +161,11 @@ static void run(struct ctx *c)
 static store *mk(uint64_t mem, uint32_t page)
 {
     struct store_config cfg;
-    char err[256];
     store_config_defaults(&cfg);
     cfg.mem_limit = mem;
     cfg.page_size = page;
     cfg.hash_power = 4;    /* small: the table grows while the threads run */
-    store *s = store_create(&cfg, err, sizeof(err));
-    ck_assert_msg(s != NULL, "%s", err);
-    return s;
+    return fx_store_create(&cfg);
 }
 
 static void set_counter(store *s)
@@ -176,6 +174,22 @@ static void set_counter(store *s)
     ck_assert_ptr_nonnull(it);
     item_value_mut(it)[0] = '0';
     ck_assert_int_eq(store_commit(s, it, STORE_SET, 0, NULL), STORE_OK);
+}
+
+/*
+ * Sums used chunks and items over all classes; with check_chunks each class
+ * must also account for every chunk (used + free = total).
+ */
+static void class_totals(store *s, uint64_t *used, uint64_t *items, bool check_chunks)
+{
+    for (unsigned cls = 1; cls <= store_class_count(s); cls++) {
+        struct store_class_stats cs;
+        store_class_stats(s, cls, &cs);
+        *used += cs.used_chunks;
+        *items += cs.curr_items;
+        if (check_chunks)
+            ck_assert_uint_eq(cs.used_chunks + cs.free_chunks, cs.total_chunks);
+    }
 }
 
 START_TEST(test_hammer)
@@ -194,13 +208,7 @@ START_TEST(test_hammer)
     struct store_stats ss;
     store_stats(c.s, &ss);
     uint64_t used = 0, items = 0;
-    for (unsigned cls = 1; cls <= store_class_count(c.s); cls++) {
-        struct store_class_stats cs;
-        store_class_stats(c.s, cls, &cs);
-        used += cs.used_chunks;
-        items += cs.curr_items;
-        ck_assert_uint_eq(cs.used_chunks + cs.free_chunks, cs.total_chunks);
-    }
+    class_totals(c.s, &used, &items, true);
     ck_assert_uint_eq(used, items);    /* no reference leaked */
     ck_assert_uint_eq(ss.curr_items, items);
     ck_assert_uint_le(items, 201);
@@ -221,12 +229,7 @@ START_TEST(test_hammer_evicting)
     ck_assert_uint_gt(ss.evictions, 100);
     ck_assert_uint_le(ss.total_malloced, 256 * KB);
     uint64_t used = 0, items = 0;
-    for (unsigned cls = 1; cls <= store_class_count(c.s); cls++) {
-        struct store_class_stats cs;
-        store_class_stats(c.s, cls, &cs);
-        used += cs.used_chunks;
-        items += cs.curr_items;
-    }
+    class_totals(c.s, &used, &items, false);
     ck_assert_uint_eq(used, items);
     store_destroy(c.s);
 }
@@ -245,9 +248,5 @@ static Suite *threads_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(threads_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_run_suite(threads_suite());
 }

@@ -3,6 +3,14 @@
 # (the ThreadSanitizer pass of ./dev test uses it).
 UNIT_TESTS =
 
+# The suites' shared fixture (fixture.h, fixture_proto.h). Its store part needs
+# only libslabs.a; a suite that does not use the protocol part never pulls that
+# object out of the archive, so the layering still holds at link time.
+noinst_LIBRARIES += libtunit.a
+libtunit_a_SOURCES = t/unit/fixture.c t/unit/fixture.h \
+	t/unit/fixture_proto.c t/unit/fixture_proto.h
+libtunit_a_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+
 # ---- protocol/ suites (owner: protocol) ----
 check_PROGRAMS += t/unit/check_reply t/unit/check_proto_text
 UNIT_TESTS += t/unit/check_reply t/unit/check_proto_text
@@ -10,17 +18,17 @@ t_unit_check_reply_SOURCES = t/unit/check_reply.c
 t_unit_check_reply_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 # store_release is wrapped so the suite can count the references it gets back.
 t_unit_check_reply_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=store_release
-t_unit_check_reply_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_reply_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
 t_unit_check_proto_text_SOURCES = t/unit/check_proto_text.c
 t_unit_check_proto_text_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_proto_text_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_proto_text_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
 
 # --- slabs suites (owner: slabs): link libslabs.a and libcommon.a only ---
 SLABS_CHECKS = t/unit/check_slabs t/unit/check_items t/unit/check_assoc \
 	t/unit/check_store t/unit/check_store_threads
 check_PROGRAMS += $(SLABS_CHECKS)
 UNIT_TESTS += $(SLABS_CHECKS)
-SLABS_CHECK_LDADD = libslabs.a libcommon.a $(CHECK_LIBS)
+SLABS_CHECK_LDADD = libtunit.a libslabs.a libcommon.a $(CHECK_LIBS)
 t_unit_check_slabs_SOURCES = t/unit/check_slabs.c
 t_unit_check_slabs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_slabs_LDADD = $(SLABS_CHECK_LDADD)
@@ -55,7 +63,7 @@ check_PROGRAMS += t/unit/check_proto_bin
 UNIT_TESTS += t/unit/check_proto_bin
 t_unit_check_proto_bin_SOURCES = t/unit/check_proto_bin.c
 t_unit_check_proto_bin_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_proto_bin_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_proto_bin_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
 # --- end binary protocol suite ---
 
 # --- meta suites (owner: meta): protocol/meta.c and the store's meta support ---
@@ -63,10 +71,10 @@ check_PROGRAMS += t/unit/check_proto_meta t/unit/check_store_meta
 UNIT_TESTS += t/unit/check_proto_meta t/unit/check_store_meta
 t_unit_check_proto_meta_SOURCES = t/unit/check_proto_meta.c
 t_unit_check_proto_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_proto_meta_LDADD = libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_proto_meta_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
 t_unit_check_store_meta_SOURCES = t/unit/check_store_meta.c
 t_unit_check_store_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_store_meta_LDADD = libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_store_meta_LDADD = libtunit.a libslabs.a libcommon.a $(CHECK_LIBS)
 # --- end meta suites ---
 
 TESTS += $(UNIT_TESTS)

@@ -1,0 +1,97 @@
+/*
+ * common: what the three protocols (text.c, meta.c, binary.c) decide alike,
+ * written once: how a lookup, a CAS store and a refused value count, when a
+ * value is too large, and how a flush deadline becomes a delay. Each protocol
+ * keeps only its own wire format around these.
+ *
+ * Internal to protocol/. Static inline because the get and set paths call
+ * them once per key: no call and no indirection per request.
+ */
+#ifndef PROTOCOL_COMMON_H
+#define PROTOCOL_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+#include "protocol/counters.h"
+#include "protocol/proto.h"
+#include "slabs/store.h"
+
+/* Why a lookup missed, beyond the miss itself (memcached's get_expired/get_flushed). */
+static inline void proto_count_miss_reason(struct proto_counters *ctr, enum store_miss why)
+{
+    if (why == STORE_MISS_EXPIRED)
+        counter_inc(&ctr->get_expired);
+    else if (why == STORE_MISS_FLUSHED)
+        counter_inc(&ctr->get_flushed);
+}
+
+/* A get (or, with touch, a touch/gat) that found nothing. */
+static inline void proto_count_lookup_miss(struct proto_counters *ctr, bool touch,
+                                           enum store_miss why)
+{
+    counter_inc(touch ? &ctr->touch_misses : &ctr->get_misses);
+    proto_count_miss_reason(ctr, why);
+}
+
+/* A get (or, with touch, a touch/gat) that found an item of class cls. */
+static inline void proto_count_lookup_hit(struct proto_counters *ctr, unsigned cls, bool touch)
+{
+    if (touch) {
+        counter_inc(&ctr->touch_hits);
+        counter_inc(&ctr->cls[cls].touch_hits);
+    } else {
+        counter_inc(&ctr->get_hits);
+        counter_inc(&ctr->cls[cls].get_hits);
+    }
+}
+
+/* The outcome of a store in CAS mode (call it for that mode only). */
+static inline void proto_count_cas(struct proto_counters *ctr, unsigned cls,
+                                   enum store_result res)
+{
+    if (res == STORE_OK) {
+        counter_inc(&ctr->cas_hits);
+        counter_inc(&ctr->cls[cls].cas_hits);
+    } else if (res == STORE_EXISTS) {
+        counter_inc(&ctr->cas_badval);
+        counter_inc(&ctr->cls[cls].cas_badval);
+    } else if (res == STORE_NOT_FOUND) {
+        counter_inc(&ctr->cas_misses);
+    }
+}
+
+/* A value that got no item: counts why. True if too large, false if out of memory. */
+static inline bool proto_count_refused(struct proto_counters *ctr, enum store_result why)
+{
+    if (why == STORE_TOO_LARGE) {
+        counter_inc(&ctr->store_too_large);
+        return true;
+    }
+    counter_inc(&ctr->store_no_memory);
+    return false;
+}
+
+/* Largest value accepted for a key: the -I limit and what the store can hold. */
+static inline bool proto_too_large(const struct proto_conn *pc, const store *st, size_t nkey,
+                                   uint64_t vlen)
+{
+    uint32_t lim = pc->env->item_size_max;
+    if (lim != 0 && vlen > lim)
+        return true;
+    return nkey + vlen > store_item_size_max(st, nkey);
+}
+
+/* Seconds from now until a flush deadline (0: now), as memcached's realtime(). */
+static inline int64_t proto_flush_delay(int64_t when)
+{
+    if (when <= 0)
+        return 0;
+    rel_time_t at = clock_exptime(when);
+    rel_time_t now = clock_now();
+    return (at == CLOCK_EXPIRED || at <= now) ? 0 : (int64_t)(at - now);
+}
+
+#endif
