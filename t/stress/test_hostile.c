@@ -13,6 +13,10 @@
  * Binary frames (served by auto-negotiation on the first byte) whose key,
  * extras and body lengths disagree must get an error status, a close or
  * silence (a server cannot tell a short body from a slow one), never success.
+ * The idle_timeout case (-o idle_timeout=2) holds 100 connections that sent
+ * half a command line and then nothing next to one that sends `version`
+ * every 500 ms: the server must close the idle ones (EOF) within a bound that
+ * memcached's once-per-(timeout + 1 s) sweep meets, and never the active one.
  * The memory case drives random-size sets for STRESS_MEM_DURATION seconds
  * (default 10) and bounds VmRSS by -m plus a fixed overhead it reports.
  */
@@ -62,6 +66,15 @@
 #define HO_MEM_VALUE_MAX (1000 * 1000)
 #define HO_MEM_SAMPLE_MS 100
 #define HO_KB 1024L
+#define HO_IDLE_TIMEOUT_S 2
+#define HO_IDLE_FLAG "idle_timeout=2"  /* -o value: HO_IDLE_TIMEOUT_S */
+#define HO_IDLE_CONNS 100
+#define HO_IDLE_PING_MS 500          /* the active client's `version` period */
+#define HO_IDLE_STEP_MS 50           /* how often the idle sockets are polled */
+#define HO_IDLE_MIN_RUN_MS 4500      /* the active client lives at least this */
+#define HO_IDLE_CLOSE_MS 8000        /* bound for the idle ones to be closed:
+                                        memcached's sweep sleeps idle + 1 s */
+#define HO_IDLE_EARLIEST_MS 1000     /* none closed before (1 s clock ticks) */
 
 static struct sc_tally ho_t;
 static char ho_buf[HO_REPLY_MAX];
@@ -610,6 +623,122 @@ static bool ho_start(struct h_server *s, const char *const *flags)
     return ok;
 }
 
+/* 1 when the peer closed (read returned 0), -1 on a reset, 0 while open. */
+static int ho_peer_closed(int fd)
+{
+    char tmp[256];
+    ssize_t r = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+    if (r == 0)
+        return 1;
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return -1;
+    return 0;   /* no data (or an unexpected reply, which the caller ignores) */
+}
+
+/*
+ * curr_connections once it has settled (two equal reads in a row): a client
+ * that just closed is counted until the server has seen its EOF.
+ */
+static long long ho_settled_conns(int port)
+{
+    long long prev = -2, now = -1, deadline = sc_now_ms() + HO_WAIT_MS;
+    while (now != prev && sc_now_ms() < deadline) {
+        prev = now;
+        sc_sleep_ms(HO_SHORT_MS / 3);
+        now = sc_stat(port, "curr_connections");
+    }
+    return now;
+}
+
+/* One `version` round trip on the active client; false if not answered. */
+static bool ho_idle_ping(int fd)
+{
+    bool closed = false;
+    if (!h_send_str(fd, "version\r\n"))
+        return false;
+    size_t n = h_read_until(fd, ho_buf, sizeof(ho_buf), "\r\n", HO_WAIT_MS, &closed);
+    return !closed && n > strlen("VERSION \r\n") && ho_starts(ho_buf, "VERSION ");
+}
+
+/*
+ * idle_timeout: connections that sent half a command line and then nothing
+ * are closed by the server once idle past the timeout; a client that sends
+ * a command every HO_IDLE_PING_MS is never closed. Half command lines (no
+ * newline), not half data blocks: memcached sweeps only connections waiting
+ * for a command.
+ */
+static void ho_idle_timeout(void)
+{
+    struct h_server s = { 0 };
+    const char *const flags[] = { "-o", HO_IDLE_FLAG, NULL };
+    static int fds[HO_IDLE_CONNS];
+    static long long closed_at[HO_IDLE_CONNS];
+    if (!ho_start(&s, flags))
+        return;
+    int active = h_connect(s.port);
+    bool active_ok = active >= 0 && ho_idle_ping(active);
+    long long base = ho_settled_conns(s.port);
+    int opened = 0, closed = 0, reset = 0, pings = 0;
+    for (int i = 0; i < HO_IDLE_CONNS; i++) {
+        char req[32];
+        snprintf(req, sizeof(req), "get idle%03d", i);   /* no \r\n: half a line */
+        fds[i] = h_connect(s.port);
+        opened += fds[i] >= 0 && h_send_str(fds[i], req);
+        closed_at[i] = -1;
+    }
+    long long t0 = sc_now_ms(), next_ping = t0, mid = -1;
+    long long earliest = -1, latest = -1;
+    while (active_ok && sc_now_ms() - t0 < HO_IDLE_CLOSE_MS &&
+           (closed + reset < opened || sc_now_ms() - t0 < HO_IDLE_MIN_RUN_MS)) {
+        long long now = sc_now_ms();
+        if (now >= next_ping) {
+            active_ok = ho_idle_ping(active);
+            pings++;
+            next_ping += HO_IDLE_PING_MS;
+        }
+        for (int i = 0; i < HO_IDLE_CONNS; i++) {
+            int st = fds[i] < 0 || closed_at[i] >= 0 ? 0 : ho_peer_closed(fds[i]);
+            if (st == 0)
+                continue;
+            closed_at[i] = sc_now_ms() - t0;
+            closed += st > 0;
+            reset += st < 0;
+            earliest = earliest < 0 || closed_at[i] < earliest ? closed_at[i] : earliest;
+            latest = closed_at[i] > latest ? closed_at[i] : latest;
+        }
+        if (mid < 0 && now - t0 >= HO_IDLE_EARLIEST_MS)
+            mid = closed + reset;
+        sc_sleep_ms(HO_IDLE_STEP_MS);
+    }
+    long long ran = sc_now_ms() - t0;
+    sc_check(&ho_t, opened == HO_IDLE_CONNS, "idle_timeout: %d of %d connections sent half "
+             "a command line", opened, HO_IDLE_CONNS);
+    sc_check(&ho_t, mid == 0, "idle_timeout: none closed in the first %d ms (%lld were)",
+             HO_IDLE_EARLIEST_MS, mid);
+    sc_check(&ho_t, closed == opened && reset == 0, "idle_timeout=%d: %d of %d idle "
+             "connections closed by the server (read returned 0; %d reset), between %lld "
+             "and %lld ms after their half command (bound %d ms)", HO_IDLE_TIMEOUT_S, closed,
+             opened, reset, earliest, latest, HO_IDLE_CLOSE_MS);
+    sc_check(&ho_t, active_ok && ho_peer_closed(active) == 0 && ho_idle_ping(active),
+             "idle_timeout: the active client (`version` every %d ms, %d sent over %lld ms) "
+             "was never closed", HO_IDLE_PING_MS, pings, ran);
+    /* The active client keeps pinging, so only the idle ones may be gone. */
+    long long now = -1, deadline = sc_now_ms() + HO_WAIT_MS;
+    while (sc_now_ms() < deadline && (now = sc_stat(s.port, "curr_connections")) != base) {
+        active_ok = active_ok && ho_idle_ping(active);
+        sc_sleep_ms(HO_SHORT_MS / 3);
+    }
+    sc_check(&ho_t, now == base && active_ok, "idle_timeout: curr_connections back to its "
+             "baseline %lld with the active client still served (now %lld)", base, now);
+    for (int i = 0; i < HO_IDLE_CONNS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (active >= 0)
+        close(active);
+    ho_after(s.port, s.pid, "idle_timeout");
+    h_server_stop(&s);
+}
+
 static void ho_too_many(void)
 {
     struct h_server s = { 0 };
@@ -770,6 +899,8 @@ int main(void)
     h_server_stop(&s);
     printf("-- more connections than -c\n");
     ho_too_many();
+    printf("-- idle_timeout closes idle connections, not active ones\n");
+    ho_idle_timeout();
     printf("-- memory under sustained random-size sets\n");
     ho_memory();
     return sc_summary(&ho_t);
