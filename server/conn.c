@@ -55,12 +55,18 @@ static void conn_set_state(struct conn *c, enum conn_state st)
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 
-static void conn_peer_name(int fd, char *buf, size_t len)
+/* "tcp:host:port", "tcp6:[host]:port"; a UNIX peer has no name: its listener's. */
+static void conn_peer_name(int fd, const char *listen_addr, char *buf, size_t len)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     char host[INET6_ADDRSTRLEN];
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+    bool named = getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+    if (named && ss.ss_family == AF_UNIX) {
+        snprintf(buf, len, "%s", listen_addr);
+        return;
+    }
+    if (!named ||
         evutil_inet_ntop(ss.ss_family,
                          ss.ss_family == AF_INET6
                              ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
@@ -98,7 +104,7 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
     c->out = out;
     c->listen_addr = listen_addr;
     proto_conn_init(&c->pc, &w->srv->env, &w->counters);
-    conn_peer_name(fd, c->addr, sizeof(c->addr));
+    conn_peer_name(fd, listen_addr, c->addr, sizeof(c->addr));
     atomic_store(&c->last_cmd, clock_now());
     conn_set_state(c, CONN_new_cmd);
     c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
@@ -111,7 +117,11 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
     w->conns = c;
     pthread_mutex_unlock(&w->lock);
 
-    log_debug("<%d new auto-negotiating client connection\n", fd);
+    if (w->srv->env.mode == PROTO_MODE_AUTO)
+        log_debug("<%d new auto-negotiating client connection\n", fd);
+    else
+        log_debug("<%d new %s client connection.\n", fd,
+                  w->srv->env.mode == PROTO_MODE_BINARY ? "binary" : "ascii");
     if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) != 0) {
         conn_close(c);
         return;

@@ -1,12 +1,24 @@
 /*
- * listen: the TCP listening sockets (-l, -p, -b) and accepting.
+ * listen: the listening sockets (TCP -l/-p/-b, UDP -U, UNIX -s) and accepting.
  *
  * Sockets are opened and bound before the process daemonizes or drops
  * privileges, so a busy port is reported on the terminal with a non-zero
- * exit, and ports below 1024 work with -u. Accepting runs on the main
- * thread: each new socket is counted against -c (beyond it the client gets
- * memcached's "ERROR Too many open connections" and is closed at once), made
- * non-blocking with TCP_NODELAY, and handed to a worker.
+ * exit, and ports below 1024 work with -u. As memcached, -s replaces the
+ * network: with a UNIX socket no TCP or UDP socket is opened.
+ *
+ * Accepting runs on the main thread: each new socket is counted against -c
+ * (beyond it the client gets memcached's "ERROR Too many open connections"
+ * and is closed at once), made non-blocking (TCP_NODELAY for TCP), and
+ * handed to a worker. When accept() itself fails for want of descriptors
+ * (EMFILE/ENFILE) the pending connection stays in the kernel's queue, so
+ * the listen event would fire again at once and spin: instead accepting is
+ * paused for LISTEN_EMFILE_PAUSE_MS (counted in listen_disabled_num and
+ * time_in_listen_disabled_us, as memcached) and resumed from a timer.
+ *
+ * UNIX socket file: a socket file left by a dead server is removed before
+ * binding; one where a server still accepts is refused (memcached would
+ * unlink it and orphan that server). The file gets mode -a (via umask while
+ * binding, so it never exists with a wider mode) and is removed at exit.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -15,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/util.h>
@@ -24,14 +39,45 @@
 
 #define LISTEN_REJECT_MSG "ERROR Too many open connections\r\n"
 #define LISTEN_PORT_TEXT_MAX 8
+#define LISTEN_EMFILE_PAUSE_MS 50
+#define LISTEN_MODE_BITS 0777
+#define US_PER_SEC 1000000ULL
+#define NS_PER_US 1000ULL
+#define US_PER_MS 1000
 
-static int listen_add(struct server *srv, const struct addrinfo *ai, char *err, size_t errlen)
+static uint64_t listen_now_us(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * US_PER_SEC + (uint64_t)ts.tv_nsec / NS_PER_US;
+}
+
+/* ------------------------------------------------------------ TCP and UDP */
+
+static void listen_addr_text(const struct addrinfo *ai, unsigned port, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+    bool v6 = ai->ai_family == AF_INET6;
+    const void *a = v6 ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+                       : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+    evutil_inet_ntop(ai->ai_family, a, host, sizeof(host));
+    const char *proto = ai->ai_socktype == SOCK_DGRAM ? "udp" : "tcp";
+    if (v6)
+        snprintf(out, len, "%s6:[%s]:%u", proto, host, port);
+    else
+        snprintf(out, len, "%s:%s:%u", proto, host, port);
+}
+
+/* Returns the bound fd, -1 on error (err set), or -2 for an address to skip. */
+static int listen_bind(struct server *srv, const struct addrinfo *ai, unsigned port, char *err,
+                       size_t errlen)
+{
+    bool udp = ai->ai_socktype == SOCK_DGRAM;
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     ai->ai_protocol);
     if (fd < 0) {
         if (errno == EAFNOSUPPORT)
-            return 0;   /* e.g. no IPv6 on this host: the other family serves */
+            return -2;   /* e.g. no IPv6 on this host: the other family serves */
         snprintf(err, errlen, "socket(): %s", strerror(errno));
         return -1;
     }
@@ -40,44 +86,73 @@ static int listen_add(struct server *srv, const struct addrinfo *ai, char *err, 
     if (ai->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-        listen(fd, (int)srv->settings.backlog) != 0) {
+        (!udp && listen(fd, (int)srv->settings.backlog) != 0)) {
         int e = errno;
         close(fd);
         if (e == EADDRNOTAVAIL && ai->ai_family == AF_INET6)
-            return 0;
-        snprintf(err, errlen, "failed to listen on TCP port %llu: %s",
-                 (unsigned long long)srv->settings.port, strerror(e));
+            return -2;
+        snprintf(err, errlen, "failed to listen on %s port %u: %s", udp ? "UDP" : "TCP", port,
+                 strerror(e));
         return -1;
     }
+    return fd;
+}
+
+static int listen_add_tcp(struct server *srv, int fd, enum listener_kind kind, const char *addr)
+{
     struct listener *l = realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*l));
-    if (l == NULL) {
-        close(fd);
-        snprintf(err, errlen, "out of memory");
+    if (l == NULL)
         return -1;
-    }
     srv->listeners = l;
     l = &srv->listeners[srv->nlisteners++];
     memset(l, 0, sizeof(*l));
     l->fd = fd;
-    char host[INET6_ADDRSTRLEN];
-    const void *a = ai->ai_family == AF_INET6
-                        ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-                        : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-    evutil_inet_ntop(ai->ai_family, a, host, sizeof(host));
-    if (ai->ai_family == AF_INET6)
-        snprintf(l->addr, sizeof(l->addr), "tcp6:[%s]:%llu", host,
-                 (unsigned long long)srv->settings.port);
-    else
-        snprintf(l->addr, sizeof(l->addr), "tcp:%s:%llu", host,
-                 (unsigned long long)srv->settings.port);
+    l->kind = kind;
+    snprintf(l->addr, sizeof(l->addr), "%s", addr);
     return 0;
 }
 
-/* One -l entry: "host", "host:port" or "[v6]:port" (the port overrides -p). */
-static int listen_one(struct server *srv, char *spec, char *err, size_t errlen)
+static int listen_add_udp(struct server *srv, int fd, const char *addr)
 {
+    struct udp_socket *u = realloc(srv->udp, (srv->nudp + 1) * sizeof(*u));
+    if (u == NULL)
+        return -1;
+    srv->udp = u;
+    u = &srv->udp[srv->nudp++];
+    u->fd = fd;
+    snprintf(u->addr, sizeof(u->addr), "%s", addr);
+    return 0;
+}
+
+static int listen_add(struct server *srv, const struct addrinfo *ai, unsigned port, char *err,
+                      size_t errlen)
+{
+    int fd = listen_bind(srv, ai, port, err, errlen);
+    if (fd == -2)
+        return 0;
+    if (fd < 0)
+        return -1;
+    char addr[SERVER_ADDR_MAX];
+    listen_addr_text(ai, port, addr, sizeof(addr));
+    int rc = ai->ai_socktype == SOCK_DGRAM ? listen_add_udp(srv, fd, addr)
+                                           : listen_add_tcp(srv, fd, LISTENER_TCP, addr);
+    if (rc != 0) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+    }
+    return rc;
+}
+
+/*
+ * One -l entry: "host", "host:port" or "[v6]:port". For TCP the entry's port
+ * overrides -p; UDP always uses -U.
+ */
+static int listen_one(struct server *srv, char *spec, int socktype, char *err, size_t errlen)
+{
+    bool udp = socktype == SOCK_DGRAM;
     char port[LISTEN_PORT_TEXT_MAX];
-    snprintf(port, sizeof(port), "%llu", (unsigned long long)srv->settings.port);
+    snprintf(port, sizeof(port), "%llu",
+             (unsigned long long)(udp ? srv->settings.udp_port : srv->settings.port));
     char *host = spec;
     if (*host == '[') {
         char *close_br = strchr(host, ']');
@@ -87,38 +162,41 @@ static int listen_one(struct server *srv, char *spec, char *err, size_t errlen)
         }
         *close_br = '\0';
         host++;
-        if (close_br[1] == ':')
+        if (close_br[1] == ':' && !udp)
             snprintf(port, sizeof(port), "%s", close_br + 2);
     } else {
         char *colon = strchr(host, ':');
         if (colon != NULL && strchr(colon + 1, ':') == NULL) {
             *colon = '\0';
-            snprintf(port, sizeof(port), "%s", colon + 1);
+            if (!udp)
+                snprintf(port, sizeof(port), "%s", colon + 1);
         }
     }
     struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC,
-                              .ai_socktype = SOCK_STREAM };
+                              .ai_socktype = socktype };
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "-l: cannot use '%s': %s", *host ? host : "*", gai_strerror(rc));
         return -1;
     }
-    size_t before = srv->nlisteners;
+    unsigned portnum = (unsigned)strtoul(port, NULL, 10);
+    size_t before = udp ? srv->nudp : srv->nlisteners;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
-        if (listen_add(srv, ai, err, errlen) != 0) {
+        if (listen_add(srv, ai, portnum, err, errlen) != 0) {
             freeaddrinfo(res);
             return -1;
         }
     freeaddrinfo(res);
-    if (srv->nlisteners == before) {
+    if ((udp ? srv->nudp : srv->nlisteners) == before) {
         snprintf(err, errlen, "-l: no usable address for '%s'", *host ? host : "*");
         return -1;
     }
     return 0;
 }
 
-int listeners_open(struct server *srv, char *err, size_t errlen)
+/* Every -l entry (or all interfaces) for one socket type. */
+static int listen_network(struct server *srv, int socktype, char *err, size_t errlen)
 {
     const char *list = srv->settings.listen != NULL ? srv->settings.listen : "";
     char *copy = strdup(list), *save = NULL;
@@ -126,15 +204,117 @@ int listeners_open(struct server *srv, char *err, size_t errlen)
         return -1;
     int rc = 0;
     if (*copy == '\0') {
-        rc = listen_one(srv, copy, err, errlen);
+        rc = listen_one(srv, copy, socktype, err, errlen);
     } else {
         for (char *spec = strtok_r(copy, ",", &save); rc == 0 && spec != NULL;
              spec = strtok_r(NULL, ",", &save))
-            rc = listen_one(srv, spec, err, errlen);
+            rc = listen_one(srv, spec, socktype, err, errlen);
     }
     free(copy);
     return rc;
 }
+
+/* ------------------------------------------------------------ UNIX socket */
+
+static void listen_unix_addr(const char *path, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    snprintf(sa->sun_path, sizeof(sa->sun_path), "%s", path);   /* length checked by settings */
+}
+
+/* True when a server accepts connections on the socket file at path. */
+static bool listen_unix_alive(const char *path)
+{
+    struct sockaddr_un sa;
+    listen_unix_addr(path, &sa);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool alive = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return alive;
+}
+
+/* A socket file nobody serves is a leftover: remove it. Anything else stays. */
+static int listen_unix_clear(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode))
+        return 0;   /* bind() reports it as in use */
+    if (listen_unix_alive(path)) {
+        snprintf(err, errlen, "failed to listen on UNIX socket %s: a server is listening there",
+                 path);
+        return -1;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "cannot remove the stale UNIX socket %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The path to unlink at exit: absolute, since -d changes directory to /. */
+static char *listen_unix_abs(const char *path)
+{
+    if (*path == '/')
+        return strdup(path);
+    char *cwd = getcwd(NULL, 0), *abs = NULL;
+    if (cwd != NULL && asprintf(&abs, "%s/%s", cwd, path) < 0)
+        abs = NULL;
+    free(cwd);
+    return abs;
+}
+
+static int listen_unix(struct server *srv, char *err, size_t errlen)
+{
+    const char *path = srv->settings.unix_socket;
+    if (listen_unix_clear(path, err, errlen) != 0)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket(AF_UNIX): %s", strerror(errno));
+        return -1;
+    }
+    struct sockaddr_un sa;
+    listen_unix_addr(path, &sa);
+    /* Single-threaded here, so the process umask may be borrowed for bind(). */
+    mode_t old = umask((mode_t)(~srv->settings.unix_mask & LISTEN_MODE_BITS));
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int e = errno;
+    umask(old);
+    if (rc != 0 || listen(fd, (int)srv->settings.backlog) != 0) {
+        e = rc != 0 ? e : errno;
+        close(fd);
+        snprintf(err, errlen, "failed to listen on UNIX socket %s: %s", path, strerror(e));
+        return -1;
+    }
+    srv->unix_path = listen_unix_abs(path);
+    char addr[SERVER_ADDR_MAX];
+    snprintf(addr, sizeof(addr), "unix:%s", path);
+    if (srv->unix_path == NULL || listen_add_tcp(srv, fd, LISTENER_UNIX, addr) != 0) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int listeners_open(struct server *srv, char *err, size_t errlen)
+{
+    if (srv->settings.unix_socket != NULL)
+        return listen_unix(srv, err, errlen);
+    if (listen_network(srv, SOCK_STREAM, err, errlen) != 0)
+        return -1;
+    if (srv->settings.udp_port != 0 && listen_network(srv, SOCK_DGRAM, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* -------------------------------------------------------------- accepting */
 
 static void listen_reject(struct server *srv, int fd)
 {
@@ -145,6 +325,47 @@ static void listen_reject(struct server *srv, int fd)
     log_info("Too many open connections\n");
 }
 
+static void listen_set_events(struct server *srv, bool on)
+{
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        struct listener *l = &srv->listeners[i];
+        if (l->ev == NULL)
+            continue;
+        if (on)
+            event_add(l->ev, NULL);
+        else
+            event_del(l->ev);
+    }
+}
+
+static void listen_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    if (atomic_load(&srv->stopping))
+        return;
+    counter_add(&srv->time_in_listen_disabled_us,
+                listen_now_us() - srv->listen_disabled_since_us);
+    atomic_store(&srv->accepting, true);
+    listen_set_events(srv, true);
+    log_info("Accepting connections again\n");
+}
+
+/* EMFILE/ENFILE: stop watching the listeners for a while instead of spinning. */
+static void listen_out_of_fds(struct server *srv, int e)
+{
+    if (!atomic_load(&srv->accepting))
+        return;
+    log_error("accept(): %s; pausing accepting for %d ms\n", strerror(e),
+              LISTEN_EMFILE_PAUSE_MS);
+    atomic_store(&srv->accepting, false);
+    counter_inc(&srv->listen_disabled_num);
+    srv->listen_disabled_since_us = listen_now_us();
+    listen_set_events(srv, false);
+    struct timeval tv = { 0, LISTEN_EMFILE_PAUSE_MS * US_PER_MS };
+    if (srv->accept_resume_ev == NULL || event_add(srv->accept_resume_ev, &tv) != 0)
+        listen_resume(-1, 0, srv);   /* cannot wait: better spin than stop serving */
+}
+
 static void listen_accept(evutil_socket_t lfd, short what, void *arg)
 {
     struct listener *l = arg;
@@ -152,8 +373,10 @@ static void listen_accept(evutil_socket_t lfd, short what, void *arg)
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE)
+                listen_out_of_fds(srv, errno);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                     errno != ECONNABORTED)
                 log_info("accept(): %s\n", strerror(errno));
             return;
         }
@@ -163,23 +386,50 @@ static void listen_accept(evutil_socket_t lfd, short what, void *arg)
         }
         atomic_fetch_add(&srv->curr_conns, 1);
         counter_inc(&srv->total_conns);
-        int on = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        if (l->kind == LISTENER_TCP) {
+            int on = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        }
         workers_dispatch(srv, fd, l->addr);
+    }
+}
+
+static const char *listen_mode_name(const struct server *srv)
+{
+    switch (srv->env.mode) {
+    case PROTO_MODE_ASCII:
+        return "ascii";
+    case PROTO_MODE_BINARY:
+        return "binary";
+    default:
+        return "auto-negotiate";
     }
 }
 
 int listeners_arm(struct server *srv)
 {
+    atomic_store(&srv->accepting, true);
+    srv->accept_resume_ev = evtimer_new(srv->base, listen_resume, srv);
+    if (srv->accept_resume_ev == NULL)
+        return -1;
     for (size_t i = 0; i < srv->nlisteners; i++) {
         struct listener *l = &srv->listeners[i];
         l->srv = srv;
         l->ev = event_new(srv->base, l->fd, EV_READ | EV_PERSIST, listen_accept, l);
         if (l->ev == NULL || event_add(l->ev, NULL) != 0)
             return -1;
-        log_debug("<%d server listening (auto-negotiate)\n", l->fd);
+        log_debug("<%d server listening (%s)\n", l->fd, listen_mode_name(srv));
     }
+    for (size_t i = 0; i < srv->nudp; i++)
+        log_debug("<%d server listening (udp)\n", srv->udp[i].fd);
     return 0;
+}
+
+void listeners_pause(struct server *srv)
+{
+    listen_set_events(srv, false);
+    if (srv->accept_resume_ev != NULL)
+        event_del(srv->accept_resume_ev);
 }
 
 void listeners_close(struct server *srv)
@@ -190,7 +440,19 @@ void listeners_close(struct server *srv)
             event_free(l->ev);
         close(l->fd);
     }
+    for (size_t i = 0; i < srv->nudp; i++)
+        close(srv->udp[i].fd);
+    if (srv->accept_resume_ev != NULL)
+        event_free(srv->accept_resume_ev);
+    srv->accept_resume_ev = NULL;
+    if (srv->unix_path != NULL && unlink(srv->unix_path) != 0)
+        log_info("cannot remove the UNIX socket %s: %s\n", srv->unix_path, strerror(errno));
+    free(srv->unix_path);
+    srv->unix_path = NULL;
     free(srv->listeners);
     srv->listeners = NULL;
     srv->nlisteners = 0;
+    free(srv->udp);
+    srv->udp = NULL;
+    srv->nudp = 0;
 }

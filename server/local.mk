@@ -11,6 +11,7 @@ slabcache_SOURCES = \
 	server/listen.c \
 	server/worker.c \
 	server/conn.c \
+	server/udp.c \
 	server/stats.c
 slabcache_LDADD = libsettings.a libprotocol.a libslabs.a libcommon.a $(LIBEVENT_LIBS)
 slabcache_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)

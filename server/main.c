@@ -7,8 +7,10 @@
  * table -> daemonize (-d; the parent waits until the child is serving) ->
  * drop privileges (-u) -> lock memory (-k) -> write the pid file (-P) ->
  * start the workers and the main loop. SIGTERM, SIGINT and the `shutdown`
- * command all end in server_stop(): the main loop returns, workers close
- * their connections, the pid file is removed and the process exits 0.
+ * command all end in server_stop(): the main loop returns, accepting stops,
+ * the workers close their connections and are joined, and only then are the
+ * listening sockets closed and freed (workers read that array for `stats`),
+ * the -s socket file and the pid file removed, and the process exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +60,18 @@ void server_stop(struct server *srv)
 static void server_set_verbosity(void *arg, int level)
 {
     log_set_level(level);
+}
+
+static enum proto_mode server_proto_mode(int protocol)
+{
+    switch (protocol) {
+    case PROTOCOL_ASCII:
+        return PROTO_MODE_ASCII;
+    case PROTOCOL_BINARY:
+        return PROTO_MODE_BINARY;
+    default:
+        return PROTO_MODE_AUTO;
+    }
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -204,6 +218,7 @@ static void build_store(struct server *srv)
         .store = srv->store,
         .item_size_max = (uint32_t)srv->settings.item_size_max,
         .shutdown_enabled = srv->settings.shutdown,
+        .mode = server_proto_mode(srv->settings.protocol),
         .stats = stats_group,
         .stats_reset = stats_reset,
         .set_verbosity = server_set_verbosity,
@@ -267,8 +282,9 @@ int main(int argc, char **argv)
     event_base_dispatch(srv.base);
 
     log_info("Exiting normally\n");
-    listeners_close(&srv);
+    listeners_pause(&srv);
     workers_stop(&srv);
+    listeners_close(&srv);
     event_free(tick_ev);
     event_free(term_ev);
     event_free(int_ev);

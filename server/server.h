@@ -14,6 +14,15 @@
  *
  * Counters: each worker owns its proto_counters and its byte/yield
  * counters; the main thread owns the accept counters. stats.c sums them.
+ *
+ * Transports: TCP listeners on the -l addresses, or one UNIX stream socket
+ * instead (-s), are accepted on the main thread and become ordinary
+ * connections. UDP sockets (-U) have no connections: every worker watches
+ * every UDP socket and answers each datagram on its own (udp.c).
+ *
+ * Lifetime: the listener and UDP arrays are built before the workers start
+ * and freed only after they have been joined, so a worker's `stats` may read
+ * them without a lock.
  */
 #ifndef SERVER_SERVER_H
 #define SERVER_SERVER_H
@@ -31,7 +40,7 @@
 #include "protocol/proto.h"
 #include "server/settings.h"
 
-#define SERVER_ADDR_MAX 80     /* "tcp6:[v6 address]:port" */
+#define SERVER_ADDR_MAX 128    /* "tcp6:[v6 address]:port", "unix:" + a 107-byte path */
 
 /* Connection states shown by `stats conns`, with memcached's names. */
 #define CONN_STATES(X) \
@@ -93,14 +102,29 @@ struct worker {
     struct conn *conns;
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;
+    struct worker_udp *udp;     /* NULL without -U */
+};
+
+enum listener_kind {
+    LISTENER_TCP = 0,
+    LISTENER_UNIX,
 };
 
 struct listener {
     struct server *srv;
     int fd;
+    enum listener_kind kind;
     struct event *ev;
     char addr[SERVER_ADDR_MAX];
 };
+
+/* A bound UDP socket, shared by all workers (udp.c says why). */
+struct udp_socket {
+    int fd;
+    char addr[SERVER_ADDR_MAX];
+};
+
+struct worker_udp;   /* udp.c: a worker's datagram buffers and events */
 
 struct server {
     struct settings settings;
@@ -111,6 +135,14 @@ struct server {
     unsigned nworkers, next_worker;
     struct listener *listeners;
     size_t nlisteners;
+    struct udp_socket *udp;
+    size_t nudp;
+    char *unix_path;                    /* -s file we created (absolute), removed at exit */
+    struct event *accept_resume_ev;     /* main thread: re-enables accepting after EMFILE */
+    _Atomic bool accepting;             /* false while accepting is paused */
+    uint64_t listen_disabled_since_us;  /* main thread only */
+    counter_t listen_disabled_num;      /* main thread writes, stats reads */
+    counter_t time_in_listen_disabled_us;
     _Atomic uint64_t curr_conns;        /* client connections open now */
     counter_t total_conns;              /* main thread only */
     counter_t rejected_conns;           /* main thread only */
@@ -131,9 +163,19 @@ void workers_dispatch(struct server *srv, int fd, const char *listen_addr);
 void workers_stop(struct server *srv);
 
 /* ---- listen.c (main thread) ---- */
+/* Binds TCP (-l, -p) and UDP (-U) sockets, or the UNIX socket (-s) alone. */
 int listeners_open(struct server *srv, char *err, size_t errlen);
 int listeners_arm(struct server *srv);
+/* Stops accepting (shutdown); the sockets stay open until listeners_close. */
+void listeners_pause(struct server *srv);
+/* Closes every socket and removes the -s file. Call after workers_stop. */
 void listeners_close(struct server *srv);
+
+/* ---- udp.c (worker threads) ---- */
+/* Watches every UDP socket from w's event base. */
+int udp_worker_start(struct worker *w, char *err, size_t errlen);
+/* Frees what udp_worker_start made; after the worker's thread ended. */
+void udp_worker_free(struct worker *w);
 
 /* ---- stats.c ---- */
 int stats_init(struct server *srv);

@@ -379,17 +379,13 @@ static void build_getopt(char *shorts, struct option *longs)
     longs[k] = (struct option){ NULL, 0, NULL, 0 };
 }
 
-/* Combinations and the features that come in later issues. */
+/* Combinations of values that each passed their own range check. */
 static bool settings_check(const struct settings *s, char *err, size_t errlen)
 {
-    if (s->udp_port != 0)
-        return fail(err, errlen, "-U (--udp-port): UDP is not supported yet; only 0 (off) is "
-                                 "accepted");
-    if (s->unix_socket != NULL)
-        return fail(err, errlen, "-s (--unix-socket): UNIX sockets are not supported yet");
-    if (s->protocol == PROTOCOL_BINARY)
-        return fail(err, errlen, "-B (--protocol): the binary protocol is not supported yet; "
-                                 "use auto or ascii");
+    if (s->unix_socket != NULL &&
+        (*s->unix_socket == '\0' || strlen(s->unix_socket) > SETTINGS_UNIX_PATH_MAX))
+        return fail(err, errlen, "-s (--unix-socket): the path must have 1 to %d bytes",
+                    SETTINGS_UNIX_PATH_MAX);
     if (s->item_size_max > s->mem_limit_mb * KIB * KIB / 2) {
         char isz[VALUE_TEXT_MAX];
         size_text(s->item_size_max, isz, sizeof(isz));

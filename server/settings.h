@@ -77,6 +77,7 @@ enum settings_protocol {
 #define SETTINGS_HASHPOWER_MIN 12
 #define SETTINGS_HASHPOWER_MAX 31
 #define SETTINGS_IDLE_MAX (86400ULL * 365)
+#define SETTINGS_UNIX_PATH_MAX 107   /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 
 /* clang-format off */
 #define SETTINGS_TABLE(OPT, EXT, STAT) \
@@ -87,7 +88,7 @@ enum settings_protocol {
     OPT(port, T_UINT, 'p', "port", "num", "11211", 1, SETTINGS_PORT_MAX, \
         "tcpport", FMT_NUM, "TCP port to listen on (default: 11211)") \
     OPT(udp_port, T_UINT, 'U', "udp-port", "num", "0", 0, SETTINGS_PORT_MAX, \
-        "udpport", FMT_NUM, "UDP port (default: 0, off; UDP is not supported yet: only 0)") \
+        "udpport", FMT_NUM, "UDP port to listen on, on the -l addresses (default: 0, off)") \
     OPT(listen, T_LIST, 'l', "listen", "addr", NULL, 0, 0, \
         "inter", FMT_STR, "comma-separated interfaces to listen on, addr or addr:port (default: all)") \
     OPT(verbose, T_COUNT, 'v', "verbose", NULL, "0", 0, 0, \
@@ -96,7 +97,7 @@ enum settings_protocol {
     OPT(no_evict, T_FLAG, 'M', "disable-evictions", NULL, "0", 0, 0, \
         "evictions", FMT_NOT_ON, "return error on memory exhausted instead of evicting") \
     OPT(unix_socket, T_STR, 's', "unix-socket", "file", NULL, 0, 0, \
-        "domain_socket", FMT_STR, "UNIX socket to listen on (not supported yet)") \
+        "domain_socket", FMT_STR, "UNIX socket to listen on (disables TCP and UDP)") \
     OPT(unix_mask, T_OCTAL, 'a', "unix-mask", "mask", "700", 0, SETTINGS_UMASK_MAX, \
         "umask", FMT_OCT, "access mask for the UNIX socket, in octal (default: 700)") \
     OPT(shutdown, T_FLAG, 'A', "enable-shutdown", NULL, "0", 0, 0, \
@@ -116,7 +117,7 @@ enum settings_protocol {
     OPT(backlog, T_UINT, 'b', "listen-backlog", "num", "1024", 1, SETTINGS_BACKLOG_MAX, \
         "tcp_backlog", FMT_NUM, "set the backlog queue limit (default: 1024)") \
     OPT(protocol, T_PROTO, 'B', "protocol", "name", "auto", 0, 0, \
-        "binding_protocol", FMT_PROTO, "protocol: auto or ascii (binary is not supported yet) (default: auto)") \
+        "binding_protocol", FMT_PROTO, "protocol: auto, ascii or binary (default: auto)") \
     STAT("auth_enabled_sasl", FMT_YES, false) \
     STAT("auth_enabled_ascii", FMT_YES, false) \
     OPT(item_size_max, T_SIZE, 'I', "max-item-size", "num", "1m", SETTINGS_ITEM_MIN, SETTINGS_ITEM_MAX, \

@@ -212,7 +212,8 @@ static void stats_general(struct server *srv, struct stat_sink *sink)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     time_t now = clock_unix_now();
-    uint64_t curr = atomic_load(&srv->curr_conns);
+    /* As memcached, each worker's watch on each UDP socket counts as a connection. */
+    uint64_t curr = atomic_load(&srv->curr_conns) + (uint64_t)srv->nudp * srv->nworkers;
 
     stat_u64(sink, "pid", (uint64_t)srv->pid);
     stat_u64(sink, "uptime", (uint64_t)(now - srv->stats->started));
@@ -235,9 +236,10 @@ static void stats_general(struct server *srv, struct stat_sink *sink)
     stat_u64(sink, "bytes_read", s->bytes_read);
     stat_u64(sink, "bytes_written", s->bytes_written);
     stat_u64(sink, "limit_maxbytes", ss.limit_maxbytes);
-    stat_u64(sink, "accepting_conns", 1);          /* over -c we refuse, never stop accepting */
-    stat_u64(sink, "listen_disabled_num", 0);
-    stat_u64(sink, "time_in_listen_disabled_us", 0);
+    /* Over -c we refuse and go on; accepting pauses only when out of descriptors. */
+    stat_u64(sink, "accepting_conns", atomic_load(&srv->accepting) ? 1 : 0);
+    stat_u64(sink, "listen_disabled_num", counter_get(&srv->listen_disabled_num));
+    stat_u64(sink, "time_in_listen_disabled_us", counter_get(&srv->time_in_listen_disabled_us));
     stat_u64(sink, "threads", srv->nworkers);
     stat_u64(sink, "conn_yields", s->conn_yields);
     stat_u64(sink, "hash_power_level", ss.hash_power_level);
@@ -340,6 +342,10 @@ static void stats_conns(struct server *srv, struct stat_sink *sink)
     for (size_t i = 0; i < srv->nlisteners; i++) {
         stats_conn_line(sink, srv->listeners[i].fd, "addr", srv->listeners[i].addr);
         stats_conn_line(sink, srv->listeners[i].fd, "state", conn_state_name(CONN_listening));
+    }
+    for (size_t i = 0; i < srv->nudp; i++) {
+        stats_conn_line(sink, srv->udp[i].fd, "addr", srv->udp[i].addr);
+        stats_conn_line(sink, srv->udp[i].fd, "state", "conn_read");
     }
     rel_time_t now = clock_now();
     for (unsigned i = 0; i < srv->nworkers; i++) {

@@ -8,6 +8,8 @@
  * A pipe (not a shared event) keeps the hand-over independent of libevent's
  * cross-thread locking, and a byte per socket cannot be lost.
  *
+ * Each worker also watches every UDP socket (udp.c) from its base.
+ *
  * Stopping: workers_stop() asks each base to leave its loop; the thread then
  * closes its remaining connections itself, so no connection is ever touched
  * by two threads.
@@ -82,6 +84,8 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id, char *
         snprintf(err, errlen, "cannot set up worker thread %u events", id);
         return -1;
     }
+    if (udp_worker_start(w, err, errlen) != 0)
+        return -1;
     if (srv->settings.idle_timeout > 0) {
         struct timeval tv = { WORKER_TICK_SECONDS, 0 };
         w->tick_ev = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
@@ -164,6 +168,7 @@ void workers_stop(struct server *srv)
             event_free(w->notify_ev);
         if (w->tick_ev != NULL)
             event_free(w->tick_ev);
+        udp_worker_free(w);
         if (w->base != NULL)
             event_base_free(w->base);
         if (w->notify[0] > 0) {

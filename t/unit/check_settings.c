@@ -176,11 +176,14 @@ START_TEST(combinations_and_later_features)
     PARSE_OK("-I", "32m");
     PARSE_ERR("-n (--slab-min-size) 2048 must be smaller than -I (--max-item-size) 1024", "-n",
               "2048", "-I", "1k");
-    PARSE_ERR("-U (--udp-port): UDP is not supported yet; only 0 (off) is accepted", "-U",
-              "11211");
-    PARSE_ERR("-s (--unix-socket): UNIX sockets are not supported yet", "-s", "/tmp/sock");
-    PARSE_ERR("-B (--protocol): the binary protocol is not supported yet; use auto or ascii",
-              "-B", "binary");
+    PARSE_OK("-U", "11211");
+    ck_assert_uint_eq(st.udp_port, 11211);
+    PARSE_OK("-s", "/tmp/sock", "-a", "750");
+    ck_assert_str_eq(st.unix_socket, "/tmp/sock");
+    ck_assert_uint_eq(st.unix_mask, 0750);
+    PARSE_ERR("-s (--unix-socket): the path must have 1 to 107 bytes", "-s", "");
+    PARSE_OK("-B", "binary");
+    ck_assert_int_eq(st.protocol, PROTOCOL_BINARY);
 }
 END_TEST
 
