@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,18 @@ static void h_sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
+}
+
+/*
+ * A bound in ms from the environment (e.g. H_START_TIMEOUT_MS for a server
+ * under valgrind, which starts and stops slower), else def.
+ */
+static long long h_env_ms(const char *name, long long def)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    long long ms = v && *v ? strtoll(v, &end, 10) : -1;
+    return ms > 0 && *end == '\0' ? ms : def;
 }
 
 static void h_kill_tracked(void)
@@ -199,7 +212,7 @@ static pid_t h_spawn(const char **argv, const char *out_path)
 /* Polls connect() until it succeeds, the child exits, or the bound passes. */
 static bool h_wait_ready(struct h_server *s)
 {
-    long long deadline = h_now_ms() + H_START_TIMEOUT_MS;
+    long long deadline = h_now_ms() + h_env_ms("H_START_TIMEOUT_MS", H_START_TIMEOUT_MS);
     while (h_now_ms() < deadline) {
         int fd = h_connect(s->port);
         if (fd >= 0) {
@@ -250,7 +263,7 @@ int h_server_stop(struct h_server *s)
     if (s->pid <= 0)
         return -1;
     kill(s->pid, SIGTERM);
-    long long deadline = h_now_ms() + H_STOP_TIMEOUT_MS;
+    long long deadline = h_now_ms() + h_env_ms("H_STOP_TIMEOUT_MS", H_STOP_TIMEOUT_MS);
     while (waitpid(s->pid, &status, WNOHANG) == 0) {
         if (h_now_ms() >= deadline) {
             kill(s->pid, SIGKILL);
@@ -264,6 +277,121 @@ int h_server_stop(struct h_server *s)
     if (!s->keep_stderr)
         unlink(s->stderr_path);
     return status;
+}
+
+/* h_wait_ready for a UNIX socket path (or s->port when path is NULL). */
+static bool h_wait_connect(struct h_server *s, const char *unix_path)
+{
+    long long deadline = h_now_ms() + h_env_ms("H_START_TIMEOUT_MS", H_START_TIMEOUT_MS);
+    while (h_now_ms() < deadline) {
+        int fd = unix_path != NULL ? h_connect_unix(unix_path) : h_connect(s->port);
+        if (fd >= 0) {
+            close(fd);
+            return true;
+        }
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+            h_untrack_pid(s->pid);
+            s->pid = -1;
+            return false;
+        }
+        h_sleep_ms(H_POLL_STEP_MS);
+    }
+    return false;
+}
+
+bool h_server_start_args(struct h_server *s, const char *const *args, const char *unix_path,
+                         int tcp_port)
+{
+    const char *argv[H_MAX_FLAGS + 4];
+    int n = 0;
+    signal(SIGPIPE, SIG_IGN);
+    argv[n++] = h_server_bin();
+    for (int i = 0; args[i] != NULL && n < H_MAX_FLAGS; i++)
+        argv[n++] = args[i];
+    if (geteuid() == 0) {
+        argv[n++] = "-u";
+        argv[n++] = "root";
+    }
+    argv[n] = NULL;
+    s->port = tcp_port;
+    snprintf(s->stderr_path, sizeof(s->stderr_path), "/tmp/slabcache-t-%d-%d.err",
+             (int)getpid(), tcp_port);
+    s->pid = h_spawn(argv, s->stderr_path);
+    if (s->pid < 0)
+        return false;
+    h_track_pid(s->pid);
+    if (h_wait_connect(s, unix_path))
+        return true;
+    if (s->pid > 0)
+        h_server_stop(s);
+    return false;
+}
+
+int h_connect_unix(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int h_free_udp_port(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    int port = -1;
+    if (fd < 0)
+        return -1;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+int h_udp_socket(int port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    if (fd < 0)
+        return -1;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+ssize_t h_udp_recv(int fd, void *buf, size_t cap, int timeout_ms)
+{
+    long long deadline = h_now_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - h_now_ms();
+        struct pollfd pf = { fd, POLLIN, 0 };
+        int r = left > 0 ? poll(&pf, 1, (int)left) : 0;
+        if (r == 0)
+            return 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        ssize_t n = recv(fd, buf, cap, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n;
+    }
 }
 
 /* Appends what is readable on fd now to dst (NUL-terminated); false at EOF. */

@@ -16,7 +16,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Bounds, in milliseconds. */
+/*
+ * Bounds, in milliseconds. H_START_TIMEOUT_MS and H_STOP_TIMEOUT_MS in the
+ * environment override the start and stop bounds (make check-valgrind).
+ */
 #define H_START_TIMEOUT_MS 5000
 #define H_STOP_TIMEOUT_MS 5000
 #define H_IO_TIMEOUT_MS 5000
@@ -79,6 +82,25 @@ bool h_stats(int port, const char *group, char *buf, size_t cap);
 /* Value of "STAT name value" in a stats reply; -1 when absent. */
 long long h_stat_num(const char *stats, const char *name);
 bool h_stat_str(const char *stats, const char *name, char *out, size_t cap);
+
+/* ---- other transports (UNIX sockets, UDP) and exact command lines ---- */
+
+/*
+ * Starts the server with exactly args (NULL-terminated, after argv[0]; only
+ * -u root is added when root: no -l, -p or -U) and waits until a connect
+ * succeeds: to the UNIX socket unix_path when not NULL, else to
+ * 127.0.0.1:tcp_port. One attempt; s->port is set to tcp_port.
+ */
+bool h_server_start_args(struct h_server *s, const char *const *args, const char *unix_path,
+                         int tcp_port);
+/* A stream connection to the UNIX socket at path; -1 on failure. */
+int h_connect_unix(const char *path);
+/* A UDP port that was free a moment ago on 127.0.0.1. */
+int h_free_udp_port(void);
+/* A UDP socket connected to 127.0.0.1:port; -1 on failure. */
+int h_udp_socket(int port);
+/* One datagram within timeout_ms: its length, 0 on timeout, -1 on error (errno). */
+ssize_t h_udp_recv(int fd, void *buf, size_t cap, int timeout_ms);
 
 /* Printable rendering of bytes for failure messages (static buffer). */
 const char *h_escape(const char *buf, size_t len);

@@ -28,3 +28,22 @@ EXTRA_t_client_test_process_DEPENDENCIES = slabcache$(EXEEXT)
 dist_noinst_SCRIPTS += t/client/memccapable.sh
 TESTS += t/client/test_raw t/client/test_memcached t/client/test_process \
 	t/client/memccapable.sh
+
+# check-valgrind: the client and stress suites with every
+# server they start under valgrind memcheck, through t/client/valgrind-server;
+# fails on any memcheck error or definitely lost byte (t/client/valgrind.sh).
+dist_noinst_SCRIPTS += t/client/valgrind.sh t/client/valgrind-server
+check-valgrind: slabcache$(EXEEXT) t/client/test_raw$(EXEEXT) \
+		t/client/test_memcached$(EXEEXT) t/client/test_process$(EXEEXT) \
+		t/stress/test_hostile$(EXEEXT) t/stress/test_integrity$(EXEEXT)
+	@$(AM_TESTS_ENVIRONMENT) VG_BUILDDIR='$(abs_top_builddir)' \
+	VG_SRCDIR='$(abs_top_srcdir)' $(SHELL) '$(srcdir)/t/client/valgrind.sh'
+.PHONY: check-valgrind
+
+# test_transport: UDP (-U), UNIX sockets (-s, -a), -B, EMFILE (owner: server).
+check_PROGRAMS += t/client/test_transport
+t_client_test_transport_SOURCES = t/client/test_transport.c
+t_client_test_transport_CFLAGS = $(T_CLIENT_CFLAGS) $(LIBMEMCACHED_CFLAGS)
+t_client_test_transport_LDADD = $(T_CLIENT_LDADD) $(LIBMEMCACHED_LIBS)
+EXTRA_t_client_test_transport_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_transport
