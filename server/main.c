@@ -235,11 +235,28 @@ static struct event *add_event(struct server *srv, evutil_socket_t fd, short wha
     return ev;
 }
 
+/*
+ * SIGTERM/SIGINT stay blocked from the start until their libevent handlers
+ * are in place: the listening sockets accept (into the backlog) before the
+ * event loop runs, so a client may already send a stop signal, which would
+ * otherwise kill the process with the default action. Threads started while
+ * blocked inherit the mask, so the main thread alone takes these signals.
+ */
+static void stop_signals_block(bool block)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 int main(int argc, char **argv)
 {
     static struct server srv;
     char err[MAIN_ERR_MAX];
 
+    stop_signals_block(true);
     clock_init();
     parse_or_exit(&srv, argc, argv);
     const struct settings *s = &srv.settings;
@@ -272,6 +289,7 @@ int main(int argc, char **argv)
     struct event *tick_ev = add_event(&srv, -1, EV_PERSIST, server_on_tick, &tick);
     struct event *term_ev = add_event(&srv, SIGTERM, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
     struct event *int_ev = add_event(&srv, SIGINT, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
+    stop_signals_block(false);
     if (ready >= 0) {
         char one = 1;
         if (write(ready, &one, 1) != 1)
