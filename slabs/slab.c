@@ -61,7 +61,7 @@ int slab_classes_init(store *s, char *err, size_t errlen)
     while (size < c->page_size && (double)size <= (double)c->page_size / c->factor) {
         if (n + 1 >= CLASS_MAX) {
             snprintf(err, errlen,
-                     "growth factor %.2f with chunk size %u and page size %u needs more than %d classes",
+                     "growth factor %g with chunk size %u and page size %u needs more than %d classes",
                      c->factor, c->chunk_min, c->page_size, CLASS_MAX);
             return -1;
         }

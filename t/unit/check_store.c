@@ -421,7 +421,8 @@ START_TEST(test_config_errors)
     c.page_size = PAGE_SIZE_MAX;
     c.mem_limit = PAGE_SIZE_MAX;
     c.factor = 1.0001;
-    expect_create_error(&c, "classes");
+    expect_create_error(&c, "growth factor 1.0001 with chunk size 48 and page size 1073741824 "
+                            "needs more than 255 classes");
 }
 END_TEST
 
