@@ -218,7 +218,7 @@ static void stats_general(struct server *srv, struct stat_sink *sink)
     stat_u64(sink, "pid", (uint64_t)srv->pid);
     stat_u64(sink, "uptime", (uint64_t)(now - srv->stats->started));
     stat_u64(sink, "time", (uint64_t)now);
-    stat_str(sink, "version", PACKAGE_VERSION);
+    stat_str(sink, "version", PROTOCOL_VERSION);   /* as the `version` command */
     stat_str(sink, "libevent", event_get_version());
     stat_u64(sink, "pointer_size", 8 * sizeof(void *));
     stat_fmt(sink, "rusage_user", "%ld.%06ld", (long)ru.ru_utime.tv_sec,

@@ -337,8 +337,11 @@ START_TEST(stats_general)
     ck_assert_int_eq(h_stat_num(st, "threads"), 4);
     ck_assert_int_eq(h_stat_num(st, "rejected_connections"), 0);
     ck_assert_int_eq(h_stat_num(st, "max_connections"), 1024);
-    char ver[64];
+    /* `stats` reports the same version as the `version` command (clients parse both). */
+    char ver[64], line[80];
     ck_assert(h_stat_str(st, "version", ver, sizeof(ver)) && ver[0] != '\0');
+    snprintf(line, sizeof(line), "VERSION %s\r\n", ver);
+    HC_EXPECT(fd, "version\r\n", line);
     HC_EXPECT(fd, "stats bogus\r\n", "ERROR\r\n");
     close(fd);
 }
