@@ -4,6 +4,11 @@
  * exactly as server/conn.c drives it. Built twice by t/fuzz/run:
  *   fuzz_conn  -- -B auto: the first byte picks text (or binary, on 0x80);
  *   fuzz_bin   -- -B binary (FUZZ_BINARY defined): every frame is binary.
+ *   fuzz_meta  -- meta commands (FUZZ_META defined): the first byte of each
+ *                 line of the payload picks the meta word (mg ms md ma mn me,
+ *                 by value mod 6: '0'..'5') that replaces it, so mutations
+ *                 land in meta parsing; '=' sends the rest of the line as it
+ *                 is (an ms data block).
  *
  * Input layout (so the fuzzer mutates the transport as well as the bytes):
  *   byte 0        control: bits 0-2 = k, the number of read-size bytes;
@@ -592,6 +597,37 @@ static void fuzz_conn_open(struct fuzz_conn *fc, store *s, uint8_t control)
     fc->iov_max = fuzz_iov_counts[(control >> FUZZ_IOV_SHIFT) & FUZZ_IOV_MASK];
 }
 
+#ifdef FUZZ_META
+static const char *const fuzz_meta_words[] = { "mg ", "ms ", "md ", "ma ", "mn", "me " };
+#define FUZZ_META_WORDS (sizeof(fuzz_meta_words) / sizeof(fuzz_meta_words[0]))
+#define FUZZ_META_WORD_MAX 3
+#define FUZZ_META_VERBATIM '='
+
+/* Rewrites body so that each line starts with a meta word (see the top). */
+static uint8_t *fuzz_meta_expand(const uint8_t *body, size_t nbody, size_t *nout)
+{
+    uint8_t *out = malloc(nbody * FUZZ_META_WORD_MAX + 1);
+    FUZZ_CHECK(out != NULL);
+    size_t o = 0;
+    bool line_start = true;
+    for (size_t i = 0; i < nbody; i++) {
+        if (line_start) {
+            if (body[i] != FUZZ_META_VERBATIM) {
+                const char *w = fuzz_meta_words[body[i] % FUZZ_META_WORDS];
+                memcpy(out + o, w, strlen(w));
+                o += strlen(w);
+            }
+            line_start = false;
+            continue;   /* the selector byte itself is not sent */
+        }
+        out[o++] = body[i];
+        line_start = body[i] == '\n';
+    }
+    *nout = o;
+    return out;
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -603,6 +639,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *sizes = data + 1;
     const uint8_t *body = data + 1 + k;
     size_t nbody = size - 1 - k;
+#ifdef FUZZ_META
+    uint8_t *expanded = fuzz_meta_expand(body, nbody, &nbody);
+    body = expanded;
+#endif
     bool slow = (control & FUZZ_SLOW_READER) != 0;
     unsigned tick = control >> FUZZ_CLOCK_SHIFT;
 
@@ -649,6 +689,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check_store(fuzz_store);
 
     free(rb.mem);
+#ifdef FUZZ_META
+    free(expanded);
+#endif
     free(fc);
     store_destroy(fuzz_store);
     fuzz_store = NULL;
