@@ -268,7 +268,7 @@ static void bin_store_refused(struct bin_req *rq, enum store_result why)
 {
     bin_error(rq, proto_count_refused(rq->ctr, why) ? BIN_ST_E2BIG : BIN_ST_ENOMEM);
     if (rq->cmd->arg == STORE_SET)
-        store_delete(rq->store, rq->key, rq->h.keylen, 0);
+        store_delete(rq->store, rq->key, rq->h.keylen, 0, NULL);
 }
 
 /* Not stored: memcached names the reason by the command (add: exists, replace: not found). */
@@ -399,9 +399,10 @@ static void bin_cmd_arith(struct bin_req *rq)
         return;
     }
     uint64_t result = 0, cas = 0;
-    switch (store_arith(rq->store, rq->key, rq->h.keylen, incr, delta, &result, &cas)) {
+    unsigned cls = 0;
+    switch (store_arith(rq->store, rq->key, rq->h.keylen, incr, delta, &result, &cas, &cls)) {
     case STORE_OK:
-        counter_inc(incr ? &ctr->incr_hits : &ctr->decr_hits);
+        proto_count_arith_hit(ctr, incr, cls);
         bin_arith_reply(rq, result, cas);
         break;
     case STORE_NOT_FOUND:
@@ -426,9 +427,10 @@ static void bin_cmd_arith(struct bin_req *rq)
 /* delete, deleteq; with a CAS only when it matches. The reply carries cas 0. */
 static void bin_cmd_delete(struct bin_req *rq)
 {
-    switch (store_delete(rq->store, rq->key, rq->h.keylen, rq->h.cas)) {
+    unsigned cls = 0;
+    switch (store_delete(rq->store, rq->key, rq->h.keylen, rq->h.cas, &cls)) {
     case STORE_OK:
-        counter_inc(&rq->ctr->delete_hits);
+        proto_count_delete_hit(rq->ctr, cls);
         bin_ok(rq, 0);
         break;
     case STORE_EXISTS:

@@ -48,6 +48,20 @@ static inline void proto_count_lookup_hit(struct proto_counters *ctr, unsigned c
     }
 }
 
+/* A delete that removed an item of class cls. */
+static inline void proto_count_delete_hit(struct proto_counters *ctr, unsigned cls)
+{
+    counter_inc(&ctr->delete_hits);
+    counter_inc(&ctr->cls[cls].delete_hits);
+}
+
+/* An incr (or decr) that changed an item, now of class cls. */
+static inline void proto_count_arith_hit(struct proto_counters *ctr, bool incr, unsigned cls)
+{
+    counter_inc(incr ? &ctr->incr_hits : &ctr->decr_hits);
+    counter_inc(incr ? &ctr->cls[cls].incr_hits : &ctr->cls[cls].decr_hits);
+}
+
 /* The outcome of a store in CAS mode (call it for that mode only). */
 static inline void proto_count_cas(struct proto_counters *ctr, unsigned cls,
                                    enum store_result res)

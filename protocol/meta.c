@@ -611,7 +611,7 @@ static void ms_refuse(struct meta_cmd *mc, const char *msg, size_t block)
 static void ms_no_item(struct meta_cmd *mc, enum store_result why, size_t block)
 {
     ms_refuse(mc, proto_count_refused(mc->ctr, why) ? MSG_TOO_LARGE : MSG_NO_MEMORY, block);
-    store_delete(mc->store, mc->key, mc->nkey, 0);
+    store_delete(mc->store, mc->key, mc->nkey, 0, NULL);
 }
 
 static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas)
@@ -747,10 +747,8 @@ static void meta_cmd_delete(struct meta_cmd *mc)
     const char *code = MSG_META_HD;
     switch (res) {
     case STORE_OK:
-        if (!d.stale) {
-            counter_inc(&mc->ctr->delete_hits);
-            counter_inc(&mc->ctr->cls[cls].delete_hits);
-        }
+        if (!d.stale)
+            proto_count_delete_hit(mc->ctr, cls);
         if (mc->o.quiet)
             return;
         break;
@@ -841,8 +839,7 @@ static void ma_count(struct meta_cmd *mc, bool incr, bool hit, unsigned cls)
 {
     struct proto_counters *ctr = mc->ctr;
     if (hit) {
-        counter_inc(incr ? &ctr->incr_hits : &ctr->decr_hits);
-        counter_inc(incr ? &ctr->cls[cls].incr_hits : &ctr->cls[cls].decr_hits);
+        proto_count_arith_hit(ctr, incr, cls);
     } else {
         counter_inc(incr ? &ctr->incr_misses : &ctr->decr_misses);
     }

@@ -199,7 +199,7 @@ static void text_store_refused(struct text_req *rq, const struct text_token *key
     else
         REPLY_LIT(rq->out, MSG_NO_MEMORY);
     if (mode == STORE_SET)
-        store_delete(rq->store, key->p, key->len, 0);
+        store_delete(rq->store, key->p, key->len, 0, NULL);
 }
 
 static void text_store_result(struct text_req *rq, enum store_mode mode,
@@ -292,9 +292,10 @@ static void text_cmd_arith(struct text_req *rq, const struct text_cmd *cmd)
         REPLY_LIT(rq->out, MSG_BAD_DELTA);
         return;
     }
-    switch (store_arith(rq->store, key->p, key->len, incr, delta, &result, NULL)) {
+    unsigned cls = 0;
+    switch (store_arith(rq->store, key->p, key->len, incr, delta, &result, NULL, &cls)) {
     case STORE_OK:
-        counter_inc(incr ? &rq->ctr->incr_hits : &rq->ctr->decr_hits);
+        proto_count_arith_hit(rq->ctr, incr, cls);
         reply_add_u64(rq->out, result);
         REPLY_LIT(rq->out, MSG_CRLF);
         break;
@@ -331,8 +332,9 @@ static void text_cmd_delete(struct text_req *rq, const struct text_cmd *cmd)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
-    if (store_delete(rq->store, key->p, key->len, 0) == STORE_OK) {
-        counter_inc(&rq->ctr->delete_hits);
+    unsigned cls = 0;
+    if (store_delete(rq->store, key->p, key->len, 0, &cls) == STORE_OK) {
+        proto_count_delete_hit(rq->ctr, cls);
         REPLY_LIT(rq->out, MSG_DELETED);
     } else {
         counter_inc(&rq->ctr->delete_misses);

@@ -366,19 +366,27 @@ enum store_result store_commit(store *s, item *it, enum store_mode mode,
     return res;
 }
 
-/* arg: the uint64_t CAS to match (0: any). */
+struct delete_arg {
+    uint64_t cas;            /* to match; 0: any */
+    unsigned *cls;           /* out: the deleted item's class, if not NULL */
+};
+
 static enum store_result delete_live(store *s, item *it, uint64_t hv, const void *arg)
 {
-    uint64_t cas = *(const uint64_t *)arg;
-    if (cas != 0 && item_cas(it) != cas)
+    const struct delete_arg *d = arg;
+    if (d->cas != 0 && item_cas(it) != d->cas)
         return STORE_EXISTS;
+    if (d->cls != NULL)
+        *d->cls = it->cls;
     item_unlink(s, it, hv);
     return STORE_OK;
 }
 
-enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t cas)
+enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t cas,
+                               unsigned *cls)
 {
-    return with_live(s, key, nkey, delete_live, &cas);
+    struct delete_arg d = { cas, cls };
+    return with_live(s, key, nkey, delete_live, &d);
 }
 
 /* arg: the int64_t exptime as the client sent it. */
@@ -540,10 +548,19 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
 }
 
 enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
-                              uint64_t delta, uint64_t *result, uint64_t *cas_out)
+                              uint64_t delta, uint64_t *result, uint64_t *cas_out,
+                              unsigned *cls)
 {
     struct store_meta_arith a = { .incr = incr, .delta = delta };
-    return arith_core(s, key, nkey, &a, result, cas_out, NULL, NULL);
+    if (cls == NULL)
+        return arith_core(s, key, nkey, &a, result, cas_out, NULL, NULL);
+    item *it = NULL;
+    enum store_result res = arith_core(s, key, nkey, &a, result, cas_out, NULL, &it);
+    if (it != NULL) {
+        *cls = it->cls;
+        store_release(s, it);
+    }
+    return res;
 }
 
 /* ---- flush, upkeep ---- */

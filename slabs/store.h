@@ -152,8 +152,12 @@ char *item_value_mut(item *it);
 enum store_result store_commit(store *s, item *it, enum store_mode mode,
                                uint64_t cas_in, uint64_t *cas_out);
 
-/* Deletes key; if cas is non-zero, only when it matches (STORE_EXISTS if not). */
-enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t cas);
+/*
+ * Deletes key; if cas is non-zero, only when it matches (STORE_EXISTS if not).
+ * *cls (if not NULL) gets the deleted item's class, for per-class counters.
+ */
+enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t cas,
+                               unsigned *cls);
 
 /* Sets a new exptime (protocol value) on key. */
 enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t exptime);
@@ -161,11 +165,13 @@ enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t ex
 /*
  * incr (incr = true) or decr: the value must be a decimal number of at most 20
  * digits that fits 64 bits. incr wraps at 2^64; decr stops at 0. *result gets
- * the new number; *cas_out (if not NULL) the new CAS.
+ * the new number; *cas_out (if not NULL) the new CAS. *cls (if not NULL) the
+ * class of the item now holding it, for per-class counters.
  * Returns STORE_OK, STORE_NOT_FOUND, STORE_NON_NUMERIC or STORE_NO_MEMORY.
  */
 enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
-                              uint64_t delta, uint64_t *result, uint64_t *cas_out);
+                              uint64_t delta, uint64_t *result, uint64_t *cas_out,
+                              unsigned *cls);
 
 /*
  * flush_all: invalidates every item stored before now + delay seconds (delay

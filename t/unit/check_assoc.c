@@ -131,7 +131,7 @@ START_TEST(test_incremental_growth)
         snprintf(k, sizeof(k), "g%d", i);
         ck_assert_msg(found(s, k, k), "%s mid-growth", k);
     }
-    ck_assert_int_eq(store_delete(s, "g3", 2, 0), STORE_OK);
+    ck_assert_int_eq(store_delete(s, "g3", 2, 0, NULL), STORE_OK);
     ck_assert(!found(s, "g3", "g3"));
     store_maintain(s);
     store_stats(s, &ss);

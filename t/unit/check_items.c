@@ -201,7 +201,7 @@ START_TEST(test_no_evict)
     ck_assert(!has_s(s, "k3", NULL));
     ck_assert(has_s(s, "n1", NULL));
     /* and a deleted one frees its chunk */
-    ck_assert_int_eq(store_delete(s, "k5", 2, 0), STORE_OK);
+    ck_assert_int_eq(store_delete(s, "k5", 2, 0, NULL), STORE_OK);
     ck_assert_int_eq(put_s(s, "n2", 0), STORE_OK);
     ck_assert_int_eq(put_s(s, "n3", 0), STORE_NO_MEMORY);
     ck_assert_uint_eq(cstats(s).outofmemory, 2);
@@ -257,7 +257,7 @@ START_TEST(test_expiry_absolute_negative)
     /* an expired key counts as missing for add/replace/delete/incr */
     ck_assert_int_eq(put("e", 1), STORE_OK);
     clock_advance(1);
-    ck_assert_int_eq(store_delete(st, "e", 1, 0), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_delete(st, "e", 1, 0, NULL), STORE_NOT_FOUND);
     ck_assert_int_eq(store_touch(st, "e", 1, 0), STORE_NOT_FOUND);
 }
 END_TEST

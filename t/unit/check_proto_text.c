@@ -629,6 +629,12 @@ START_TEST(counters_after_a_session)
     ck_assert_uint_eq(cls_sets, 2);
     ck_assert_uint_eq(cls_hits, 3);
     ck_assert_uint_eq(cls_touch, 2);
+    /* incr, decr and delete land in class 1 (the one-byte items' class), none in 0 */
+    ck_assert_uint_eq(counter_get(&ctr->cls[1].incr_hits), 1);
+    ck_assert_uint_eq(counter_get(&ctr->cls[1].decr_hits), 1);
+    ck_assert_uint_eq(counter_get(&ctr->cls[1].delete_hits), 1);
+    ck_assert_uint_eq(counter_get(&ctr->cls[0].incr_hits) + counter_get(&ctr->cls[0].decr_hits) +
+                      counter_get(&ctr->cls[0].delete_hits), 0);
 }
 END_TEST
 

@@ -161,7 +161,7 @@ START_TEST(test_chunk_accounting)
     item *it = store_get(s, "k05", 3, NULL);
     const void *addr = it;
     store_release(s, it);
-    ck_assert_int_eq(store_delete(s, "k05", 3, 0), STORE_OK);
+    ck_assert_int_eq(store_delete(s, "k05", 3, 0, NULL), STORE_OK);
     store_class_stats(s, 1, &cs);
     ck_assert_uint_eq(cs.used_chunks, 11);
     ck_assert_uint_eq(cs.free_chunks, 11);
@@ -179,7 +179,7 @@ START_TEST(test_chunk_accounting)
 
     /* a held item's chunk is freed only at its last release */
     it = store_get(s, "k00", 3, NULL);
-    ck_assert_int_eq(store_delete(s, "k00", 3, 0), STORE_OK);
+    ck_assert_int_eq(store_delete(s, "k00", 3, 0, NULL), STORE_OK);
     store_class_stats(s, 1, &cs);
     ck_assert_uint_eq(cs.used_chunks, 12);
     ck_assert_uint_eq(cs.curr_items, 11);

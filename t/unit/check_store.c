@@ -129,7 +129,7 @@ START_TEST(test_cas_every_mutation)
     ck_assert_uint_eq(c3, 3);
     ck_assert_str_eq(val(st, "a", &got), "111");
     ck_assert_uint_eq(got, 3);
-    ck_assert_int_eq(store_arith(st, "a", 1, true, 1, &r, &c4), STORE_OK);
+    ck_assert_int_eq(store_arith(st, "a", 1, true, 1, &r, &c4, NULL), STORE_OK);
     ck_assert_uint_eq(r, 112);
     ck_assert_uint_eq(c4, 4);
     /* touch keeps the CAS (memcached too) */
@@ -150,14 +150,14 @@ START_TEST(test_cas_every_mutation)
     ck_assert_int_eq(put(st, "zz", "y", 0, 0, STORE_CAS, 4, NULL), STORE_NOT_FOUND);
 
     /* delete with cas */
-    ck_assert_int_eq(store_delete(st, "a", 1, 4), STORE_EXISTS);
+    ck_assert_int_eq(store_delete(st, "a", 1, 4, NULL), STORE_EXISTS);
     ck_assert_str_eq(val(st, "a", NULL), "x");
-    ck_assert_int_eq(store_delete(st, "a", 1, 5), STORE_OK);
+    ck_assert_int_eq(store_delete(st, "a", 1, 5, NULL), STORE_OK);
     ck_assert_str_eq(val(st, "a", NULL), "<miss>");
-    ck_assert_int_eq(store_delete(st, "a", 1, 0), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_delete(st, "a", 1, 0, NULL), STORE_NOT_FOUND);
     ck_assert_int_eq(set("b", "v"), STORE_OK);
-    ck_assert_int_eq(store_delete(st, "b", 1, 0), STORE_OK);
-    ck_assert_int_eq(store_delete(st, "b", 1, 0), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_delete(st, "b", 1, 0, NULL), STORE_OK);
+    ck_assert_int_eq(store_delete(st, "b", 1, 0, NULL), STORE_NOT_FOUND);
 }
 END_TEST
 
@@ -295,7 +295,7 @@ END_TEST
 static uint64_t arith(const char *k, bool incr, uint64_t d, enum store_result expect)
 {
     uint64_t r = 12345;
-    ck_assert_int_eq(store_arith(st, k, strlen(k), incr, d, &r, NULL), expect);
+    ck_assert_int_eq(store_arith(st, k, strlen(k), incr, d, &r, NULL, NULL), expect);
     return r;
 }
 

@@ -112,7 +112,7 @@ static void do_get(struct ctx *c, const char *key)
     bool long_value = item_nvalue(it) > VALUE_CAP;
     store_release(c->s, it);
     if (long_value)
-        store_delete(c->s, key, strlen(key), 0);
+        store_delete(c->s, key, strlen(key), 0, NULL);
 }
 
 static void *hammer(void *arg)
@@ -135,8 +135,8 @@ static void *hammer(void *arg)
         else if (op < 85)
             do_store(c, key, STORE_PREPEND, w->id, ctr, &x);
         else if (op < 92)
-            store_delete(c->s, key, strlen(key), 0);
-        else if (store_arith(c->s, "counter", 7, true, 1, NULL, NULL) == STORE_OK)
+            store_delete(c->s, key, strlen(key), 0, NULL);
+        else if (store_arith(c->s, "counter", 7, true, 1, NULL, NULL, NULL) == STORE_OK)
             atomic_fetch_add(&c->incrs, 1);
         atomic_fetch_add(&c->ops, 1);
     }
@@ -202,7 +202,7 @@ START_TEST(test_hammer)
     ck_assert_int_gt(atomic_load(&c.hits), 1000);
     ck_assert_int_eq(atomic_load(&c.bad), 0);
     uint64_t total = 0;
-    ck_assert_int_eq(store_arith(c.s, "counter", 7, true, 0, &total, NULL), STORE_OK);
+    ck_assert_int_eq(store_arith(c.s, "counter", 7, true, 0, &total, NULL, NULL), STORE_OK);
     ck_assert_uint_eq(total, (uint64_t)atomic_load(&c.incrs));
     /* accounting adds up once everyone is gone */
     struct store_stats ss;
