@@ -24,6 +24,16 @@
  * sub-buckets per power of two, so a percentile is within 1/32 of the truth)
  * and merged at the end.
  *
+ * --rate R makes it an open loop: each connection sends on a fixed schedule
+ * (R / C requests per second, the connections' schedules staggered), with at
+ * most D outstanding; a request's latency counts from its scheduled send time,
+ * so a server that stalls is charged for the requests queued behind the stall
+ * (no coordinated omission). Waits use epoll_pwait2 with a 1 ns timer slack.
+ *
+ * --server-pid P reports the CPU time that process (all its threads) and
+ * loadgen itself used over the measured window, as a share of one CPU and in
+ * microseconds per request: it tells which side limited the run.
+ *
  * --workload fill is the density probe: one connection sets distinct keys in
  * pipelined batches and reads `stats` after each batch until evictions > 0,
  * then reports curr_items at that point.
@@ -49,12 +59,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LG_KEY_MAX 250
+#define LG_KEY_DIGITS 8  /* keys are prefix + at least 8 digits: lg:00000042 */
+#define LG_U32_DIGITS 10
 #define LG_VALUE_MAX (1024 * 1024 - 512)
 #define LG_PATTERN_OFFSETS 4096
 #define LG_MGET_KEYS_MAX 100
@@ -69,6 +83,9 @@
 #define LG_STATS_REPLY_MAX (64 * 1024)
 #define LG_NS_PER_SEC 1000000000ull
 #define LG_NS_PER_US 1000.0
+#define LG_NS_PER_MS 1000000ull
+#define LG_TIMER_SLACK_NS 1
+#define LG_RATE_MAX 100000000L
 
 /* Binary protocol (magic bytes, opcodes, status codes, header size). */
 #define LG_BIN_REQ_MAGIC 0x80
@@ -116,6 +133,8 @@ struct lg_config {
     int cpus[LG_THREADS_MAX], ncpus;
     const char *prefix;
     unsigned fill_batch;
+    double rate;     /* --rate: open loop, requests per second in all (0: closed loop) */
+    int server_pid;  /* --server-pid: report that process's CPU time over the window */
 };
 
 /* What the threads run in the current phase. */
@@ -144,6 +163,8 @@ struct lg_conn {
     uint32_t *keypool;
     unsigned head, count;
     uint64_t last_progress;
+    uint64_t next_due;  /* --rate: scheduled send time of the next request */
+    uint64_t interval;  /* --rate: ns between two scheduled sends on this conn */
 };
 
 struct lg_stats {
@@ -172,6 +193,7 @@ static atomic_int g_phase;
 static atomic_uint_fast64_t g_tickets;
 static atomic_int g_errmsgs;
 static uint64_t g_deadline;
+static size_t g_prefix_len;
 
 /* ---------- small helpers ---------- */
 
@@ -241,9 +263,23 @@ struct lg_value {
     uint32_t len, off, flags;
 };
 
+/* prefix + the index in at least LG_KEY_DIGITS decimal digits (zero padded);
+ * written by hand: snprintf was the largest cost of the generator's hot path. */
 static int lg_key(uint32_t idx, char *buf)
 {
-    return snprintf(buf, LG_KEY_MAX + 1, "%s%08" PRIu32, g_cfg.prefix, idx);
+    char digits[LG_U32_DIGITS];
+    int nd = 0;
+    do {
+        digits[nd++] = (char)('0' + idx % 10);
+        idx /= 10;
+    } while (idx > 0);
+    while (nd < LG_KEY_DIGITS)
+        digits[nd++] = '0';
+    memcpy(buf, g_cfg.prefix, g_prefix_len);
+    for (int i = 0; i < nd; i++)
+        buf[g_prefix_len + (size_t)i] = digits[nd - 1 - i];
+    buf[g_prefix_len + (size_t)nd] = '\0';
+    return (int)g_prefix_len + nd;
 }
 
 static struct lg_value lg_value_of(uint32_t idx)
@@ -775,12 +811,18 @@ static enum lg_op lg_pick_op(struct lg_thread *t)
     }
 }
 
+/* Closed loop: tops the connection up to depth outstanding. Open loop
+ * (--rate): sends every request whose scheduled time has come, as long as
+ * fewer than depth are outstanding; a request held back by that cap keeps its
+ * scheduled time, so its wait is part of its latency (no coordinated omission). */
 static void lg_conn_fill(struct lg_thread *t, struct lg_conn *c, uint64_t now)
 {
     if (c->dead || (g_cfg.batch && c->count > 0))
         return;
     while (c->count < (unsigned)g_cfg.depth) {
         uint64_t ticket = 0;
+        if (c->interval && c->next_due > now)
+            break;
         if (now >= g_deadline || !lg_take_ticket(&ticket))
             break;
         struct lg_req *rq = &c->ring[(c->head + c->count) % (unsigned)g_cfg.depth];
@@ -790,6 +832,10 @@ static void lg_conn_fill(struct lg_thread *t, struct lg_conn *c, uint64_t now)
             rq->keys[i] = g_plan.sequential ? (uint32_t)(ticket % g_cfg.keys)
                                             : (uint32_t)(lg_rand(&t->rng) % g_cfg.keys);
         rq->t0 = now;
+        if (c->interval) {
+            rq->t0 = c->next_due;
+            c->next_due += c->interval;
+        }
         lg_encode(c, rq);
         if (c->count == 0)
             c->last_progress = now;
@@ -898,16 +944,47 @@ static void lg_pin(int cpu)
         lg_die("cannot pin to CPU %d", cpu);
 }
 
+/* --rate: spreads the connections' schedules evenly over one interval. */
+static void lg_schedule(struct lg_thread *t, uint64_t now)
+{
+    if (g_cfg.rate <= 0 || g_plan.sequential)
+        return;
+    uint64_t interval = (uint64_t)((double)g_cfg.conns * (double)LG_NS_PER_SEC / g_cfg.rate);
+    if (interval == 0)
+        interval = 1;
+    for (int i = 0; i < t->nconns; i++) {
+        unsigned global = (unsigned)(t->id + i * g_cfg.threads);
+        t->conns[i].interval = interval;
+        t->conns[i].next_due = now + interval * global / (unsigned)g_cfg.conns;
+    }
+}
+
+/* How long to wait for events: until the next scheduled send in open loop. */
+static int lg_wait(struct lg_thread *t, struct epoll_event *evs, uint64_t now)
+{
+    uint64_t wait = (uint64_t)LG_EPOLL_WAIT_MS * LG_NS_PER_MS;
+    for (int i = 0; i < t->nconns; i++) {
+        const struct lg_conn *c = &t->conns[i];
+        if (c->interval && !c->dead && c->count < (unsigned)g_cfg.depth)
+            wait = c->next_due <= now ? 0 : (c->next_due - now < wait ? c->next_due - now : wait);
+    }
+    struct timespec ts = {(time_t)(wait / LG_NS_PER_SEC), (long)(wait % LG_NS_PER_SEC)};
+    return epoll_pwait2(t->epfd, evs, LG_EPOLL_EVENTS, &ts, NULL);
+}
+
 static void *lg_thread_main(void *arg)
 {
     struct lg_thread *t = arg;
     struct epoll_event evs[LG_EPOLL_EVENTS];
     lg_pin(t->cpu);
+    if (g_cfg.rate > 0) /* wake at the scheduled time, not up to 50 us later */
+        prctl(PR_SET_TIMERSLACK, LG_TIMER_SLACK_NS, 0, 0, 0);
     uint64_t now = lg_now();
+    lg_schedule(t, now);
     for (int i = 0; i < t->nconns; i++)
         lg_conn_fill(t, &t->conns[i], now);
     for (;;) {
-        int n = epoll_wait(t->epfd, evs, LG_EPOLL_EVENTS, LG_EPOLL_WAIT_MS);
+        int n = lg_wait(t, evs, now);
         now = lg_now();
         for (int i = 0; i < n; i++) {
             struct lg_conn *c = evs[i].data.ptr;
@@ -920,7 +997,7 @@ static void *lg_thread_main(void *arg)
         bool busy = lg_check_conns(t, now, &alive);
         if (!alive || (!busy && lg_stopping()))
             break;
-        if (!busy) /* idle connections (batch mode, or a phase just began) */
+        if (!busy || g_cfg.rate > 0) /* idle conns (batch, a new phase), or sends now due */
             for (int i = 0; i < t->nconns; i++)
                 lg_conn_fill(t, &t->conns[i], now);
     }
@@ -1028,27 +1105,86 @@ static uint64_t lg_preload(struct lg_thread *ts)
     return lg_errors(&sum) + (g_cfg.keys - sum.requests);
 }
 
+/* CPU time used by both sides over the measured window (ns; -1: unknown). */
+struct lg_cpu {
+    int64_t server, client;
+};
+
+/* On-CPU nanoseconds of every thread of `pid`: the first field of
+ * /proc/PID/task/TID/schedstat, exact where /proc/PID/stat counts ticks. */
+static int64_t lg_proc_cpu_ns(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[sizeof path + sizeof e->d_name + sizeof "/schedstat"];
+        snprintf(file, sizeof file, "%s/%s/schedstat", path, e->d_name);
+        FILE *f = fopen(file, "r");
+        unsigned long long ns;
+        if (f && fscanf(f, "%llu", &ns) == 1)
+            sum += (int64_t)ns;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return sum;
+}
+
+static int64_t lg_self_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * (int64_t)LG_NS_PER_SEC + ts.tv_nsec;
+}
+
+static struct lg_cpu lg_cpu_now(void)
+{
+    struct lg_cpu c = {g_cfg.server_pid ? lg_proc_cpu_ns(g_cfg.server_pid) : -1,
+                       lg_self_cpu_ns()};
+    return c;
+}
+
+static struct lg_cpu lg_cpu_since(struct lg_cpu a)
+{
+    struct lg_cpu b = lg_cpu_now();
+    struct lg_cpu d = {a.server < 0 || b.server < 0 ? -1 : b.server - a.server,
+                       b.client - a.client};
+    return d;
+}
+
 /* Runs the measured phase; returns its length in nanoseconds. */
-static uint64_t lg_measure(struct lg_thread *ts)
+static uint64_t lg_measure(struct lg_thread *ts, struct lg_cpu *cpu)
 {
     g_plan = (struct lg_plan){.wl = g_cfg.wl, .limit = g_cfg.requests};
     atomic_store(&g_tickets, 0);
     if (g_cfg.requests) {
         atomic_store(&g_phase, PH_MEASURE);
+        struct lg_cpu c0 = lg_cpu_now();
         uint64_t t0 = lg_now();
         lg_threads_start(ts);
         lg_threads_join(ts);
-        return lg_now() - t0;
+        uint64_t t1 = lg_now();
+        *cpu = lg_cpu_since(c0);
+        return t1 - t0;
     }
     atomic_store(&g_phase, g_cfg.warmup > 0 ? PH_WARMUP : PH_MEASURE);
     lg_threads_start(ts);
     if (g_cfg.warmup > 0)
         lg_sleep(g_cfg.warmup);
+    struct lg_cpu c0 = lg_cpu_now();
     uint64_t t0 = lg_now();
     atomic_store(&g_phase, PH_MEASURE);
     lg_sleep(g_cfg.duration);
     atomic_store(&g_phase, PH_STOP);
     uint64_t t1 = lg_now();
+    *cpu = lg_cpu_since(c0);
     lg_threads_join(ts);
     return t1 - t0;
 }
@@ -1214,9 +1350,21 @@ static void lg_describe(FILE *f)
     fputc('\n', f);
 }
 
-static void lg_report(const struct lg_stats *s, const uint64_t *hist, uint64_t ns,
-                      uint64_t preload_errors)
+/* CPU share of the window (1.0 = one CPU busy) and microseconds per request. */
+static void lg_cpu_figures(int64_t cpu_ns, uint64_t ns, uint64_t requests, double *util,
+                           double *us_per_req)
 {
+    *util = cpu_ns < 0 || ns == 0 ? -1 : (double)cpu_ns / (double)ns;
+    *us_per_req = cpu_ns < 0 || requests == 0 ? -1
+                                              : (double)cpu_ns / LG_NS_PER_US / (double)requests;
+}
+
+static void lg_report(const struct lg_stats *s, const uint64_t *hist, uint64_t ns,
+                      uint64_t preload_errors, const struct lg_cpu *cpu)
+{
+    double su, sus, cu, cus;
+    lg_cpu_figures(cpu->server, ns, s->requests, &su, &sus);
+    lg_cpu_figures(cpu->client, ns, s->requests, &cu, &cus);
     double secs = (double)ns / (double)LG_NS_PER_SEC;
     double ops = secs > 0 ? (double)s->requests / secs : 0;
     double kps = secs > 0 ? (double)s->keys / secs : 0;
@@ -1233,12 +1381,14 @@ static void lg_report(const struct lg_stats *s, const uint64_t *hist, uint64_t n
                ",\"ops_per_sec\":%.1f,\"keys_per_sec\":%.1f,\"lat_us\":{\"p50\":%.2f,"
                "\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f},\"errors\":%" PRIu64
                ",\"misses\":%" PRIu64 ",\"wrong\":%" PRIu64 ",\"framing\":%" PRIu64
-               ",\"lost\":%" PRIu64 ",\"preload_errors\":%" PRIu64 ",\"supported\":true}\n",
+               ",\"lost\":%" PRIu64 ",\"preload_errors\":%" PRIu64 ",\"supported\":true,"
+               "\"rate\":%.1f,\"server_cpu\":%.4f,\"server_us_per_req\":%.4f,"
+               "\"client_cpu\":%.4f,\"client_us_per_req\":%.4f}\n",
                lg_workload_names[g_cfg.wl], g_cfg.conns, g_cfg.depth,
                g_cfg.batch ? "true" : "false", g_cfg.threads, g_cfg.keys, g_cfg.vmin, g_cfg.vmax,
                g_cfg.wl == WL_MGET ? g_cfg.mget_keys : 1, secs, s->requests, s->keys, ops, kps,
                lat[0], lat[1], lat[2], max, errors, s->misses, s->bad, s->framing, s->lost,
-               preload_errors);
+               preload_errors, g_cfg.rate, su, sus, cu, cus);
         return;
     }
     printf("loadgen: ");
@@ -1246,8 +1396,11 @@ static void lg_report(const struct lg_stats *s, const uint64_t *hist, uint64_t n
     printf("  measured:   %.3f s, %" PRIu64 " requests, %" PRIu64 " values\n", secs, s->requests,
            s->keys);
     printf("  throughput: %.0f ops/s (%.0f values/s)\n", ops, kps);
-    printf("  latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", lat[0], lat[1], lat[2],
-           max);
+    printf("  latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f%s\n", lat[0], lat[1], lat[2],
+           max, g_cfg.rate > 0 ? " (from the scheduled send time)" : "");
+    if (su >= 0)
+        printf("  server cpu: %.2f CPUs, %.3f us per request\n", su, sus);
+    printf("  client cpu: %.2f CPUs, %.3f us per request\n", cu, cus);
     printf("  errors:     %" PRIu64 " (misses %" PRIu64 ", wrong %" PRIu64 ", framing %" PRIu64
            ", lost %" PRIu64 ", preload %" PRIu64 ")%s\n",
            errors, s->misses, s->bad, s->framing, s->lost, preload_errors,
@@ -1308,6 +1461,10 @@ static void lg_usage(FILE *f)
           "      --max-time SECS    bound for the whole run (600)\n"
           "      --prefix STR       key prefix (lg:)\n"
           "      --fill-batch N     fill: sets between two `stats` (1000)\n"
+          "      --rate OPS         open loop: send OPS requests/s in all on a fixed schedule\n"
+          "                         (at most depth outstanding per connection); latency\n"
+          "                         counts from the scheduled send time\n"
+          "      --server-pid PID   also report that process's CPU use over the window\n"
           "      --json             one JSON object on stdout\n"
           "exit: 0 ok, 1 errors seen, 2 usage or connect failure, 3 unsupported protocol\n",
           f);
@@ -1386,7 +1543,7 @@ static void lg_parse_ratio(const char *s)
 
 enum {
     OPT_BATCH = 256, OPT_WARMUP, OPT_NO_PRELOAD, OPT_PIN, OPT_TIMEOUT, OPT_MAX_TIME,
-    OPT_PREFIX, OPT_JSON, OPT_FILL_BATCH,
+    OPT_PREFIX, OPT_JSON, OPT_FILL_BATCH, OPT_RATE, OPT_SERVER_PID,
 };
 
 static void lg_options(int argc, char **argv)
@@ -1405,6 +1562,8 @@ static void lg_options(int argc, char **argv)
         {"max-time", required_argument, NULL, OPT_MAX_TIME},
         {"prefix", required_argument, NULL, OPT_PREFIX},
         {"fill-batch", required_argument, NULL, OPT_FILL_BATCH},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"server-pid", required_argument, NULL, OPT_SERVER_PID},
         {"json", no_argument, NULL, OPT_JSON},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1441,6 +1600,10 @@ static void lg_options(int argc, char **argv)
             g_cfg.fill_batch = (unsigned)lg_num(optarg, 1, 100000, "fill batch");
             break;
         case OPT_JSON: g_cfg.json = true; break;
+        case OPT_RATE: g_cfg.rate = (double)lg_num(optarg, 1, LG_RATE_MAX, "rate"); break;
+        case OPT_SERVER_PID:
+            g_cfg.server_pid = (int)lg_num(optarg, 1, INT32_MAX, "server pid");
+            break;
         case 'h': lg_usage(stdout); exit(LG_EXIT_OK);
         default: lg_usage(stderr); exit(LG_EXIT_USAGE);
         }
@@ -1449,6 +1612,7 @@ static void lg_options(int argc, char **argv)
         lg_die("unexpected argument '%s'", argv[optind]);
     if (strlen(g_cfg.prefix) > LG_KEY_MAX - 12)
         lg_die("key prefix too long");
+    g_prefix_len = strlen(g_cfg.prefix);
     if (g_cfg.conns < g_cfg.threads)
         lg_die("need at least one connection per thread");
     if (g_cfg.timeout <= 0 || g_cfg.duration <= 0)
@@ -1459,6 +1623,8 @@ static void lg_options(int argc, char **argv)
         lg_die("host must be a loopback IPv4 address (127.x.x.x), not '%s'", host);
     if (g_cfg.wl != WL_MGET)
         g_cfg.mget_keys = 1;
+    if (g_cfg.rate > 0 && g_cfg.batch)
+        lg_die("--rate and --batch exclude each other");
 }
 
 /* ---------- main ---------- */
@@ -1495,8 +1661,9 @@ int main(int argc, char **argv)
     struct lg_stats sum;
     lg_threads_setup(ts);
     uint64_t preload_errors = g_cfg.preload ? lg_preload(ts) : 0;
-    uint64_t ns = lg_measure(ts);
+    struct lg_cpu cpu;
+    uint64_t ns = lg_measure(ts, &cpu);
     lg_stats_merge(ts, &sum, hist);
-    lg_report(&sum, hist, ns, preload_errors);
+    lg_report(&sum, hist, ns, preload_errors, &cpu);
     return lg_errors(&sum) + preload_errors ? LG_EXIT_ERRORS : LG_EXIT_OK;
 }
