@@ -31,7 +31,8 @@
 #define CONN_RBUF_INITIAL (16 * 1024)
 #define CONN_RBUF_MIN_FREE 4096           /* compact or grow below this much room */
 #define CONN_OUT_HIGH_WATER (2 * 1024 * 1024)
-#define CONN_IOV_MAX 64
+/* iovecs per writev: the kernel limit, so a batch of ~500 gets (2 pieces each) is one call. */
+#define CONN_IOV_MAX IOV_MAX
 #define CONN_LOG_LINE_MAX 200             /* -vv: longest command line echoed */
 
 static const char *const conn_state_names[] = {
@@ -308,10 +309,10 @@ static void conn_event(struct conn *c, struct event *ev, bool *on, bool want)
  * After a batch: decides what to wait for. Returns false if c was closed
  * (the caller must not touch it again).
  */
-static bool conn_settle(struct conn *c)
+static bool conn_settle(struct conn *c, bool defer_write)
 {
     size_t pending = reply_pending(c->out);
-    conn_event(c, c->wev, &c->wev_on, pending > 0);
+    conn_event(c, c->wev, &c->wev_on, pending > 0 && !defer_write);
     if (c->closing || c->shutdown) {
         conn_set_state(c, CONN_closing);
         conn_event(c, c->rev, &c->rev_on, false);
@@ -333,15 +334,27 @@ static bool conn_settle(struct conn *c)
     return true;
 }
 
+/*
+ * Stopped at -R with more requests already read and little output queued:
+ * the replies wait for the rest of the batch, so a pipeline of any depth is
+ * answered with one write. Fairness comes from the yield itself.
+ */
+static bool conn_defer_write(const struct conn *c)
+{
+    return c->yielded && c->rlen > 0 && !c->closing && !c->shutdown &&
+           reply_pending(c->out) <= CONN_OUT_HIGH_WATER;
+}
+
 /* Processes what is buffered, sends the replies, settles the events. */
 static void conn_run(struct conn *c)
 {
     conn_process(c);
-    if (!conn_flush(c)) {
+    bool defer = conn_defer_write(c);
+    if (!defer && !conn_flush(c)) {
         conn_close(c);
         return;
     }
-    conn_settle(c);
+    conn_settle(c, defer);
 }
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
@@ -362,7 +375,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (reply_pending(c->out) > 0 || c->closing || c->shutdown) {
-        conn_settle(c);
+        conn_settle(c, false);
         return;
     }
     /* Drained: go on with requests that waited in the buffer. */
