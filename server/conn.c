@@ -216,9 +216,12 @@ static bool conn_fill(struct conn *c)
         counter_add(&c->worker->bytes_read, (uint64_t)n);
         return true;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    if (n == 0) {
+        /* Half-closed (e.g. `nc -q1`): the requests already sent still get answers. */
+        c->peer_closed = true;
         return true;
-    return false;
+    }
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
 /* ----------------------------------------------------------- processing */
@@ -349,6 +352,8 @@ static bool conn_defer_write(const struct conn *c)
 static void conn_run(struct conn *c)
 {
     conn_process(c);
+    if (c->peer_closed && !c->yielded)
+        c->closing = true;    /* nothing more will come: flush, then close */
     bool defer = conn_defer_write(c);
     if (!defer && !conn_flush(c)) {
         conn_close(c);

@@ -73,6 +73,7 @@ struct conn {
     struct reply *out;
     struct proto_conn pc;
     bool closing;               /* PROTO_CLOSE: flush, then close */
+    bool peer_closed;           /* read EOF: answer what was sent, then close */
     bool shutdown;              /* PROTO_SHUTDOWN: flush, then stop the server */
     bool yielded;               /* stopped (-R or back-pressure) with requests left in rbuf */
     _Atomic int state;          /* enum conn_state, for `stats conns` */

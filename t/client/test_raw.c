@@ -7,6 +7,7 @@
  * `stats slabs`) are checked only when the server under test is slabcache.
  */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -466,6 +467,42 @@ END_TEST
  * runner; each test uses its own keys); stats tests count commands, so each
  * gets a fresh server (checked fixture).
  */
+/*
+ * A client that writes a pipeline and half-closes (`nc -q1`) gets every
+ * answer, also past -R (20 requests per event), before the server closes.
+ */
+START_TEST(half_close_answers_all)
+{
+    enum { N = 75 };
+    char req[N * 4 + 1] = "", want[N * 4 + 1] = "";
+    for (int i = 0; i < N; i++) {
+        strcat(req, "mn\r\n");
+        strcat(want, "MN\r\n");
+    }
+    int fd = hc_conn();
+    /* Stopped while the pipeline and the FIN arrive, the server finds both
+     * queued at once: the EOF comes while requests are still unanswered. */
+    ck_assert_int_eq(kill(hc_srv.pid, SIGSTOP), 0);
+    ck_assert(h_send_str(fd, req));
+    ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+    usleep(100 * 1000);
+    ck_assert_int_eq(kill(hc_srv.pid, SIGCONT), 0);
+    static char got[N * 4 + 64];
+    bool closed = false;
+    size_t n = h_read_until(fd, got, sizeof(got), NULL, H_IO_TIMEOUT_MS, &closed);
+    while (!closed && n < sizeof(got) - 1) {
+        size_t more = h_read_until(fd, got + n, sizeof(got) - n, NULL, H_IO_TIMEOUT_MS, &closed);
+        if (more == 0)
+            break;
+        n += more;
+    }
+    ck_assert_uint_eq(n, strlen(want));
+    ck_assert_str_eq(got, want);
+    ck_assert(closed || h_wait_closed(fd, H_IO_TIMEOUT_MS));
+    close(fd);
+}
+END_TEST
+
 static Suite *raw_suite(void)
 {
     Suite *s = suite_create("raw");
@@ -486,6 +523,7 @@ static Suite *raw_suite(void)
     tcase_add_test(tc, split_byte_by_byte);
     tcase_add_test(tc, version_and_verbosity);
     tcase_add_test(tc, gat_and_touch);
+    tcase_add_test(tc, half_close_answers_all);
     suite_add_tcase(s, tc);
 
     TCase *ts = tcase_create("stats");
