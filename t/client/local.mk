@@ -48,12 +48,13 @@ t_client_test_transport_LDADD = $(T_CLIENT_LDADD) $(LIBMEMCACHED_LIBS)
 EXTRA_t_client_test_transport_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_transport
 
-# test_binary: binary protocol via libmemcached and raw frames;
+# test_binary: binary protocol frames byte for byte over raw sockets (the
+# libmemcached operations run over both protocols in test_memcached);
 # test_meta: meta commands (mn ms mg md ma) byte for byte over raw sockets.
 check_PROGRAMS += t/client/test_binary t/client/test_meta
 t_client_test_binary_SOURCES = t/client/test_binary.c
-t_client_test_binary_CFLAGS = $(T_CLIENT_CFLAGS) $(LIBMEMCACHED_CFLAGS)
-t_client_test_binary_LDADD = $(T_CLIENT_LDADD) $(LIBMEMCACHED_LIBS)
+t_client_test_binary_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_binary_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_binary_DEPENDENCIES = slabcache$(EXEEXT)
 
 t_client_test_meta_SOURCES = t/client/test_meta.c
