@@ -104,6 +104,7 @@ struct worker {
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;
     struct worker_udp *udp;     /* NULL without -U */
+    _Atomic bool stopping;      /* set by workers_stop, seen on the notify event */
 };
 
 enum listener_kind {

@@ -10,9 +10,12 @@
  *
  * Each worker also watches every UDP socket (udp.c) from its base.
  *
- * Stopping: workers_stop() asks each base to leave its loop; the thread then
- * closes its remaining connections itself, so no connection is ever touched
- * by two threads.
+ * Stopping: workers_stop() sets each worker's `stopping` flag and wakes it
+ * through the notify pipe; the worker leaves its loop from its own notify
+ * event. (An event_base_loopbreak() from outside is lost when it comes before
+ * the thread has entered its loop: the loop clears the flag as it starts.)
+ * The thread then closes its remaining connections itself, so no connection
+ * is ever touched by two threads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,10 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
     char drain[WORKER_DRAIN_BYTES];
     while (read(fd, drain, sizeof(drain)) > 0)
         ;
+    if (atomic_load(&w->stopping)) {
+        event_base_loopbreak(w->base);
+        return;
+    }
     for (;;) {
         pthread_mutex_lock(&w->lock);
         if (w->queue_len == 0) {
@@ -137,6 +144,14 @@ static bool worker_enqueue(struct worker *w, int fd, const char *listen_addr)
     return true;
 }
 
+static void worker_wake(struct worker *w)
+{
+    char one = 'c';
+    while (write(w->notify[1], &one, 1) < 0 && errno == EINTR)
+        ;
+    /* A full pipe (EAGAIN) already holds a wake-up: the queue is drained whole. */
+}
+
 void workers_dispatch(struct server *srv, int fd, const char *listen_addr)
 {
     struct worker *w = &srv->workers[srv->next_worker];
@@ -147,16 +162,15 @@ void workers_dispatch(struct server *srv, int fd, const char *listen_addr)
         atomic_fetch_sub(&srv->curr_conns, 1);
         return;
     }
-    char one = 'c';
-    while (write(w->notify[1], &one, 1) < 0 && errno == EINTR)
-        ;
-    /* A full pipe (EAGAIN) already holds a wake-up: the queue is drained whole. */
+    worker_wake(w);
 }
 
 void workers_stop(struct server *srv)
 {
-    for (unsigned i = 0; i < srv->nworkers; i++)
-        event_base_loopbreak(srv->workers[i].base);
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        atomic_store(&srv->workers[i].stopping, true);
+        worker_wake(&srv->workers[i]);
+    }
     for (unsigned i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
     for (unsigned i = 0; srv->workers != NULL && i < (unsigned)srv->settings.threads; i++) {

@@ -29,6 +29,8 @@
 #define PR_GROWTH 1.25
 #define PR_CHUNK_ALIGN 8
 #define PR_OUT_MAX 65536
+#define PR_STARTSTOP_CYCLES 25
+#define PR_STARTSTOP_THREADS "16"
 
 struct h_server hc_srv;
 
@@ -197,6 +199,25 @@ START_TEST(reqs_per_event_1)
 }
 END_TEST
 
+/*
+ * SIGTERM right after start: the server must exit 0 every time, including
+ * when its -t workers have not entered their event loops yet (a stop request
+ * made before that used to be lost, and the server hung in pthread_join).
+ * The race is timing-dependent, so many quick cycles with many workers.
+ */
+START_TEST(stop_right_after_start)
+{
+    for (int i = 0; i < PR_STARTSTOP_CYCLES; i++) {
+        struct h_server srv;
+        const char *flags[] = { "-t", PR_STARTSTOP_THREADS, NULL };
+        ck_assert(h_server_start(&srv, flags));
+        int status = h_server_stop(&srv);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "cycle %d: exit status 0x%x", i, status);
+    }
+}
+END_TEST
+
 static char *pr_slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -296,6 +317,7 @@ static Suite *pr_suite(void)
     tcase_add_test(tc, daemon_pidfile);
     tcase_add_test(tc, max_connections);
     tcase_add_test(tc, reqs_per_event_1);
+    tcase_add_test(tc, stop_right_after_start);
     tcase_add_test(tc, verbose_class_table);
     tcase_add_test(tc, bad_flags);
     tcase_add_test(tc, help_and_version);
