@@ -122,9 +122,10 @@ bool h_is_slabcache(void)
     return !h_is_memcached();
 }
 
-int h_free_port(void)
+/* A loopback port the kernel hands out for a socket of this type (bound, then released). */
+static int h_free_port_of(int type)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, type, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET };
     socklen_t len = sizeof(sa);
     int port = -1;
@@ -137,6 +138,11 @@ int h_free_port(void)
         port = ntohs(sa.sin_port);
     close(fd);
     return port;
+}
+
+int h_free_port(void)
+{
+    return h_free_port_of(SOCK_STREAM);
 }
 
 /* Parses memcached-style sizes: "64k", "1m", "65536". */
@@ -345,18 +351,7 @@ int h_connect_unix(const char *path)
 
 int h_free_udp_port(void)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    socklen_t len = sizeof(sa);
-    int port = -1;
-    if (fd < 0)
-        return -1;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
+    return h_free_port_of(SOCK_DGRAM);
 }
 
 int h_udp_socket(int port)
