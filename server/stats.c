@@ -260,7 +260,6 @@ static void stats_slabs(struct server *srv, struct stat_sink *sink)
     struct stats_snap *s = stats_since_reset(srv);
     if (s == NULL)
         return;
-    uint64_t total_req = 0, total_used = 0;
     unsigned n = store_class_count(srv->store);
     for (unsigned c = 1; c <= n; c++) {
         struct store_class_stats cs;
@@ -284,17 +283,16 @@ static void stats_slabs(struct server *srv, struct stat_sink *sink)
         stat_prefixed(sink, "", c, "mem_requested", cs.mem_requested);
         stat_prefixed(sink, "", c, "chunk_waste", waste);
         stat_prefixed_str(sink, c, "chunk_waste_pct", pct);
-        total_req += cs.mem_requested;
-        total_used += cs.chunk_bytes_used;
     }
+    /* The store sums the same per-class figures (bytes = all mem_requested). */
     struct store_stats ss;
     store_stats(srv->store, &ss);
-    uint64_t total_waste = total_used > total_req ? total_used - total_req : 0;
+    uint64_t total_waste = ss.chunk_bytes_used > ss.bytes ? ss.chunk_bytes_used - ss.bytes : 0;
     stat_u64(sink, "active_slabs", ss.active_slabs);
     stat_u64(sink, "total_malloced", ss.total_malloced);
-    stat_u64(sink, "total_mem_requested", total_req);
+    stat_u64(sink, "total_mem_requested", ss.bytes);
     stat_u64(sink, "total_chunk_waste", total_waste);
-    stat_fmt(sink, "total_chunk_waste_pct", "%.2f", stat_pct(total_waste, total_used));
+    stat_fmt(sink, "total_chunk_waste_pct", "%.2f", stat_pct(total_waste, ss.chunk_bytes_used));
     free(s);
 }
 

@@ -418,6 +418,15 @@ START_TEST(stats_slabs_items)
         /* printed rounded: one decimal at least */
         ck_assert_msg(got > want - RAW_PCT_TOLERANCE && got < want + RAW_PCT_TOLERANCE,
                       "chunk_waste_pct %s, computed %.2f", pct, want);
+        /* one item in one class: the totals are that class's figures */
+        ck_assert_int_eq(h_stat_num(slabs, "total_mem_requested"), mreq);
+        ck_assert_int_eq(h_stat_num(slabs, "total_chunk_waste"),
+                         raw_cls(slabs, cls, "chunk_waste"));
+        ck_assert_msg(h_stat_str(slabs, "total_chunk_waste_pct", pct, sizeof(pct)),
+                      "lacks total_chunk_waste_pct");
+        ck_assert_msg(strtod(pct, NULL) > want - RAW_PCT_TOLERANCE &&
+                      strtod(pct, NULL) < want + RAW_PCT_TOLERANCE,
+                      "total_chunk_waste_pct %s, computed %.2f", pct, want);
     }
     close(fd);
 }
