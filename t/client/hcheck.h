@@ -14,6 +14,16 @@
 
 #define HC_REPLY_MAX (256 * 1024)
 
+/* Runs one suite; the exit status a test program returns (0 when all passed). */
+static inline int hc_run_suite(Suite *suite)
+{
+    SRunner *sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /*
  * Sends req (len bytes) and compares the reply with exp (elen bytes).
  * Returns NULL when equal, else a malloc'd description of the difference.

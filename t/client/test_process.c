@@ -327,9 +327,5 @@ static Suite *pr_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pr_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return hc_run_suite(pr_suite());
 }

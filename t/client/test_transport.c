@@ -846,9 +846,5 @@ static Suite *tr_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(tr_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return hc_run_suite(tr_suite());
 }
