@@ -35,15 +35,16 @@ struct settings_row {
     const char *name;        /* OPT: long name; EXT: the -o key */
     const char *arg;         /* OPT: argument name, NULL if none */
     const char *def;         /* default as text, NULL for none */
+    const char *note;        /* what the default means, for -h; NULL if plain */
     double min, max;
     const char *help;
     size_t off;              /* offsetof(struct settings, field) */
 };
 
-#define ROW_OPT_(field, type, sc, ln, arg, def, mn, mx, stat, fmt, help) \
-    { ROW_OPT, type, sc, ln, arg, def, mn, mx, help, offsetof(struct settings, field) },
-#define ROW_EXT_(field, type, key, def, mn, mx, stat, fmt, help) \
-    { ROW_EXT, type, 0, key, "value", def, mn, mx, help, offsetof(struct settings, field) },
+#define ROW_OPT_(field, type, sc, ln, arg, def, note, mn, mx, stat, fmt, help) \
+    { ROW_OPT, type, sc, ln, arg, def, note, mn, mx, help, offsetof(struct settings, field) },
+#define ROW_EXT_(field, type, key, def, note, mn, mx, stat, fmt, help) \
+    { ROW_EXT, type, 0, key, "value", def, note, mn, mx, help, offsetof(struct settings, field) },
 #define ROW_STAT_(...)
 
 static const struct settings_row settings_rows[] = {
@@ -55,6 +56,7 @@ static const struct settings_row settings_rows[] = {
 #define OPTSTRING_MAX (3 * ROWS_N + 2)
 #define HELP_COLUMN 26          /* where help text starts in -h, as memcached */
 #define VALUE_TEXT_MAX 64
+#define HELP_TEXT_MAX 256
 #define PROTO_NAMES "auto, ascii, binary"
 
 static const char *const protocol_names[] = { "auto", "ascii", "binary" };
@@ -464,9 +466,44 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
 
 /* -------------------------------------------------------------- help, man */
 
+/* Rows that take a value and have a default (or say what none means) show it. */
+static bool row_shows_default(const struct settings_row *r)
+{
+    return r->arg != NULL && r->type != T_ONOFF && (r->def != NULL || r->note != NULL);
+}
+
+/* A size row's default and range in the k/m/g form the flag accepts. */
+static void size_default_text(const struct settings_row *r, char *buf, size_t len)
+{
+    uint64_t def = 0;
+    char shown[VALUE_TEXT_MAX], lo[VALUE_TEXT_MAX], hi[VALUE_TEXT_MAX];
+    if (!parse_size(r->def, &def))
+        abort();   /* settings_defaults() would have refused it first */
+    size_text(def, shown, sizeof(shown));
+    size_text((uint64_t)r->min, lo, sizeof(lo));
+    size_text((uint64_t)r->max, hi, sizeof(hi));
+    snprintf(buf, len, "%s, min: %s, max: %s", shown, lo, hi);
+}
+
+/* The help text as -h and the man page print it: with "(default: ...)". */
+static void row_help(const struct settings_row *r, char *buf, size_t len)
+{
+    if (!row_shows_default(r)) {
+        snprintf(buf, len, "%s", r->help);
+        return;
+    }
+    char def[HELP_TEXT_MAX] = "";
+    if (r->type == T_SIZE && r->def != NULL)
+        size_default_text(r, def, sizeof(def));
+    else if (r->def != NULL)
+        snprintf(def, sizeof(def), "%s", r->def);
+    snprintf(buf, len, "%s (default: %s%s%s)", r->help, def,
+             r->def != NULL && r->note != NULL ? ", " : "", r->note != NULL ? r->note : "");
+}
+
 static void usage_row(FILE *out, const struct settings_row *r)
 {
-    char lead[VALUE_TEXT_MAX];
+    char lead[VALUE_TEXT_MAX], help[HELP_TEXT_MAX];
     int n;
     if (r->kind == ROW_EXT)
         n = snprintf(lead, sizeof(lead), "   - %s%s:", r->name,
@@ -475,7 +512,8 @@ static void usage_row(FILE *out, const struct settings_row *r)
         n = snprintf(lead, sizeof(lead), "-%c, --%s=<%s>", r->shortc, r->name, r->arg);
     else
         n = snprintf(lead, sizeof(lead), "-%c, --%s", r->shortc, r->name);
-    fprintf(out, "%-*s %s\n", n < HELP_COLUMN - 1 ? HELP_COLUMN - 1 : n, lead, r->help);
+    row_help(r, help, sizeof(help));
+    fprintf(out, "%-*s %s\n", n < HELP_COLUMN - 1 ? HELP_COLUMN - 1 : n, lead, help);
 }
 
 void settings_usage(FILE *out)
@@ -507,6 +545,7 @@ static void man_text(FILE *out, const char *text)
 
 static void man_row(FILE *out, const struct settings_row *r)
 {
+    char help[HELP_TEXT_MAX];
     fputs(".TP\n", out);
     if (r->kind == ROW_EXT) {
         fputs(".B ", out);
@@ -520,7 +559,8 @@ static void man_row(FILE *out, const struct settings_row *r)
             fprintf(out, "=\\fI%s\\fR", r->arg);
         fputc('\n', out);
     }
-    man_text(out, r->help);
+    row_help(r, help, sizeof(help));
+    man_text(out, help);
     fputc('\n', out);
 }
 
@@ -602,9 +642,9 @@ static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum sett
 
 #define EMIT_VALUE(name, fmt, v) \
     _Generic((v), double: emit_d, char *: emit_s, default: emit_u)(emit, arg, name, fmt, v)
-#define STATS_OPT_(field, type, sc, ln, argn, def, mn, mx, stat, fmt, help) \
+#define STATS_OPT_(field, type, sc, ln, argn, def, note, mn, mx, stat, fmt, help) \
     if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
-#define STATS_EXT_(field, type, key, def, mn, mx, stat, fmt, help) \
+#define STATS_EXT_(field, type, key, def, note, mn, mx, stat, fmt, help) \
     if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
 #define STATS_STAT_(stat, fmt, expr) emit_u(emit, arg, stat, fmt, (uint64_t)(expr));
 

@@ -279,6 +279,42 @@ START_TEST(help_lists_every_option)
 }
 END_TEST
 
+/*
+ * Help strings carry no defaults: "(default: ...)" is generated from the
+ * default column (and note, and -I's range), the same text in -h and the man
+ * page; flags without a value show none.
+ */
+START_TEST(help_defaults_from_table)
+{
+    static const char *const lines[] = {
+        "\n-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n",
+        "\n-U, --udp-port=<num>      UDP port to listen on, on the -l addresses (default: 0, off)\n",
+        "\n-l, --listen=<addr>       comma-separated interfaces to listen on, addr or addr:port "
+        "(default: all)\n",
+        "\n-a, --unix-mask=<mask>    access mask for the UNIX socket, in octal (default: 700)\n",
+        "\n-f, --slab-growth-factor=<num> chunk size growth factor, > 1.0 (default: 1.25)\n",
+        "\n-n, --slab-min-size=<bytes> min space used for key+value+flags (default: 48)\n",
+        "\n-B, --protocol=<name>     protocol: auto, ascii or binary (default: auto)\n",
+        "\n-I, --max-item-size=<num> max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)\n",
+        "\n-s, --unix-socket=<file>  UNIX socket to listen on (disables TCP and UDP)\n",
+        "\n-M, --disable-evictions   return error on memory exhausted instead of evicting\n",
+        "\n   - hashpower=<num>:     initial hash table size is 2^hashpower buckets; grows at "
+        "runtime (default: 16)\n",
+        "\n   - idle_timeout=<num>:  close connections idle this many seconds (default: 0, no "
+        "timeout)\n",
+    };
+    char *text = capture(settings_usage);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        ck_assert_msg(strstr(text, lines[i]) != NULL, "-h lacks %s", lines[i] + 1);
+    free(text);
+    char *man = capture(settings_man);
+    ck_assert(strstr(man, "\nmax item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)\n"));
+    ck_assert(strstr(man, "\nUDP port to listen on, on the \\-l addresses (default: 0, off)\n"));
+    ck_assert(strstr(man, "\nreturn error on memory exhausted instead of evicting\n"));
+    free(man);
+}
+END_TEST
+
 START_TEST(man_page_matches_table)
 {
     char *man = capture(settings_man);
@@ -387,6 +423,7 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, extended_options);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, help_lists_every_option);
+    tcase_add_test(tc, help_defaults_from_table);
     tcase_add_test(tc, man_page_matches_table);
     tcase_add_test(tc, man_file_is_generated);
     tcase_add_test(tc, stats_settings_names_and_order);
