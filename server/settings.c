@@ -57,10 +57,6 @@ static const struct settings_row settings_rows[] = {
 #define HELP_COLUMN 26          /* where help text starts in -h, as memcached */
 #define VALUE_TEXT_MAX 64
 #define HELP_TEXT_MAX 256
-#define PROTO_NAMES "auto, ascii, binary"
-
-static const char *const protocol_names[] = { "auto", "ascii", "binary" };
-static const char *const protocol_stat_names[] = { "auto-negotiate", "ascii", "binary" };
 
 /* ------------------------------------------------------------ value parsing */
 
@@ -125,14 +121,6 @@ static bool parse_factor(const char *text, double *out)
     return true;
 }
 
-static int parse_protocol(const char *text)
-{
-    for (size_t i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
-        if (strcmp(text, protocol_names[i]) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* "1k", "1m", "1g" or plain bytes: how -I's range is written. */
 static void size_text(uint64_t v, char *buf, size_t len)
 {
@@ -145,6 +133,16 @@ static void size_text(uint64_t v, char *buf, size_t len)
         }
     }
     snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* "auto, ascii, binary": the names -B takes, for its error. */
+static void protocol_names_text(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned m = 0; m < PROTO_MODES && n < len; m++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", m > 0 ? ", " : "",
+                              proto_mode_name((enum proto_mode)m, PROTO_NAME_FLAG));
 }
 
 /* ------------------------------------------------------------------ errors */
@@ -186,8 +184,11 @@ static bool fail_range(const struct settings_row *r, const char *text, char *err
     case T_FACTOR:
         return fail(err, errlen, "%s: '%s' is not a number greater than %g and at most %g",
                     label, text, r->min, r->max);
-    case T_PROTO:
-        return fail(err, errlen, "%s: '%s' is not one of " PROTO_NAMES, label, text);
+    case T_PROTO: {
+        char names[VALUE_TEXT_MAX];
+        protocol_names_text(names, sizeof(names));
+        return fail(err, errlen, "%s: '%s' is not one of %s", label, text, names);
+    }
     case T_ONOFF:
         return fail(err, errlen, "%s takes no value (use %s or no_%s)", label, r->name, r->name);
     default:
@@ -269,13 +270,10 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
     case T_STR:
     case T_LIST:
         return apply_string(r, p, text);
-    case T_PROTO: {
-        int v = parse_protocol(text);
-        if (v < 0)
+    case T_PROTO:
+        if (!proto_mode_parse(text, p))
             return fail_range(r, text, err, errlen);
-        *(int *)p = v;
         return true;
-    }
     case T_EXTENDED:
         return text == NULL || apply_extended(s, text, err, errlen);
     }
@@ -613,10 +611,11 @@ static void emit_u(settings_emit_fn emit, void *arg, const char *name, enum sett
         snprintf(buf, sizeof(buf), "%s", v ? "off" : "on");
         break;
     case FMT_PROTO:
-        snprintf(buf, sizeof(buf), "%s",
-                 v < sizeof(protocol_stat_names) / sizeof(protocol_stat_names[0])
-                     ? protocol_stat_names[v] : "?");
+    {
+        const char *mode = proto_mode_name((enum proto_mode)v, PROTO_NAME_STAT);
+        snprintf(buf, sizeof(buf), "%s", mode != NULL ? mode : "?");
         break;
+    }
     default:
         snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
         break;

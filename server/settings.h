@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "protocol/proto.h"
 #include "slabs/store.h"
 
 /* Value types: how an argument is parsed and which C type holds it. */
@@ -45,7 +46,7 @@
 #define SETTINGS_CTYPE_T_FACTOR  double    /* > min, <= max */
 #define SETTINGS_CTYPE_T_STR     char *    /* free text (owned copy) */
 #define SETTINGS_CTYPE_T_LIST    char *    /* repeated flags join with commas */
-#define SETTINGS_CTYPE_T_PROTO   int       /* enum settings_protocol */
+#define SETTINGS_CTYPE_T_PROTO   enum proto_mode
 #define SETTINGS_CTYPE_T_ACTION  bool      /* -h, -V: the caller acts and exits */
 #define SETTINGS_CTYPE_T_EXTENDED bool     /* -o: keys go to EXT rows */
 #define SETTINGS_CTYPE_T_ONOFF   bool      /* -o key (true) or no_key (false) */
@@ -62,12 +63,6 @@ enum settings_fmt {
     FMT_NOT_YES,    /* bool inverted: yes when false */
     FMT_NOT_ON,     /* bool inverted: on when false */
     FMT_PROTO,      /* auto-negotiate / ascii / binary */
-};
-
-enum settings_protocol {
-    PROTOCOL_AUTO = 0,
-    PROTOCOL_ASCII,
-    PROTOCOL_BINARY,
 };
 
 /* The default text of a row whose default is a number named elsewhere. */

@@ -63,7 +63,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(st.hashpower, 16);
     ck_assert_uint_eq(st.idle_timeout, 0);
     ck_assert_uint_eq(st.verbose, 0);
-    ck_assert_int_eq(st.protocol, PROTOCOL_AUTO);
+    ck_assert_int_eq(st.protocol, PROTO_MODE_AUTO);
     ck_assert(!st.no_evict && !st.no_cas && !st.daemon && !st.shutdown && !st.prealloc);
     ck_assert_ptr_null(st.pidfile);
     ck_assert_ptr_null(st.user);
@@ -91,7 +91,7 @@ START_TEST(every_flag)
     ck_assert_uint_eq(st.verbose, 2);
     ck_assert_uint_eq(st.backlog, 16);
     ck_assert_uint_eq(st.reqs_per_event, 5);
-    ck_assert_int_eq(st.protocol, PROTOCOL_ASCII);
+    ck_assert_int_eq(st.protocol, PROTO_MODE_ASCII);
     ck_assert_uint_eq(st.unix_mask, 0755);
 }
 END_TEST
@@ -183,7 +183,7 @@ START_TEST(combinations_and_later_features)
     ck_assert_uint_eq(st.unix_mask, 0750);
     PARSE_ERR("-s (--unix-socket): the path must have 1 to 107 bytes", "-s", "");
     PARSE_OK("-B", "binary");
-    ck_assert_int_eq(st.protocol, PROTOCOL_BINARY);
+    ck_assert_int_eq(st.protocol, PROTO_MODE_BINARY);
 }
 END_TEST
 
@@ -276,6 +276,33 @@ START_TEST(help_lists_every_option)
     ck_assert(strstr(text, "   - idle_timeout=<num>:") != NULL);
     ck_assert(strncmp(text, "slabcache ", 10) == 0);
     free(text);
+}
+END_TEST
+
+/* protocol/proto.h's one table of mode names, as -B, stats and the log use them. */
+START_TEST(protocol_mode_names)
+{
+    static const struct {
+        enum proto_mode mode;
+        const char *flag, *stat, *log;
+    } want[] = {
+        { PROTO_MODE_AUTO, "auto", "auto-negotiate", "auto-negotiating" },
+        { PROTO_MODE_ASCII, "ascii", "ascii", "ascii" },
+        { PROTO_MODE_BINARY, "binary", "binary", "binary" },
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        enum proto_mode m = PROTO_MODES;
+        ck_assert(proto_mode_parse(want[i].flag, &m));
+        ck_assert_int_eq(m, want[i].mode);
+        ck_assert_str_eq(proto_mode_name(m, PROTO_NAME_FLAG), want[i].flag);
+        ck_assert_str_eq(proto_mode_name(m, PROTO_NAME_STAT), want[i].stat);
+        ck_assert_str_eq(proto_mode_name(m, PROTO_NAME_LOG), want[i].log);
+    }
+    enum proto_mode m = PROTO_MODE_BINARY;
+    ck_assert(!proto_mode_parse("auto-negotiate", &m));
+    ck_assert(!proto_mode_parse("ASCII", &m));
+    ck_assert_int_eq(m, PROTO_MODE_BINARY);
+    ck_assert_ptr_null(proto_mode_name(PROTO_MODES, PROTO_NAME_FLAG));
 }
 END_TEST
 
@@ -424,6 +451,7 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, help_lists_every_option);
     tcase_add_test(tc, help_defaults_from_table);
+    tcase_add_test(tc, protocol_mode_names);
     tcase_add_test(tc, man_page_matches_table);
     tcase_add_test(tc, man_file_is_generated);
     tcase_add_test(tc, stats_settings_names_and_order);
