@@ -82,7 +82,6 @@ static inline bool proto_mode_parse(const char *name, enum proto_mode *mode)
 /* What the server offers the protocol: shared, read-only after start. */
 struct proto_env {
     store *store;
-    uint32_t item_size_max;      /* -I: largest value accepted */
     bool shutdown_enabled;       /* -A */
     enum proto_mode mode;        /* -B (default auto) */
     /*

@@ -204,7 +204,6 @@ static void build_store(struct server *srv)
     }
     srv->env = (struct proto_env){
         .store = srv->store,
-        .item_size_max = (uint32_t)srv->settings.item_size_max,
         .shutdown_enabled = srv->settings.shutdown,
         .mode = srv->settings.protocol,
         .stats = stats_group,

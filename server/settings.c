@@ -386,17 +386,17 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         (*s->unix_socket == '\0' || strlen(s->unix_socket) > SETTINGS_UNIX_PATH_MAX))
         return fail(err, errlen, "-s (--unix-socket): the path must have 1 to %d bytes",
                     SETTINGS_UNIX_PATH_MAX);
-    if (s->item_size_max > s->mem_limit_mb * KIB * KIB / 2) {
+    if (s->page_size > s->mem_limit_mb * KIB * KIB / 2) {
         char isz[VALUE_TEXT_MAX];
-        size_text(s->item_size_max, isz, sizeof(isz));
+        size_text(s->page_size, isz, sizeof(isz));
         return fail(err, errlen, "-I (--max-item-size) %s cannot be more than half of "
                                  "-m (--memory-limit) %llu MB", isz,
                     (unsigned long long)s->mem_limit_mb);
     }
-    if (s->chunk_min >= s->item_size_max)
+    if (s->chunk_min >= s->page_size)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
-                    (unsigned long long)s->chunk_min, (unsigned long long)s->item_size_max);
+                    (unsigned long long)s->chunk_min, (unsigned long long)s->page_size);
     return true;
 }
 
@@ -453,7 +453,7 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
 {
     store_config_defaults(cfg);
     cfg->mem_limit = s->mem_limit_mb * KIB * KIB;
-    cfg->page_size = (uint32_t)s->item_size_max;
+    cfg->page_size = (uint32_t)s->page_size;
     cfg->factor = s->factor;
     cfg->chunk_min = (uint32_t)s->chunk_min;
     cfg->prealloc = s->prealloc;

@@ -124,7 +124,7 @@ enum settings_fmt {
         "binding_protocol", FMT_PROTO, "protocol: auto, ascii or binary") \
     STAT("auth_enabled_sasl", FMT_YES, false) \
     STAT("auth_enabled_ascii", FMT_YES, false) \
-    OPT(item_size_max, T_SIZE, 'I', "max-item-size", "num", SETTINGS_TEXT(PAGE_SIZE_DEFAULT), NULL, \
+    OPT(page_size, T_SIZE, 'I', "max-item-size", "num", SETTINGS_TEXT(PAGE_SIZE_DEFAULT), NULL, \
         PAGE_SIZE_MIN, PAGE_SIZE_MAX, "item_size_max", FMT_NUM, "max item size, k/m/g suffixes") \
     EXT(hashpower, T_UINT, "hashpower", SETTINGS_TEXT(HASH_POWER_DEFAULT), NULL, \
         SETTINGS_HASHPOWER_MIN, HASH_POWER_MAX, "hashpower_init", FMT_NUM, \

@@ -54,7 +54,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(st.mem_limit_mb, 64);
     ck_assert_uint_eq(st.maxconns, 1024);
     ck_assert_uint_eq(st.threads, 4);
-    ck_assert_uint_eq(st.item_size_max, 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 1024 * 1024);
     ck_assert_double_eq(st.factor, 1.25);
     ck_assert_uint_eq(st.chunk_min, 48);
     ck_assert_uint_eq(st.backlog, 1024);
@@ -81,7 +81,7 @@ START_TEST(every_flag)
     ck_assert_uint_eq(st.mem_limit_mb, 128);
     ck_assert_uint_eq(st.maxconns, 50);
     ck_assert_uint_eq(st.threads, 2);
-    ck_assert_uint_eq(st.item_size_max, 2 * 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 2 * 1024 * 1024);
     ck_assert_double_eq(st.factor, 1.5);
     ck_assert_uint_eq(st.chunk_min, 64);
     ck_assert(st.no_evict && st.no_cas && st.prealloc && st.daemon && st.shutdown);
@@ -107,7 +107,7 @@ START_TEST(long_flags)
     ck_assert_uint_eq(st.mem_limit_mb, 32);
     ck_assert_uint_eq(st.maxconns, 7);
     ck_assert_uint_eq(st.threads, 1);
-    ck_assert_uint_eq(st.item_size_max, 4096);
+    ck_assert_uint_eq(st.page_size, 4096);
     ck_assert_double_eq(st.factor, 2.0);
     ck_assert_uint_eq(st.chunk_min, 100);
     ck_assert_uint_eq(st.verbose, 3);
@@ -122,15 +122,15 @@ END_TEST
 START_TEST(size_suffixes)
 {
     PARSE_OK("-I", "1k");
-    ck_assert_uint_eq(st.item_size_max, 1024);
+    ck_assert_uint_eq(st.page_size, 1024);
     PARSE_OK("-I", "1024");
-    ck_assert_uint_eq(st.item_size_max, 1024);
+    ck_assert_uint_eq(st.page_size, 1024);
     PARSE_OK("-I", "512K");
-    ck_assert_uint_eq(st.item_size_max, 512 * 1024);
+    ck_assert_uint_eq(st.page_size, 512 * 1024);
     PARSE_OK("-I", "3M");
-    ck_assert_uint_eq(st.item_size_max, 3 * 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 3 * 1024 * 1024);
     PARSE_OK("-I", "1g", "-m", "2048");
-    ck_assert_uint_eq(st.item_size_max, 1024ULL * 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 1024ULL * 1024 * 1024);
     PARSE_ERR("-I (--max-item-size): '2g' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
               "2g", "-m", "8192");
     PARSE_ERR("-I (--max-item-size): '1023' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
