@@ -88,14 +88,17 @@ static inline bool proto_count_refused(struct proto_counters *ctr, enum store_re
     return false;
 }
 
-/* Largest value accepted for a key: the -I limit and what the store can hold. */
+/*
+ * Whether key + value exceed what one item can hold. -I is the store's page
+ * size and the largest class is the page, so this is also the -I limit.
+ * (pc is unused; kept so the callers stay as they are.)
+ */
 static inline bool proto_too_large(const struct proto_conn *pc, const store *st, size_t nkey,
                                    uint64_t vlen)
 {
-    uint32_t lim = pc->env->item_size_max;
-    if (lim != 0 && vlen > lim)
-        return true;
-    return nkey + vlen > store_item_size_max(st, nkey);
+    (void)pc;
+    size_t max = store_item_size_max(st, nkey);
+    return nkey > max || vlen > max - nkey;   /* no wrap for a huge vlen */
 }
 
 /* Seconds from now until a flush deadline (0: now), as memcached's realtime(). */

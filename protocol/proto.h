@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "protocol/counters.h"
 #include "protocol/reply.h"
@@ -41,12 +42,46 @@ enum proto_mode {
     PROTO_MODE_AUTO = 0,
     PROTO_MODE_ASCII,
     PROTO_MODE_BINARY,
+    PROTO_MODES          /* how many */
 };
+
+/* The names a mode goes by, one column each in proto_mode_name()'s table. */
+enum proto_mode_naming {
+    PROTO_NAME_FLAG = 0, /* as -B takes it: auto */
+    PROTO_NAME_STAT,     /* `stats settings` binding_protocol: auto-negotiate */
+    PROTO_NAME_LOG,      /* -vv connection log: auto-negotiating */
+    PROTO_NAMINGS
+};
+
+/*
+ * The one table of mode names. Inline so that server/settings.c (which does
+ * not link protocol/) shares it; NULL for a mode out of range.
+ */
+static inline const char *proto_mode_name(enum proto_mode mode, enum proto_mode_naming naming)
+{
+    static const char *const names[PROTO_MODES][PROTO_NAMINGS] = {
+        [PROTO_MODE_AUTO] = { "auto", "auto-negotiate", "auto-negotiating" },
+        [PROTO_MODE_ASCII] = { "ascii", "ascii", "ascii" },
+        [PROTO_MODE_BINARY] = { "binary", "binary", "binary" },
+    };
+    return (unsigned)mode < PROTO_MODES ? names[mode][naming] : NULL;
+}
+
+/* The mode -B calls name, or false. */
+static inline bool proto_mode_parse(const char *name, enum proto_mode *mode)
+{
+    for (unsigned m = 0; m < PROTO_MODES; m++) {
+        if (strcmp(name, proto_mode_name((enum proto_mode)m, PROTO_NAME_FLAG)) == 0) {
+            *mode = (enum proto_mode)m;
+            return true;
+        }
+    }
+    return false;
+}
 
 /* What the server offers the protocol: shared, read-only after start. */
 struct proto_env {
     store *store;
-    uint32_t item_size_max;      /* -I: largest value accepted */
     bool shutdown_enabled;       /* -A */
     enum proto_mode mode;        /* -B (default auto) */
     /*

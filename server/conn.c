@@ -118,11 +118,10 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
     w->conns = c;
     pthread_mutex_unlock(&w->lock);
 
-    if (w->srv->env.mode == PROTO_MODE_AUTO)
-        log_debug("<%d new auto-negotiating client connection\n", fd);
-    else
-        log_debug("<%d new %s client connection.\n", fd,
-                  w->srv->env.mode == PROTO_MODE_BINARY ? "binary" : "ascii");
+    /* memcached's -vv line; only the auto one lacks the full stop */
+    enum proto_mode mode = w->srv->env.mode;
+    log_debug("<%d new %s client connection%s\n", fd, proto_mode_name(mode, PROTO_NAME_LOG),
+              mode == PROTO_MODE_AUTO ? "" : ".");
     if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) != 0) {
         conn_close(c);
         return;

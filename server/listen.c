@@ -394,18 +394,6 @@ static void listen_accept(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-static const char *listen_mode_name(const struct server *srv)
-{
-    switch (srv->env.mode) {
-    case PROTO_MODE_ASCII:
-        return "ascii";
-    case PROTO_MODE_BINARY:
-        return "binary";
-    default:
-        return "auto-negotiate";
-    }
-}
-
 int listeners_arm(struct server *srv)
 {
     atomic_store(&srv->accepting, true);
@@ -418,7 +406,8 @@ int listeners_arm(struct server *srv)
         l->ev = event_new(srv->base, l->fd, EV_READ | EV_PERSIST, listen_accept, l);
         if (l->ev == NULL || event_add(l->ev, NULL) != 0)
             return -1;
-        log_debug("<%d server listening (%s)\n", l->fd, listen_mode_name(srv));
+        log_debug("<%d server listening (%s)\n", l->fd,
+                  proto_mode_name(srv->env.mode, PROTO_NAME_STAT));
     }
     for (size_t i = 0; i < srv->nudp; i++)
         log_debug("<%d server listening (udp)\n", srv->udp[i].fd);

@@ -62,18 +62,6 @@ static void server_set_verbosity(void *arg, int level)
     log_set_level(level);
 }
 
-static enum proto_mode server_proto_mode(int protocol)
-{
-    switch (protocol) {
-    case PROTOCOL_ASCII:
-        return PROTO_MODE_ASCII;
-    case PROTOCOL_BINARY:
-        return PROTO_MODE_BINARY;
-    default:
-        return PROTO_MODE_AUTO;
-    }
-}
-
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void die(const char *fmt, ...)
@@ -216,9 +204,8 @@ static void build_store(struct server *srv)
     }
     srv->env = (struct proto_env){
         .store = srv->store,
-        .item_size_max = (uint32_t)srv->settings.item_size_max,
         .shutdown_enabled = srv->settings.shutdown,
-        .mode = server_proto_mode(srv->settings.protocol),
+        .mode = srv->settings.protocol,
         .stats = stats_group,
         .stats_reset = stats_reset,
         .set_verbosity = server_set_verbosity,

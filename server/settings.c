@@ -35,15 +35,16 @@ struct settings_row {
     const char *name;        /* OPT: long name; EXT: the -o key */
     const char *arg;         /* OPT: argument name, NULL if none */
     const char *def;         /* default as text, NULL for none */
+    const char *note;        /* what the default means, for -h; NULL if plain */
     double min, max;
     const char *help;
     size_t off;              /* offsetof(struct settings, field) */
 };
 
-#define ROW_OPT_(field, type, sc, ln, arg, def, mn, mx, stat, fmt, help) \
-    { ROW_OPT, type, sc, ln, arg, def, mn, mx, help, offsetof(struct settings, field) },
-#define ROW_EXT_(field, type, key, def, mn, mx, stat, fmt, help) \
-    { ROW_EXT, type, 0, key, "value", def, mn, mx, help, offsetof(struct settings, field) },
+#define ROW_OPT_(field, type, sc, ln, arg, def, note, mn, mx, stat, fmt, help) \
+    { ROW_OPT, type, sc, ln, arg, def, note, mn, mx, help, offsetof(struct settings, field) },
+#define ROW_EXT_(field, type, key, def, note, mn, mx, stat, fmt, help) \
+    { ROW_EXT, type, 0, key, "value", def, note, mn, mx, help, offsetof(struct settings, field) },
 #define ROW_STAT_(...)
 
 static const struct settings_row settings_rows[] = {
@@ -55,10 +56,7 @@ static const struct settings_row settings_rows[] = {
 #define OPTSTRING_MAX (3 * ROWS_N + 2)
 #define HELP_COLUMN 26          /* where help text starts in -h, as memcached */
 #define VALUE_TEXT_MAX 64
-#define PROTO_NAMES "auto, ascii, binary"
-
-static const char *const protocol_names[] = { "auto", "ascii", "binary" };
-static const char *const protocol_stat_names[] = { "auto-negotiate", "ascii", "binary" };
+#define HELP_TEXT_MAX 256
 
 /* ------------------------------------------------------------ value parsing */
 
@@ -123,14 +121,6 @@ static bool parse_factor(const char *text, double *out)
     return true;
 }
 
-static int parse_protocol(const char *text)
-{
-    for (size_t i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
-        if (strcmp(text, protocol_names[i]) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* "1k", "1m", "1g" or plain bytes: how -I's range is written. */
 static void size_text(uint64_t v, char *buf, size_t len)
 {
@@ -143,6 +133,16 @@ static void size_text(uint64_t v, char *buf, size_t len)
         }
     }
     snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* "auto, ascii, binary": the names -B takes, for its error. */
+static void protocol_names_text(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned m = 0; m < PROTO_MODES && n < len; m++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", m > 0 ? ", " : "",
+                              proto_mode_name((enum proto_mode)m, PROTO_NAME_FLAG));
 }
 
 /* ------------------------------------------------------------------ errors */
@@ -184,8 +184,11 @@ static bool fail_range(const struct settings_row *r, const char *text, char *err
     case T_FACTOR:
         return fail(err, errlen, "%s: '%s' is not a number greater than %g and at most %g",
                     label, text, r->min, r->max);
-    case T_PROTO:
-        return fail(err, errlen, "%s: '%s' is not one of " PROTO_NAMES, label, text);
+    case T_PROTO: {
+        char names[VALUE_TEXT_MAX];
+        protocol_names_text(names, sizeof(names));
+        return fail(err, errlen, "%s: '%s' is not one of %s", label, text, names);
+    }
     case T_ONOFF:
         return fail(err, errlen, "%s takes no value (use %s or no_%s)", label, r->name, r->name);
     default:
@@ -267,13 +270,10 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
     case T_STR:
     case T_LIST:
         return apply_string(r, p, text);
-    case T_PROTO: {
-        int v = parse_protocol(text);
-        if (v < 0)
+    case T_PROTO:
+        if (!proto_mode_parse(text, p))
             return fail_range(r, text, err, errlen);
-        *(int *)p = v;
         return true;
-    }
     case T_EXTENDED:
         return text == NULL || apply_extended(s, text, err, errlen);
     }
@@ -386,17 +386,17 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         (*s->unix_socket == '\0' || strlen(s->unix_socket) > SETTINGS_UNIX_PATH_MAX))
         return fail(err, errlen, "-s (--unix-socket): the path must have 1 to %d bytes",
                     SETTINGS_UNIX_PATH_MAX);
-    if (s->item_size_max > s->mem_limit_mb * KIB * KIB / 2) {
+    if (s->page_size > s->mem_limit_mb * KIB * KIB / 2) {
         char isz[VALUE_TEXT_MAX];
-        size_text(s->item_size_max, isz, sizeof(isz));
+        size_text(s->page_size, isz, sizeof(isz));
         return fail(err, errlen, "-I (--max-item-size) %s cannot be more than half of "
                                  "-m (--memory-limit) %llu MB", isz,
                     (unsigned long long)s->mem_limit_mb);
     }
-    if (s->chunk_min >= s->item_size_max)
+    if (s->chunk_min >= s->page_size)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
-                    (unsigned long long)s->chunk_min, (unsigned long long)s->item_size_max);
+                    (unsigned long long)s->chunk_min, (unsigned long long)s->page_size);
     return true;
 }
 
@@ -453,7 +453,7 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
 {
     store_config_defaults(cfg);
     cfg->mem_limit = s->mem_limit_mb * KIB * KIB;
-    cfg->page_size = (uint32_t)s->item_size_max;
+    cfg->page_size = (uint32_t)s->page_size;
     cfg->factor = s->factor;
     cfg->chunk_min = (uint32_t)s->chunk_min;
     cfg->prealloc = s->prealloc;
@@ -464,9 +464,44 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
 
 /* -------------------------------------------------------------- help, man */
 
+/* Rows that take a value and have a default (or say what none means) show it. */
+static bool row_shows_default(const struct settings_row *r)
+{
+    return r->arg != NULL && r->type != T_ONOFF && (r->def != NULL || r->note != NULL);
+}
+
+/* A size row's default and range in the k/m/g form the flag accepts. */
+static void size_default_text(const struct settings_row *r, char *buf, size_t len)
+{
+    uint64_t def = 0;
+    char shown[VALUE_TEXT_MAX], lo[VALUE_TEXT_MAX], hi[VALUE_TEXT_MAX];
+    if (!parse_size(r->def, &def))
+        abort();   /* settings_defaults() would have refused it first */
+    size_text(def, shown, sizeof(shown));
+    size_text((uint64_t)r->min, lo, sizeof(lo));
+    size_text((uint64_t)r->max, hi, sizeof(hi));
+    snprintf(buf, len, "%s, min: %s, max: %s", shown, lo, hi);
+}
+
+/* The help text as -h and the man page print it: with "(default: ...)". */
+static void row_help(const struct settings_row *r, char *buf, size_t len)
+{
+    if (!row_shows_default(r)) {
+        snprintf(buf, len, "%s", r->help);
+        return;
+    }
+    char def[HELP_TEXT_MAX] = "";
+    if (r->type == T_SIZE && r->def != NULL)
+        size_default_text(r, def, sizeof(def));
+    else if (r->def != NULL)
+        snprintf(def, sizeof(def), "%s", r->def);
+    snprintf(buf, len, "%s (default: %s%s%s)", r->help, def,
+             r->def != NULL && r->note != NULL ? ", " : "", r->note != NULL ? r->note : "");
+}
+
 static void usage_row(FILE *out, const struct settings_row *r)
 {
-    char lead[VALUE_TEXT_MAX];
+    char lead[VALUE_TEXT_MAX], help[HELP_TEXT_MAX];
     int n;
     if (r->kind == ROW_EXT)
         n = snprintf(lead, sizeof(lead), "   - %s%s:", r->name,
@@ -475,7 +510,8 @@ static void usage_row(FILE *out, const struct settings_row *r)
         n = snprintf(lead, sizeof(lead), "-%c, --%s=<%s>", r->shortc, r->name, r->arg);
     else
         n = snprintf(lead, sizeof(lead), "-%c, --%s", r->shortc, r->name);
-    fprintf(out, "%-*s %s\n", n < HELP_COLUMN - 1 ? HELP_COLUMN - 1 : n, lead, r->help);
+    row_help(r, help, sizeof(help));
+    fprintf(out, "%-*s %s\n", n < HELP_COLUMN - 1 ? HELP_COLUMN - 1 : n, lead, help);
 }
 
 void settings_usage(FILE *out)
@@ -507,6 +543,7 @@ static void man_text(FILE *out, const char *text)
 
 static void man_row(FILE *out, const struct settings_row *r)
 {
+    char help[HELP_TEXT_MAX];
     fputs(".TP\n", out);
     if (r->kind == ROW_EXT) {
         fputs(".B ", out);
@@ -520,7 +557,8 @@ static void man_row(FILE *out, const struct settings_row *r)
             fprintf(out, "=\\fI%s\\fR", r->arg);
         fputc('\n', out);
     }
-    man_text(out, r->help);
+    row_help(r, help, sizeof(help));
+    man_text(out, help);
     fputc('\n', out);
 }
 
@@ -573,10 +611,11 @@ static void emit_u(settings_emit_fn emit, void *arg, const char *name, enum sett
         snprintf(buf, sizeof(buf), "%s", v ? "off" : "on");
         break;
     case FMT_PROTO:
-        snprintf(buf, sizeof(buf), "%s",
-                 v < sizeof(protocol_stat_names) / sizeof(protocol_stat_names[0])
-                     ? protocol_stat_names[v] : "?");
+    {
+        const char *mode = proto_mode_name((enum proto_mode)v, PROTO_NAME_STAT);
+        snprintf(buf, sizeof(buf), "%s", mode != NULL ? mode : "?");
         break;
+    }
     default:
         snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
         break;
@@ -602,9 +641,9 @@ static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum sett
 
 #define EMIT_VALUE(name, fmt, v) \
     _Generic((v), double: emit_d, char *: emit_s, default: emit_u)(emit, arg, name, fmt, v)
-#define STATS_OPT_(field, type, sc, ln, argn, def, mn, mx, stat, fmt, help) \
+#define STATS_OPT_(field, type, sc, ln, argn, def, note, mn, mx, stat, fmt, help) \
     if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
-#define STATS_EXT_(field, type, key, def, mn, mx, stat, fmt, help) \
+#define STATS_EXT_(field, type, key, def, note, mn, mx, stat, fmt, help) \
     if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
 #define STATS_STAT_(stat, fmt, expr) emit_u(emit, arg, stat, fmt, (uint64_t)(expr));
 

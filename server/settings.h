@@ -4,9 +4,9 @@
  * SETTINGS_TABLE below is an X-macro list with one row per option, in the
  * order memcached prints `stats settings`. Three kinds of row:
  *
- *   OPT(field, type, short, "long", "arg", "default", min, max, "stat", fmt, "help")
+ *   OPT(field, type, short, "long", "arg", "default", "note", min, max, "stat", fmt, "help")
  *       a command-line flag (-p, --port=<num>)
- *   EXT(field, type, "key", "default", min, max, "stat", fmt, "help")
+ *   EXT(field, type, "key", "default", "note", min, max, "stat", fmt, "help")
  *       a key of -o key=value,... (memcached's "extended" options)
  *   STAT("stat", fmt, expression)
  *       a fact `stats settings` reports that no flag sets (e.g. detail_enabled)
@@ -15,6 +15,13 @@
  * tables, `-h`, the man page (server/gen_man.c writes doc/slabcache.1 at
  * build time), `stats settings` and the range checks. A new option is one
  * new row; nothing else lists options by hand.
+ *
+ * A default or limit is written once: the store's own (memory, page, chunk,
+ * factor, hash table) come from slabs/store.h through SETTINGS_TEXT, the
+ * server's are the SETTINGS_* names below or the row itself. Help strings
+ * carry no defaults: -h and the man page append "(default: <default>, <note>)"
+ * for rows that take a value, with -I's range; "note" says what the default
+ * means when the value alone does not (NULL otherwise).
  *
  * The parser never exits or prints: settings_parse() fills a struct and
  * returns an error string, so the unit suite runs it without a server.
@@ -27,6 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "protocol/proto.h"
 #include "slabs/store.h"
 
 /* Value types: how an argument is parsed and which C type holds it. */
@@ -38,7 +46,7 @@
 #define SETTINGS_CTYPE_T_FACTOR  double    /* > min, <= max */
 #define SETTINGS_CTYPE_T_STR     char *    /* free text (owned copy) */
 #define SETTINGS_CTYPE_T_LIST    char *    /* repeated flags join with commas */
-#define SETTINGS_CTYPE_T_PROTO   int       /* enum settings_protocol */
+#define SETTINGS_CTYPE_T_PROTO   enum proto_mode
 #define SETTINGS_CTYPE_T_ACTION  bool      /* -h, -V: the caller acts and exits */
 #define SETTINGS_CTYPE_T_EXTENDED bool     /* -o: keys go to EXT rows */
 #define SETTINGS_CTYPE_T_ONOFF   bool      /* -o key (true) or no_key (false) */
@@ -57,97 +65,94 @@ enum settings_fmt {
     FMT_PROTO,      /* auto-negotiate / ascii / binary */
 };
 
-enum settings_protocol {
-    PROTOCOL_AUTO = 0,
-    PROTOCOL_ASCII,
-    PROTOCOL_BINARY,
-};
+/* The default text of a row whose default is a number named elsewhere. */
+#define SETTINGS_TEXT(macro) SETTINGS_TEXT_(macro)
+#define SETTINGS_TEXT_(literal) #literal
 
+/* Server-only limits; the store's are in slabs/store.h. */
 #define SETTINGS_PORT_MAX 65535
 #define SETTINGS_CONNS_MAX 1000000
 #define SETTINGS_THREADS_MAX 256
 #define SETTINGS_MEM_MB_MAX (1024ULL * 1024)          /* 1 TiB */
-#define SETTINGS_ITEM_MIN 1024ULL                     /* -I 1k */
-#define SETTINGS_ITEM_MAX (1024ULL * 1024 * 1024)     /* -I 1g */
 #define SETTINGS_CHUNK_MIN_MAX (1024ULL * 1024)
 #define SETTINGS_FACTOR_MAX 100.0
 #define SETTINGS_BACKLOG_MAX 1000000
 #define SETTINGS_REQS_MAX 1000000
 #define SETTINGS_UMASK_MAX 0777
-#define SETTINGS_HASHPOWER_MIN 12
-#define SETTINGS_HASHPOWER_MAX 31
+#define SETTINGS_HASHPOWER_MIN 12   /* memcached's floor; the store itself takes 0 */
 #define SETTINGS_IDLE_MAX (86400ULL * 365)
 #define SETTINGS_UNIX_PATH_MAX 107   /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 
 /* clang-format off */
 #define SETTINGS_TABLE(OPT, EXT, STAT) \
-    OPT(mem_limit_mb, T_UINT, 'm', "memory-limit", "num", "64", 1, SETTINGS_MEM_MB_MAX, \
-        "maxbytes", FMT_MB, "item memory in megabytes (default: 64)") \
-    OPT(maxconns, T_UINT, 'c', "conn-limit", "num", "1024", 1, SETTINGS_CONNS_MAX, \
-        "maxconns", FMT_NUM, "max simultaneous connections (default: 1024)") \
-    OPT(port, T_UINT, 'p', "port", "num", "11211", 1, SETTINGS_PORT_MAX, \
-        "tcpport", FMT_NUM, "TCP port to listen on (default: 11211)") \
-    OPT(udp_port, T_UINT, 'U', "udp-port", "num", "0", 0, SETTINGS_PORT_MAX, \
-        "udpport", FMT_NUM, "UDP port to listen on, on the -l addresses (default: 0, off)") \
-    OPT(listen, T_LIST, 'l', "listen", "addr", NULL, 0, 0, \
-        "inter", FMT_STR, "comma-separated interfaces to listen on, addr or addr:port (default: all)") \
-    OPT(verbose, T_COUNT, 'v', "verbose", NULL, "0", 0, 0, \
+    OPT(mem_limit_mb, T_UINT, 'm', "memory-limit", "num", SETTINGS_TEXT(MEM_LIMIT_MB_DEFAULT), NULL, \
+        1, SETTINGS_MEM_MB_MAX, "maxbytes", FMT_MB, "item memory in megabytes") \
+    OPT(maxconns, T_UINT, 'c', "conn-limit", "num", "1024", NULL, 1, SETTINGS_CONNS_MAX, \
+        "maxconns", FMT_NUM, "max simultaneous connections") \
+    OPT(port, T_UINT, 'p', "port", "num", "11211", NULL, 1, SETTINGS_PORT_MAX, \
+        "tcpport", FMT_NUM, "TCP port to listen on") \
+    OPT(udp_port, T_UINT, 'U', "udp-port", "num", "0", "off", 0, SETTINGS_PORT_MAX, \
+        "udpport", FMT_NUM, "UDP port to listen on, on the -l addresses") \
+    OPT(listen, T_LIST, 'l', "listen", "addr", NULL, "all", 0, 0, \
+        "inter", FMT_STR, "comma-separated interfaces to listen on, addr or addr:port") \
+    OPT(verbose, T_COUNT, 'v', "verbose", NULL, "0", NULL, 0, 0, \
         "verbosity", FMT_NUM, "verbose: -v errors/warnings, -vv also client commands, -vvv internals") \
     STAT("oldest", FMT_NUM, 0) \
-    OPT(no_evict, T_FLAG, 'M', "disable-evictions", NULL, "0", 0, 0, \
+    OPT(no_evict, T_FLAG, 'M', "disable-evictions", NULL, "0", NULL, 0, 0, \
         "evictions", FMT_NOT_ON, "return error on memory exhausted instead of evicting") \
-    OPT(unix_socket, T_STR, 's', "unix-socket", "file", NULL, 0, 0, \
+    OPT(unix_socket, T_STR, 's', "unix-socket", "file", NULL, NULL, 0, 0, \
         "domain_socket", FMT_STR, "UNIX socket to listen on (disables TCP and UDP)") \
-    OPT(unix_mask, T_OCTAL, 'a', "unix-mask", "mask", "700", 0, SETTINGS_UMASK_MAX, \
-        "umask", FMT_OCT, "access mask for the UNIX socket, in octal (default: 700)") \
-    OPT(shutdown, T_FLAG, 'A', "enable-shutdown", NULL, "0", 0, 0, \
+    OPT(unix_mask, T_OCTAL, 'a', "unix-mask", "mask", "700", NULL, 0, SETTINGS_UMASK_MAX, \
+        "umask", FMT_OCT, "access mask for the UNIX socket, in octal") \
+    OPT(shutdown, T_FLAG, 'A', "enable-shutdown", NULL, "0", NULL, 0, 0, \
         "shutdown_command", FMT_YES, "enable the ascii \"shutdown\" command") \
-    OPT(factor, T_FACTOR, 'f', "slab-growth-factor", "num", "1.25", 1, SETTINGS_FACTOR_MAX, \
-        "growth_factor", FMT_FACTOR, "chunk size growth factor, > 1.0 (default: 1.25)") \
-    OPT(chunk_min, T_UINT, 'n', "slab-min-size", "bytes", "48", 1, SETTINGS_CHUNK_MIN_MAX, \
-        "chunk_size", FMT_NUM, "min space used for key+value+flags (default: 48)") \
-    OPT(threads, T_UINT, 't', "threads", "num", "4", 1, SETTINGS_THREADS_MAX, \
-        "num_threads", FMT_NUM, "number of worker threads (default: 4)") \
+    OPT(factor, T_FACTOR, 'f', "slab-growth-factor", "num", SETTINGS_TEXT(GROWTH_FACTOR_DEFAULT), NULL, \
+        1, SETTINGS_FACTOR_MAX, "growth_factor", FMT_FACTOR, "chunk size growth factor, > 1.0") \
+    OPT(chunk_min, T_UINT, 'n', "slab-min-size", "bytes", SETTINGS_TEXT(CHUNK_MIN_DEFAULT), NULL, \
+        1, SETTINGS_CHUNK_MIN_MAX, "chunk_size", FMT_NUM, "min space used for key+value+flags") \
+    OPT(threads, T_UINT, 't', "threads", "num", "4", NULL, 1, SETTINGS_THREADS_MAX, \
+        "num_threads", FMT_NUM, "number of worker threads") \
     STAT("num_threads_per_udp", FMT_NUM, s->threads) \
     STAT("detail_enabled", FMT_YES, false) \
-    OPT(reqs_per_event, T_UINT, 'R', "max-reqs-per-event", "num", "20", 1, SETTINGS_REQS_MAX, \
-        "reqs_per_event", FMT_NUM, "max requests handled per connection event, against starvation (default: 20)") \
-    OPT(no_cas, T_FLAG, 'C', "disable-cas", NULL, "0", 0, 0, \
+    OPT(reqs_per_event, T_UINT, 'R', "max-reqs-per-event", "num", "20", NULL, 1, SETTINGS_REQS_MAX, \
+        "reqs_per_event", FMT_NUM, "max requests handled per connection event, against starvation") \
+    OPT(no_cas, T_FLAG, 'C', "disable-cas", NULL, "0", NULL, 0, 0, \
         "cas_enabled", FMT_NOT_YES, "disable use of CAS") \
-    OPT(backlog, T_UINT, 'b', "listen-backlog", "num", "1024", 1, SETTINGS_BACKLOG_MAX, \
-        "tcp_backlog", FMT_NUM, "set the backlog queue limit (default: 1024)") \
-    OPT(protocol, T_PROTO, 'B', "protocol", "name", "auto", 0, 0, \
-        "binding_protocol", FMT_PROTO, "protocol: auto, ascii or binary (default: auto)") \
+    OPT(backlog, T_UINT, 'b', "listen-backlog", "num", "1024", NULL, 1, SETTINGS_BACKLOG_MAX, \
+        "tcp_backlog", FMT_NUM, "set the backlog queue limit") \
+    OPT(protocol, T_PROTO, 'B', "protocol", "name", "auto", NULL, 0, 0, \
+        "binding_protocol", FMT_PROTO, "protocol: auto, ascii or binary") \
     STAT("auth_enabled_sasl", FMT_YES, false) \
     STAT("auth_enabled_ascii", FMT_YES, false) \
-    OPT(item_size_max, T_SIZE, 'I', "max-item-size", "num", "1m", SETTINGS_ITEM_MIN, SETTINGS_ITEM_MAX, \
-        "item_size_max", FMT_NUM, "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)") \
-    EXT(hashpower, T_UINT, "hashpower", "16", SETTINGS_HASHPOWER_MIN, SETTINGS_HASHPOWER_MAX, \
-        "hashpower_init", FMT_NUM, "initial hash table size is 2^hashpower buckets; grows at runtime (default: 16)") \
+    OPT(page_size, T_SIZE, 'I', "max-item-size", "num", SETTINGS_TEXT(PAGE_SIZE_DEFAULT), NULL, \
+        PAGE_SIZE_MIN, PAGE_SIZE_MAX, "item_size_max", FMT_NUM, "max item size, k/m/g suffixes") \
+    EXT(hashpower, T_UINT, "hashpower", SETTINGS_TEXT(HASH_POWER_DEFAULT), NULL, \
+        SETTINGS_HASHPOWER_MIN, HASH_POWER_MAX, "hashpower_init", FMT_NUM, \
+        "initial hash table size is 2^hashpower buckets; grows at runtime") \
     STAT("slab_reassign", FMT_YES, false) \
     STAT("slab_automove", FMT_NUM, 0) \
     STAT("lru_crawler", FMT_YES, false) \
     STAT("flush_enabled", FMT_YES, true) \
-    EXT(idle_timeout, T_UINT, "idle_timeout", "0", 0, SETTINGS_IDLE_MAX, \
-        "idle_timeout", FMT_NUM, "close connections idle this many seconds (default: 0, no timeout)") \
+    EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
+        "idle_timeout", FMT_NUM, "close connections idle this many seconds") \
     STAT("track_sizes", FMT_YES, false) \
-    OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", 0, 0, \
+    OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
-    OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, 0, 0, \
+    OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \
         NULL, FMT_NONE, "save PID in <file>, removed at exit") \
-    OPT(user, T_STR, 'u', "user", "user", NULL, 0, 0, \
+    OPT(user, T_STR, 'u', "user", "user", NULL, NULL, 0, 0, \
         NULL, FMT_NONE, "assume identity of <user> (required when run as root)") \
-    OPT(coredumps, T_FLAG, 'r', "enable-coredumps", NULL, "0", 0, 0, \
+    OPT(coredumps, T_FLAG, 'r', "enable-coredumps", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "maximize core file limit") \
-    OPT(lock_memory, T_FLAG, 'k', "lock-memory", NULL, "0", 0, 0, \
+    OPT(lock_memory, T_FLAG, 'k', "lock-memory", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "lock down all paged memory") \
-    OPT(prealloc, T_FLAG, 'L', "enable-largepages", NULL, "0", 0, 0, \
+    OPT(prealloc, T_FLAG, 'L', "enable-largepages", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "preallocate all item memory at start (large pages when the kernel gives them)") \
-    OPT(extended, T_EXTENDED, 'o', "extended", "opts", NULL, 0, 0, \
+    OPT(extended, T_EXTENDED, 'o', "extended", "opts", NULL, NULL, 0, 0, \
         NULL, FMT_NONE, "comma separated list of extended options (below)") \
-    OPT(help, T_ACTION, 'h', "help", NULL, "0", 0, 0, \
+    OPT(help, T_ACTION, 'h', "help", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "print this help and exit") \
-    OPT(version, T_ACTION, 'V', "version", NULL, "0", 0, 0, \
+    OPT(version, T_ACTION, 'V', "version", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "print version and exit")
 /* clang-format on */
 

@@ -35,7 +35,6 @@
 #else
 #define ASSOC_STRIPES_MAX_POWER 12
 #endif
-#define ASSOC_POWER_MAX 31             /* 2^31 buckets of 4 bytes = 8 GB */
 #define ASSOC_GROW_NUM 3               /* grow above items > buckets * 3 / 2 */
 #define ASSOC_GROW_DEN 2
 
@@ -92,11 +91,10 @@ static uint64_t assoc_grow_threshold(unsigned power)
     return ((uint64_t)1 << power) * ASSOC_GROW_NUM / ASSOC_GROW_DEN;
 }
 
+/* power is at most HASH_POWER_MAX (store_create checks); 0 is one bucket. */
 int assoc_init(store *s, unsigned power)
 {
     struct assoc *a = &s->assoc;
-    if (power > ASSOC_POWER_MAX)
-        power = ASSOC_POWER_MAX;
     a->primary = calloc((size_t)1 << power, sizeof(item_link));
     if (a->primary == NULL)
         return -1;
@@ -199,7 +197,7 @@ void assoc_delete(store *s, item *it, uint64_t hv)
 static void assoc_expand_start(store *s)
 {
     struct assoc *a = &s->assoc;
-    if (a->power >= ASSOC_POWER_MAX)
+    if (a->power >= HASH_POWER_MAX)
         return;
     item_link *bigger = calloc((size_t)1 << (a->power + 1), sizeof(item_link));
     if (bigger == NULL)

@@ -42,8 +42,6 @@
 #define ASSOC_MOVES_PER_ROUND 1024     /* ... per round of store_maintain */
 #define ASSOC_ROUNDS_PER_MAINTAIN 64
 #define ARITH_DIGITS_MAX 24            /* buffer for a uint64 in decimal */
-#define HASH_POWER_MIN 1
-#define HASH_POWER_MAX 31
 
 void store_config_defaults(struct store_config *cfg)
 {
@@ -85,9 +83,8 @@ static bool config_check(const struct store_config *c, char *err, size_t errlen)
                  (unsigned long long)(ARENA_MAX / (1024 * 1024)));
         return false;
     }
-    if (c->hash_power < HASH_POWER_MIN || c->hash_power > HASH_POWER_MAX) {
-        snprintf(err, errlen, "hash power must be between %d and %d", HASH_POWER_MIN,
-                 HASH_POWER_MAX);
+    if (c->hash_power > HASH_POWER_MAX) {
+        snprintf(err, errlen, "hash power must be at most %d", HASH_POWER_MAX);
         return false;
     }
     return true;

@@ -29,17 +29,21 @@
 
 #include "common/clock.h"
 
-/* Limits and defaults, named once. */
+/*
+ * Limits and defaults, named once. server/settings.h turns the defaults into
+ * its option table's default text with #, so each is a plain literal.
+ */
 #define KEY_MAX_LENGTH 250
-#define PAGE_SIZE_DEFAULT (1024 * 1024)
-#define PAGE_SIZE_MIN 1024
-#define PAGE_SIZE_MAX (1024 * 1024 * 1024)
-#define MEM_LIMIT_MB_DEFAULT 64
-#define CHUNK_MIN_DEFAULT 48       /* -n: key + value bytes in the smallest chunk */
-#define GROWTH_FACTOR_DEFAULT 1.25 /* -f */
+#define PAGE_SIZE_DEFAULT 1048576     /* -I: 1 MiB */
+#define PAGE_SIZE_MIN 1024            /* 1 KiB */
+#define PAGE_SIZE_MAX 1073741824      /* 1 GiB */
+#define MEM_LIMIT_MB_DEFAULT 64       /* -m */
+#define CHUNK_MIN_DEFAULT 48          /* -n: key + value bytes in the smallest chunk */
+#define GROWTH_FACTOR_DEFAULT 1.25    /* -f */
 #define CHUNK_ALIGN 8
-#define CLASS_MAX 255              /* classes are numbered 1..CLASS_MAX */
-#define HASH_POWER_DEFAULT 16
+#define CLASS_MAX 255                 /* classes are numbered 1..CLASS_MAX */
+#define HASH_POWER_DEFAULT 16         /* -o hashpower */
+#define HASH_POWER_MAX 31             /* 2^31 buckets of 4 bytes = 8 GB; no minimum */
 
 typedef struct store store;
 typedef struct item item;

@@ -581,7 +581,6 @@ static void fuzz_conn_open(struct fuzz_conn *fc, store *s, uint8_t control)
 {
     memset(fc, 0, sizeof(*fc));
     fc->env.store = s;
-    fc->env.item_size_max = FUZZ_PAGE_SIZE;
     fc->env.shutdown_enabled = true;
 #ifdef FUZZ_BINARY
     fc->env.mode = PROTO_MODE_BINARY;

@@ -146,6 +146,28 @@ START_TEST(test_incremental_growth)
 }
 END_TEST
 
+/* The store has no hash power floor (memcached's 12 is the flag's): one bucket grows. */
+START_TEST(test_growth_from_one_bucket)
+{
+    store *s = mk(4 * MB, 0);
+    char k[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, sizeof(k), "o%d", i);
+        ck_assert(put(s, k, k));
+        store_maintain(s);
+    }
+    struct store_stats ss;
+    store_stats(s, &ss);
+    ck_assert(!ss.hash_is_expanding);
+    ck_assert_uint_eq(ss.hash_power_level, 7);   /* 100 items > 64 * 3 / 2 at power 6 */
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, sizeof(k), "o%d", i);
+        ck_assert_msg(found(s, k, k), "%s lost while growing from one bucket", k);
+    }
+    store_destroy(s);
+}
+END_TEST
+
 #define BIG_KEYS 1000000
 
 struct grow_ctx {
@@ -227,6 +249,7 @@ static Suite *assoc_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_incremental_growth);
+    tcase_add_test(tc, test_growth_from_one_bucket);
     tcase_add_test(tc, test_growth_1m_with_reader);
     suite_add_tcase(s, tc);
     return s;

@@ -757,7 +757,7 @@ END_TEST
 START_TEST(test_value_too_large)
 {
     set_key("big", 0, "old");
-    uint32_t vlen = 2 * FX_ITEM_SIZE_MAX;
+    uint32_t vlen = 2 * FX_PAGE_SIZE;
     char ext[8] = { 0 };
     frame_full(BIN_MAGIC_REQUEST, BIN_OP_SETQ, "big", ext, 8, NULL, 0, 7, 0, 8 + 3 + vlen);
     /* header only: waits for extras and key */
@@ -781,7 +781,7 @@ END_TEST
 START_TEST(test_value_too_large_buffered)
 {
     char ext[8] = { 0 };
-    static char val[FX_ITEM_SIZE_MAX + 1];
+    static char val[FX_PAGE_SIZE + 1];
     memset(val, 'v', sizeof(val));
     /* build the frames in a heap buffer: they are larger than in[] */
     size_t cap = 2 * (24 + 8 + 1 + sizeof(val)) + 24;

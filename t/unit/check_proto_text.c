@@ -495,10 +495,39 @@ START_TEST(too_large_is_swallowed)
     pc.swallow = 0;
     /* the largest value the store takes is stored; one past -I is refused */
     char hdr[64];
-    snprintf(hdr, sizeof(hdr), "set m 0 0 %u\r\n", FX_ITEM_SIZE_MAX + 1);
+    snprintf(hdr, sizeof(hdr), "set m 0 0 %u\r\n", FX_PAGE_SIZE + 1);
     EXPECT(hdr, "SERVER_ERROR object too large for cache\r\n");
     ck_assert_uint_eq(C(store_too_large), 4);
     ck_assert_uint_eq(C(cmd_set), 2);
+}
+END_TEST
+
+/*
+ * -I is the page size and the largest class is the page, so the store's own
+ * limit is the only check: on the fixture's 1 MiB page with CAS, key "m"
+ * takes 1048576 - 32 (header) - 8 (CAS) - 4 (flags) - 1 (key) = 1048531
+ * value bytes; one more, the page itself and one past the page are refused.
+ */
+START_TEST(too_large_boundary_is_the_page)
+{
+    enum { VMAX = 1048531 };
+    ck_assert_uint_eq(FX_PAGE_SIZE, 1048576);
+    size_t cap = VMAX + 64;
+    char *in = malloc(cap);
+    int ll = snprintf(in, cap, "set m 1 0 %d\r\n", VMAX);
+    memset(in + ll, 'v', VMAX);
+    memcpy(in + ll + VMAX, "\r\n", 2);
+    ck_assert_uint_eq(step(in, (size_t)ll + VMAX + 2), (size_t)ll + VMAX + 2);
+    ck_assert_str_eq(got, "STORED\r\n");
+    free(in);
+    static const char *const refused[] = {
+        "set m 1 0 1048532\r\n", "set m 1 0 1048576\r\n", "set m 1 0 1048577\r\n",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        EXPECT(refused[i], "SERVER_ERROR object too large for cache\r\n");
+        pc.swallow = 0;
+    }
+    ck_assert_uint_eq(C(store_too_large), 3);
 }
 END_TEST
 
@@ -732,6 +761,7 @@ static Suite *proto_text_suite(void)
     tcase_add_test(tc, key_too_long);
     tcase_add_test(tc, bad_data_chunk);
     tcase_add_test(tc, too_large_is_swallowed);
+    tcase_add_test(tc, too_large_boundary_is_the_page);
     tcase_add_test(tc, big_value_waits_with_need);
     tcase_add_test(tc, long_line_without_newline);
     tcase_add_test(tc, long_multiget);

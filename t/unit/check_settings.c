@@ -54,7 +54,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(st.mem_limit_mb, 64);
     ck_assert_uint_eq(st.maxconns, 1024);
     ck_assert_uint_eq(st.threads, 4);
-    ck_assert_uint_eq(st.item_size_max, 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 1024 * 1024);
     ck_assert_double_eq(st.factor, 1.25);
     ck_assert_uint_eq(st.chunk_min, 48);
     ck_assert_uint_eq(st.backlog, 1024);
@@ -63,7 +63,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(st.hashpower, 16);
     ck_assert_uint_eq(st.idle_timeout, 0);
     ck_assert_uint_eq(st.verbose, 0);
-    ck_assert_int_eq(st.protocol, PROTOCOL_AUTO);
+    ck_assert_int_eq(st.protocol, PROTO_MODE_AUTO);
     ck_assert(!st.no_evict && !st.no_cas && !st.daemon && !st.shutdown && !st.prealloc);
     ck_assert_ptr_null(st.pidfile);
     ck_assert_ptr_null(st.user);
@@ -81,7 +81,7 @@ START_TEST(every_flag)
     ck_assert_uint_eq(st.mem_limit_mb, 128);
     ck_assert_uint_eq(st.maxconns, 50);
     ck_assert_uint_eq(st.threads, 2);
-    ck_assert_uint_eq(st.item_size_max, 2 * 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 2 * 1024 * 1024);
     ck_assert_double_eq(st.factor, 1.5);
     ck_assert_uint_eq(st.chunk_min, 64);
     ck_assert(st.no_evict && st.no_cas && st.prealloc && st.daemon && st.shutdown);
@@ -91,7 +91,7 @@ START_TEST(every_flag)
     ck_assert_uint_eq(st.verbose, 2);
     ck_assert_uint_eq(st.backlog, 16);
     ck_assert_uint_eq(st.reqs_per_event, 5);
-    ck_assert_int_eq(st.protocol, PROTOCOL_ASCII);
+    ck_assert_int_eq(st.protocol, PROTO_MODE_ASCII);
     ck_assert_uint_eq(st.unix_mask, 0755);
 }
 END_TEST
@@ -107,7 +107,7 @@ START_TEST(long_flags)
     ck_assert_uint_eq(st.mem_limit_mb, 32);
     ck_assert_uint_eq(st.maxconns, 7);
     ck_assert_uint_eq(st.threads, 1);
-    ck_assert_uint_eq(st.item_size_max, 4096);
+    ck_assert_uint_eq(st.page_size, 4096);
     ck_assert_double_eq(st.factor, 2.0);
     ck_assert_uint_eq(st.chunk_min, 100);
     ck_assert_uint_eq(st.verbose, 3);
@@ -122,15 +122,15 @@ END_TEST
 START_TEST(size_suffixes)
 {
     PARSE_OK("-I", "1k");
-    ck_assert_uint_eq(st.item_size_max, 1024);
+    ck_assert_uint_eq(st.page_size, 1024);
     PARSE_OK("-I", "1024");
-    ck_assert_uint_eq(st.item_size_max, 1024);
+    ck_assert_uint_eq(st.page_size, 1024);
     PARSE_OK("-I", "512K");
-    ck_assert_uint_eq(st.item_size_max, 512 * 1024);
+    ck_assert_uint_eq(st.page_size, 512 * 1024);
     PARSE_OK("-I", "3M");
-    ck_assert_uint_eq(st.item_size_max, 3 * 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 3 * 1024 * 1024);
     PARSE_OK("-I", "1g", "-m", "2048");
-    ck_assert_uint_eq(st.item_size_max, 1024ULL * 1024 * 1024);
+    ck_assert_uint_eq(st.page_size, 1024ULL * 1024 * 1024);
     PARSE_ERR("-I (--max-item-size): '2g' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
               "2g", "-m", "8192");
     PARSE_ERR("-I (--max-item-size): '1023' is not a size from 1k to 1g (k/m/g suffixes)", "-I",
@@ -183,7 +183,7 @@ START_TEST(combinations_and_later_features)
     ck_assert_uint_eq(st.unix_mask, 0750);
     PARSE_ERR("-s (--unix-socket): the path must have 1 to 107 bytes", "-s", "");
     PARSE_OK("-B", "binary");
-    ck_assert_int_eq(st.protocol, PROTOCOL_BINARY);
+    ck_assert_int_eq(st.protocol, PROTO_MODE_BINARY);
 }
 END_TEST
 
@@ -276,6 +276,69 @@ START_TEST(help_lists_every_option)
     ck_assert(strstr(text, "   - idle_timeout=<num>:") != NULL);
     ck_assert(strncmp(text, "slabcache ", 10) == 0);
     free(text);
+}
+END_TEST
+
+/* protocol/proto.h's one table of mode names, as -B, stats and the log use them. */
+START_TEST(protocol_mode_names)
+{
+    static const struct {
+        enum proto_mode mode;
+        const char *flag, *stat, *log;
+    } want[] = {
+        { PROTO_MODE_AUTO, "auto", "auto-negotiate", "auto-negotiating" },
+        { PROTO_MODE_ASCII, "ascii", "ascii", "ascii" },
+        { PROTO_MODE_BINARY, "binary", "binary", "binary" },
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        enum proto_mode m = PROTO_MODES;
+        ck_assert(proto_mode_parse(want[i].flag, &m));
+        ck_assert_int_eq(m, want[i].mode);
+        ck_assert_str_eq(proto_mode_name(m, PROTO_NAME_FLAG), want[i].flag);
+        ck_assert_str_eq(proto_mode_name(m, PROTO_NAME_STAT), want[i].stat);
+        ck_assert_str_eq(proto_mode_name(m, PROTO_NAME_LOG), want[i].log);
+    }
+    enum proto_mode m = PROTO_MODE_BINARY;
+    ck_assert(!proto_mode_parse("auto-negotiate", &m));
+    ck_assert(!proto_mode_parse("ASCII", &m));
+    ck_assert_int_eq(m, PROTO_MODE_BINARY);
+    ck_assert_ptr_null(proto_mode_name(PROTO_MODES, PROTO_NAME_FLAG));
+}
+END_TEST
+
+/*
+ * Help strings carry no defaults: "(default: ...)" is generated from the
+ * default column (and note, and -I's range), the same text in -h and the man
+ * page; flags without a value show none.
+ */
+START_TEST(help_defaults_from_table)
+{
+    static const char *const lines[] = {
+        "\n-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n",
+        "\n-U, --udp-port=<num>      UDP port to listen on, on the -l addresses (default: 0, off)\n",
+        "\n-l, --listen=<addr>       comma-separated interfaces to listen on, addr or addr:port "
+        "(default: all)\n",
+        "\n-a, --unix-mask=<mask>    access mask for the UNIX socket, in octal (default: 700)\n",
+        "\n-f, --slab-growth-factor=<num> chunk size growth factor, > 1.0 (default: 1.25)\n",
+        "\n-n, --slab-min-size=<bytes> min space used for key+value+flags (default: 48)\n",
+        "\n-B, --protocol=<name>     protocol: auto, ascii or binary (default: auto)\n",
+        "\n-I, --max-item-size=<num> max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)\n",
+        "\n-s, --unix-socket=<file>  UNIX socket to listen on (disables TCP and UDP)\n",
+        "\n-M, --disable-evictions   return error on memory exhausted instead of evicting\n",
+        "\n   - hashpower=<num>:     initial hash table size is 2^hashpower buckets; grows at "
+        "runtime (default: 16)\n",
+        "\n   - idle_timeout=<num>:  close connections idle this many seconds (default: 0, no "
+        "timeout)\n",
+    };
+    char *text = capture(settings_usage);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        ck_assert_msg(strstr(text, lines[i]) != NULL, "-h lacks %s", lines[i] + 1);
+    free(text);
+    char *man = capture(settings_man);
+    ck_assert(strstr(man, "\nmax item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)\n"));
+    ck_assert(strstr(man, "\nUDP port to listen on, on the \\-l addresses (default: 0, off)\n"));
+    ck_assert(strstr(man, "\nreturn error on memory exhausted instead of evicting\n"));
+    free(man);
 }
 END_TEST
 
@@ -387,6 +450,8 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, extended_options);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, help_lists_every_option);
+    tcase_add_test(tc, help_defaults_from_table);
+    tcase_add_test(tc, protocol_mode_names);
     tcase_add_test(tc, man_page_matches_table);
     tcase_add_test(tc, man_file_is_generated);
     tcase_add_test(tc, stats_settings_names_and_order);

@@ -409,6 +409,9 @@ START_TEST(test_config_errors)
     c.page_size = 1028;
     expect_create_error(&c, "multiple");
     store_config_defaults(&c);
+    c.hash_power = HASH_POWER_MAX + 1;
+    expect_create_error(&c, "hash power must be at most 31");
+    store_config_defaults(&c);
     c.mem_limit = (uint64_t)33 * 1024 * MB;
     expect_create_error(&c, "memory limit");
     c.mem_limit = MB - 1;

@@ -66,7 +66,6 @@ void fx_proto_setup(size_t cap, bool recorded_callbacks)
     st = fx_store_sized(FX_MEM_LIMIT);
     memset(&env, 0, sizeof(env));
     env.store = st;
-    env.item_size_max = FX_ITEM_SIZE_MAX;
     if (recorded_callbacks) {
         env.stats = fake_stats;
         env.stats_reset = fake_reset;

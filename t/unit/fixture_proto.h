@@ -20,7 +20,7 @@
 #include "t/unit/fixture.h"
 
 #define FX_MEM_LIMIT (8u * 1024 * 1024)
-#define FX_ITEM_SIZE_MAX (1024u * 1024)    /* env.item_size_max, -I */
+#define FX_PAGE_SIZE (1024u * 1024)        /* the fixture store's page size, -I */
 #define FX_GOT_MAX (1u << 20)              /* largest got[] any suite asks for */
 #define FX_STATS_GROUP_MAX 64
 
