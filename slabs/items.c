@@ -387,15 +387,11 @@ void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out)
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
     pthread_mutex_lock(&sc->lru_lock);
-    out->curr_items = sc->curr_items;
-    out->total_items = sc->total_items;
-    out->evicted = sc->evicted;
-    out->evicted_nonzero = sc->evicted_nonzero;
-    out->evicted_unfetched = sc->evicted_unfetched;
-    out->evicted_time = sc->evicted_time;
-    out->expired_unfetched = sc->expired_unfetched;
-    out->reclaimed = sc->reclaimed;
-    out->outofmemory = sc->outofmemory;
+#define LRU_STAT_COPY(field) out->field = sc->field;
+#define LRU_STAT_ROW(field, type, kept, ...) SLAB_STAT_IF_LRU(kept, LRU_STAT_COPY)(field)
+    STORE_CLASS_STATS(LRU_STAT_ROW)
+#undef LRU_STAT_ROW
+#undef LRU_STAT_COPY
     item *tail = item_at(s, sc->lru_tail);
     out->age = tail != NULL ? now - item_atime(tail) : 0;
     pthread_mutex_unlock(&sc->lru_lock);
