@@ -340,8 +340,10 @@ static item *lru_pull_tail(store *s, unsigned cls, bool evict)
         if (pthread_mutex_trylock(lock) != 0)
             continue;
         bool dead = item_is_dead(s, it, now, NULL);
-        bool take = atomic_load_explicit(&it->refcount, memory_order_acquire) == 1 &&
-                    (dead || (evict && !s->cfg.no_evict));
+        bool held = atomic_load_explicit(&it->refcount, memory_order_acquire) != 1;
+        if (held)
+            sc->lrutail_reflocked++;
+        bool take = !held && (dead || (evict && !s->cfg.no_evict));
         if (take) {
             assoc_delete(s, it, hv);
             lru_remove(s, sc, it);

@@ -237,6 +237,8 @@ void store_maintain(store *s);
     X(reclaimed,         uint64_t,   LRU_LOCK,  NO,   YES, reclaimed)                \
     X(expired_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, expired_unfetched)        \
     X(evicted_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, evicted_unfetched)        \
+    /* tail items skipped by an allocation because someone held them */            \
+    X(lrutail_reflocked, uint64_t,   LRU_LOCK,  NO,   YES, lrutail_reflocked)        \
     X(total_items,       uint64_t,   LRU_LOCK,  NO,   NO,  total_items)
 
 /*
