@@ -39,11 +39,11 @@
  *   owner  WORKER: the sum of every worker's counter `member`;
  *          SERVER: the server's counter `member` (main thread)
  */
-#define STATS_SERVER_COUNTERS(X)                       \
-    X(total_connections,    SERVER, total_conns)       \
-    X(rejected_connections, SERVER, rejected_conns)    \
-    X(bytes_read,           WORKER, bytes_read)        \
-    X(bytes_written,        WORKER, bytes_written)     \
+#define STATS_SERVER_COUNTERS(X)                    \
+    X(total_connections,    SERVER, total_conns)    \
+    X(rejected_connections, SERVER, rejected_conns) \
+    X(bytes_read,           WORKER, bytes_read)     \
+    X(bytes_written,        WORKER, bytes_written)  \
     X(conn_yields,          WORKER, conn_yields)
 
 #define STATS_FIELD(name) uint64_t name;
@@ -237,32 +237,32 @@ struct stats_general_ctx {
  * `stats` prints STATS_GENERAL_HEAD, the request counters (protocol/
  * counters.h), STATS_GENERAL_TAIL, then the store's rows shown in `stats`.
  */
-#define STATS_GENERAL_HEAD(X)                                                   \
-    X(pid,                   u64,     (uint64_t)g->srv->pid)                    \
+#define STATS_GENERAL_HEAD(X)                                                      \
+    X(pid,                   u64,     (uint64_t)g->srv->pid)                       \
     X(uptime,                u64,     (uint64_t)(g->now - g->srv->stats->started)) \
-    X(time,                  u64,     (uint64_t)g->now)                         \
-    /* as the `version` command */                                              \
-    X(version,               str,     PROTOCOL_VERSION)                         \
-    X(libevent,              str,     event_get_version())                      \
-    X(pointer_size,          u64,     8 * sizeof(void *))                       \
-    X(rusage_user,           timeval, g->ru.ru_utime)                           \
-    X(rusage_system,         timeval, g->ru.ru_stime)                           \
-    X(max_connections,       u64,     g->srv->settings.maxconns)                \
-    X(curr_connections,      u64,     g->curr)                                  \
-    X(total_connections,     u64,     g->s->total_connections)                  \
-    X(rejected_connections,  u64,     g->s->rejected_connections)               \
+    X(time,                  u64,     (uint64_t)g->now)                            \
+    /* as the `version` command */                                                 \
+    X(version,               str,     PROTOCOL_VERSION)                            \
+    X(libevent,              str,     event_get_version())                         \
+    X(pointer_size,          u64,     8 * sizeof(void *))                          \
+    X(rusage_user,           timeval, g->ru.ru_utime)                              \
+    X(rusage_system,         timeval, g->ru.ru_stime)                              \
+    X(max_connections,       u64,     g->srv->settings.maxconns)                   \
+    X(curr_connections,      u64,     g->curr)                                     \
+    X(total_connections,     u64,     g->s->total_connections)                     \
+    X(rejected_connections,  u64,     g->s->rejected_connections)                  \
     X(connection_structures, u64,     g->curr + g->srv->nlisteners)
 
-#define STATS_GENERAL_TAIL(X)                                                   \
-    X(bytes_read,            u64,     g->s->bytes_read)                         \
-    X(bytes_written,         u64,     g->s->bytes_written)                      \
-    X(limit_maxbytes,        u64,     g->s->limit_maxbytes)                     \
-    /* Over -c we refuse and go on; accepting pauses only when out of fds. */  \
-    X(accepting_conns,       u64,     atomic_load(&g->srv->accepting) ? 1 : 0)  \
+#define STATS_GENERAL_TAIL(X)                                                    \
+    X(bytes_read,            u64,     g->s->bytes_read)                          \
+    X(bytes_written,         u64,     g->s->bytes_written)                       \
+    X(limit_maxbytes,        u64,     g->s->limit_maxbytes)                      \
+    /* Over -c we refuse and go on; accepting pauses only when out of fds. */    \
+    X(accepting_conns,       u64,     atomic_load(&g->srv->accepting) ? 1 : 0)   \
     X(listen_disabled_num,   u64,     counter_get(&g->srv->listen_disabled_num)) \
-    X(time_in_listen_disabled_us, u64,                                          \
-      counter_get(&g->srv->time_in_listen_disabled_us))                         \
-    X(threads,               u64,     g->srv->nworkers)                         \
+    X(time_in_listen_disabled_us, u64,                                           \
+      counter_get(&g->srv->time_in_listen_disabled_us))                          \
+    X(threads,               u64,     g->srv->nworkers)                          \
     X(conn_yields,           u64,     g->s->conn_yields)
 
 #define STATS_GENERAL_LINE(name, kind, value) stat_##kind(sink, #name, value);

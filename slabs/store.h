@@ -210,35 +210,35 @@ void store_maintain(store *s);
  *   stat   memcached's name for it (the field's, except curr_items)
  * Per-class figures are not cleared by `stats reset`, as before.
  */
-#define STORE_CLASS_STATS(X)                                                         \
-    X(chunk_size,        uint32_t,   READ,      HEAD, NO,  chunk_size)               \
-    X(chunks_per_page,   uint32_t,   READ,      HEAD, NO,  chunks_per_page)          \
-    X(total_pages,       uint64_t,   READ,      HEAD, NO,  total_pages)              \
-    X(total_chunks,      uint64_t,   READ,      HEAD, NO,  total_chunks)             \
-    X(used_chunks,       uint64_t,   SLAB_LOCK, HEAD, NO,  used_chunks)              \
-    /* on the free list + never handed out */                                       \
-    X(free_chunks,       uint64_t,   READ,      HEAD, NO,  free_chunks)              \
-    /* never handed out yet */                                                       \
-    X(free_chunks_end,   uint64_t,   READ,      HEAD, NO,  free_chunks_end)          \
-    /* used_chunks * chunk_size */                                                   \
-    X(chunk_bytes_used,  uint64_t,   READ,      NO,   NO,  chunk_bytes_used)         \
-    X(curr_items,        uint64_t,   LRU_LOCK,  NO,   YES, number)                   \
-    /* seconds since the LRU tail item was accessed */                               \
-    X(age,               rel_time_t, READ,      NO,   YES, age)                      \
-    /* bytes the stored items need: header + key + value */                          \
-    X(mem_requested,     uint64_t,   SLAB_LOCK, TAIL, YES, mem_requested)            \
-    X(evicted,           uint64_t,   LRU_LOCK,  NO,   YES, evicted)                  \
-    /* evicted with an exptime set */                                                \
-    X(evicted_nonzero,   uint64_t,   LRU_LOCK,  NO,   YES, evicted_nonzero)          \
-    /* seconds since the last evicted item was accessed */                           \
-    X(evicted_time,      rel_time_t, LRU_LOCK,  NO,   YES, evicted_time)             \
-    X(outofmemory,       uint64_t,   LRU_LOCK,  NO,   YES, outofmemory)              \
-    /* expired items whose chunk was reused */                                       \
-    X(reclaimed,         uint64_t,   LRU_LOCK,  NO,   YES, reclaimed)                \
-    X(expired_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, expired_unfetched)        \
-    X(evicted_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, evicted_unfetched)        \
-    /* tail items skipped by an allocation because someone held them */            \
-    X(lrutail_reflocked, uint64_t,   LRU_LOCK,  NO,   YES, lrutail_reflocked)        \
+#define STORE_CLASS_STATS(X)                                                  \
+    X(chunk_size,        uint32_t,   READ,      HEAD, NO,  chunk_size)        \
+    X(chunks_per_page,   uint32_t,   READ,      HEAD, NO,  chunks_per_page)   \
+    X(total_pages,       uint64_t,   READ,      HEAD, NO,  total_pages)       \
+    X(total_chunks,      uint64_t,   READ,      HEAD, NO,  total_chunks)      \
+    X(used_chunks,       uint64_t,   SLAB_LOCK, HEAD, NO,  used_chunks)       \
+    /* on the free list + never handed out */                                 \
+    X(free_chunks,       uint64_t,   READ,      HEAD, NO,  free_chunks)       \
+    /* never handed out yet */                                                \
+    X(free_chunks_end,   uint64_t,   READ,      HEAD, NO,  free_chunks_end)   \
+    /* used_chunks * chunk_size */                                            \
+    X(chunk_bytes_used,  uint64_t,   READ,      NO,   NO,  chunk_bytes_used)  \
+    X(curr_items,        uint64_t,   LRU_LOCK,  NO,   YES, number)            \
+    /* seconds since the LRU tail item was accessed */                        \
+    X(age,               rel_time_t, READ,      NO,   YES, age)               \
+    /* bytes the stored items need: header + key + value */                   \
+    X(mem_requested,     uint64_t,   SLAB_LOCK, TAIL, YES, mem_requested)     \
+    X(evicted,           uint64_t,   LRU_LOCK,  NO,   YES, evicted)           \
+    /* evicted with an exptime set */                                         \
+    X(evicted_nonzero,   uint64_t,   LRU_LOCK,  NO,   YES, evicted_nonzero)   \
+    /* seconds since the last evicted item was accessed */                    \
+    X(evicted_time,      rel_time_t, LRU_LOCK,  NO,   YES, evicted_time)      \
+    X(outofmemory,       uint64_t,   LRU_LOCK,  NO,   YES, outofmemory)       \
+    /* expired items whose chunk was reused */                                \
+    X(reclaimed,         uint64_t,   LRU_LOCK,  NO,   YES, reclaimed)         \
+    X(expired_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, expired_unfetched) \
+    X(evicted_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, evicted_unfetched) \
+    /* tail items skipped by an allocation because someone held them */       \
+    X(lrutail_reflocked, uint64_t,   LRU_LOCK,  NO,   YES, lrutail_reflocked) \
     X(total_items,       uint64_t,   LRU_LOCK,  NO,   NO,  total_items)
 
 /*
@@ -250,11 +250,11 @@ void store_maintain(store *s);
  *          elsewhere or not at all (limit_maxbytes sits among the server's
  *          lines, as in memcached; `stats slabs` prints the totals)
  */
-#define STORE_STATS(X)                                                   \
+#define STORE_STATS(X)                                                    \
     X(limit_maxbytes,    uint64_t, READ, _,                 KEEP,  NO)    \
-    /* bytes of pages handed to classes */                               \
+    /* bytes of pages handed to classes */                                \
     X(total_malloced,    uint64_t, READ, _,                 KEEP,  NO)    \
-    /* classes with at least one page */                                 \
+    /* classes with at least one page */                                  \
     X(active_slabs,      unsigned, READ, _,                 KEEP,  NO)    \
     X(chunk_bytes_used,  uint64_t, SUM,  chunk_bytes_used,  KEEP,  NO)    \
     X(hash_power_level,  unsigned, READ, _,                 KEEP,  STATS) \
