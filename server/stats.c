@@ -4,8 +4,10 @@
  * Counters are never written by the thread that reads them: each worker owns
  * its struct proto_counters and byte counters, the main thread its accept
  * counters, the store its own figures. A stats request (on any worker)
- * sums them into a snapshot; the lists of names come from the X-macro tables
- * (protocol/counters.h and STATS_SERVER_COUNTERS below), never by hand.
+ * sums them into a snapshot. Every line printed comes from an X-macro table:
+ * the request counters of protocol/counters.h, the store's figures of
+ * slabs/store.h (STORE_STATS, STORE_CLASS_STATS) and the server's own lines
+ * below (STATS_SERVER_COUNTERS, STATS_GENERAL_HEAD/TAIL), never by hand.
  *
  * `stats reset` does not write anyone's counters: it records the current
  * snapshot as a baseline, and every later report prints snapshot - baseline.
@@ -32,33 +34,32 @@
 #define STAT_NAME_MAX 96
 #define PERCENT 100.0
 
-/* Server-owned counters that `stats reset` clears. */
-#define STATS_SERVER_COUNTERS(X) \
-    X(total_connections)         \
-    X(rejected_connections)      \
-    X(bytes_read)                \
-    X(bytes_written)             \
-    X(conn_yields)
-
-/* Store totals that `stats reset` clears, as memcached. */
-#define STATS_STORE_COUNTERS(X) \
-    X(total_items)              \
-    X(expired_unfetched)        \
-    X(evicted_unfetched)        \
-    X(evictions)                \
-    X(reclaimed)
+/*
+ * Server-owned counters that `stats reset` clears:  X(name, owner, member)
+ *   owner  WORKER: the sum of every worker's counter `member`;
+ *          SERVER: the server's counter `member` (main thread)
+ */
+#define STATS_SERVER_COUNTERS(X)                    \
+    X(total_connections,    SERVER, total_conns)    \
+    X(rejected_connections, SERVER, rejected_conns) \
+    X(bytes_read,           WORKER, bytes_read)     \
+    X(bytes_written,        WORKER, bytes_written)  \
+    X(conn_yields,          WORKER, conn_yields)
 
 #define STATS_FIELD(name) uint64_t name;
+#define STATS_ROW_FIELD(name, ...) STATS_FIELD(name)
 struct stats_class_snap {
     PROTO_CLASS_COUNTERS(STATS_FIELD)
 };
 
+/* Everything `stats` sums or reads, so one snapshot serves a whole reply. */
 struct stats_snap {
     PROTO_THREAD_COUNTERS(STATS_FIELD)
-    STATS_SERVER_COUNTERS(STATS_FIELD)
-    STATS_STORE_COUNTERS(STATS_FIELD)
+    STATS_SERVER_COUNTERS(STATS_ROW_FIELD)
+    STORE_STATS(STATS_ROW_FIELD)
     struct stats_class_snap cls[CLASS_MAX + 1];
 };
+#undef STATS_ROW_FIELD
 #undef STATS_FIELD
 
 struct stats_state {
@@ -92,6 +93,12 @@ static void stat_u64(struct stat_sink *sink, const char *name, uint64_t v)
     stat_fmt(sink, name, "%llu", (unsigned long long)v);
 }
 
+/* Seconds with microseconds, as the rusage lines. */
+static void stat_timeval(struct stat_sink *sink, const char *name, struct timeval tv)
+{
+    stat_fmt(sink, name, "%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+}
+
 /* "N:name" per class, "items:N:name" for stats items, "fd:name" for conns. */
 static void stat_prefixed(struct stat_sink *sink, const char *prefix, unsigned n,
                           const char *name, uint64_t v)
@@ -116,6 +123,14 @@ static double stat_pct(uint64_t part, uint64_t whole)
 
 /* -------------------------------------------------------------- snapshot */
 
+/* STATS_SERVER_COUNTERS rows by owner: summed over the workers or read once. */
+#define STATS_FROM_WORKER(name, owner, member) STATS_FROM_WORKER_##owner(name, member)
+#define STATS_FROM_WORKER_WORKER(name, member) s->name += counter_get(&w->member);
+#define STATS_FROM_WORKER_SERVER(name, member)
+#define STATS_FROM_SERVER(name, owner, member) STATS_FROM_SERVER_##owner(name, member)
+#define STATS_FROM_SERVER_WORKER(name, member)
+#define STATS_FROM_SERVER_SERVER(name, member) s->name = counter_get(&srv->member);
+
 static void stats_collect(struct server *srv, struct stats_snap *s)
 {
     memset(s, 0, sizeof(*s));
@@ -130,18 +145,21 @@ static void stats_collect(struct server *srv, struct stats_snap *s)
             PROTO_CLASS_COUNTERS(STATS_SUM_CLS)
 #undef STATS_SUM_CLS
         }
-        s->bytes_read += counter_get(&w->bytes_read);
-        s->bytes_written += counter_get(&w->bytes_written);
-        s->conn_yields += counter_get(&w->conn_yields);
+        STATS_SERVER_COUNTERS(STATS_FROM_WORKER)
     }
-    s->total_connections = counter_get(&srv->total_conns);
-    s->rejected_connections = counter_get(&srv->rejected_conns);
+    STATS_SERVER_COUNTERS(STATS_FROM_SERVER)
     struct store_stats ss;
     store_stats(srv->store, &ss);
-#define STATS_FROM_STORE(name) s->name = ss.name;
-    STATS_STORE_COUNTERS(STATS_FROM_STORE)
+#define STATS_FROM_STORE(name, ...) s->name = ss.name;
+    STORE_STATS(STATS_FROM_STORE)
 #undef STATS_FROM_STORE
 }
+
+/* STORE_STATS rows by their reset column: RESET rows are cleared by `stats reset`. */
+#define STATS_SUB_STORE(name, type, from, class_field, reset, ...) \
+    STATS_SUB_STORE_##reset(name)
+#define STATS_SUB_STORE_RESET(name) s->name -= b->name;
+#define STATS_SUB_STORE_KEEP(name)
 
 /* The current snapshot less the `stats reset` baseline. */
 static struct stats_snap *stats_since_reset(struct server *srv)
@@ -154,10 +172,12 @@ static struct stats_snap *stats_since_reset(struct server *srv)
     pthread_mutex_lock(&st->lock);
     const struct stats_snap *b = &st->base;
 #define STATS_SUB(name) s->name -= b->name;
+#define STATS_ROW_SUB(name, ...) STATS_SUB(name)
     PROTO_THREAD_COUNTERS(STATS_SUB)
-    STATS_SERVER_COUNTERS(STATS_SUB)
-    STATS_STORE_COUNTERS(STATS_SUB)
+    STATS_SERVER_COUNTERS(STATS_ROW_SUB)
+#undef STATS_ROW_SUB
 #undef STATS_SUB
+    STORE_STATS(STATS_SUB_STORE)
     for (unsigned c = 0; c <= CLASS_MAX; c++) {
 #define STATS_SUB_CLS(name) s->cls[c].name -= b->cls[c].name;
         PROTO_CLASS_COUNTERS(STATS_SUB_CLS)
@@ -202,57 +222,111 @@ void stats_reset(void *arg)
 
 /* ------------------------------------------------------------------ groups */
 
+/* What the lines of `stats` are worked out from. */
+struct stats_general_ctx {
+    struct server *srv;
+    const struct stats_snap *s;  /* since the last `stats reset` */
+    struct rusage ru;
+    time_t now;
+    uint64_t curr;               /* curr_connections */
+};
+
+/*
+ * The server's lines of `stats`, in memcached's order:  X(name, kind, value)
+ * kind names the printer (stat_<kind>), value is an expression over g.
+ * `stats` prints STATS_GENERAL_HEAD, the request counters (protocol/
+ * counters.h), STATS_GENERAL_TAIL, then the store's rows shown in `stats`.
+ */
+#define STATS_GENERAL_HEAD(X)                                                      \
+    X(pid,                   u64,     (uint64_t)g->srv->pid)                       \
+    X(uptime,                u64,     (uint64_t)(g->now - g->srv->stats->started)) \
+    X(time,                  u64,     (uint64_t)g->now)                            \
+    /* as the `version` command */                                                 \
+    X(version,               str,     PROTOCOL_VERSION)                            \
+    X(libevent,              str,     event_get_version())                         \
+    X(pointer_size,          u64,     8 * sizeof(void *))                          \
+    X(rusage_user,           timeval, g->ru.ru_utime)                              \
+    X(rusage_system,         timeval, g->ru.ru_stime)                              \
+    X(max_connections,       u64,     g->srv->settings.maxconns)                   \
+    X(curr_connections,      u64,     g->curr)                                     \
+    X(total_connections,     u64,     g->s->total_connections)                     \
+    X(rejected_connections,  u64,     g->s->rejected_connections)                  \
+    X(connection_structures, u64,     g->curr + g->srv->nlisteners)
+
+#define STATS_GENERAL_TAIL(X)                                                    \
+    X(bytes_read,            u64,     g->s->bytes_read)                          \
+    X(bytes_written,         u64,     g->s->bytes_written)                       \
+    X(limit_maxbytes,        u64,     g->s->limit_maxbytes)                      \
+    /* Over -c we refuse and go on; accepting pauses only when out of fds. */    \
+    X(accepting_conns,       u64,     atomic_load(&g->srv->accepting) ? 1 : 0)   \
+    X(listen_disabled_num,   u64,     counter_get(&g->srv->listen_disabled_num)) \
+    X(time_in_listen_disabled_us, u64,                                           \
+      counter_get(&g->srv->time_in_listen_disabled_us))                          \
+    X(threads,               u64,     g->srv->nworkers)                          \
+    X(conn_yields,           u64,     g->s->conn_yields)
+
+#define STATS_GENERAL_LINE(name, kind, value) stat_##kind(sink, #name, value);
+#define STATS_COUNTER_LINE(name) stat_u64(sink, #name, g->s->name);
+/* STORE_STATS rows by their shown column. */
+#define STATS_STORE_LINE(name, type, from, class_field, reset, shown) \
+    STATS_STORE_LINE_##shown(name)
+#define STATS_STORE_LINE_STATS(name) STATS_COUNTER_LINE(name)
+#define STATS_STORE_LINE_NO(name)
+
+static void stats_general_print(const struct stats_general_ctx *g, struct stat_sink *sink)
+{
+    STATS_GENERAL_HEAD(STATS_GENERAL_LINE)
+    PROTO_THREAD_COUNTERS(STATS_COUNTER_LINE)
+    STATS_GENERAL_TAIL(STATS_GENERAL_LINE)
+    STORE_STATS(STATS_STORE_LINE)
+}
+
 static void stats_general(struct server *srv, struct stat_sink *sink)
 {
+    struct stats_general_ctx g = { .srv = srv };
     struct stats_snap *s = stats_since_reset(srv);
     if (s == NULL)
         return;
-    struct store_stats ss;
-    store_stats(srv->store, &ss);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    time_t now = clock_unix_now();
+    g.s = s;
+    getrusage(RUSAGE_SELF, &g.ru);
+    g.now = clock_unix_now();
     /* As memcached, each worker's watch on each UDP socket counts as a connection. */
-    uint64_t curr = atomic_load(&srv->curr_conns) + (uint64_t)srv->nudp * srv->nworkers;
-
-    stat_u64(sink, "pid", (uint64_t)srv->pid);
-    stat_u64(sink, "uptime", (uint64_t)(now - srv->stats->started));
-    stat_u64(sink, "time", (uint64_t)now);
-    stat_str(sink, "version", PROTOCOL_VERSION);   /* as the `version` command */
-    stat_str(sink, "libevent", event_get_version());
-    stat_u64(sink, "pointer_size", 8 * sizeof(void *));
-    stat_fmt(sink, "rusage_user", "%ld.%06ld", (long)ru.ru_utime.tv_sec,
-             (long)ru.ru_utime.tv_usec);
-    stat_fmt(sink, "rusage_system", "%ld.%06ld", (long)ru.ru_stime.tv_sec,
-             (long)ru.ru_stime.tv_usec);
-    stat_u64(sink, "max_connections", srv->settings.maxconns);
-    stat_u64(sink, "curr_connections", curr);
-    stat_u64(sink, "total_connections", s->total_connections);
-    stat_u64(sink, "rejected_connections", s->rejected_connections);
-    stat_u64(sink, "connection_structures", curr + srv->nlisteners);
-#define STATS_PRINT(name) stat_u64(sink, #name, s->name);
-    PROTO_THREAD_COUNTERS(STATS_PRINT)
-#undef STATS_PRINT
-    stat_u64(sink, "bytes_read", s->bytes_read);
-    stat_u64(sink, "bytes_written", s->bytes_written);
-    stat_u64(sink, "limit_maxbytes", ss.limit_maxbytes);
-    /* Over -c we refuse and go on; accepting pauses only when out of descriptors. */
-    stat_u64(sink, "accepting_conns", atomic_load(&srv->accepting) ? 1 : 0);
-    stat_u64(sink, "listen_disabled_num", counter_get(&srv->listen_disabled_num));
-    stat_u64(sink, "time_in_listen_disabled_us", counter_get(&srv->time_in_listen_disabled_us));
-    stat_u64(sink, "threads", srv->nworkers);
-    stat_u64(sink, "conn_yields", s->conn_yields);
-    stat_u64(sink, "hash_power_level", ss.hash_power_level);
-    stat_u64(sink, "hash_bytes", ss.hash_bytes);
-    stat_u64(sink, "hash_is_expanding", ss.hash_is_expanding);
-    stat_u64(sink, "bytes", ss.bytes);
-    stat_u64(sink, "curr_items", ss.curr_items);
-    stat_u64(sink, "total_items", s->total_items);
-    stat_u64(sink, "expired_unfetched", s->expired_unfetched);
-    stat_u64(sink, "evicted_unfetched", s->evicted_unfetched);
-    stat_u64(sink, "evictions", s->evictions);
-    stat_u64(sink, "reclaimed", s->reclaimed);
+    g.curr = atomic_load(&srv->curr_conns) + (uint64_t)srv->nudp * srv->nworkers;
+    stats_general_print(&g, sink);
     free(s);
+}
+
+/* STORE_CLASS_STATS rows by their slabs column (HEAD, TAIL or NO). */
+#define STATS_SLABS_HEAD_ROW(field, type, kept, slabs, items, stat) \
+    STATS_SLABS_##slabs(STATS_SLABS_LINE, STATS_SKIP, STATS_SKIP)(field, stat)
+#define STATS_SLABS_TAIL_ROW(field, type, kept, slabs, items, stat) \
+    STATS_SLABS_##slabs(STATS_SKIP, STATS_SLABS_LINE, STATS_SKIP)(field, stat)
+#define STATS_SLABS_HEAD(head, tail, no) head
+#define STATS_SLABS_TAIL(head, tail, no) tail
+#define STATS_SLABS_NO(head, tail, no) no
+#define STATS_SLABS_LINE(field, stat) stat_prefixed(sink, "", c, #stat, cs->field);
+#define STATS_SLABS_REQUEST_LINE(name) stat_prefixed(sink, "", c, #name, s->cls[c].name);
+/* ...and by their items column (YES or NO). */
+#define STATS_ITEMS_ROW(field, type, kept, slabs, items, stat) \
+    STATS_ITEMS_##items(STATS_ITEMS_LINE, STATS_SKIP)(field, stat)
+#define STATS_ITEMS_YES(yes, no) yes
+#define STATS_ITEMS_NO(yes, no) no
+#define STATS_ITEMS_LINE(field, stat) stat_prefixed(sink, "items:", c, #stat, cs->field);
+#define STATS_SKIP(...)
+
+/* One class of `stats slabs`: the store's figures around the request counters. */
+static void stats_slabs_class(const struct stats_snap *s, unsigned c,
+                              const struct store_class_stats *cs, struct stat_sink *sink)
+{
+    STORE_CLASS_STATS(STATS_SLABS_HEAD_ROW)
+    PROTO_CLASS_COUNTERS(STATS_SLABS_REQUEST_LINE)
+    STORE_CLASS_STATS(STATS_SLABS_TAIL_ROW)
+    uint64_t waste = cs->chunk_bytes_used > cs->mem_requested
+                         ? cs->chunk_bytes_used - cs->mem_requested : 0;
+    char pct[STAT_VALUE_MAX];
+    snprintf(pct, sizeof(pct), "%.2f", stat_pct(waste, cs->chunk_bytes_used));
+    stat_prefixed(sink, "", c, "chunk_waste", waste);
+    stat_prefixed_str(sink, c, "chunk_waste_pct", pct);
 }
 
 static void stats_slabs(struct server *srv, struct stat_sink *sink)
@@ -264,36 +338,23 @@ static void stats_slabs(struct server *srv, struct stat_sink *sink)
     for (unsigned c = 1; c <= n; c++) {
         struct store_class_stats cs;
         store_class_stats(srv->store, c, &cs);
-        if (cs.total_pages == 0)
-            continue;
-        stat_prefixed(sink, "", c, "chunk_size", cs.chunk_size);
-        stat_prefixed(sink, "", c, "chunks_per_page", cs.chunks_per_page);
-        stat_prefixed(sink, "", c, "total_pages", cs.total_pages);
-        stat_prefixed(sink, "", c, "total_chunks", cs.total_chunks);
-        stat_prefixed(sink, "", c, "used_chunks", cs.used_chunks);
-        stat_prefixed(sink, "", c, "free_chunks", cs.free_chunks);
-        stat_prefixed(sink, "", c, "free_chunks_end", cs.free_chunks_end);
-#define STATS_PRINT_CLS(name) stat_prefixed(sink, "", c, #name, s->cls[c].name);
-        PROTO_CLASS_COUNTERS(STATS_PRINT_CLS)
-#undef STATS_PRINT_CLS
-        uint64_t waste = cs.chunk_bytes_used > cs.mem_requested
-                             ? cs.chunk_bytes_used - cs.mem_requested : 0;
-        char pct[STAT_VALUE_MAX];
-        snprintf(pct, sizeof(pct), "%.2f", stat_pct(waste, cs.chunk_bytes_used));
-        stat_prefixed(sink, "", c, "mem_requested", cs.mem_requested);
-        stat_prefixed(sink, "", c, "chunk_waste", waste);
-        stat_prefixed_str(sink, c, "chunk_waste_pct", pct);
+        if (cs.total_pages > 0)
+            stats_slabs_class(s, c, &cs, sink);
     }
     /* The store sums the same per-class figures (bytes = all mem_requested). */
-    struct store_stats ss;
-    store_stats(srv->store, &ss);
-    uint64_t total_waste = ss.chunk_bytes_used > ss.bytes ? ss.chunk_bytes_used - ss.bytes : 0;
-    stat_u64(sink, "active_slabs", ss.active_slabs);
-    stat_u64(sink, "total_malloced", ss.total_malloced);
-    stat_u64(sink, "total_mem_requested", ss.bytes);
+    uint64_t total_waste = s->chunk_bytes_used > s->bytes ? s->chunk_bytes_used - s->bytes : 0;
+    stat_u64(sink, "active_slabs", s->active_slabs);
+    stat_u64(sink, "total_malloced", s->total_malloced);
+    stat_u64(sink, "total_mem_requested", s->bytes);
     stat_u64(sink, "total_chunk_waste", total_waste);
-    stat_fmt(sink, "total_chunk_waste_pct", "%.2f", stat_pct(total_waste, ss.chunk_bytes_used));
+    stat_fmt(sink, "total_chunk_waste_pct", "%.2f", stat_pct(total_waste, s->chunk_bytes_used));
     free(s);
+}
+
+static void stats_items_class(unsigned c, const struct store_class_stats *cs,
+                              struct stat_sink *sink)
+{
+    STORE_CLASS_STATS(STATS_ITEMS_ROW)
 }
 
 static void stats_items(struct server *srv, struct stat_sink *sink)
@@ -302,18 +363,8 @@ static void stats_items(struct server *srv, struct stat_sink *sink)
     for (unsigned c = 1; c <= n; c++) {
         struct store_class_stats cs;
         store_class_stats(srv->store, c, &cs);
-        if (cs.curr_items == 0)
-            continue;
-        stat_prefixed(sink, "items:", c, "number", cs.curr_items);
-        stat_prefixed(sink, "items:", c, "age", cs.age);
-        stat_prefixed(sink, "items:", c, "mem_requested", cs.mem_requested);
-        stat_prefixed(sink, "items:", c, "evicted", cs.evicted);
-        stat_prefixed(sink, "items:", c, "evicted_nonzero", cs.evicted_nonzero);
-        stat_prefixed(sink, "items:", c, "evicted_time", cs.evicted_time);
-        stat_prefixed(sink, "items:", c, "outofmemory", cs.outofmemory);
-        stat_prefixed(sink, "items:", c, "reclaimed", cs.reclaimed);
-        stat_prefixed(sink, "items:", c, "expired_unfetched", cs.expired_unfetched);
-        stat_prefixed(sink, "items:", c, "evicted_unfetched", cs.evicted_unfetched);
+        if (cs.curr_items > 0)
+            stats_items_class(c, &cs, sink);
     }
 }
 

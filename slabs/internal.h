@@ -117,6 +117,25 @@ struct item {
 #define ITEM_CAS_SIZE 8
 #define ITEM_FLAGS_SIZE 4
 
+/*
+ * Filters on the `kept` column of STORE_CLASS_STATS (slabs/store.h), for the
+ * generators of the counter fields and their copying:
+ * SLAB_STAT_IF_LRU(kept, M)(args) is M(args) on a row counted under lru_lock
+ * and nothing on the others; SLAB_STAT_IF_SLAB likewise for slab_lock.
+ */
+#define SLAB_STAT_IF_LRU(kept, M) SLAB_STAT_KEPT_##kept(M, SLAB_STAT_SKIP, SLAB_STAT_SKIP)
+#define SLAB_STAT_IF_SLAB(kept, M) SLAB_STAT_KEPT_##kept(SLAB_STAT_SKIP, M, SLAB_STAT_SKIP)
+#define SLAB_STAT_KEPT_LRU_LOCK(lru, slab, read) lru
+#define SLAB_STAT_KEPT_SLAB_LOCK(lru, slab, read) slab
+#define SLAB_STAT_KEPT_READ(lru, slab, read) read
+#define SLAB_STAT_SKIP(...)
+
+#define SLAB_CLASS_FIELD(field, type) type field;
+#define SLAB_CLASS_LRU_FIELD(field, type, kept, ...) \
+    SLAB_STAT_IF_LRU(kept, SLAB_CLASS_FIELD)(field, type)
+#define SLAB_CLASS_SLAB_FIELD(field, type, kept, ...) \
+    SLAB_STAT_IF_SLAB(kept, SLAB_CLASS_FIELD)(field, type)
+
 struct slab_class {
     uint32_t size;              /* chunk bytes */
     uint32_t perslab;           /* chunks per page */
@@ -127,22 +146,17 @@ struct slab_class {
     char *end_ptr;              /* next never-used chunk in the newest page */
     uint32_t end_left;          /* never-used chunks left in the newest page */
     uint64_t pages;
-    uint64_t used_chunks;
-    uint64_t mem_requested;
+    STORE_CLASS_STATS(SLAB_CLASS_SLAB_FIELD)   /* used_chunks, mem_requested */
 
     pthread_mutex_t lru_lock;   /* LRU links and item counters */
     item_link lru_head;         /* most recent */
     item_link lru_tail;         /* least recent */
-    uint64_t curr_items;
-    uint64_t total_items;
-    uint64_t evicted;
-    uint64_t evicted_nonzero;
-    uint64_t evicted_unfetched;
-    rel_time_t evicted_time;
-    uint64_t expired_unfetched;
-    uint64_t reclaimed;
-    uint64_t outofmemory;
+    STORE_CLASS_STATS(SLAB_CLASS_LRU_FIELD)    /* curr_items, evicted, ... */
 };
+
+#undef SLAB_CLASS_LRU_FIELD
+#undef SLAB_CLASS_SLAB_FIELD
+#undef SLAB_CLASS_FIELD
 
 /* The hash table: chains of hnext links; grows by doubling, incrementally. */
 struct assoc {

@@ -340,8 +340,10 @@ static item *lru_pull_tail(store *s, unsigned cls, bool evict)
         if (pthread_mutex_trylock(lock) != 0)
             continue;
         bool dead = item_is_dead(s, it, now, NULL);
-        bool take = atomic_load_explicit(&it->refcount, memory_order_acquire) == 1 &&
-                    (dead || (evict && !s->cfg.no_evict));
+        bool held = atomic_load_explicit(&it->refcount, memory_order_acquire) != 1;
+        if (held)
+            sc->lrutail_reflocked++;
+        bool take = !held && (dead || (evict && !s->cfg.no_evict));
         if (take) {
             assoc_delete(s, it, hv);
             lru_remove(s, sc, it);
@@ -387,15 +389,11 @@ void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out)
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
     pthread_mutex_lock(&sc->lru_lock);
-    out->curr_items = sc->curr_items;
-    out->total_items = sc->total_items;
-    out->evicted = sc->evicted;
-    out->evicted_nonzero = sc->evicted_nonzero;
-    out->evicted_unfetched = sc->evicted_unfetched;
-    out->evicted_time = sc->evicted_time;
-    out->expired_unfetched = sc->expired_unfetched;
-    out->reclaimed = sc->reclaimed;
-    out->outofmemory = sc->outofmemory;
+#define LRU_STAT_COPY(field) out->field = sc->field;
+#define LRU_STAT_ROW(field, type, kept, ...) SLAB_STAT_IF_LRU(kept, LRU_STAT_COPY)(field)
+    STORE_CLASS_STATS(LRU_STAT_ROW)
+#undef LRU_STAT_ROW
+#undef LRU_STAT_COPY
     item *tail = item_at(s, sc->lru_tail);
     out->age = tail != NULL ? now - item_atime(tail) : 0;
     pthread_mutex_unlock(&sc->lru_lock);

@@ -285,13 +285,22 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
     pthread_mutex_lock(&sc->slab_lock);
     out->total_pages = sc->pages;
     out->total_chunks = sc->pages * sc->perslab;
-    out->used_chunks = sc->used_chunks;
+#define SLAB_STAT_COPY(field) out->field = sc->field;
+#define SLAB_STAT_ROW(field, type, kept, ...) SLAB_STAT_IF_SLAB(kept, SLAB_STAT_COPY)(field)
+    STORE_CLASS_STATS(SLAB_STAT_ROW)
+#undef SLAB_STAT_ROW
+#undef SLAB_STAT_COPY
     out->free_chunks_end = sc->end_left;
     out->free_chunks = sc->free_count + sc->end_left;
-    out->mem_requested = sc->mem_requested;
     out->chunk_bytes_used = sc->used_chunks * sc->size;
     pthread_mutex_unlock(&sc->slab_lock);
 }
+
+/* Rows of STORE_STATS that are a sum over classes; the others are set below. */
+#define STORE_STATS_ADD(field, type, from, class_field, ...) \
+    STORE_STATS_ADD_##from(field, class_field)
+#define STORE_STATS_ADD_SUM(field, class_field) out->field += cs.class_field;
+#define STORE_STATS_ADD_READ(field, class_field)
 
 void store_stats(store *s, struct store_stats *out)
 {
@@ -299,14 +308,7 @@ void store_stats(store *s, struct store_stats *out)
     for (unsigned cls = 1; cls <= s->nclasses; cls++) {
         struct store_class_stats cs;
         store_class_stats(s, cls, &cs);
-        out->curr_items += cs.curr_items;
-        out->total_items += cs.total_items;
-        out->bytes += cs.mem_requested;
-        out->evictions += cs.evicted;
-        out->reclaimed += cs.reclaimed;
-        out->expired_unfetched += cs.expired_unfetched;
-        out->evicted_unfetched += cs.evicted_unfetched;
-        out->chunk_bytes_used += cs.chunk_bytes_used;
+        STORE_STATS(STORE_STATS_ADD)
         if (cs.total_pages > 0)
             out->active_slabs++;
     }

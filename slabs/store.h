@@ -196,47 +196,94 @@ void store_maintain(store *s);
 
 /* ---- statistics ---- */
 
+/*
+ * The store's figures, each declared once here (the idea of Pelikan's
+ * SLAB_METRIC / PERSLAB_METRIC lists). The structs below, the copying out of
+ * struct slab_class (slabs/internal.h), the summing across classes and the
+ * `stats`, `stats slabs` and `stats items` printers (server/stats.c) all
+ * expand from these rows, so a new counter is one row plus the code that
+ * counts it.
+ *
+ * Per class, in print order:  X(field, type, kept, slabs, items, stat)
+ *   kept   LRU_LOCK / SLAB_LOCK: a counter of struct slab_class under that
+ *          lock, copied out as it is; READ: worked out when read
+ *          (store_class_stats in slab.c, item_lru_stats in items.c)
+ *   slabs  `stats slabs` prints "N:stat" HEAD (before the request counters of
+ *          protocol/counters.h) or TAIL (after them); NO: not there
+ *   items  `stats items` prints "items:N:stat": YES or NO
+ *   stat   memcached's name for it (the field's, except curr_items)
+ * Per-class figures are not cleared by `stats reset`, as before.
+ */
+#define STORE_CLASS_STATS(X)                                                  \
+    X(chunk_size,        uint32_t,   READ,      HEAD, NO,  chunk_size)        \
+    X(chunks_per_page,   uint32_t,   READ,      HEAD, NO,  chunks_per_page)   \
+    X(total_pages,       uint64_t,   READ,      HEAD, NO,  total_pages)       \
+    X(total_chunks,      uint64_t,   READ,      HEAD, NO,  total_chunks)      \
+    X(used_chunks,       uint64_t,   SLAB_LOCK, HEAD, NO,  used_chunks)       \
+    /* on the free list + never handed out */                                 \
+    X(free_chunks,       uint64_t,   READ,      HEAD, NO,  free_chunks)       \
+    /* never handed out yet */                                                \
+    X(free_chunks_end,   uint64_t,   READ,      HEAD, NO,  free_chunks_end)   \
+    /* used_chunks * chunk_size */                                            \
+    X(chunk_bytes_used,  uint64_t,   READ,      NO,   NO,  chunk_bytes_used)  \
+    X(curr_items,        uint64_t,   LRU_LOCK,  NO,   YES, number)            \
+    /* seconds since the LRU tail item was accessed */                        \
+    X(age,               rel_time_t, READ,      NO,   YES, age)               \
+    /* bytes the stored items need: header + key + value */                   \
+    X(mem_requested,     uint64_t,   SLAB_LOCK, TAIL, YES, mem_requested)     \
+    X(evicted,           uint64_t,   LRU_LOCK,  NO,   YES, evicted)           \
+    /* evicted with an exptime set */                                         \
+    X(evicted_nonzero,   uint64_t,   LRU_LOCK,  NO,   YES, evicted_nonzero)   \
+    /* seconds since the last evicted item was accessed */                    \
+    X(evicted_time,      rel_time_t, LRU_LOCK,  NO,   YES, evicted_time)      \
+    X(outofmemory,       uint64_t,   LRU_LOCK,  NO,   YES, outofmemory)       \
+    /* expired items whose chunk was reused */                                \
+    X(reclaimed,         uint64_t,   LRU_LOCK,  NO,   YES, reclaimed)         \
+    X(expired_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, expired_unfetched) \
+    X(evicted_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, evicted_unfetched) \
+    /* tail items skipped by an allocation because someone held them */       \
+    X(lrutail_reflocked, uint64_t,   LRU_LOCK,  NO,   YES, lrutail_reflocked) \
+    X(total_items,       uint64_t,   LRU_LOCK,  NO,   NO,  total_items)
+
+/*
+ * Store-wide, in print order:  X(field, type, from, class_field, reset, shown)
+ *   from   SUM: the sum over classes of class_field; READ: worked out when
+ *          read (store_stats in slab.c; class_field unused, `_`)
+ *   reset  RESET: `stats reset` clears it; KEEP: it does not
+ *   shown  STATS: `stats` prints it, after the server's lines; NO: printed
+ *          elsewhere or not at all (limit_maxbytes sits among the server's
+ *          lines, as in memcached; `stats slabs` prints the totals)
+ */
+#define STORE_STATS(X)                                                    \
+    X(limit_maxbytes,    uint64_t, READ, _,                 KEEP,  NO)    \
+    /* bytes of pages handed to classes */                                \
+    X(total_malloced,    uint64_t, READ, _,                 KEEP,  NO)    \
+    /* classes with at least one page */                                  \
+    X(active_slabs,      unsigned, READ, _,                 KEEP,  NO)    \
+    X(chunk_bytes_used,  uint64_t, SUM,  chunk_bytes_used,  KEEP,  NO)    \
+    X(hash_power_level,  unsigned, READ, _,                 KEEP,  STATS) \
+    X(hash_bytes,        uint64_t, READ, _,                 KEEP,  STATS) \
+    X(hash_is_expanding, bool,     READ, _,                 KEEP,  STATS) \
+    X(bytes,             uint64_t, SUM,  mem_requested,     KEEP,  STATS) \
+    X(curr_items,        uint64_t, SUM,  curr_items,        KEEP,  STATS) \
+    X(total_items,       uint64_t, SUM,  total_items,       RESET, STATS) \
+    X(expired_unfetched, uint64_t, SUM,  expired_unfetched, RESET, STATS) \
+    X(evicted_unfetched, uint64_t, SUM,  evicted_unfetched, RESET, STATS) \
+    X(evictions,         uint64_t, SUM,  evicted,           RESET, STATS) \
+    X(reclaimed,         uint64_t, SUM,  reclaimed,         RESET, STATS)
+
+#define STORE_STATS_FIELD(field, type, ...) type field;
 /* Per-class figures; counters under the class's own locks, read on demand. */
 struct store_class_stats {
-    uint32_t chunk_size;
-    uint32_t chunks_per_page;
-    uint64_t total_pages;
-    uint64_t total_chunks;
-    uint64_t used_chunks;
-    uint64_t free_chunks;        /* on the free list + never handed out */
-    uint64_t free_chunks_end;    /* never handed out yet */
-    uint64_t mem_requested;      /* bytes the stored items need: header + key + value */
-    uint64_t chunk_bytes_used;   /* used_chunks * chunk_size */
-    uint64_t curr_items;
-    uint64_t total_items;
-    uint64_t evicted;
-    uint64_t evicted_nonzero;    /* evicted with an exptime set */
-    rel_time_t evicted_time;     /* seconds since the last evicted item was accessed */
-    uint64_t evicted_unfetched;
-    uint64_t expired_unfetched;
-    uint64_t reclaimed;          /* expired items whose chunk was reused */
-    uint64_t outofmemory;
-    rel_time_t age;              /* seconds since the LRU tail item was accessed */
+    STORE_CLASS_STATS(STORE_STATS_FIELD)
 };
-
-void store_class_stats(store *s, unsigned cls, struct store_class_stats *out);
 
 struct store_stats {
-    uint64_t curr_items;
-    uint64_t total_items;
-    uint64_t bytes;              /* sum of mem_requested */
-    uint64_t evictions;
-    uint64_t reclaimed;
-    uint64_t expired_unfetched;
-    uint64_t evicted_unfetched;
-    uint64_t total_malloced;     /* bytes of pages handed to classes */
-    uint64_t limit_maxbytes;
-    unsigned active_slabs;       /* classes with at least one page */
-    unsigned hash_power_level;
-    uint64_t hash_bytes;
-    bool hash_is_expanding;
-    uint64_t chunk_bytes_used;   /* sum over classes */
+    STORE_STATS(STORE_STATS_FIELD)
 };
+#undef STORE_STATS_FIELD
+
+void store_class_stats(store *s, unsigned cls, struct store_class_stats *out);
 
 void store_stats(store *s, struct store_stats *out);
 

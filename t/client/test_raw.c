@@ -396,6 +396,8 @@ START_TEST(stats_slabs_items)
     ck_assert_int_eq(h_stat_num(items, name), 1);
     snprintf(name, sizeof(name), "items:%d:evicted", cls);
     ck_assert_int_eq(h_stat_num(items, name), 0);
+    snprintf(name, sizeof(name), "items:%d:lrutail_reflocked", cls);
+    ck_assert_int_eq(h_stat_num(items, name), 0);
     snprintf(name, sizeof(name), "items:%d:mem_requested", cls);
     long long req = h_stat_num(items, name);
     ck_assert_msg(req > 2 && req <= raw_cls(slabs, cls, "chunk_size"),

@@ -16,6 +16,7 @@
 #define KB 1024u
 #define PER_PAGE 11        /* class 1 = 88-byte chunks in a 1 KB page */
 #define BUMP 60            /* LRU_BUMP_INTERVAL */
+#define TAIL_SEARCH 5      /* LRU_TAIL_SEARCH: tail items an allocation looks at */
 
 static store *st;
 
@@ -160,6 +161,27 @@ START_TEST(test_evict_skips_held)
     for (int i = 0; i < PER_PAGE; i++)
         store_release(st, h[i]);
     ck_assert_int_eq(put("n2", 0), STORE_OK);
+}
+END_TEST
+
+/* An allocation counts each held item it meets at the tail (lrutail_reflocked). */
+START_TEST(test_lrutail_reflocked)
+{
+    fill(st);
+    item *tail = store_get(st, "k0", 2, NULL);
+    ck_assert_int_eq(put("n1", 0), STORE_OK);     /* skips k0, evicts k1 */
+    ck_assert_uint_eq(cstats(st).lrutail_reflocked, 1);
+    ck_assert_uint_eq(cstats(st).evicted, 1);
+    store_release(st, tail);
+    /* the whole search window held: each of its items counts once */
+    item *h[TAIL_SEARCH];
+    const char *keys[TAIL_SEARCH] = {"k0", "k2", "k3", "k4", "k5"};
+    for (int i = 0; i < TAIL_SEARCH; i++)
+        h[i] = store_get(st, keys[i], strlen(keys[i]), NULL);
+    ck_assert_int_eq(put("n2", 0), STORE_NO_MEMORY);
+    ck_assert_uint_eq(cstats(st).lrutail_reflocked, 1 + TAIL_SEARCH);
+    for (int i = 0; i < TAIL_SEARCH; i++)
+        store_release(st, h[i]);
 }
 END_TEST
 
@@ -354,6 +376,7 @@ static Suite *items_suite(void)
     tcase_add_test(tc, test_lru_evicts_least_recent);
     tcase_add_test(tc, test_bump_interval);
     tcase_add_test(tc, test_evict_skips_held);
+    tcase_add_test(tc, test_lrutail_reflocked);
     tcase_add_test(tc, test_expired_before_live);
     tcase_add_test(tc, test_no_evict);
     suite_add_tcase(s, tc);
