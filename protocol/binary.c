@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "common/clock.h"
+#include "common/decimal.h"
 #include "protocol/binary.h"
 #include "protocol/common.h"
 
@@ -40,7 +41,6 @@
 #define BIN_EXT_TIME_LEN 4             /* touch/gat/flush: exptime; verbosity: level */
 #define BIN_ARITH_VALUE_LEN 8
 #define BIN_VERBOSITY_MAX 2            /* as text `verbosity` */
-#define BIN_U64_DIGITS_MAX 20
 
 /* bin_cmd.flags */
 #define BIN_QUIET      1u              /* no reply on success */
@@ -344,16 +344,8 @@ static void bin_arith_reply(struct bin_req *rq, uint64_t value, uint64_t cas)
 /* A missing counter is created holding `initial` (flags 0), as memcached. */
 static void bin_arith_create(struct bin_req *rq, uint64_t initial, uint32_t exptime)
 {
-    char digits[BIN_U64_DIGITS_MAX];
-    size_t n = 0;
-    uint64_t v = initial;
-    char rev[BIN_U64_DIGITS_MAX];
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        digits[i] = rev[n - 1 - i];
+    char digits[DECIMAL_U64_MAX];
+    size_t n = decimal_u64(digits, initial);
     enum store_result why = STORE_OK;
     item *it = store_item_alloc(rq->store, rq->key, rq->h.keylen, 0, exptime, n, &why);
     if (it == NULL) {

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/decimal.h"
 #include "protocol/common.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
@@ -48,7 +49,6 @@
 #define META_LINE_MAX 1024
 #define META_VLEN_MAX (INT32_MAX - 2)
 #define META_CRLF_LEN 2
-#define META_NUM_MAX 24                    /* a uint64 in decimal, with room */
 
 #define REPLY_LIT(out, lit) reply_add((out), (lit), MSG_LEN(lit))
 
@@ -166,9 +166,8 @@ static void line_add(struct meta_line *l, const char *p, size_t n)
 
 static void line_u64(struct meta_line *l, uint64_t v)
 {
-    char tmp[META_NUM_MAX];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-    line_add(l, tmp, (size_t)n);
+    char tmp[DECIMAL_U64_MAX];
+    line_add(l, tmp, decimal_u64(tmp, v));
 }
 
 /* " <c>": a flag letter that starts a returned value (or stands alone). */
@@ -789,8 +788,8 @@ static bool ma_mode(char m, bool *incr)
 /* HD/VA for the item now stored; T and N act where they stand. */
 static void ma_hit(struct meta_cmd *mc, item *it, uint64_t result, bool created)
 {
-    char num[META_NUM_MAX];
-    size_t nlen = (size_t)snprintf(num, sizeof(num), "%" PRIu64, result);
+    char num[DECIMAL_U64_MAX];
+    size_t nlen = decimal_u64(num, result);
     struct meta_line l;
     if (mc->o.value) {
         line_start(&l, MSG_META_VA);

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "common/clock.h"
+#include "common/decimal.h"
 #include "protocol/binary.h"
 #include "protocol/common.h"
 #include "protocol/messages.h"
@@ -39,7 +40,7 @@
 #define TEXT_STATS_GROUP_MAX 64
 #define TEXT_CRLF_LEN 2
 /* "VALUE " key " " flags " " bytes " " cas "\r\n" at its longest (nkey is 8 bits). */
-#define TEXT_VALUE_HDR_MAX (MSG_LEN(MSG_VALUE_PREFIX) + UINT8_MAX + 3 * 21 + 2)
+#define TEXT_VALUE_HDR_MAX (MSG_LEN(MSG_VALUE_PREFIX) + UINT8_MAX + 3 * (1 + DECIMAL_U64_MAX) + 2)
 
 /* get variants, in text_cmd.arg and pc->get_cont */
 #define TEXT_GET_CAS   1u
@@ -98,16 +99,8 @@ static void text_value(struct reply *out, item *it, bool with_cas)
     p += item_nkey(it);
     uint64_t nums[3] = { item_flags(it), item_nvalue(it), item_cas(it) };
     for (int i = 0; i < (with_cas ? 3 : 2); i++) {
-        char tmp[20];
-        int n = 0;
-        uint64_t v = nums[i];
-        do {
-            tmp[n++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
         *p++ = ' ';
-        while (n > 0)
-            *p++ = tmp[--n];
+        p += decimal_u64(p, nums[i]);
     }
     *p++ = '\r';
     *p++ = '\n';
