@@ -33,7 +33,7 @@
 #include "common/clock.h"
 #include "common/decimal.h"
 #include "protocol/binary.h"
-#include "protocol/common.h"
+#include "protocol/internal.h"
 
 #define BIN_EXT_FLAGS_LEN 4            /* get responses: the item's flags */
 #define BIN_EXT_STORE_LEN 8            /* set/add/replace: flags, exptime */

@@ -2,7 +2,7 @@
 noinst_LIBRARIES += libprotocol.a
 libprotocol_a_SOURCES = \
 	protocol/proto.h protocol/reply.h protocol/counters.h \
-	protocol/messages.h protocol/common.h \
+	protocol/messages.h protocol/internal.h \
 	protocol/reply.c \
 	protocol/text_parse.c protocol/text_parse.h \
 	protocol/text.c \

@@ -31,7 +31,7 @@
 
 #include "common/clock.h"
 #include "common/decimal.h"
-#include "protocol/common.h"
+#include "protocol/internal.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
 #include "protocol/proto.h"
@@ -49,8 +49,6 @@
 #define META_LINE_MAX 1024
 #define META_VLEN_MAX (INT32_MAX - 2)
 #define META_CRLF_LEN 2
-
-#define REPLY_LIT(out, lit) reply_add((out), (lit), MSG_LEN(lit))
 
 /* What the flags asked for (step 1). */
 struct meta_opts {

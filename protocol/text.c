@@ -24,7 +24,7 @@
 #include "common/clock.h"
 #include "common/decimal.h"
 #include "protocol/binary.h"
-#include "protocol/common.h"
+#include "protocol/internal.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
 #include "protocol/proto.h"
@@ -76,8 +76,6 @@ struct text_cmd {
     unsigned arg;                      /* store mode, get variant, incr */
     void (*fn)(struct text_req *rq, const struct text_cmd *cmd);
 };
-
-#define REPLY_LIT(out, lit) reply_add((out), (lit), MSG_LEN(lit))
 
 /* ---------------------------------------------------------------- helpers */
 
