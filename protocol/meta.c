@@ -851,8 +851,9 @@ static void meta_cmd_arith(struct meta_cmd *mc)
         meta_error(mc, MSG_META_ARITH_MODE);
         return;
     }
+    /* Created without an exptime: ma_hit applies N's and T's in the flags' order. */
     struct store_meta_arith a = { incr, mc->o.delta, mc->o.has_cas, mc->o.cas,
-                                  mc->o.vivify, mc->o.initial };
+                                  mc->o.vivify, mc->o.initial, 0 };
     uint64_t result = 0;
     bool created = false;
     item *it = NULL;

@@ -448,14 +448,14 @@ static void arith_in_place(store *s, item *it, const char *digits, size_t len,
         *cas_out = item_cas(it);
 }
 
-/* ma on a miss with N: stores the initial number as it is. */
+/* ma on a miss with N (binary incr on a miss): stores the initial number as it is. */
 static enum store_result arith_vivify(store *s, const char *key, size_t nkey, uint64_t hv,
-                                      uint64_t initial, item **it_out)
+                                      uint64_t initial, int64_t exptime, item **it_out)
 {
     char digits[DECIMAL_U64_MAX];
     size_t len = decimal_u64(digits, initial);
     enum store_result why = STORE_OK;
-    item *it = alloc_raw(s, key, nkey, 0, 0, len, &why);
+    item *it = alloc_raw(s, key, nkey, 0, clock_exptime(exptime), len, &why);
     if (it == NULL)
         return STORE_NO_MEMORY;
     memcpy(item_value_mut(it), digits, len);
@@ -495,7 +495,8 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             pthread_mutex_unlock(lock);
             if (!a->vivify)
                 return STORE_NOT_FOUND;
-            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial, it_out);
+            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial,
+                                               a->vivify_exptime, it_out);
             *created = r == STORE_OK;
             *result = a->initial;
             return r;
