@@ -378,6 +378,17 @@ static void meta_error(struct meta_cmd *mc, const char *msg)
     reply_add_str(mc->rq->out, msg);
 }
 
+/* Each command's state, on its handler's stack. */
+static void meta_start(struct meta_cmd *mc, struct text_req *rq)
+{
+    mc->rq = rq;
+    mc->ctr = rq->ctr;
+    mc->store = rq->store;
+    mc->ntok = 0;
+    mc->first_flag = 1;
+    memset(&mc->o, 0, sizeof(mc->o));
+}
+
 /*
  * Splits the line: key first, flags from first_flag. Returns the number of
  * words (command word included); more than the table holds counts as too many.
@@ -546,8 +557,10 @@ static void mg_hit(struct meta_cmd *mc, struct mg_state *st)
     }
 }
 
-static void meta_cmd_get(struct meta_cmd *mc)
+void proto_meta_get(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     if (!meta_prepare(mc, NULL))
         return;
     struct store_meta_get opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime };
@@ -674,8 +687,10 @@ static void ms_store(struct meta_cmd *mc, enum store_mode mode, const char *data
 }
 
 /* ms <key> <datalen> <flag>*: memcached's checks in its order. */
-static void meta_cmd_set(struct meta_cmd *mc)
+void proto_meta_set(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     size_t words = meta_split(mc);
     mc->first_flag = 2;
     int64_t vlen;
@@ -715,8 +730,10 @@ static void meta_cmd_set(struct meta_cmd *mc)
 
 /* ---------------------------------------------------------------- md */
 
-static void meta_cmd_delete(struct meta_cmd *mc)
+void proto_meta_delete(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
         return;
     struct store_meta_del d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
@@ -824,8 +841,10 @@ static void ma_count(struct meta_cmd *mc, bool incr, bool hit, unsigned cls)
     }
 }
 
-static void meta_cmd_arith(struct meta_cmd *mc)
+void proto_meta_arith(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
         return;
     bool incr = true;
@@ -875,8 +894,10 @@ static void meta_cmd_arith(struct meta_cmd *mc)
  * prints it (now - exptime, so a future expiry shows negative; -1 for none);
  * cls and size are ours (our classes and item headers differ).
  */
-static void meta_cmd_debug(struct meta_cmd *mc)
+void proto_meta_debug(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     meta_split(mc);
     if (mc->ntok == 0 || mc->tok[0].len > KEY_MAX_LENGTH) {
         meta_error(mc, MSG_BAD_FORMAT);
@@ -918,52 +939,7 @@ static void meta_cmd_debug(struct meta_cmd *mc)
     store_release(mc->store, it);
 }
 
-/* ---------------------------------------------------------------- entry points */
-
-static void meta_start(struct meta_cmd *mc, struct text_req *rq)
-{
-    mc->rq = rq;
-    mc->ctr = rq->ctr;
-    mc->store = rq->store;
-    mc->ntok = 0;
-    mc->first_flag = 1;
-    memset(&mc->o, 0, sizeof(mc->o));
-}
-
-void proto_meta_get(struct text_req *rq, unsigned arg)
-{
-    struct meta_cmd mc;
-    meta_start(&mc, rq);
-    meta_cmd_get(&mc);
-}
-
-void proto_meta_set(struct text_req *rq, unsigned arg)
-{
-    struct meta_cmd mc;
-    meta_start(&mc, rq);
-    meta_cmd_set(&mc);
-}
-
-void proto_meta_delete(struct text_req *rq, unsigned arg)
-{
-    struct meta_cmd mc;
-    meta_start(&mc, rq);
-    meta_cmd_delete(&mc);
-}
-
-void proto_meta_arith(struct text_req *rq, unsigned arg)
-{
-    struct meta_cmd mc;
-    meta_start(&mc, rq);
-    meta_cmd_arith(&mc);
-}
-
-void proto_meta_debug(struct text_req *rq, unsigned arg)
-{
-    struct meta_cmd mc;
-    meta_start(&mc, rq);
-    meta_cmd_debug(&mc);
-}
+/* ---------------------------------------------------------------- mn */
 
 void proto_meta_noop(struct text_req *rq, unsigned arg)
 {
