@@ -32,7 +32,7 @@
 #include "config.h"
 #include "common/clock.h"
 #include "protocol/binary.h"
-#include "protocol/common.h"
+#include "protocol/internal.h"
 
 #define BIN_EXT_FLAGS_LEN 4            /* get responses: the item's flags */
 #define BIN_EXT_STORE_LEN 8            /* set/add/replace: flags, exptime */
@@ -40,7 +40,6 @@
 #define BIN_EXT_TIME_LEN 4             /* touch/gat/flush: exptime; verbosity: level */
 #define BIN_ARITH_VALUE_LEN 8
 #define BIN_VERBOSITY_MAX 2            /* as text `verbosity` */
-#define BIN_U64_DIGITS_MAX 20
 
 /* bin_cmd.flags */
 #define BIN_QUIET      1u              /* no reply on success */
@@ -341,77 +340,47 @@ static void bin_arith_reply(struct bin_req *rq, uint64_t value, uint64_t cas)
     bin_respond(rq, BIN_ST_OK, NULL, 0, body, sizeof(body), cas);
 }
 
-/* A missing counter is created holding `initial` (flags 0), as memcached. */
-static void bin_arith_create(struct bin_req *rq, uint64_t initial, uint32_t exptime)
-{
-    char digits[BIN_U64_DIGITS_MAX];
-    size_t n = 0;
-    uint64_t v = initial;
-    char rev[BIN_U64_DIGITS_MAX];
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        digits[i] = rev[n - 1 - i];
-    enum store_result why = STORE_OK;
-    item *it = store_item_alloc(rq->store, rq->key, rq->h.keylen, 0, exptime, n, &why);
-    if (it == NULL) {
-        bin_error(rq, why == STORE_TOO_LARGE ? BIN_ST_E2BIG : BIN_ST_ENOMEM);
-        return;
-    }
-    memcpy(item_value_mut(it), digits, n);
-    uint64_t cas = 0;
-    if (store_commit(rq->store, it, STORE_ADD, 0, &cas) != STORE_OK) {
-        bin_error(rq, BIN_ST_NOT_STORED);
-        return;
-    }
-    bin_arith_reply(rq, initial, cas);
-}
-
 /*
- * With a CAS, memcached changes the counter only if it matches. The store's
- * arith takes no CAS, so it is compared first: a change in between is not
- * detected (the store interface would need a cas_in to close that gap).
+ * incr/decr: extras delta(8) initial(8) expiration(4); the new value in 8
+ * bytes. One atomic store call does it all, as memcached: a CAS other than 0
+ * must match the counter (checked under the key's lock, so of clients racing
+ * with the same CAS one wins); a missing counter is created holding
+ * `initial` with the given expiration, unless that is BIN_ARITH_NO_CREATE.
  */
-static bool bin_arith_cas_ok(struct bin_req *rq)
-{
-    if (rq->h.cas == 0)
-        return true;
-    item *it = store_get(rq->store, rq->key, rq->h.keylen, NULL);
-    if (it == NULL)
-        return true;                   /* missing: created as without a CAS */
-    bool same = item_cas(it) == rq->h.cas;
-    store_release(rq->store, it);
-    return same;
-}
-
-/* incr/decr: extras delta(8) initial(8) expiration(4); the new value in 8 bytes. */
 static void bin_cmd_arith(struct bin_req *rq)
 {
     bool incr = rq->cmd->arg != 0;
-    uint64_t delta = bin_get64(rq->ext);
-    uint64_t initial = bin_get64(rq->ext + 8);
     uint32_t exptime = bin_get32(rq->ext + 16);
+    struct store_meta_arith a = {
+        .incr = incr,
+        .delta = bin_get64(rq->ext),
+        .has_cas = rq->h.cas != 0,
+        .cas = rq->h.cas,
+        .vivify = exptime != BIN_ARITH_NO_CREATE,
+        .initial = bin_get64(rq->ext + 8),
+        .vivify_exptime = exptime,
+    };
     struct proto_counters *ctr = rq->ctr;
-    if (!bin_arith_cas_ok(rq)) {
-        bin_error(rq, BIN_ST_KEY_EEXISTS);
-        return;
-    }
-    uint64_t result = 0, cas = 0;
-    unsigned cls = 0;
-    switch (store_arith(rq->store, rq->key, rq->h.keylen, incr, delta, &result, &cas, &cls)) {
+    uint64_t result = 0;
+    bool created = false;
+    item *it = NULL;
+    switch (store_arith_meta(rq->store, rq->key, rq->h.keylen, &a, &result, &created, &it)) {
     case STORE_OK:
-        proto_count_arith_hit(ctr, incr, cls);
-        bin_arith_reply(rq, result, cas);
+        /* A counter created here counts neither as a hit nor as a miss (memcached). */
+        if (!created)
+            proto_count_arith_hit(ctr, incr, item_class(it));
+        bin_arith_reply(rq, result, item_cas(it));
+        store_release(rq->store, it);
         break;
     case STORE_NOT_FOUND:
-        if (exptime != BIN_ARITH_NO_CREATE) {
-            bin_arith_create(rq, initial, exptime);
-            break;
-        }
         counter_inc(incr ? &ctr->incr_misses : &ctr->decr_misses);
         bin_error(rq, BIN_ST_KEY_ENOENT);
+        break;
+    case STORE_EXISTS:
+        bin_error(rq, BIN_ST_KEY_EEXISTS);
+        break;
+    case STORE_NOT_STORED:             /* the create lost a race with another writer */
+        bin_error(rq, BIN_ST_NOT_STORED);
         break;
     case STORE_NON_NUMERIC:
         bin_error(rq, BIN_ST_DELTA_BADVAL);

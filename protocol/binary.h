@@ -1,7 +1,7 @@
 /*
  * binary: memcached's binary protocol (internal to protocol/).
  *
- * proto_process() (text.c) picks the protocol of a connection from its first
+ * proto_process() (proto.c) picks the protocol of a connection from its first
  * byte (or from -B) and, for binary, hands every call to proto_bin_process(),
  * which has the same contract: at most one request from buf[0..len), the
  * bytes consumed (0 = incomplete, *need = bytes the request needs), the reply

@@ -1,10 +1,10 @@
 # protocol/: parse requests, compose replies (owner: protocol). Links libslabs.a, libcommon.a.
 noinst_LIBRARIES += libprotocol.a
 libprotocol_a_SOURCES = \
-	protocol/proto.h protocol/reply.h protocol/counters.h \
-	protocol/messages.h protocol/common.h \
+	protocol/proto.h protocol/proto.c protocol/reply.h protocol/counters.h \
+	protocol/messages.h protocol/internal.h \
 	protocol/reply.c \
 	protocol/text_parse.c protocol/text_parse.h \
-	protocol/text.c \
+	protocol/text.c protocol/text.h \
 	protocol/meta.c protocol/meta.h \
 	protocol/binary.c protocol/binary.h

@@ -30,10 +30,12 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "protocol/common.h"
+#include "common/decimal.h"
+#include "protocol/internal.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
 #include "protocol/proto.h"
+#include "protocol/text.h"
 #include "protocol/text_parse.h"
 
 /* memcached refuses a meta line of this many words (command word included). */
@@ -47,10 +49,6 @@
  * or a 20-digit number, CRLF; rounded up. */
 #define META_LINE_MAX 1024
 #define META_VLEN_MAX (INT32_MAX - 2)
-#define META_CRLF_LEN 2
-#define META_NUM_MAX 24                    /* a uint64 in decimal, with room */
-
-#define REPLY_LIT(out, lit) reply_add((out), (lit), MSG_LEN(lit))
 
 /* What the flags asked for (step 1). */
 struct meta_opts {
@@ -73,7 +71,7 @@ struct meta_opts {
 };
 
 struct meta_cmd {
-    struct proto_meta_req *mr;
+    struct text_req *rq;
     struct proto_counters *ctr;
     store *store;
     struct text_token tok[META_TOKENS];   /* [0] = key */
@@ -166,9 +164,8 @@ static void line_add(struct meta_line *l, const char *p, size_t n)
 
 static void line_u64(struct meta_line *l, uint64_t v)
 {
-    char tmp[META_NUM_MAX];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-    line_add(l, tmp, (size_t)n);
+    char tmp[DECIMAL_U64_MAX];
+    line_add(l, tmp, decimal_u64(tmp, v));
 }
 
 /* " <c>": a flag letter that starts a returned value (or stands alone). */
@@ -200,7 +197,7 @@ static void line_token(struct meta_line *l, const struct text_token *t)
 static void line_send(struct meta_cmd *mc, struct meta_line *l)
 {
     line_add(l, MSG_CRLF, MSG_LEN(MSG_CRLF));
-    reply_add(mc->mr->out, l->b, l->n);
+    reply_add(mc->rq->out, l->b, l->n);
 }
 
 static void line_start(struct meta_line *l, const char *code)
@@ -378,7 +375,18 @@ static bool meta_opaque_ok(const struct meta_cmd *mc)
 
 static void meta_error(struct meta_cmd *mc, const char *msg)
 {
-    reply_add_str(mc->mr->out, msg);
+    reply_add_str(mc->rq->out, msg);
+}
+
+/* Each command's state, on its handler's stack. */
+static void meta_start(struct meta_cmd *mc, struct text_req *rq)
+{
+    mc->rq = rq;
+    mc->ctr = rq->ctr;
+    mc->store = rq->store;
+    mc->ntok = 0;
+    mc->first_flag = 1;
+    memset(&mc->o, 0, sizeof(mc->o));
 }
 
 /*
@@ -387,8 +395,8 @@ static void meta_error(struct meta_cmd *mc, const char *msg)
  */
 static size_t meta_split(struct meta_cmd *mc)
 {
-    const char *p = mc->mr->args;
-    const char *end = mc->mr->line_end;
+    const char *p = mc->rq->rest;
+    const char *end = mc->rq->line.end;
     mc->ntok = text_tokenize(&p, end, mc->tok, META_TOKENS);
     bool more = text_skip_spaces(p, end) != end;
     mc->key = mc->ntok > 0 ? mc->tok[0].p : NULL;
@@ -530,7 +538,7 @@ static void mg_tokens(struct meta_line *l, struct mg_state *st)
 static void mg_hit(struct meta_cmd *mc, struct mg_state *st)
 {
     struct meta_line l;
-    struct reply *out = mc->mr->out;
+    struct reply *out = mc->rq->out;
     item *it = st->it;
     if (mc->o.value) {
         line_start(&l, MSG_META_VA);
@@ -549,8 +557,10 @@ static void mg_hit(struct meta_cmd *mc, struct mg_state *st)
     }
 }
 
-static void meta_cmd_get(struct meta_cmd *mc)
+void proto_meta_get(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     if (!meta_prepare(mc, NULL))
         return;
     struct store_meta_get opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime };
@@ -597,20 +607,16 @@ static bool ms_mode(char m, enum store_mode *mode)
 }
 
 /* An error after the data length was known: answer, then drop the block. */
-static void ms_refuse(struct meta_cmd *mc, const char *msg, size_t block)
+static void ms_refuse(struct meta_cmd *mc, const char *msg, size_t vlen)
 {
-    struct proto_meta_req *mr = mc->mr;
     meta_error(mc, msg);
-    size_t have = mr->len - mr->line_consumed;
-    size_t now = have < block ? have : block;
-    mr->consumed = mr->line_consumed + now;
-    mr->pc->swallow = block - now;
+    text_block_refuse(mc->rq, vlen);
 }
 
 /* The value could not be had: as memcached, the old one goes too. */
-static void ms_no_item(struct meta_cmd *mc, enum store_result why, size_t block)
+static void ms_no_item(struct meta_cmd *mc, enum store_result why, size_t vlen)
 {
-    ms_refuse(mc, proto_count_refused(mc->ctr, why) ? MSG_TOO_LARGE : MSG_NO_MEMORY, block);
+    ms_refuse(mc, proto_count_refused(mc->ctr, why) ? MSG_TOO_LARGE : MSG_NO_MEMORY, vlen);
     store_delete(mc->store, mc->key, mc->nkey, 0, NULL);
 }
 
@@ -655,26 +661,17 @@ static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas)
     line_send(mc, &l);
 }
 
-/* The block is all in: check its end, store, answer. */
-static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen, size_t block)
+/* The block is all in and ends well (consumed): store, answer. */
+static void ms_store(struct meta_cmd *mc, enum store_mode mode, const char *data, size_t vlen)
 {
-    struct proto_meta_req *mr = mc->mr;
-    const char *data = mr->buf + mr->line_consumed;
-    if (data[vlen] != '\r' || data[vlen + 1] != '\n') {
-        counter_inc(&mc->ctr->cmd_set);
-        mr->consumed = mr->line_consumed + block;
-        meta_error(mc, MSG_BAD_DATA_CHUNK);
-        return;
-    }
     enum store_result why = STORE_OK;
     int64_t exptime = mc->o.new_ttl ? mc->o.exptime : 0;
     item *it = store_item_alloc(mc->store, mc->key, mc->nkey, mc->o.client_flags, exptime,
                                 vlen, &why);
     if (it == NULL) {
-        ms_no_item(mc, why, block);
+        ms_no_item(mc, why, vlen);
         return;
     }
-    mr->consumed = mr->line_consumed + block;
     memcpy(item_value_mut(it), data, vlen);
     if (mc->o.key_binary)
         item_mark_key_binary(it);
@@ -690,9 +687,10 @@ static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen, siz
 }
 
 /* ms <key> <datalen> <flag>*: memcached's checks in its order. */
-static void meta_cmd_set(struct meta_cmd *mc)
+void proto_meta_set(struct text_req *rq, unsigned arg)
 {
-    struct proto_meta_req *mr = mc->mr;
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     size_t words = meta_split(mc);
     mc->first_flag = 2;
     int64_t vlen;
@@ -708,7 +706,6 @@ static void meta_cmd_set(struct meta_cmd *mc)
         meta_error(mc, MSG_BAD_FORMAT);
         return;
     }
-    size_t block = (size_t)vlen + META_CRLF_LEN;
     const char *err = meta_parse_flags(mc);
     enum store_mode mode = STORE_SET;
     if (err == NULL && !meta_opaque_ok(mc))
@@ -716,28 +713,27 @@ static void meta_cmd_set(struct meta_cmd *mc)
     if (err == NULL && !ms_mode(mc->o.mode, &mode))
         err = MSG_META_SET_MODE;
     if (err != NULL) {
-        ms_refuse(mc, err, block);
+        ms_refuse(mc, err, (size_t)vlen);
         return;
     }
     /* A CAS turns set and replace into cas; append/prepend check it themselves. */
     if (mc->o.has_cas && (mode == STORE_SET || mode == STORE_REPLACE))
         mode = STORE_CAS;
-    if (proto_too_large(mc->mr->pc, mc->store, mc->nkey, (uint64_t)vlen)) {
-        ms_no_item(mc, STORE_TOO_LARGE, block);
+    if (proto_too_large(mc->rq->pc, mc->store, mc->nkey, (uint64_t)vlen)) {
+        ms_no_item(mc, STORE_TOO_LARGE, (size_t)vlen);
         return;
     }
-    if (mr->len - mr->line_consumed < block) {
-        mr->consumed = 0;
-        mr->need = mr->line_consumed + block;
-        return;
-    }
-    ms_store(mc, mode, (size_t)vlen, block);
+    const char *data = text_block_take(mc->rq, (size_t)vlen);
+    if (data != NULL)
+        ms_store(mc, mode, data, (size_t)vlen);
 }
 
 /* ---------------------------------------------------------------- md */
 
-static void meta_cmd_delete(struct meta_cmd *mc)
+void proto_meta_delete(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
         return;
     struct store_meta_del d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
@@ -789,8 +785,8 @@ static bool ma_mode(char m, bool *incr)
 /* HD/VA for the item now stored; T and N act where they stand. */
 static void ma_hit(struct meta_cmd *mc, item *it, uint64_t result, bool created)
 {
-    char num[META_NUM_MAX];
-    size_t nlen = (size_t)snprintf(num, sizeof(num), "%" PRIu64, result);
+    char num[DECIMAL_U64_MAX];
+    size_t nlen = decimal_u64(num, result);
     struct meta_line l;
     if (mc->o.value) {
         line_start(&l, MSG_META_VA);
@@ -845,8 +841,10 @@ static void ma_count(struct meta_cmd *mc, bool incr, bool hit, unsigned cls)
     }
 }
 
-static void meta_cmd_arith(struct meta_cmd *mc)
+void proto_meta_arith(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
         return;
     bool incr = true;
@@ -854,8 +852,9 @@ static void meta_cmd_arith(struct meta_cmd *mc)
         meta_error(mc, MSG_META_ARITH_MODE);
         return;
     }
+    /* Created without an exptime: ma_hit applies N's and T's in the flags' order. */
     struct store_meta_arith a = { incr, mc->o.delta, mc->o.has_cas, mc->o.cas,
-                                  mc->o.vivify, mc->o.initial };
+                                  mc->o.vivify, mc->o.initial, 0 };
     uint64_t result = 0;
     bool created = false;
     item *it = NULL;
@@ -895,8 +894,10 @@ static void meta_cmd_arith(struct meta_cmd *mc)
  * prints it (now - exptime, so a future expiry shows negative; -1 for none);
  * cls and size are ours (our classes and item headers differ).
  */
-static void meta_cmd_debug(struct meta_cmd *mc)
+void proto_meta_debug(struct text_req *rq, unsigned arg)
 {
+    struct meta_cmd cmd, *mc = &cmd;
+    meta_start(mc, rq);
     meta_split(mc);
     if (mc->ntok == 0 || mc->tok[0].len > KEY_MAX_LENGTH) {
         meta_error(mc, MSG_BAD_FORMAT);
@@ -914,7 +915,7 @@ static void meta_cmd_debug(struct meta_cmd *mc)
     struct store_meta_hit hit;
     item *it = store_get_meta(mc->store, mc->key, mc->nkey, &opt, &hit, NULL);
     if (it == NULL) {
-        REPLY_LIT(mc->mr->out, MSG_META_EN_LINE);
+        REPLY_LIT(mc->rq->out, MSG_META_EN_LINE);
         return;
     }
     struct meta_line l;
@@ -938,37 +939,9 @@ static void meta_cmd_debug(struct meta_cmd *mc)
     store_release(mc->store, it);
 }
 
-/* ---------------------------------------------------------------- entry */
+/* ---------------------------------------------------------------- mn */
 
-void proto_meta_run(struct proto_meta_req *mr, unsigned cmd)
+void proto_meta_noop(struct text_req *rq, unsigned arg)
 {
-    struct meta_cmd mc;
-    mc.mr = mr;
-    mc.ctr = mr->pc->counters;
-    mc.store = mr->pc->env->store;
-    mc.ntok = 0;
-    mc.first_flag = 1;
-    memset(&mc.o, 0, sizeof(mc.o));
-    mr->consumed = mr->line_consumed;
-    mr->need = 0;
-    switch (cmd) {
-    case PROTO_META_GET:
-        meta_cmd_get(&mc);
-        break;
-    case PROTO_META_SET:
-        meta_cmd_set(&mc);
-        break;
-    case PROTO_META_DELETE:
-        meta_cmd_delete(&mc);
-        break;
-    case PROTO_META_ARITH:
-        meta_cmd_arith(&mc);
-        break;
-    case PROTO_META_DEBUG:
-        meta_cmd_debug(&mc);
-        break;
-    default:
-        REPLY_LIT(mr->out, MSG_META_MN);
-        break;
-    }
+    REPLY_LIT(rq->out, MSG_META_MN);
 }

@@ -2,43 +2,24 @@
  * meta: memcached's meta commands (mg, ms, md, ma, mn, me), internal to
  * protocol/.
  *
- * text.c finds the line and looks the command word up in its one table;
- * the meta rows there hand the request to proto_meta_run() through the
- * small view below, so meta.c needs nothing of text.c's private structs.
+ * Their handlers are rows of text.c's one command table: proto_text_process()
+ * finds the line and the command word and calls them with the struct
+ * text_req (text.h) every text handler gets; arg is unused. Storage (ms)
+ * reads its data block through text.h's block helpers, as set does.
  * Replies and errors are memcached 1.6.18's bytes, checked against a running
  * Debian memcached; the ones only meta uses are named here.
  */
 #ifndef PROTOCOL_META_H
 #define PROTOCOL_META_H
 
-#include <stddef.h>
+#include "protocol/text.h"
 
-#include "protocol/proto.h"
-
-/* Which meta command: text_cmd.arg of the meta rows. */
-enum proto_meta_cmd {
-    PROTO_META_GET = 1,
-    PROTO_META_SET,
-    PROTO_META_DELETE,
-    PROTO_META_ARITH,
-    PROTO_META_NOOP,
-    PROTO_META_DEBUG,
-};
-
-/* One request as text.c found it. */
-struct proto_meta_req {
-    struct proto_conn *pc;
-    struct reply *out;
-    const char *buf;        /* the request from its first byte... */
-    size_t len;             /* ...and the bytes available there */
-    const char *args;       /* just past the command word */
-    const char *line_end;   /* end of the line's content (before "\r\n") */
-    size_t line_consumed;   /* the line's bytes up to and including '\n' */
-    size_t consumed;        /* out: bytes used; 0 = wait for `need` bytes */
-    size_t need;
-};
-
-void proto_meta_run(struct proto_meta_req *mr, unsigned cmd);
+void proto_meta_get(struct text_req *rq, unsigned arg);      /* mg */
+void proto_meta_set(struct text_req *rq, unsigned arg);      /* ms */
+void proto_meta_delete(struct text_req *rq, unsigned arg);   /* md */
+void proto_meta_arith(struct text_req *rq, unsigned arg);    /* ma */
+void proto_meta_noop(struct text_req *rq, unsigned arg);     /* mn */
+void proto_meta_debug(struct text_req *rq, unsigned arg);    /* me */
 
 /* ---- reply codes and errors only the meta commands send ---- */
 #define MSG_META_VA            "VA "

@@ -3,8 +3,8 @@
  * store calls and replies.
  *
  *   bytes (a range of the connection's read buffer)
- *     -> proto_process(): parse one request, call slabs/store.h, append the
- *        reply to a struct reply (see reply.h)
+ *     -> proto_process() (proto.c): parse one request, call slabs/store.h,
+ *        append the reply to a struct reply (see reply.h)
  *     -> returns how many bytes it consumed and what the connection must do.
  *
  * It never sees a socket, libevent or a thread: the server (server/) owns

@@ -23,12 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/decimal.h"
 #include "protocol/reply.h"
 
 #define REPLY_BLOCK_SIZE 4096      /* text bytes per ordinary block */
 #define REPLY_PIECES_INITIAL 16
 #define REPLY_COMPACT_MIN 64       /* sent pieces before the array is compacted */
-#define U64_DIGITS_MAX 20
 
 struct reply_block {
     struct reply_block *next;
@@ -212,13 +212,8 @@ void reply_printf(struct reply *r, const char *fmt, ...)
 
 void reply_add_u64(struct reply *r, uint64_t v)
 {
-    char tmp[U64_DIGITS_MAX];
-    size_t n = 0;
-    do {
-        tmp[U64_DIGITS_MAX - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    reply_add(r, tmp + U64_DIGITS_MAX - n, n);
+    char *p = reply_reserve(r, DECIMAL_U64_MAX);
+    reply_commit(r, decimal_u64(p, v));
 }
 
 void reply_add_item(struct reply *r, item *it, const char *ptr, size_t len)

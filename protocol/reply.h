@@ -33,6 +33,8 @@ void reply_add(struct reply *r, const void *bytes, size_t len);
 void reply_add_str(struct reply *r, const char *s);
 void reply_printf(struct reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void reply_add_u64(struct reply *r, uint64_t v);
+/* Appends a string literal (messages.h), its length known at compile time. */
+#define REPLY_LIT(r, lit) reply_add((r), (lit), sizeof(lit) - 1)
 
 /*
  * Fast path for composing a line in place: returns room for at least max

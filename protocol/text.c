@@ -1,10 +1,12 @@
 /*
- * text: memcached's classic text protocol on top of slabs/store.h.
+ * text: memcached's classic text protocol on top of slabs/store.h, and the
+ * one command table of the text line format (meta commands included).
  *
- * proto_process() takes the bytes of one request from the connection's read
- * buffer: it finds the line, splits it into tokens in place, looks the
- * command word up in ONE table (text_cmds[]: handler, arity, noreply rule)
- * and runs the handler, which calls the store and appends the reply.
+ * proto_text_process() (called by proto_process(), proto.c) takes the bytes
+ * of one request from the connection's read buffer: it finds the line,
+ * splits it into tokens in place, looks the command word up in ONE table
+ * (text_cmds[]: handler, arity, noreply rule) and runs the handler, a
+ * text.c one or a meta.c one, which calls the store and appends the reply.
  * Behaviour, replies and counters follow memcached 1.6.18, checked byte for
  * byte against a running one; the notes at each handler say where.
  *
@@ -13,20 +15,22 @@
  *  - noreply: for commands that allow it, a last token "noreply" sets
  *    pc->noreply and whatever the handler replied (errors included, as
  *    memcached) is rolled back;
- *  - data blocks: a storage command returns 0 and *need until its whole
- *    block is in the buffer; a refused block is discarded as it arrives
- *    through pc->swallow, never buffered.
- * No allocation per request; numbers by hand (text_parse.c).
+ *  - data blocks (text_block_take/text_block_refuse, for ms too): a storage
+ *    command returns 0 and *need until its whole block is in the buffer; a
+ *    refused block is discarded as it arrives through pc->swallow, never
+ *    buffered.
+ * No allocation per request; numbers by hand (text_parse.c, common/decimal.h).
  */
 #include <string.h>
 
 #include "config.h"
 #include "common/clock.h"
-#include "protocol/binary.h"
-#include "protocol/common.h"
+#include "common/decimal.h"
+#include "protocol/internal.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
 #include "protocol/proto.h"
+#include "protocol/text.h"
 #include "protocol/text_parse.h"
 
 #define TEXT_ANY_TOKENS 255            /* no upper bound on tokens */
@@ -39,7 +43,7 @@
 #define TEXT_STATS_GROUP_MAX 64
 #define TEXT_CRLF_LEN 2
 /* "VALUE " key " " flags " " bytes " " cas "\r\n" at its longest (nkey is 8 bits). */
-#define TEXT_VALUE_HDR_MAX (MSG_LEN(MSG_VALUE_PREFIX) + UINT8_MAX + 3 * 21 + 2)
+#define TEXT_VALUE_HDR_MAX (MSG_LEN(MSG_VALUE_PREFIX) + UINT8_MAX + 3 * (1 + DECIMAL_U64_MAX) + 2)
 
 /* get variants, in text_cmd.arg and pc->get_cont */
 #define TEXT_GET_CAS   1u
@@ -50,22 +54,6 @@
 #define TEXT_NOREPLY 1u                /* a last token "noreply" is honoured */
 #define TEXT_KEYLIST 2u                /* min tokens, then a list of keys */
 
-struct text_req {
-    struct proto_conn *pc;
-    struct reply *out;
-    store *store;
-    struct proto_counters *ctr;
-    const char *buf;
-    size_t len;
-    struct text_line line;
-    struct text_token tok[TEXT_TOKENS_MAX];
-    size_t ntok;
-    const char *rest;                  /* after the tokens taken: a key list */
-    size_t consumed;                   /* result; 0 = need more bytes */
-    size_t need;
-    enum proto_action action;
-};
-
 struct text_cmd {
     const char *name;
     uint8_t len;
@@ -73,10 +61,8 @@ struct text_cmd {
     uint8_t max_tokens;
     uint8_t flags;
     unsigned arg;                      /* store mode, get variant, incr */
-    void (*fn)(struct text_req *rq, const struct text_cmd *cmd);
+    text_handler *fn;                  /* text.c's or meta.c's */
 };
-
-#define REPLY_LIT(out, lit) reply_add((out), (lit), MSG_LEN(lit))
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -98,16 +84,8 @@ static void text_value(struct reply *out, item *it, bool with_cas)
     p += item_nkey(it);
     uint64_t nums[3] = { item_flags(it), item_nvalue(it), item_cas(it) };
     for (int i = 0; i < (with_cas ? 3 : 2); i++) {
-        char tmp[20];
-        int n = 0;
-        uint64_t v = nums[i];
-        do {
-            tmp[n++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
         *p++ = ' ';
-        while (n > 0)
-            *p++ = tmp[--n];
+        p += decimal_u64(p, nums[i]);
     }
     *p++ = '\r';
     *p++ = '\n';
@@ -156,15 +134,44 @@ static bool text_get_keys(struct text_req *rq, const char *p, const char *end,
 }
 
 /* get/gets key*, gat/gats exptime key* (keys may be none: "END"). */
-static void text_cmd_get(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_get(struct text_req *rq, unsigned arg)
 {
     int64_t exptime = 0;
-    if ((cmd->arg & TEXT_GET_TOUCH) && !text_parse_i64(&rq->tok[1], &exptime)) {
+    if ((arg & TEXT_GET_TOUCH) && !text_parse_i64(&rq->tok[1], &exptime)) {
         REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
         return;
     }
-    if (text_get_keys(rq, rq->rest, rq->line.end, cmd->arg, exptime, reply_mark(rq->out)))
+    if (text_get_keys(rq, rq->rest, rq->line.end, arg, exptime, reply_mark(rq->out)))
         REPLY_LIT(rq->out, MSG_END);
+}
+
+/* ---------------------------------------------------------------- data blocks */
+
+const char *text_block_take(struct text_req *rq, size_t vlen)
+{
+    size_t block = vlen + TEXT_CRLF_LEN;
+    if (rq->len - rq->line.consumed < block) {
+        rq->consumed = 0;
+        rq->need = rq->line.consumed + block;
+        return NULL;
+    }
+    const char *data = rq->buf + rq->line.consumed;
+    rq->consumed = rq->line.consumed + block;
+    if (data[vlen] != '\r' || data[vlen + 1] != '\n') {
+        counter_inc(&rq->ctr->cmd_set);
+        REPLY_LIT(rq->out, MSG_BAD_DATA_CHUNK);
+        return NULL;
+    }
+    return data;
+}
+
+void text_block_refuse(struct text_req *rq, size_t vlen)
+{
+    size_t block = vlen + TEXT_CRLF_LEN;
+    size_t have = rq->len - rq->line.consumed;
+    size_t now = have < block ? have : block;
+    rq->consumed = rq->line.consumed + now;
+    rq->pc->swallow = block - now;
 }
 
 /* ---------------------------------------------------------------- storage */
@@ -231,9 +238,9 @@ static void text_store_result(struct text_req *rq, enum store_mode mode,
 }
 
 /* set/add/replace/append/prepend key flags exptime bytes [noreply], cas ... unique. */
-static void text_cmd_store(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_store(struct text_req *rq, unsigned arg)
 {
-    enum store_mode mode = (enum store_mode)cmd->arg;
+    enum store_mode mode = (enum store_mode)arg;
     const struct text_token *key = &rq->tok[1];
     struct text_store_args a;
     /* Bad line: memcached reads no data block; its bytes come as commands. */
@@ -241,27 +248,14 @@ static void text_cmd_store(struct text_req *rq, const struct text_cmd *cmd)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
-    size_t block = (size_t)a.vlen + TEXT_CRLF_LEN;
-    size_t have = rq->len - rq->line.consumed;
     if (proto_too_large(rq->pc, rq->store, key->len, (uint64_t)a.vlen)) {
         text_store_refused(rq, key, mode, STORE_TOO_LARGE);
-        size_t now = have < block ? have : block;
-        rq->consumed += now;
-        rq->pc->swallow = block - now;
+        text_block_refuse(rq, (size_t)a.vlen);
         return;
     }
-    if (have < block) {
-        rq->consumed = 0;
-        rq->need = rq->line.consumed + block;
+    const char *data = text_block_take(rq, (size_t)a.vlen);
+    if (data == NULL)
         return;
-    }
-    const char *data = rq->buf + rq->line.consumed;
-    rq->consumed += block;
-    if (data[a.vlen] != '\r' || data[a.vlen + 1] != '\n') {
-        counter_inc(&rq->ctr->cmd_set);
-        REPLY_LIT(rq->out, MSG_BAD_DATA_CHUNK);
-        return;
-    }
     enum store_result why = STORE_OK;
     item *it = store_item_alloc(rq->store, key->p, key->len, a.flags, a.exptime,
                                 (size_t)a.vlen, &why);
@@ -279,9 +273,9 @@ static void text_cmd_store(struct text_req *rq, const struct text_cmd *cmd)
 /* ---------------------------------------------------------------- other keyed commands */
 
 /* incr|decr key delta [noreply] */
-static void text_cmd_arith(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_arith(struct text_req *rq, unsigned arg)
 {
-    bool incr = cmd->arg != 0;
+    bool incr = arg != 0;
     const struct text_token *key = &rq->tok[1];
     uint64_t delta, result = 0;
     if (!text_key_ok(key)) {
@@ -316,7 +310,7 @@ static void text_cmd_arith(struct text_req *rq, const struct text_cmd *cmd)
  * delete key [0] [noreply]: memcached accepts a hold time only if it is "0"
  * (old clients send it) and answers a usage line otherwise.
  */
-static void text_cmd_delete(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_delete(struct text_req *rq, unsigned arg)
 {
     const struct text_token *key = &rq->tok[1];
     if (rq->ntok > 2) {
@@ -343,7 +337,7 @@ static void text_cmd_delete(struct text_req *rq, const struct text_cmd *cmd)
 }
 
 /* touch key exptime [noreply]; through store_get_touch to learn the class. */
-static void text_cmd_touch(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_touch(struct text_req *rq, unsigned arg)
 {
     const struct text_token *key = &rq->tok[1];
     int64_t exptime;
@@ -371,7 +365,7 @@ static void text_cmd_touch(struct text_req *rq, const struct text_cmd *cmd)
 /* ---------------------------------------------------------------- admin commands */
 
 /* flush_all [delay] [noreply]: the delay is the first argument that is not the noreply. */
-static void text_cmd_flush(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_flush(struct text_req *rq, unsigned arg)
 {
     int64_t when = 0;
     if (rq->ntok - (rq->pc->noreply ? 1 : 0) >= 2 && !text_parse_i64(&rq->tok[1], &when)) {
@@ -383,12 +377,12 @@ static void text_cmd_flush(struct text_req *rq, const struct text_cmd *cmd)
     REPLY_LIT(rq->out, MSG_OK);
 }
 
-static void text_cmd_version(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_version(struct text_req *rq, unsigned arg)
 {
     REPLY_LIT(rq->out, MSG_VERSION_PREFIX PROTOCOL_VERSION MSG_CRLF);
 }
 
-static void text_cmd_verbosity(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_verbosity(struct text_req *rq, unsigned arg)
 {
     uint32_t level;
     if (!text_parse_u32(&rq->tok[1], &level)) {
@@ -401,13 +395,13 @@ static void text_cmd_verbosity(struct text_req *rq, const struct text_cmd *cmd)
     REPLY_LIT(rq->out, MSG_OK);
 }
 
-static void text_cmd_quit(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_quit(struct text_req *rq, unsigned arg)
 {
     rq->action = PROTO_CLOSE;
 }
 
 /* shutdown [graceful]: only with -A; both modes stop the server here. */
-static void text_cmd_shutdown(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_shutdown(struct text_req *rq, unsigned arg)
 {
     if (!rq->pc->env->shutdown_enabled) {
         REPLY_LIT(rq->out, MSG_SHUTDOWN_OFF);
@@ -421,7 +415,7 @@ static void text_cmd_shutdown(struct text_req *rq, const struct text_cmd *cmd)
 }
 
 /* cache_memlimit MB [noreply]: memcached's checks and words. */
-static void text_cmd_memlimit(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_memlimit(struct text_req *rq, unsigned arg)
 {
     uint32_t mb;
     if (!text_parse_u32(&rq->tok[1], &mb)) {
@@ -456,7 +450,7 @@ static void text_stat_emit(struct stat_sink *sink, const char *name, const char 
 }
 
 /* stats [group]: the server prints the groups it knows; unknown -> "ERROR". */
-static void text_cmd_stats(struct text_req *rq, const struct text_cmd *cmd)
+static void text_cmd_stats(struct text_req *rq, unsigned arg)
 {
     const struct proto_env *env = rq->pc->env;
     char group[TEXT_STATS_GROUP_MAX];
@@ -488,18 +482,6 @@ static void text_cmd_stats(struct text_req *rq, const struct text_cmd *cmd)
 
 /* ---------------------------------------------------------------- the table */
 
-/* The meta commands (protocol/meta.c) see the request through this view. */
-static void text_cmd_meta(struct text_req *rq, const struct text_cmd *cmd)
-{
-    struct proto_meta_req mr = {
-        rq->pc, rq->out, rq->buf, rq->len, rq->tok[0].p + rq->tok[0].len,
-        rq->line.end, rq->line.consumed, rq->consumed, 0,
-    };
-    proto_meta_run(&mr, cmd->arg);
-    rq->consumed = mr.consumed;
-    rq->need = mr.need;
-}
-
 #define CMD(name, min, max, flags, arg, fn) \
     { name, (uint8_t)MSG_LEN(name), min, max, flags, arg, fn }
 
@@ -526,12 +508,12 @@ static const struct text_cmd text_cmds[] = {
     CMD("cache_memlimit", 2, 3, TEXT_NOREPLY, 0, text_cmd_memlimit),
     CMD("quit", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_quit),
     CMD("shutdown", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_shutdown),
-    CMD("mg", 2, TEXT_ANY_TOKENS, 0, PROTO_META_GET, text_cmd_meta),
-    CMD("ms", 2, TEXT_ANY_TOKENS, 0, PROTO_META_SET, text_cmd_meta),
-    CMD("md", 2, TEXT_ANY_TOKENS, 0, PROTO_META_DELETE, text_cmd_meta),
-    CMD("ma", 2, TEXT_ANY_TOKENS, 0, PROTO_META_ARITH, text_cmd_meta),
-    CMD("mn", 1, TEXT_ANY_TOKENS, 0, PROTO_META_NOOP, text_cmd_meta),
-    CMD("me", 1, TEXT_ANY_TOKENS, 0, PROTO_META_DEBUG, text_cmd_meta),
+    CMD("mg", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_get),
+    CMD("ms", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_set),
+    CMD("md", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_delete),
+    CMD("ma", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_arith),
+    CMD("mn", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_noop),
+    CMD("me", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_debug),
 };
 
 #define TEXT_NCMDS (sizeof(text_cmds) / sizeof(text_cmds[0]))
@@ -582,7 +564,7 @@ static void text_dispatch(struct text_req *rq)
     struct proto_conn *pc = rq->pc;
     pc->noreply = (cmd->flags & TEXT_NOREPLY) && text_token_is(&rq->tok[rq->ntok - 1], "noreply");
     size_t mark = reply_mark(rq->out);
-    cmd->fn(rq, cmd);
+    cmd->fn(rq, cmd->arg);
     if (pc->noreply) {
         reply_rollback(rq->out, mark);
         pc->noreply = false;
@@ -670,41 +652,12 @@ static size_t text_skip(struct proto_conn *pc, const char *buf, size_t len)
     return (size_t)(nl - buf) + 1;
 }
 
-/* ---------------------------------------------------------------- entry points */
+/* ---------------------------------------------------------------- entry point */
 
-void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
-                     struct proto_counters *counters)
+/* proto_process() has already set *action and *need to go on / unknown. */
+size_t proto_text_process(struct proto_conn *pc, const char *buf, size_t len,
+                          struct reply *out, enum proto_action *action, size_t *need)
 {
-    memset(pc, 0, sizeof(*pc));
-    pc->env = env;
-    pc->counters = counters;
-}
-
-void proto_conn_reset(struct proto_conn *pc)
-{
-    pc->swallow = 0;
-    pc->noreply = false;
-    pc->get_cont = 0;
-    pc->skip_line = false;
-}
-
-size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
-                     struct reply *out, enum proto_action *action, size_t *need)
-{
-    *action = PROTO_CONTINUE;
-    if (need != NULL)
-        *need = 0;
-    if (len == 0)
-        return 0;
-    if (pc->swallow > 0) {
-        size_t n = pc->swallow < len ? (size_t)pc->swallow : len;
-        pc->swallow -= n;
-        return n;
-    }
-    if (pc->mode == PROTO_MODE_AUTO)
-        pc->mode = (uint8_t)proto_bin_choose(pc->env->mode, (unsigned char)buf[0]);
-    if (pc->mode == PROTO_MODE_BINARY)
-        return proto_bin_process(pc, buf, len, out, action, need);
     if (pc->skip_line)
         return text_skip(pc, buf, len);
 

@@ -30,9 +30,9 @@
  * -> "9 "); otherwise a new item with exactly the digits replaces it.
  */
 #include "slabs/internal.h"
+#include "common/decimal.h"
 
 #include <ctype.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +41,6 @@
 #define ASSOC_MOVES_PER_WRITE 4        /* old buckets moved after each store */
 #define ASSOC_MOVES_PER_ROUND 1024     /* ... per round of store_maintain */
 #define ASSOC_ROUNDS_PER_MAINTAIN 64
-#define ARITH_DIGITS_MAX 24            /* buffer for a uint64 in decimal */
 
 void store_config_defaults(struct store_config *cfg)
 {
@@ -446,14 +445,14 @@ static void arith_in_place(store *s, item *it, const char *digits, size_t len,
         *cas_out = item_cas(it);
 }
 
-/* ma on a miss with N: stores the initial number as it is. */
+/* ma on a miss with N (binary incr on a miss): stores the initial number as it is. */
 static enum store_result arith_vivify(store *s, const char *key, size_t nkey, uint64_t hv,
-                                      uint64_t initial, item **it_out)
+                                      uint64_t initial, int64_t exptime, item **it_out)
 {
-    char digits[ARITH_DIGITS_MAX];
-    size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, initial);
+    char digits[DECIMAL_U64_MAX];
+    size_t len = decimal_u64(digits, initial);
     enum store_result why = STORE_OK;
-    item *it = alloc_raw(s, key, nkey, 0, 0, len, &why);
+    item *it = alloc_raw(s, key, nkey, 0, clock_exptime(exptime), len, &why);
     if (it == NULL)
         return STORE_NO_MEMORY;
     memcpy(item_value_mut(it), digits, len);
@@ -493,7 +492,8 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             pthread_mutex_unlock(lock);
             if (!a->vivify)
                 return STORE_NOT_FOUND;
-            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial, it_out);
+            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial,
+                                               a->vivify_exptime, it_out);
             *created = r == STORE_OK;
             *result = a->initial;
             return r;
@@ -509,8 +509,8 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
         v = arith_apply(v, a->incr, a->delta);
         if (result != NULL)
             *result = v;
-        char digits[ARITH_DIGITS_MAX];
-        size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, v);
+        char digits[DECIMAL_U64_MAX];
+        size_t len = decimal_u64(digits, v);
         if (len <= old->nvalue &&
             atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
             arith_in_place(s, old, digits, len, cas_out);

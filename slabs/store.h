@@ -360,8 +360,9 @@ struct store_meta_arith {
     uint64_t delta;
     bool has_cas;            /* C: only if the CAS matches (0 = no check, as memcached) */
     uint64_t cas;
-    bool vivify;             /* N: on a miss store `initial` (no delta applied) */
+    bool vivify;             /* N: on a miss store `initial` (no delta applied)... */
     uint64_t initial;
+    int64_t vivify_exptime;  /* ...with this exptime (protocol value; binary incr's) */
 };
 
 /*

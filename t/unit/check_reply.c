@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/decimal.h"
 #include "protocol/reply.h"
 #include "slabs/store.h"
 #include "t/unit/fixture.h"
@@ -116,6 +117,28 @@ START_TEST(text_merges_into_one_piece)
     reply_printf(r, " %s %d\r\n", "x", 42);
     ck_assert_uint_eq(reply_pieces(r), 1);
     assert_pending("STORED\r\nVALUE 0 18446744073709551615 x 42\r\n");
+}
+END_TEST
+
+/* common/decimal.h at each change of length, written without a NUL. */
+START_TEST(decimal_at_every_length_edge)
+{
+    static const struct { uint64_t v; const char *s; } cases[] = {
+        { 0, "0" }, { 9, "9" }, { 10, "10" }, { 99, "99" }, { 100, "100" },
+        { 1234567, "1234567" }, { 9999999999ULL, "9999999999" },
+        { 9999999999999999999ULL, "9999999999999999999" },
+        { 10000000000000000000ULL, "10000000000000000000" },
+        { UINT64_MAX, "18446744073709551615" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[DECIMAL_U64_MAX + 1];
+        memset(out, '#', sizeof(out));
+        size_t n = decimal_u64(out, cases[i].v);
+        ck_assert_uint_eq(n, strlen(cases[i].s));
+        ck_assert_uint_eq(decimal_u64_len(cases[i].v), n);
+        ck_assert_mem_eq(out, cases[i].s, n);
+        ck_assert_int_eq(out[n], '#');
+    }
 }
 END_TEST
 
@@ -391,6 +414,7 @@ static Suite *reply_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, empty_reply);
     tcase_add_test(tc, text_merges_into_one_piece);
+    tcase_add_test(tc, decimal_at_every_length_edge);
     tcase_add_test(tc, reserve_commit);
     tcase_add_test(tc, item_is_zero_copy_and_released_when_sent);
     tcase_add_test(tc, partial_consumption_offsets_iov);

@@ -213,7 +213,7 @@ END_TEST
 
 START_TEST(arith_meta)
 {
-    struct store_meta_arith a = { true, 5, false, 0, false, 0 };
+    struct store_meta_arith a = { true, 5, false, 0, false, 0, 0 };
     uint64_t res = 0;
     bool created = true;
     item *it = NULL;

@@ -1,5 +1,5 @@
 /*
- * common: what the three protocols (text.c, meta.c, binary.c) decide alike,
+ * internal: what the three protocols (text.c, meta.c, binary.c) decide alike,
  * written once: how a lookup, a CAS store and a refused value count, when a
  * value is too large, and how a flush deadline becomes a delay. Each protocol
  * keeps only its own wire format around these.
@@ -7,8 +7,8 @@
  * Internal to protocol/. Static inline because the get and set paths call
  * them once per key: no call and no indirection per request.
  */
-#ifndef PROTOCOL_COMMON_H
-#define PROTOCOL_COMMON_H
+#ifndef PROTOCOL_INTERNAL_H
+#define PROTOCOL_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,57 @@
+/*
+ * proto: the door of protocol/ (proto.h): a connection's protocol state and
+ * proto_process(), which every request of every connection goes through.
+ *
+ * It discards what is left of a refused data block (pc->swallow, any
+ * protocol), picks the connection's protocol once, from -B or else from its
+ * first byte (the binary magic, see proto_bin_choose), and hands the request
+ * to that side: proto_bin_process() (binary.c) or proto_text_process()
+ * (text.c, which runs the meta commands of meta.c too). Both keep
+ * proto_process()'s contract.
+ */
+#include <string.h>
+
+#include "protocol/binary.h"
+#include "protocol/proto.h"
+#include "protocol/text.h"
+
+void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
+                     struct proto_counters *counters)
+{
+    memset(pc, 0, sizeof(*pc));
+    pc->env = env;
+    pc->counters = counters;
+}
+
+void proto_conn_reset(struct proto_conn *pc)
+{
+    pc->swallow = 0;
+    pc->noreply = false;
+    pc->get_cont = 0;
+    pc->skip_line = false;
+}
+
+/* Bytes of a refused block still coming: taken and dropped, up to len. */
+static size_t proto_swallow(struct proto_conn *pc, size_t len)
+{
+    size_t n = pc->swallow < len ? (size_t)pc->swallow : len;
+    pc->swallow -= n;
+    return n;
+}
+
+size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
+                     struct reply *out, enum proto_action *action, size_t *need)
+{
+    *action = PROTO_CONTINUE;
+    if (need != NULL)
+        *need = 0;
+    if (len == 0)
+        return 0;
+    if (pc->swallow > 0)
+        return proto_swallow(pc, len);
+    if (pc->mode == PROTO_MODE_AUTO)
+        pc->mode = (uint8_t)proto_bin_choose(pc->env->mode, (unsigned char)buf[0]);
+    if (pc->mode == PROTO_MODE_BINARY)
+        return proto_bin_process(pc, buf, len, out, action, need);
+    return proto_text_process(pc, buf, len, out, action, need);
+}
