@@ -645,7 +645,7 @@ size_t proto_bin_process(struct proto_conn *pc, const char *buf, size_t len,
     }
     uint32_t nvalue = rq.h.bodylen - rq.h.extlen - rq.h.keylen;
     if (rq.cmd->value == BIN_ANY && rq.cmd->fn == bin_cmd_store &&
-        proto_too_large(pc, rq.store, rq.h.keylen, nvalue))
+        proto_too_large(rq.store, rq.h.keylen, nvalue))
         return bin_refuse_large(&rq, len, need);
     uint64_t total = BIN_HEADER_LEN + (uint64_t)rq.h.bodylen;
     if (len < total) {

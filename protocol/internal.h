@@ -91,12 +91,9 @@ static inline bool proto_count_refused(struct proto_counters *ctr, enum store_re
 /*
  * Whether key + value exceed what one item can hold. -I is the store's page
  * size and the largest class is the page, so this is also the -I limit.
- * (pc is unused; kept so the callers stay as they are.)
  */
-static inline bool proto_too_large(const struct proto_conn *pc, const store *st, size_t nkey,
-                                   uint64_t vlen)
+static inline bool proto_too_large(const store *st, size_t nkey, uint64_t vlen)
 {
-    (void)pc;
     size_t max = store_item_size_max(st, nkey);
     return nkey > max || vlen > max - nkey;   /* no wrap for a huge vlen */
 }

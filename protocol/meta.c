@@ -719,7 +719,7 @@ void proto_meta_set(struct text_req *rq, unsigned arg)
     /* A CAS turns set and replace into cas; append/prepend check it themselves. */
     if (mc->o.has_cas && (mode == STORE_SET || mode == STORE_REPLACE))
         mode = STORE_CAS;
-    if (proto_too_large(mc->rq->pc, mc->store, mc->nkey, (uint64_t)vlen)) {
+    if (proto_too_large(mc->store, mc->nkey, (uint64_t)vlen)) {
         ms_no_item(mc, STORE_TOO_LARGE, (size_t)vlen);
         return;
     }

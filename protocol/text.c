@@ -248,7 +248,7 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
-    if (proto_too_large(rq->pc, rq->store, key->len, (uint64_t)a.vlen)) {
+    if (proto_too_large(rq->store, key->len, (uint64_t)a.vlen)) {
         text_store_refused(rq, key, mode, STORE_TOO_LARGE);
         text_block_refuse(rq, (size_t)a.vlen);
         return;
