@@ -563,6 +563,19 @@ bool h_wait_closed(int fd, int timeout_ms)
     return closed;
 }
 
+size_t h_read_extra(int fd, char *buf, size_t cap, int wait_ms)
+{
+    struct pollfd pf = { fd, POLLIN, 0 };
+    int r;
+    do
+        r = poll(&pf, 1, wait_ms);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0 || cap == 0)
+        return 0;
+    ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+    return n > 0 ? (size_t)n : 0;   /* 0 also for EOF or a reset: no bytes */
+}
+
 size_t h_roundtrip(int fd, const char *req, size_t req_len, char *buf,
                    size_t cap, size_t expect_len, int timeout_ms)
 {
