@@ -215,12 +215,15 @@ static pid_t h_spawn(const char **argv, const char *out_path)
     _exit(127);
 }
 
-/* Polls connect() until it succeeds, the child exits, or the bound passes. */
-static bool h_wait_ready(struct h_server *s)
+/*
+ * Polls connect() until it succeeds, the child exits, or the bound passes:
+ * to the UNIX socket unix_path, or to 127.0.0.1:s->port when it is NULL.
+ */
+static bool h_wait_connect(struct h_server *s, const char *unix_path)
 {
     long long deadline = h_now_ms() + h_env_ms("H_START_TIMEOUT_MS", H_START_TIMEOUT_MS);
     while (h_now_ms() < deadline) {
-        int fd = h_connect(s->port);
+        int fd = unix_path != NULL ? h_connect_unix(unix_path) : h_connect(s->port);
         if (fd >= 0) {
             close(fd);
             return true;
@@ -251,7 +254,7 @@ bool h_server_start(struct h_server *s, const char *const *flags)
         if (s->pid < 0)
             return false;
         h_track_pid(s->pid);
-        if (h_wait_ready(s))
+        if (h_wait_connect(s, NULL))
             return true;
         if (s->pid > 0)
             h_server_stop(s);
@@ -283,26 +286,6 @@ int h_server_stop(struct h_server *s)
     if (!s->keep_stderr)
         unlink(s->stderr_path);
     return status;
-}
-
-/* h_wait_ready for a UNIX socket path (or s->port when path is NULL). */
-static bool h_wait_connect(struct h_server *s, const char *unix_path)
-{
-    long long deadline = h_now_ms() + h_env_ms("H_START_TIMEOUT_MS", H_START_TIMEOUT_MS);
-    while (h_now_ms() < deadline) {
-        int fd = unix_path != NULL ? h_connect_unix(unix_path) : h_connect(s->port);
-        if (fd >= 0) {
-            close(fd);
-            return true;
-        }
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
-            h_untrack_pid(s->pid);
-            s->pid = -1;
-            return false;
-        }
-        h_sleep_ms(H_POLL_STEP_MS);
-    }
-    return false;
 }
 
 bool h_server_start_args(struct h_server *s, const char *const *args, const char *unix_path,
@@ -578,6 +561,19 @@ bool h_wait_closed(int fd, int timeout_ms)
         h_read_until(fd, tmp, sizeof(tmp), NULL,
                      (int)(deadline - h_now_ms()), &closed);
     return closed;
+}
+
+size_t h_read_extra(int fd, char *buf, size_t cap, int wait_ms)
+{
+    struct pollfd pf = { fd, POLLIN, 0 };
+    int r;
+    do
+        r = poll(&pf, 1, wait_ms);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0 || cap == 0)
+        return 0;
+    ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+    return n > 0 ? (size_t)n : 0;   /* 0 also for EOF or a reset: no bytes */
 }
 
 size_t h_roundtrip(int fd, const char *req, size_t req_len, char *buf,

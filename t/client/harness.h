@@ -25,6 +25,14 @@
 #define H_IO_TIMEOUT_MS 5000
 #define H_START_ATTEMPTS 5
 #define H_MAX_FLAGS 32
+/*
+ * How long an exact-reply check (HC_EXPECT) waits, once the expected bytes
+ * are in, for bytes past them. Extra bytes of the same reply come with it or
+ * right after; 20 ms per check keeps the suites fast. A server slower than
+ * that (valgrind) can only make the check miss a late byte, never fail a
+ * right reply, and the next exchange on the connection then reads that byte.
+ */
+#define H_EXTRA_WAIT_MS 20
 
 struct h_server {
     pid_t pid;
@@ -71,6 +79,12 @@ size_t h_read_until(int fd, char *buf, size_t cap, const char *term,
 size_t h_read_n(int fd, char *buf, size_t n, int timeout_ms);
 /* Waits for EOF/reset; true if the peer closed within the bound. */
 bool h_wait_closed(int fd, int timeout_ms);
+/*
+ * Bytes that arrive after a complete reply: waits up to wait_ms for fd to
+ * become readable, then takes what is there without blocking (up to cap).
+ * Returns the count, 0 when nothing came (EOF and resets count as nothing).
+ */
+size_t h_read_extra(int fd, char *buf, size_t cap, int wait_ms);
 /* Sends req and reads until the reply is as long as expected or a timeout. */
 size_t h_roundtrip(int fd, const char *req, size_t req_len, char *buf,
                    size_t cap, size_t expect_len, int timeout_ms);

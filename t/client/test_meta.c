@@ -92,7 +92,8 @@ static long long mt_now_ms(void)
 
 /*
  * Sends req and reads until the reply matches pat in full, can no longer
- * match, or the I/O bound passes. Returns how many numbers "%d" matched.
+ * match, or the I/O bound passes; a byte that follows a full match within
+ * H_EXTRA_WAIT_MS fails too. Returns how many numbers "%d" matched.
  */
 static int mt_expect_pat(int fd, const char *req, const char *pat, long long *nums)
 {
@@ -116,7 +117,10 @@ static int mt_expect_pat(int fd, const char *req, const char *pat, long long *nu
         n += (size_t)r;
         m = mt_match(pat, got, n, nums, &count);
     }
-    if (m != MT_FULL) {
+    size_t full = n;
+    if (m == MT_FULL)   /* nothing may follow the matched reply */
+        n += h_read_extra(fd, got + n, sizeof(got) - 1 - n, H_EXTRA_WAIT_MS);
+    if (m != MT_FULL || n != full) {
         char sreq[512], spat[1024];
         snprintf(sreq, sizeof(sreq), "%s", h_escape(req, strlen(req)));
         snprintf(spat, sizeof(spat), "%s", h_escape(pat, strlen(pat)));
