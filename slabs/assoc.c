@@ -133,11 +133,6 @@ void assoc_destroy(store *s)
     free(a->old);
 }
 
-pthread_mutex_t *assoc_stripe(store *s, uint64_t hv)
-{
-    return &s->assoc.stripes[hv & s->assoc.stripe_mask];
-}
-
 void assoc_lock_all(store *s)
 {
     for (size_t i = 0; i <= s->assoc.stripe_mask; i++)

@@ -213,7 +213,6 @@ void slab_prealloc(store *s);
 uint64_t assoc_hash(const char *key, size_t nkey);
 int assoc_init(store *s, unsigned power);
 void assoc_destroy(store *s);
-pthread_mutex_t *assoc_stripe(store *s, uint64_t hv);
 void assoc_lock_all(store *s);
 void assoc_unlock_all(store *s);
 /* These three need the key's stripe lock. */
@@ -225,6 +224,38 @@ void assoc_delete(store *s, item *it, uint64_t hv);
 void assoc_maintain(store *s, unsigned buckets);
 unsigned assoc_power(store *s);
 bool assoc_expanding(store *s);
+
+/* ---- the key lock ----
+ * A keyed operation hashes its key once and works under the key's stripe
+ * lock; a retry loop locks and unlocks the same key_lock as often as it
+ * needs. Inline: the get path pays nothing over the open-coded version. */
+struct key_lock {
+    uint64_t hv;                /* assoc_hash of the key */
+    pthread_mutex_t *stripe;    /* the stripe (item lock) of its buckets */
+};
+
+/* The hash and stripe of key; does not lock. */
+static inline struct key_lock key_lock_for(store *s, const char *key, size_t nkey)
+{
+    uint64_t hv = assoc_hash(key, nkey);
+    return (struct key_lock){ hv, &s->assoc.stripes[hv & s->assoc.stripe_mask] };
+}
+
+static inline void key_lock(const struct key_lock *k)
+{
+    pthread_mutex_lock(k->stripe);
+}
+
+/* For callers already holding a lock to the right of the stripes. */
+static inline bool key_trylock(const struct key_lock *k)
+{
+    return pthread_mutex_trylock(k->stripe) == 0;
+}
+
+static inline void key_unlock(const struct key_lock *k)
+{
+    pthread_mutex_unlock(k->stripe);
+}
 
 /* ---- items.c ---- */
 size_t item_total_size(const store *s, const item *it);

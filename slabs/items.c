@@ -335,22 +335,21 @@ static item *lru_pull_tail(store *s, unsigned cls, bool evict)
          tries++, it = item_at(s, it->prev)) {
         if (!evict && !flushes && !item_is_expired(it, now))
             continue;
-        uint64_t hv = assoc_hash(item_key(it), it->nkey);
-        pthread_mutex_t *lock = assoc_stripe(s, hv);
-        if (pthread_mutex_trylock(lock) != 0)
+        struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
+        if (!key_trylock(&k))
             continue;
         bool dead = item_is_dead(s, it, now, NULL);
         bool take = atomic_load_explicit(&it->refcount, memory_order_acquire) == 1 &&
                     (dead || (evict && !s->cfg.no_evict));
         if (take) {
-            assoc_delete(s, it, hv);
+            assoc_delete(s, it, k.hv);
             lru_remove(s, sc, it);
             sc->curr_items--;
             atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
             lru_count_taken(sc, it, dead, now);
             found = it;
         }
-        pthread_mutex_unlock(lock);
+        key_unlock(&k);
         if (found != NULL)
             break;
     }

@@ -2,7 +2,7 @@
  * store: the operations of store.h on top of slab.c, assoc.c and items.c.
  *
  * Every operation on a key hashes it once and works under the key's stripe
- * lock (lock order in internal.h). Allocation never runs under a stripe
+ * lock (struct key_lock; lock order in internal.h). Allocation never runs under a stripe
  * lock, so operations that need a new item from an existing one (append,
  * prepend, arith that grows) read the old item under a reference, build the
  * new one unlocked, then re-take the stripe lock and swap only if the key
@@ -189,20 +189,20 @@ static void after_write(store *s)
  * with old's exptime as it is now, in case it was touched meanwhile). The
  * caller's references to it and old are left to the caller. True if swapped.
  */
-static bool swap_if_same(store *s, item *old, item *it, uint64_t hv, bool keep_exptime,
+static bool swap_if_same(store *s, item *old, item *it, const struct key_lock *k,
+                         bool keep_exptime,
                          uint64_t *cas_out)
 {
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    pthread_mutex_lock(lock);
-    bool same = find_live(s, item_key(old), old->nkey, hv, NULL) == old;
+    key_lock(k);
+    bool same = find_live(s, item_key(old), old->nkey, k->hv, NULL) == old;
     if (same) {
         if (keep_exptime)
             atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
-        item_replace(s, old, it, hv);
+        item_replace(s, old, it, k->hv);
         if (cas_out != NULL)
             *cas_out = item_cas(it);
     }
-    pthread_mutex_unlock(lock);
+    key_unlock(k);
     return same;
 }
 
@@ -217,12 +217,11 @@ static enum store_result with_live(store *s, const char *key, size_t nkey, live_
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    pthread_mutex_lock(lock);
-    item *it = find_live(s, key, nkey, hv, NULL);
-    enum store_result res = it == NULL ? STORE_NOT_FOUND : fn(s, it, hv, arg);
-    pthread_mutex_unlock(lock);
+    struct key_lock k = key_lock_for(s, key, nkey);
+    key_lock(&k);
+    item *it = find_live(s, key, nkey, k.hv, NULL);
+    enum store_result res = it == NULL ? STORE_NOT_FOUND : fn(s, it, k.hv, arg);
+    key_unlock(&k);
     return res;
 }
 
@@ -234,10 +233,9 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
     enum store_miss miss = STORE_MISS;
     item *it = NULL;
     if (key_ok(nkey)) {
-        uint64_t hv = assoc_hash(key, nkey);
-        pthread_mutex_t *lock = assoc_stripe(s, hv);
-        pthread_mutex_lock(lock);
-        it = find_live(s, key, nkey, hv, &miss);
+        struct key_lock k = key_lock_for(s, key, nkey);
+        key_lock(&k);
+        it = find_live(s, key, nkey, k.hv, &miss);
         if (it != NULL) {
             item_ref(it);
             if (touch)
@@ -247,7 +245,7 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
             item_bump(s, it, clock_now());
             miss = STORE_HIT;
         }
-        pthread_mutex_unlock(lock);
+        key_unlock(&k);
     }
     if (why != NULL)
         *why = miss;
@@ -312,20 +310,19 @@ static enum store_result commit_plain(store *s, item *it, enum store_mode mode,
  * (maybe of a larger class) that keeps the old flags and exptime.
  */
 static enum store_result commit_concat(store *s, item *add, bool append, uint64_t cas_in,
-                                       uint64_t hv, uint64_t *cas_out)
+                                       const struct key_lock *k, uint64_t *cas_out)
 {
     const char *key = item_key(add);
     size_t nkey = add->nkey;
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *old = find_live(s, key, nkey, hv, NULL);
+        key_lock(k);
+        item *old = find_live(s, key, nkey, k->hv, NULL);
         if (old == NULL || (cas_in != 0 && item_cas(old) != cas_in)) {
-            pthread_mutex_unlock(lock);
+            key_unlock(k);
             return old == NULL ? STORE_NOT_STORED : STORE_EXISTS;
         }
         item_ref(old);
-        pthread_mutex_unlock(lock);
+        key_unlock(k);
 
         enum store_result why = STORE_OK;
         size_t total = (size_t)old->nvalue + add->nvalue;
@@ -339,7 +336,7 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
         memcpy(v, item_value(first), first->nvalue);
         memcpy(v + first->nvalue, item_value(second), second->nvalue);
 
-        bool same = swap_if_same(s, old, it, hv, true, cas_out);
+        bool same = swap_if_same(s, old, it, k, true, cas_out);
         item_unref(s, it);
         item_unref(s, old);
         if (same)
@@ -350,16 +347,15 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
 enum store_result store_commit(store *s, item *it, enum store_mode mode,
                                uint64_t cas_in, uint64_t *cas_out)
 {
-    uint64_t hv = assoc_hash(item_key(it), it->nkey);
+    struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res;
     if (mode == STORE_APPEND || mode == STORE_PREPEND) {
-        res = commit_concat(s, it, mode == STORE_APPEND, cas_in, hv, cas_out);
+        res = commit_concat(s, it, mode == STORE_APPEND, cas_in, &k, cas_out);
         item_unref(s, it);
     } else {
-        pthread_mutex_t *lock = assoc_stripe(s, hv);
-        pthread_mutex_lock(lock);
-        res = commit_plain(s, it, mode, cas_in, hv, cas_out);
-        pthread_mutex_unlock(lock);
+        key_lock(&k);
+        res = commit_plain(s, it, mode, cas_in, k.hv, cas_out);
+        key_unlock(&k);
         item_unref(s, it);
     }
     after_write(s);
@@ -450,7 +446,8 @@ static void arith_in_place(store *s, item *it, const char *digits, size_t len,
 }
 
 /* ma on a miss with N: stores the initial number as it is. */
-static enum store_result arith_vivify(store *s, const char *key, size_t nkey, uint64_t hv,
+static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
+                                      const struct key_lock *k,
                                       uint64_t initial, item **it_out)
 {
     char digits[ARITH_DIGITS_MAX];
@@ -460,12 +457,11 @@ static enum store_result arith_vivify(store *s, const char *key, size_t nkey, ui
     if (it == NULL)
         return STORE_NO_MEMORY;
     memcpy(item_value_mut(it), digits, len);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    pthread_mutex_lock(lock);
-    bool taken = find_live(s, key, nkey, hv, NULL) != NULL;
+    key_lock(k);
+    bool taken = find_live(s, key, nkey, k->hv, NULL) != NULL;
     if (!taken)
-        item_link_new(s, it, hv);
-    pthread_mutex_unlock(lock);
+        item_link_new(s, it, k->hv);
+    key_unlock(k);
     if (taken) {
         item_unref(s, it);
         return STORE_NOT_STORED;
@@ -486,27 +482,26 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *old = find_live(s, key, nkey, hv, NULL);
+        key_lock(&k);
+        item *old = find_live(s, key, nkey, k.hv, NULL);
         uint64_t v;
         if (old == NULL) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             if (!a->vivify)
                 return STORE_NOT_FOUND;
-            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial, it_out);
+            enum store_result r = arith_vivify(s, key, nkey, &k, a->initial, it_out);
             *created = r == STORE_OK;
             *result = a->initial;
             return r;
         }
         if (a->has_cas && a->cas != 0 && item_cas(old) != a->cas) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return STORE_EXISTS;
         }
         if (!arith_parse(item_value(old), old->nvalue, &v)) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return STORE_NON_NUMERIC;
         }
         v = arith_apply(v, a->incr, a->delta);
@@ -521,11 +516,11 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
                 item_ref(old);
                 *it_out = old;
             }
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return STORE_OK;
         }
         item_ref(old);
-        pthread_mutex_unlock(lock);
+        key_unlock(&k);
 
         item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
         if (it == NULL) {
@@ -533,7 +528,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             return STORE_NO_MEMORY;
         }
         memcpy(item_value_mut(it), digits, len);
-        bool same = swap_if_same(s, old, it, hv, true, cas_out);
+        bool same = swap_if_same(s, old, it, &k, true, cas_out);
         item_unref(s, old);
         if (same) {
             after_write(s);
@@ -635,25 +630,24 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
             *why = STORE_MISS;
         return NULL;
     }
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, key, nkey);
     item *fresh = NULL;
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *it = find_live(s, key, nkey, hv, &seen);
+        key_lock(&k);
+        item *it = find_live(s, key, nkey, k.hv, &seen);
         if (miss == STORE_MISS)
             miss = seen;
         if (it != NULL) {
             item_ref(it);
         } else if (fresh != NULL) {
-            item_link_new(s, fresh, hv);     /* our reference stays with the caller */
+            item_link_new(s, fresh, k.hv);     /* our reference stays with the caller */
             it = fresh;
             fresh = NULL;
             hit->created = true;
         }
         if (it != NULL)
             meta_get_hit(s, it, opt, hit);
-        pthread_mutex_unlock(lock);
+        key_unlock(&k);
         if (fresh != NULL)
             item_unref(s, fresh);            /* someone else stored the key first */
         if (it != NULL || !opt->vivify) {
@@ -678,28 +672,27 @@ enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
 {
     if (!invalidate || mode != STORE_CAS)
         return store_commit(s, it, mode, cas_in, cas_out);
-    uint64_t hv = assoc_hash(item_key(it), it->nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res = STORE_OK;
-    pthread_mutex_lock(lock);
-    item *old = find_live(s, item_key(it), it->nkey, hv, NULL);
+    key_lock(&k);
+    item *old = find_live(s, item_key(it), it->nkey, k.hv, NULL);
     if (old == NULL) {
         res = STORE_NOT_FOUND;
     } else if (item_cas(old) == cas_in) {
-        item_replace(s, old, it, hv);
+        item_replace(s, old, it, k.hv);
     } else if (cas_in < item_cas(old)) {
         /* An older writer may still store, but only as a stale value. */
         atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
         atomic_fetch_or_explicit(&it->iflags,
                                  (uint8_t)(ITEM_STALE | (meta_marks(old) & ITEM_TOKEN_SENT)),
                                  memory_order_relaxed);
-        item_replace(s, old, it, hv);
+        item_replace(s, old, it, k.hv);
     } else {
         res = STORE_EXISTS;
     }
     if (res == STORE_OK && cas_out != NULL)
         *cas_out = item_cas(it);
-    pthread_mutex_unlock(lock);
+    key_unlock(&k);
     item_unref(s, it);
     after_write(s);
     return res;
@@ -723,31 +716,30 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *old = find_live(s, key, nkey, hv, NULL);
+        key_lock(&k);
+        item *old = find_live(s, key, nkey, k.hv, NULL);
         if (old == NULL || (d->has_cas && item_cas(old) != d->cas)) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return old == NULL ? STORE_NOT_FOUND : STORE_EXISTS;
         }
         if (cls != NULL)
             *cls = old->cls;
         if (!d->stale) {
-            item_unlink(s, old, hv);
-            pthread_mutex_unlock(lock);
+            item_unlink(s, old, k.hv);
+            key_unlock(&k);
             return STORE_OK;
         }
         item_ref(old);
-        pthread_mutex_unlock(lock);
+        key_unlock(&k);
 
         item *it = meta_stale_copy(s, old, d);
         if (it == NULL) {
             item_unref(s, old);
             return STORE_NO_MEMORY;
         }
-        bool same = swap_if_same(s, old, it, hv, false, NULL);
+        bool same = swap_if_same(s, old, it, &k, false, NULL);
         item_unref(s, it);
         item_unref(s, old);
         if (same) {
