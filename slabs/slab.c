@@ -141,7 +141,7 @@ unsigned slab_class_for(const store *s, size_t nbytes)
 }
 
 /* A page for class cls, or NULL at the limit. Called with the class slab_lock. */
-static char *slab_page_new(store *s, unsigned cls)
+static char *slab_page_new_locked(store *s, unsigned cls)
 {
     char *page = NULL;
     pthread_mutex_lock(&s->page_lock);
@@ -157,10 +157,10 @@ static char *slab_page_new(store *s, unsigned cls)
 }
 
 /* Gives class cls a new page to carve. Called with its slab_lock. */
-static bool slab_grow(store *s, unsigned cls)
+static bool slab_grow_locked(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
-    char *page = slab_page_new(s, cls);
+    char *page = slab_page_new_locked(s, cls);
     if (page == NULL)
         return false;
     sc->end_ptr = page;
@@ -176,10 +176,10 @@ item *slab_alloc(store *s, unsigned cls, size_t nbytes)
 
     pthread_mutex_lock(&sc->slab_lock);
     if (sc->free_head != LINK_NONE) {
-        it = item_at(s, sc->free_head);
+        it = it_at(s, sc->free_head);
         sc->free_head = it->next;
         sc->free_count--;
-    } else if (sc->end_left > 0 || slab_grow(s, cls)) {
+    } else if (sc->end_left > 0 || slab_grow_locked(s, cls)) {
         it = (item *)sc->end_ptr;
         sc->end_ptr += sc->size;
         sc->end_left--;
@@ -198,7 +198,7 @@ void slab_free(store *s, item *it, size_t nbytes)
     pthread_mutex_lock(&sc->slab_lock);
     atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
     it->next = sc->free_head;
-    sc->free_head = item_link_of(s, it);
+    sc->free_head = it_link_of(s, it);
     sc->free_count++;
     sc->used_chunks--;
     sc->mem_requested -= nbytes;
@@ -223,7 +223,7 @@ void slab_prealloc(store *s)
     for (unsigned cls = 1; cls <= s->nclasses; cls++) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->slab_lock);
-        bool ok = slab_grow(s, cls);
+        bool ok = slab_grow_locked(s, cls);
         pthread_mutex_unlock(&sc->slab_lock);
         if (!ok)
             break;
@@ -281,7 +281,7 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
     struct slab_class *sc = &s->classes[cls];
     out->chunk_size = sc->size;
     out->chunks_per_page = sc->perslab;
-    item_lru_stats(s, cls, out);
+    lru_stats(s, cls, out);
     pthread_mutex_lock(&sc->slab_lock);
     out->total_pages = sc->pages;
     out->total_chunks = sc->pages * sc->perslab;
@@ -313,6 +313,6 @@ void store_stats(store *s, struct store_stats *out)
     out->total_malloced = atomic_load(&s->pages_used) * s->cfg.page_size;
     out->limit_maxbytes = atomic_load(&s->mem_limit);
     out->hash_power_level = assoc_power(s);
-    out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(item_link);
+    out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(ilink);
     out->hash_is_expanding = assoc_expanding(s);
 }

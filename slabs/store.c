@@ -138,43 +138,17 @@ void store_destroy(store *s)
 
 /* ---- helpers ---- */
 
-static bool key_ok(size_t nkey)
-{
-    return nkey >= 1 && nkey <= KEY_MAX_LENGTH;
-}
-
 /* The live item for key, unlinking a dead one it meets. Stripe lock held. */
-static item *find_live(store *s, const char *key, size_t nkey, uint64_t hv,
+static item *find_live_locked(store *s, const char *key, size_t nkey, uint64_t hv,
                        enum store_miss *why)
 {
-    item *it = assoc_find(s, key, nkey, hv);
+    item *it = assoc_find_locked(s, key, nkey, hv);
     if (it == NULL)
         return NULL;
-    if (item_is_dead(s, it, clock_now(), why)) {
-        item_unlink(s, it, hv);
+    if (it_is_dead(s, it, clock_now(), why)) {
+        it_unlink_locked(s, it, hv);
         return NULL;
     }
-    return it;
-}
-
-static item *alloc_raw(store *s, const char *key, size_t nkey, uint32_t flags,
-                       rel_time_t exptime, size_t nvalue, enum store_result *why)
-{
-    enum store_result res = STORE_TOO_LARGE;
-    item *it = NULL;
-    unsigned cls = 0;
-    if (key_ok(nkey) && nvalue <= UINT32_MAX)
-        cls = slab_class_for(s, item_size_for(s, nkey, flags, nvalue));
-    if (cls != 0) {
-        it = item_alloc_chunk(s, cls, item_size_for(s, nkey, flags, nvalue));
-        res = STORE_NO_MEMORY;
-    }
-    if (it == NULL) {
-        if (why != NULL)
-            *why = res;
-        return NULL;
-    }
-    item_init(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
     return it;
 }
 
@@ -194,11 +168,11 @@ static bool swap_if_same(store *s, item *old, item *it, const struct key_lock *k
                          uint64_t *cas_out)
 {
     key_lock(k);
-    bool same = find_live(s, item_key(old), old->nkey, k->hv, NULL) == old;
+    bool same = find_live_locked(s, item_key(old), old->nkey, k->hv, NULL) == old;
     if (same) {
         if (keep_exptime)
             atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
-        item_replace(s, old, it, k->hv);
+        it_replace_locked(s, old, it, k->hv);
         if (cas_out != NULL)
             *cas_out = item_cas(it);
     }
@@ -219,7 +193,7 @@ static enum store_result with_live(store *s, const char *key, size_t nkey, live_
         return STORE_NOT_FOUND;
     struct key_lock k = key_lock_for(s, key, nkey);
     key_lock(&k);
-    item *it = find_live(s, key, nkey, k.hv, NULL);
+    item *it = find_live_locked(s, key, nkey, k.hv, NULL);
     enum store_result res = it == NULL ? STORE_NOT_FOUND : fn(s, it, k.hv, arg);
     key_unlock(&k);
     return res;
@@ -235,14 +209,14 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
     if (key_ok(nkey)) {
         struct key_lock k = key_lock_for(s, key, nkey);
         key_lock(&k);
-        it = find_live(s, key, nkey, k.hv, &miss);
+        it = find_live_locked(s, key, nkey, k.hv, &miss);
         if (it != NULL) {
-            item_ref(it);
+            it_ref(it);
             if (touch)
                 atomic_store_explicit(&it->exptime, clock_exptime(exptime),
                                       memory_order_relaxed);
             atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
-            item_bump(s, it, clock_now());
+            it_bump_locked(s, it, clock_now());
             miss = STORE_HIT;
         }
         key_unlock(&k);
@@ -268,18 +242,18 @@ item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
 item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
                        int64_t exptime, size_t nvalue, enum store_result *why)
 {
-    return alloc_raw(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
+    return it_alloc(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
 }
 
 /* set/add/replace/cas under the stripe lock: links it or says why not. */
-static enum store_result commit_plain(store *s, item *it, enum store_mode mode,
+static enum store_result commit_plain_locked(store *s, item *it, enum store_mode mode,
                                       uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
 {
-    item *old = find_live(s, item_key(it), it->nkey, hv, NULL);
+    item *old = find_live_locked(s, item_key(it), it->nkey, hv, NULL);
     switch (mode) {
     case STORE_ADD:
         if (old != NULL) {
-            item_bump(s, old, clock_now());
+            it_bump_locked(s, old, clock_now());
             return STORE_NOT_STORED;
         }
         break;
@@ -297,9 +271,9 @@ static enum store_result commit_plain(store *s, item *it, enum store_mode mode,
         break;
     }
     if (old != NULL)
-        item_replace(s, old, it, hv);
+        it_replace_locked(s, old, it, hv);
     else
-        item_link_new(s, it, hv);
+        it_link_locked(s, it, hv);
     if (cas_out != NULL)
         *cas_out = item_cas(it);
     return STORE_OK;
@@ -316,19 +290,19 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
     size_t nkey = add->nkey;
     for (;;) {
         key_lock(k);
-        item *old = find_live(s, key, nkey, k->hv, NULL);
+        item *old = find_live_locked(s, key, nkey, k->hv, NULL);
         if (old == NULL || (cas_in != 0 && item_cas(old) != cas_in)) {
             key_unlock(k);
             return old == NULL ? STORE_NOT_STORED : STORE_EXISTS;
         }
-        item_ref(old);
+        it_ref(old);
         key_unlock(k);
 
         enum store_result why = STORE_OK;
         size_t total = (size_t)old->nvalue + add->nvalue;
-        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), total, &why);
+        item *it = it_alloc(s, key, nkey, item_flags(old), item_exptime(old), total, &why);
         if (it == NULL) {
-            item_unref(s, old);
+            it_unref(s, old);
             return why;
         }
         char *v = item_value_mut(it);
@@ -337,8 +311,8 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
         memcpy(v + first->nvalue, item_value(second), second->nvalue);
 
         bool same = swap_if_same(s, old, it, k, true, cas_out);
-        item_unref(s, it);
-        item_unref(s, old);
+        it_unref(s, it);
+        it_unref(s, old);
         if (same)
             return STORE_OK;
     }
@@ -351,12 +325,12 @@ enum store_result store_commit(store *s, item *it, enum store_mode mode,
     enum store_result res;
     if (mode == STORE_APPEND || mode == STORE_PREPEND) {
         res = commit_concat(s, it, mode == STORE_APPEND, cas_in, &k, cas_out);
-        item_unref(s, it);
+        it_unref(s, it);
     } else {
         key_lock(&k);
-        res = commit_plain(s, it, mode, cas_in, k.hv, cas_out);
+        res = commit_plain_locked(s, it, mode, cas_in, k.hv, cas_out);
         key_unlock(&k);
-        item_unref(s, it);
+        it_unref(s, it);
     }
     after_write(s);
     return res;
@@ -367,14 +341,15 @@ struct delete_arg {
     unsigned *cls;           /* out: the deleted item's class, if not NULL */
 };
 
-static enum store_result delete_live(store *s, item *it, uint64_t hv, const void *arg)
+/* Stripe lock held (a live_fn). */
+static enum store_result delete_live_locked(store *s, item *it, uint64_t hv, const void *arg)
 {
     const struct delete_arg *d = arg;
     if (d->cas != 0 && item_cas(it) != d->cas)
         return STORE_EXISTS;
     if (d->cls != NULL)
         *d->cls = it->cls;
-    item_unlink(s, it, hv);
+    it_unlink_locked(s, it, hv);
     return STORE_OK;
 }
 
@@ -382,23 +357,23 @@ enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t 
                                unsigned *cls)
 {
     struct delete_arg d = { cas, cls };
-    return with_live(s, key, nkey, delete_live, &d);
+    return with_live(s, key, nkey, delete_live_locked, &d);
 }
 
-/* arg: the int64_t exptime as the client sent it. */
-static enum store_result touch_live(store *s, item *it, uint64_t hv, const void *arg)
+/* arg: the int64_t exptime as the client sent it. Stripe lock held (a live_fn). */
+static enum store_result touch_live_locked(store *s, item *it, uint64_t hv, const void *arg)
 {
     (void)hv;
     int64_t exptime = *(const int64_t *)arg;
     atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
     atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);  /* as memcached */
-    item_bump(s, it, clock_now());
+    it_bump_locked(s, it, clock_now());
     return STORE_OK;
 }
 
 enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t exptime)
 {
-    return with_live(s, key, nkey, touch_live, &exptime);
+    return with_live(s, key, nkey, touch_live_locked, &exptime);
 }
 
 /* ---- incr/decr ---- */
@@ -433,14 +408,14 @@ static uint64_t arith_apply(uint64_t v, bool incr, uint64_t delta)
 }
 
 /* Rewrites it in place (nobody else holds it). Stripe lock held. */
-static void arith_in_place(store *s, item *it, const char *digits, size_t len,
+static void arith_in_place_locked(store *s, item *it, const char *digits, size_t len,
                            uint64_t *cas_out)
 {
     char *v = item_value_mut(it);
     memcpy(v, digits, len);
     memset(v + len, ' ', it->nvalue - len);
-    uint64_t cas = item_next_cas(s);
-    item_set_cas(s, it, cas);
+    uint64_t cas = it_next_cas(s);
+    it_set_cas(s, it, cas);
     if (cas_out != NULL)
         *cas_out = item_cas(it);
 }
@@ -453,17 +428,17 @@ static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
     char digits[ARITH_DIGITS_MAX];
     size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, initial);
     enum store_result why = STORE_OK;
-    item *it = alloc_raw(s, key, nkey, 0, 0, len, &why);
+    item *it = it_alloc(s, key, nkey, 0, 0, len, &why);
     if (it == NULL)
         return STORE_NO_MEMORY;
     memcpy(item_value_mut(it), digits, len);
     key_lock(k);
-    bool taken = find_live(s, key, nkey, k->hv, NULL) != NULL;
+    bool taken = find_live_locked(s, key, nkey, k->hv, NULL) != NULL;
     if (!taken)
-        item_link_new(s, it, k->hv);
+        it_link_locked(s, it, k->hv);
     key_unlock(k);
     if (taken) {
-        item_unref(s, it);
+        it_unref(s, it);
         return STORE_NOT_STORED;
     }
     after_write(s);
@@ -485,7 +460,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
     struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
         key_lock(&k);
-        item *old = find_live(s, key, nkey, k.hv, NULL);
+        item *old = find_live_locked(s, key, nkey, k.hv, NULL);
         uint64_t v;
         if (old == NULL) {
             key_unlock(&k);
@@ -511,34 +486,34 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
         size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, v);
         if (len <= old->nvalue &&
             atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
-            arith_in_place(s, old, digits, len, cas_out);
+            arith_in_place_locked(s, old, digits, len, cas_out);
             if (it_out != NULL) {
-                item_ref(old);
+                it_ref(old);
                 *it_out = old;
             }
             key_unlock(&k);
             return STORE_OK;
         }
-        item_ref(old);
+        it_ref(old);
         key_unlock(&k);
 
-        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
+        item *it = it_alloc(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
         if (it == NULL) {
-            item_unref(s, old);
+            it_unref(s, old);
             return STORE_NO_MEMORY;
         }
         memcpy(item_value_mut(it), digits, len);
         bool same = swap_if_same(s, old, it, &k, true, cas_out);
-        item_unref(s, old);
+        it_unref(s, old);
         if (same) {
             after_write(s);
             if (it_out != NULL)
                 *it_out = it;                /* the allocation's reference */
             else
-                item_unref(s, it);
+                it_unref(s, it);
             return STORE_OK;
         }
-        item_unref(s, it);
+        it_unref(s, it);
     }
 }
 
@@ -602,18 +577,18 @@ static uint8_t meta_marks(const item *it)
 
 size_t store_item_total_size(const store *s, const item *it)
 {
-    return item_total_size(s, it);
+    return it_total_size(s, it);
 }
 
 /* The hit half of store_get_meta. Stripe lock held. */
-static void meta_get_hit(store *s, item *it, const struct store_meta_get *opt,
+static void meta_get_hit_locked(store *s, item *it, const struct store_meta_get *opt,
                          struct store_meta_hit *hit)
 {
     hit->was_fetched = item_fetched(it);
     hit->atime = item_atime(it);
     if (!opt->no_bump) {
         atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
-        item_bump(s, it, clock_now());
+        it_bump_locked(s, it, clock_now());
     }
 }
 
@@ -634,22 +609,22 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
     item *fresh = NULL;
     for (;;) {
         key_lock(&k);
-        item *it = find_live(s, key, nkey, k.hv, &seen);
+        item *it = find_live_locked(s, key, nkey, k.hv, &seen);
         if (miss == STORE_MISS)
             miss = seen;
         if (it != NULL) {
-            item_ref(it);
+            it_ref(it);
         } else if (fresh != NULL) {
-            item_link_new(s, fresh, k.hv);     /* our reference stays with the caller */
+            it_link_locked(s, fresh, k.hv);     /* our reference stays with the caller */
             it = fresh;
             fresh = NULL;
             hit->created = true;
         }
         if (it != NULL)
-            meta_get_hit(s, it, opt, hit);
+            meta_get_hit_locked(s, it, opt, hit);
         key_unlock(&k);
         if (fresh != NULL)
-            item_unref(s, fresh);            /* someone else stored the key first */
+            it_unref(s, fresh);            /* someone else stored the key first */
         if (it != NULL || !opt->vivify) {
             if (hit->created)
                 after_write(s);
@@ -657,7 +632,7 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
                 *why = it != NULL ? STORE_HIT : miss;
             return it;
         }
-        fresh = alloc_raw(s, key, nkey, 0, clock_exptime(opt->vivify_exptime), 0, NULL);
+        fresh = it_alloc(s, key, nkey, 0, clock_exptime(opt->vivify_exptime), 0, NULL);
         if (fresh == NULL) {
             if (why != NULL)
                 *why = miss;
@@ -675,25 +650,25 @@ enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
     struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res = STORE_OK;
     key_lock(&k);
-    item *old = find_live(s, item_key(it), it->nkey, k.hv, NULL);
+    item *old = find_live_locked(s, item_key(it), it->nkey, k.hv, NULL);
     if (old == NULL) {
         res = STORE_NOT_FOUND;
     } else if (item_cas(old) == cas_in) {
-        item_replace(s, old, it, k.hv);
+        it_replace_locked(s, old, it, k.hv);
     } else if (cas_in < item_cas(old)) {
         /* An older writer may still store, but only as a stale value. */
         atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
         atomic_fetch_or_explicit(&it->iflags,
                                  (uint8_t)(ITEM_STALE | (meta_marks(old) & ITEM_TOKEN_SENT)),
                                  memory_order_relaxed);
-        item_replace(s, old, it, k.hv);
+        it_replace_locked(s, old, it, k.hv);
     } else {
         res = STORE_EXISTS;
     }
     if (res == STORE_OK && cas_out != NULL)
         *cas_out = item_cas(it);
     key_unlock(&k);
-    item_unref(s, it);
+    it_unref(s, it);
     after_write(s);
     return res;
 }
@@ -702,7 +677,7 @@ enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
 static item *meta_stale_copy(store *s, item *old, const struct store_meta_del *d)
 {
     rel_time_t exp = d->touch ? clock_exptime(d->exptime) : item_exptime(old);
-    item *it = alloc_raw(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
+    item *it = it_alloc(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
     if (it == NULL)
         return NULL;
     memcpy(item_value_mut(it), item_value(old), old->nvalue);
@@ -719,7 +694,7 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
     struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
         key_lock(&k);
-        item *old = find_live(s, key, nkey, k.hv, NULL);
+        item *old = find_live_locked(s, key, nkey, k.hv, NULL);
         if (old == NULL || (d->has_cas && item_cas(old) != d->cas)) {
             key_unlock(&k);
             return old == NULL ? STORE_NOT_FOUND : STORE_EXISTS;
@@ -727,21 +702,21 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
         if (cls != NULL)
             *cls = old->cls;
         if (!d->stale) {
-            item_unlink(s, old, k.hv);
+            it_unlink_locked(s, old, k.hv);
             key_unlock(&k);
             return STORE_OK;
         }
-        item_ref(old);
+        it_ref(old);
         key_unlock(&k);
 
         item *it = meta_stale_copy(s, old, d);
         if (it == NULL) {
-            item_unref(s, old);
+            it_unref(s, old);
             return STORE_NO_MEMORY;
         }
         bool same = swap_if_same(s, old, it, &k, false, NULL);
-        item_unref(s, it);
-        item_unref(s, old);
+        it_unref(s, it);
+        it_unref(s, old);
         if (same) {
             after_write(s);
             return STORE_OK;
