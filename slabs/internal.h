@@ -52,7 +52,7 @@
  *                       class's lru_lock inside), and in store.c
  *                       find_live_locked, commit_plain_locked,
  *                       delete_live_locked, touch_live_locked,
- *                       arith_in_place_locked, meta_get_hit_locked
+ *                       arith_in_place_locked, lookup_hit_locked
  *   class.lru_lock      lru_insert_head/remove/count_taken_locked (items.c)
  *   class.slab_lock     slab_grow_locked, slab_page_new_locked (slab.c; the
  *                       latter takes page_lock inside)
@@ -97,8 +97,8 @@ typedef uint32_t ilink;
 #define ITEM_HAS_FLAGS 0x04  /* 4 bytes of client flags follow the CAS */
 #define ITEM_FREE 0x08       /* on a class free list (read by SLABS_DEBUG checks) */
 #define ITEM_HAS_CAS 0x10    /* 8 bytes of CAS follow the header */
-/* Marks of the meta protocol (store.h "meta support"): */
-#define ITEM_STALE 0x20      /* md I / ms I: value kept but known out of date */
+/* The item marks of store.h: */
+#define ITEM_STALE 0x20      /* value kept but known out of date */
 #define ITEM_TOKEN_SENT 0x40 /* a client was told it won the right to recache */
 #define ITEM_KEY_BINARY 0x80 /* stored with a base64 key: echo the key encoded */
 

@@ -416,7 +416,7 @@ void lru_stats(store *s, unsigned cls, struct store_class_stats *out)
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
-/* ---- meta protocol marks (store.h "meta support") ---- */
+/* ---- item marks (store.h) ---- */
 
 bool item_is_stale(const item *it)
 {

@@ -420,7 +420,7 @@ static void arith_in_place_locked(store *s, item *it, const char *digits, size_t
         *cas_out = item_cas(it);
 }
 
-/* ma on a miss with N: stores the initial number as it is. */
+/* store_arith_cond on a miss with vivify: stores the initial number as it is. */
 static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
                                       const struct key_lock *k,
                                       uint64_t initial, item **it_out)
@@ -447,12 +447,12 @@ static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
 }
 
 /*
- * incr/decr, for store_arith and store_arith_meta: the CAS check and the
- * creation on a miss are ma's (both off for store_arith). With it_out the
+ * incr/decr, for store_arith and store_arith_cond: the CAS check and the
+ * creation on a miss are store_arith_cond's (both off for store_arith). With it_out the
  * caller gets a reference to the item that holds the result.
  */
 static enum store_result arith_core(store *s, const char *key, size_t nkey,
-                                    const struct store_meta_arith *a, uint64_t *result,
+                                    const struct store_arith_cond *a, uint64_t *result,
                                     uint64_t *cas_out, bool *created, item **it_out)
 {
     if (!key_ok(nkey))
@@ -521,7 +521,7 @@ enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
                               uint64_t delta, uint64_t *result, uint64_t *cas_out,
                               unsigned *cls)
 {
-    struct store_meta_arith a = { .incr = incr, .delta = delta };
+    struct store_arith_cond a = { .incr = incr, .delta = delta };
     if (cls == NULL)
         return arith_core(s, key, nkey, &a, result, cas_out, NULL, NULL);
     item *it = NULL;
@@ -560,16 +560,17 @@ void store_maintain(store *s)
     }
 }
 
-/* ---- meta protocol support (store.h) ----
+/* ---- item marks, lookups with options, conditional writes (store.h) ----
  *
  * The same rules as above: allocation never under a stripe lock, so a
  * vivify or a stale copy is built unlocked and linked only if the key still
- * maps to what was seen (else the loop looks again). md I replaces the item
+ * maps to what was seen (else the loop looks again). A delete that keeps the
+ * item stale replaces the item
  * by a marked copy instead of rewriting its CAS in place, because readers
  * holding a reference are promised unchanging metadata.
  */
 
-static uint8_t meta_marks(const item *it)
+static uint8_t marks_of(const item *it)
 {
     return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed) &
            (ITEM_STALE | ITEM_TOKEN_SENT | ITEM_KEY_BINARY);
@@ -580,9 +581,9 @@ size_t store_item_total_size(const store *s, const item *it)
     return it_total_size(s, it);
 }
 
-/* The hit half of store_get_meta. Stripe lock held. */
-static void meta_get_hit_locked(store *s, item *it, const struct store_meta_get *opt,
-                         struct store_meta_hit *hit)
+/* The hit half of store_lookup. Stripe lock held. */
+static void lookup_hit_locked(store *s, item *it, const struct store_lookup_opts *opt,
+                              struct store_lookup_before *hit)
 {
     hit->was_fetched = item_fetched(it);
     hit->atime = item_atime(it);
@@ -592,9 +593,8 @@ static void meta_get_hit_locked(store *s, item *it, const struct store_meta_get 
     }
 }
 
-item *store_get_meta(store *s, const char *key, size_t nkey,
-                     const struct store_meta_get *opt, struct store_meta_hit *hit,
-                     enum store_miss *why)
+item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lookup_opts *opt,
+                   struct store_lookup_before *hit, enum store_miss *why)
 {
     enum store_miss miss = STORE_MISS, seen = STORE_MISS;
     hit->was_fetched = false;
@@ -621,7 +621,7 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
             hit->created = true;
         }
         if (it != NULL)
-            meta_get_hit_locked(s, it, opt, hit);
+            lookup_hit_locked(s, it, opt, hit);
         key_unlock(&k);
         if (fresh != NULL)
             it_unref(s, fresh);            /* someone else stored the key first */
@@ -642,8 +642,8 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
     }
 }
 
-enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
-                                    uint64_t cas_in, bool invalidate, uint64_t *cas_out)
+enum store_result store_commit_invalidate(store *s, item *it, enum store_mode mode,
+                                          uint64_t cas_in, bool invalidate, uint64_t *cas_out)
 {
     if (!invalidate || mode != STORE_CAS)
         return store_commit(s, it, mode, cas_in, cas_out);
@@ -659,7 +659,7 @@ enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
         /* An older writer may still store, but only as a stale value. */
         atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
         atomic_fetch_or_explicit(&it->iflags,
-                                 (uint8_t)(ITEM_STALE | (meta_marks(old) & ITEM_TOKEN_SENT)),
+                                 (uint8_t)(ITEM_STALE | (marks_of(old) & ITEM_TOKEN_SENT)),
                                  memory_order_relaxed);
         it_replace_locked(s, old, it, k.hv);
     } else {
@@ -674,20 +674,20 @@ enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
 }
 
 /* A copy of old marked stale (token mark cleared, so the next reader wins). */
-static item *meta_stale_copy(store *s, item *old, const struct store_meta_del *d)
+static item *stale_copy(store *s, item *old, const struct store_delete_cond *d)
 {
     rel_time_t exp = d->touch ? clock_exptime(d->exptime) : item_exptime(old);
     item *it = it_alloc(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
     if (it == NULL)
         return NULL;
     memcpy(item_value_mut(it), item_value(old), old->nvalue);
-    uint8_t marks = (uint8_t)((meta_marks(old) & ITEM_KEY_BINARY) | ITEM_STALE);
+    uint8_t marks = (uint8_t)((marks_of(old) & ITEM_KEY_BINARY) | ITEM_STALE);
     atomic_fetch_or_explicit(&it->iflags, marks, memory_order_relaxed);
     return it;
 }
 
-enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
-                                    const struct store_meta_del *d, unsigned *cls)
+enum store_result store_delete_cond(store *s, const char *key, size_t nkey,
+                                    const struct store_delete_cond *d, unsigned *cls)
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
@@ -709,7 +709,7 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
         it_ref(old);
         key_unlock(&k);
 
-        item *it = meta_stale_copy(s, old, d);
+        item *it = stale_copy(s, old, d);
         if (it == NULL) {
             it_unref(s, old);
             return STORE_NO_MEMORY;
@@ -724,8 +724,8 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
     }
 }
 
-enum store_result store_arith_meta(store *s, const char *key, size_t nkey,
-                                   const struct store_meta_arith *a, uint64_t *result,
+enum store_result store_arith_cond(store *s, const char *key, size_t nkey,
+                                   const struct store_arith_cond *a, uint64_t *result,
                                    bool *created, item **it_out)
 {
     *created = false;

@@ -40,8 +40,8 @@ START_TEST(noop_and_debug)
     store_release(st, it);
     EXPECT("me a\r\n", want);     /* store_get above fetched it; me does not bump */
     EXPECT("ms b 1\r\nx\r\n", "HD\r\n");
-    it = store_get_meta(st, "b", 1, &(struct store_meta_get){ true, false, 0 },
-                        &(struct store_meta_hit){ false, 0, false }, NULL);
+    it = store_lookup(st, "b", 1, &(struct store_lookup_opts){ true, false, 0 },
+                        &(struct store_lookup_before){ false, 0, false }, NULL);
     snprintf(want, sizeof(want), "ME b exp=-1 la=0 cas=2 fetch=no cls=%u size=%zu\r\n",
              item_class(it), store_item_total_size(st, it));
     store_release(st, it);
