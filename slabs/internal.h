@@ -76,6 +76,21 @@
 #include "common/clock.h"
 #include "slabs/store.h"
 
+/*
+ * Invariant checks. With SLABS_DEBUG defined (configure --enable-sanitizers
+ * or --enable-tsan, and the fuzz builds) a broken invariant prints what and
+ * where ("slabs: invariant broken: ...") and aborts. Without it the check
+ * compiles to nothing: the condition sits in sizeof, so it is never
+ * evaluated, and the names it uses still count as used (no warnings).
+ */
+#ifdef SLABS_DEBUG
+#define SLABS_CHECK(cond) \
+    ((cond) ? (void)0 : slab_check_failed(#cond, __FILE__, __LINE__))
+_Noreturn void slab_check_failed(const char *cond, const char *file, int line);
+#else
+#define SLABS_CHECK(cond) ((void)sizeof((cond) ? 1 : 0))
+#endif
+
 /* A 32-bit link to an item: (arena offset >> LINK_SHIFT) + 1; 0 = none. */
 typedef uint32_t ilink;
 #define LINK_NONE 0u

@@ -204,12 +204,15 @@ static bool flush_pending(store *s)
 
 void it_ref(item *it)
 {
-    atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+    uint32_t before = atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+    SLABS_CHECK(before != 0);     /* a reference to a free chunk */
 }
 
 void it_unref(store *s, item *it)
 {
-    if (atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel) == 1)
+    uint32_t before = atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel);
+    SLABS_CHECK(before != 0);     /* refcount underflow: released once too often */
+    if (before == 1)
         slab_free(s, it, it_total_size(s, it));
 }
 
@@ -255,6 +258,7 @@ static void lru_remove_locked(store *s, struct slab_class *sc, item *it)
 void it_link_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
+    SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));  /* linked twice, or free */
     if (s->cfg.use_cas)
         it_set_cas(s, it, it_next_cas(s));
     else
@@ -275,6 +279,7 @@ void it_link_locked(store *s, item *it, uint64_t hv)
 void it_unlink_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
+    SLABS_CHECK(iflags_get(it) & ITEM_LINKED);    /* unlinked twice */
     assoc_delete_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
     lru_remove_locked(s, sc, it);
