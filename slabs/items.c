@@ -123,7 +123,7 @@ size_t it_total_size(const store *s, const item *it)
 
 /* Fills a fresh chunk's header and key: refcount 1, unlinked. */
 static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
-               uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+                    uint32_t flags, rel_time_t exptime, uint32_t nvalue)
 {
     it->prev = it->next = it->hnext = LINK_NONE;
     atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);

@@ -2,12 +2,12 @@
  * store: the operations of store.h on top of slab.c, assoc.c and items.c.
  *
  * Every operation on a key hashes it once and works under the key's stripe
- * lock (struct key_lock; lock order in internal.h). Allocation never runs under a stripe
- * lock, so operations that need a new item from an existing one (append,
- * prepend, arith that grows) read the old item under a reference, build the
- * new one unlocked, then re-take the stripe lock and swap only if the key
- * still maps to the same item; otherwise they start again (someone else's
- * write won, so the loop always makes progress).
+ * lock (struct key_lock; lock order in internal.h). Allocation never runs
+ * under a stripe lock, so operations that need a new item from an existing
+ * one (append, prepend, arith that grows) read the old item under a
+ * reference, build the new one unlocked, then re-take the stripe lock and
+ * swap only if the key still maps to the same item; otherwise they start
+ * again (someone else's write won, so the loop always makes progress).
  *
  * CAS: one 64-bit counter, bumped by every mutation that stores (set family,
  * append/prepend, incr/decr); touch does not change an item's CAS, as in
@@ -140,7 +140,7 @@ void store_destroy(store *s)
 
 /* The live item for key, unlinking a dead one it meets. Stripe lock held. */
 static item *find_live_locked(store *s, const char *key, size_t nkey, uint64_t hv,
-                       enum store_miss *why)
+                              enum store_miss *why)
 {
     item *it = assoc_find_locked(s, key, nkey, hv);
     if (it == NULL)
@@ -164,8 +164,7 @@ static void after_write(store *s)
  * caller's references to it and old are left to the caller. True if swapped.
  */
 static bool swap_if_same(store *s, item *old, item *it, const struct key_lock *k,
-                         bool keep_exptime,
-                         uint64_t *cas_out)
+                         bool keep_exptime, uint64_t *cas_out)
 {
     key_lock(k);
     bool same = find_live_locked(s, item_key(old), old->nkey, k->hv, NULL) == old;
@@ -247,7 +246,7 @@ item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
 
 /* set/add/replace/cas under the stripe lock: links it or says why not. */
 static enum store_result commit_plain_locked(store *s, item *it, enum store_mode mode,
-                                      uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
+                                             uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
 {
     item *old = find_live_locked(s, item_key(it), it->nkey, hv, NULL);
     switch (mode) {
@@ -409,7 +408,7 @@ static uint64_t arith_apply(uint64_t v, bool incr, uint64_t delta)
 
 /* Rewrites it in place (nobody else holds it). Stripe lock held. */
 static void arith_in_place_locked(store *s, item *it, const char *digits, size_t len,
-                           uint64_t *cas_out)
+                                  uint64_t *cas_out)
 {
     char *v = item_value_mut(it);
     memcpy(v, digits, len);
@@ -422,8 +421,8 @@ static void arith_in_place_locked(store *s, item *it, const char *digits, size_t
 
 /* store_arith_cond on a miss with vivify: stores the initial number as it is. */
 static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
-                                      const struct key_lock *k,
-                                      uint64_t initial, item **it_out)
+                                      const struct key_lock *k, uint64_t initial,
+                                      item **it_out)
 {
     char digits[ARITH_DIGITS_MAX];
     size_t len = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, initial);
@@ -448,8 +447,8 @@ static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
 
 /*
  * incr/decr, for store_arith and store_arith_cond: the CAS check and the
- * creation on a miss are store_arith_cond's (both off for store_arith). With it_out the
- * caller gets a reference to the item that holds the result.
+ * creation on a miss are store_arith_cond's (both off for store_arith). With
+ * it_out the caller gets a reference to the item that holds the result.
  */
 static enum store_result arith_core(store *s, const char *key, size_t nkey,
                                     const struct store_arith_cond *a, uint64_t *result,
