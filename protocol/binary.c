@@ -351,7 +351,7 @@ static void bin_cmd_arith(struct bin_req *rq)
 {
     bool incr = rq->cmd->arg != 0;
     uint32_t exptime = bin_get32(rq->ext + 16);
-    struct store_meta_arith a = {
+    struct store_arith_cond a = {
         .incr = incr,
         .delta = bin_get64(rq->ext),
         .has_cas = rq->h.cas != 0,
@@ -364,7 +364,7 @@ static void bin_cmd_arith(struct bin_req *rq)
     uint64_t result = 0;
     bool created = false;
     item *it = NULL;
-    switch (store_arith_meta(rq->store, rq->key, rq->h.keylen, &a, &result, &created, &it)) {
+    switch (store_arith_cond(rq->store, rq->key, rq->h.keylen, &a, &result, &created, &it)) {
     case STORE_OK:
         /* A counter created here counts neither as a hit nor as a miss (memcached). */
         if (!created)

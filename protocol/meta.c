@@ -13,7 +13,7 @@
  *     all meta commands alike: one pass over the flag tokens that records
  *     what each asks for and rejects duplicates and unknown letters (first
  *     error of those two wins; later bad tokens overwrite earlier ones);
- *  2. call the store once (store_get_meta, store_commit_meta, ...);
+ *  2. call the store once (store_lookup, store_commit_invalidate, ...);
  *  3. compose the reply line: a two-letter code, then the flags that return
  *     something, in the order the client sent them, then (mg/ma with v) the
  *     value. Flags act in order too: in "mg k t T30" the t shows the TTL from
@@ -448,7 +448,7 @@ static void mg_count(struct meta_cmd *mc, bool hit, unsigned cls, bool touch,
 
 struct mg_state {
     item *it;
-    struct store_meta_hit hit;
+    struct store_lookup_before hit;
     bool ttl_set;
     bool won;
 };
@@ -563,10 +563,10 @@ void proto_meta_get(struct text_req *rq, unsigned arg)
     meta_start(mc, rq);
     if (!meta_prepare(mc, NULL))
         return;
-    struct store_meta_get opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime };
+    struct store_lookup_opts opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime };
     struct mg_state st = { NULL, { false, 0, false }, false, false };
     enum store_miss why = STORE_HIT;
-    st.it = store_get_meta(mc->store, mc->key, mc->nkey, &opt, &st.hit, &why);
+    st.it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &st.hit, &why);
     if (st.it == NULL) {
         mg_count(mc, false, 0, false, why);
         if (mc->o.quiet)
@@ -679,7 +679,7 @@ static void ms_store(struct meta_cmd *mc, enum store_mode mode, const char *data
     counter_inc(&mc->ctr->cmd_set);
     counter_inc(&mc->ctr->cls[cls].cmd_set);
     uint64_t cas = 0;
-    enum store_result res = store_commit_meta(mc->store, it, mode, mc->o.cas,
+    enum store_result res = store_commit_invalidate(mc->store, it, mode, mc->o.cas,
                                               mc->o.set_stale, &cas);
     if (mode == STORE_CAS)
         proto_count_cas(mc->ctr, cls, res);
@@ -736,10 +736,10 @@ void proto_meta_delete(struct text_req *rq, unsigned arg)
     meta_start(mc, rq);
     if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
         return;
-    struct store_meta_del d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
+    struct store_delete_cond d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
                                 mc->o.new_ttl, mc->o.exptime };
     unsigned cls = 0;
-    enum store_result res = store_delete_meta(mc->store, mc->key, mc->nkey, &d, &cls);
+    enum store_result res = store_delete_cond(mc->store, mc->key, mc->nkey, &d, &cls);
     const char *code = MSG_META_HD;
     switch (res) {
     case STORE_OK:
@@ -853,12 +853,12 @@ void proto_meta_arith(struct text_req *rq, unsigned arg)
         return;
     }
     /* Created without an exptime: ma_hit applies N's and T's in the flags' order. */
-    struct store_meta_arith a = { incr, mc->o.delta, mc->o.has_cas, mc->o.cas,
+    struct store_arith_cond a = { incr, mc->o.delta, mc->o.has_cas, mc->o.cas,
                                   mc->o.vivify, mc->o.initial, 0 };
     uint64_t result = 0;
     bool created = false;
     item *it = NULL;
-    enum store_result res = store_arith_meta(mc->store, mc->key, mc->nkey, &a, &result,
+    enum store_result res = store_arith_cond(mc->store, mc->key, mc->nkey, &a, &result,
                                              &created, &it);
     const char *code;
     switch (res) {
@@ -911,9 +911,9 @@ void proto_meta_debug(struct text_req *rq, unsigned arg)
         }
     }
     counter_inc(&mc->ctr->cmd_meta);
-    struct store_meta_get opt = { true, false, 0 };
-    struct store_meta_hit hit;
-    item *it = store_get_meta(mc->store, mc->key, mc->nkey, &opt, &hit, NULL);
+    struct store_lookup_opts opt = { true, false, 0 };
+    struct store_lookup_before hit;
+    item *it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &hit, NULL);
     if (it == NULL) {
         REPLY_LIT(mc->rq->out, MSG_META_EN_LINE);
         return;

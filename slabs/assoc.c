@@ -95,7 +95,7 @@ static uint64_t assoc_grow_threshold(unsigned power)
 int assoc_init(store *s, unsigned power)
 {
     struct assoc *a = &s->assoc;
-    a->primary = calloc((size_t)1 << power, sizeof(item_link));
+    a->primary = calloc((size_t)1 << power, sizeof(ilink));
     if (a->primary == NULL)
         return -1;
     a->power = power;
@@ -131,25 +131,20 @@ void assoc_destroy(store *s)
     free(a->old);
 }
 
-pthread_mutex_t *assoc_stripe(store *s, uint64_t hv)
-{
-    return &s->assoc.stripes[hv & s->assoc.stripe_mask];
-}
-
-void assoc_lock_all(store *s)
+static void assoc_lock_all(store *s)
 {
     for (size_t i = 0; i <= s->assoc.stripe_mask; i++)
         pthread_mutex_lock(&s->assoc.stripes[i]);
 }
 
-void assoc_unlock_all(store *s)
+static void assoc_unlock_all(store *s)
 {
     for (size_t i = s->assoc.stripe_mask + 1; i-- > 0;)
         pthread_mutex_unlock(&s->assoc.stripes[i]);
 }
 
 /* The bucket head for hv, in whichever table holds it now. Stripe lock held. */
-static item_link *assoc_bucket(store *s, uint64_t hv)
+static ilink *assoc_bucket_locked(store *s, uint64_t hv)
 {
     struct assoc *a = &s->assoc;
     if (atomic_load_explicit(&a->expanding, memory_order_relaxed)) {
@@ -160,11 +155,12 @@ static item_link *assoc_bucket(store *s, uint64_t hv)
     return &a->primary[hv & (((uint64_t)1 << a->power) - 1)];
 }
 
-item *assoc_find(store *s, const char *key, size_t nkey, uint64_t hv)
+/* The item linked under key, or NULL. The key's stripe lock held. */
+item *assoc_find_locked(store *s, const char *key, size_t nkey, uint64_t hv)
 {
-    item_link l = *assoc_bucket(s, hv);
+    ilink l = *assoc_bucket_locked(s, hv);
     while (l != LINK_NONE) {
-        item *it = item_at(s, l);
+        item *it = it_at(s, l);
         if (it->nkey == nkey && memcmp(item_key(it), key, nkey) == 0)
             return it;
         l = it->hnext;
@@ -172,20 +168,22 @@ item *assoc_find(store *s, const char *key, size_t nkey, uint64_t hv)
     return NULL;
 }
 
-void assoc_insert(store *s, item *it, uint64_t hv)
+/* Puts it at the head of its chain. The key's stripe lock held. */
+void assoc_insert_locked(store *s, item *it, uint64_t hv)
 {
-    item_link *b = assoc_bucket(s, hv);
+    ilink *b = assoc_bucket_locked(s, hv);
     it->hnext = *b;
-    *b = item_link_of(s, it);
+    *b = it_link_of(s, it);
     atomic_fetch_add_explicit(&s->assoc.items, 1, memory_order_relaxed);
 }
 
-void assoc_delete(store *s, item *it, uint64_t hv)
+/* Takes it out of its chain, if there. The key's stripe lock held. */
+void assoc_delete_locked(store *s, item *it, uint64_t hv)
 {
-    item_link target = item_link_of(s, it);
-    item_link *pl = assoc_bucket(s, hv);
+    ilink target = it_link_of(s, it);
+    ilink *pl = assoc_bucket_locked(s, hv);
     while (*pl != LINK_NONE && *pl != target)
-        pl = &item_at(s, *pl)->hnext;
+        pl = &it_at(s, *pl)->hnext;
     if (*pl == LINK_NONE)
         return;
     *pl = it->hnext;
@@ -194,12 +192,12 @@ void assoc_delete(store *s, item *it, uint64_t hv)
 }
 
 /* Begins a doubling. expand_lock held. */
-static void assoc_expand_start(store *s)
+static void assoc_expand_start_locked(store *s)
 {
     struct assoc *a = &s->assoc;
     if (a->power >= HASH_POWER_MAX)
         return;
-    item_link *bigger = calloc((size_t)1 << (a->power + 1), sizeof(item_link));
+    ilink *bigger = calloc((size_t)1 << (a->power + 1), sizeof(ilink));
     if (bigger == NULL)
         return;   /* keep the current table; chains grow longer, still correct */
     assoc_lock_all(s);
@@ -213,16 +211,16 @@ static void assoc_expand_start(store *s)
 }
 
 /* Moves old bucket ob into the new table. expand_lock held. */
-static void assoc_move_bucket(store *s, uint64_t ob)
+static void assoc_move_bucket_locked(store *s, uint64_t ob)
 {
     struct assoc *a = &s->assoc;
     uint64_t mask = ((uint64_t)1 << a->power) - 1;
     pthread_mutex_t *lock = &a->stripes[ob & a->stripe_mask];
     pthread_mutex_lock(lock);
-    item_link l = a->old[ob];
+    ilink l = a->old[ob];
     while (l != LINK_NONE) {
-        item *it = item_at(s, l);
-        item_link next = it->hnext;
+        item *it = it_at(s, l);
+        ilink next = it->hnext;
         uint64_t nb = assoc_hash(item_key(it), it->nkey) & mask;
         it->hnext = a->primary[nb];
         a->primary[nb] = l;
@@ -234,11 +232,11 @@ static void assoc_move_bucket(store *s, uint64_t ob)
 }
 
 /* Drops the old table once every bucket has moved. expand_lock held. */
-static void assoc_expand_finish(store *s)
+static void assoc_expand_finish_locked(store *s)
 {
     struct assoc *a = &s->assoc;
     assoc_lock_all(s);
-    item_link *old = a->old;
+    ilink *old = a->old;
     a->old = NULL;
     atomic_store_explicit(&a->expanding, false, memory_order_relaxed);
     assoc_unlock_all(s);
@@ -257,14 +255,14 @@ void assoc_maintain(store *s, unsigned buckets)
     if (!atomic_load_explicit(&a->expanding, memory_order_relaxed)) {
         uint64_t items = atomic_load_explicit(&a->items, memory_order_relaxed);
         if (items > assoc_grow_threshold(a->power))
-            assoc_expand_start(s);
+            assoc_expand_start_locked(s);
     } else {
         uint64_t old_size = (uint64_t)1 << (a->power - 1);
         uint64_t ob = atomic_load_explicit(&a->expand_bucket, memory_order_relaxed);
         for (unsigned i = 0; i < buckets && ob < old_size; i++, ob++)
-            assoc_move_bucket(s, ob);
+            assoc_move_bucket_locked(s, ob);
         if (ob >= old_size)
-            assoc_expand_finish(s);
+            assoc_expand_finish_locked(s);
     }
     pthread_mutex_unlock(&a->expand_lock);
 }

@@ -10,6 +10,14 @@
  *            expiry/flush checks, eviction and reclaim at allocation
  *   store.c  store_create/destroy and the operations of store.h
  *
+ * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
+ * here starts with either, so a call site shows whether it goes through the
+ * public interface or around it. Private prefixes name the owner: slab_
+ * (slab.c), assoc_ (assoc.c), it_ (item internals) and lru_ (items.c), key_
+ * (the key lock below). A `_locked` suffix means "call with a lock held":
+ * the function's comment names the lock, and the lock order below lists
+ * every such function with its lock.
+ *
  * Memory: one arena of `arena_size` bytes is reserved with mmap(MAP_NORESERVE)
  * at start, so pages that were never handed out cost no RSS. Pages are cut
  * from the arena in order (a bump index under page_lock) and handed to a class
@@ -38,9 +46,23 @@
  *   - expand_lock serializes hash table growth steps; starting and ending a
  *     growth takes every stripe lock briefly (O(stripes), never O(items)).
  *
+ * The `_locked` functions, by the lock they need:
+ *   stripe (the key's)  assoc_find_locked/insert/delete_locked,
+ *                       it_link/unlink/replace/bump_locked (these take the
+ *                       class's lru_lock inside), and in store.c
+ *                       find_live_locked, commit_plain_locked,
+ *                       delete_live_locked, touch_live_locked,
+ *                       arith_in_place_locked, lookup_hit_locked
+ *   class.lru_lock      lru_insert_head_locked/remove/count_taken_locked (items.c)
+ *   class.slab_lock     slab_grow_locked, slab_page_new_locked (slab.c; the
+ *                       latter takes page_lock inside)
+ *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
+ *
  * Later (not built): chunked items larger than a page (a chunk header class
- * and a "chunked" item flag; the spare header byte is free for it), page moves
- * (page_class[] + per-page free counts), an LRU crawler and hot/warm/cold
+ * and a "chunked" item flag; the spare header byte is free for it); page
+ * moves (page_class[] is kept and, in SLABS_DEBUG builds, checked on every
+ * chunk handed out or freed; a mover would add per-page free counts and
+ * rewrite page_class[] under page_lock); an LRU crawler and hot/warm/cold
  * segments (one LRU per segment per class: `struct slab_class` grows).
  */
 #ifndef SLABS_INTERNAL_H
@@ -54,8 +76,23 @@
 #include "common/clock.h"
 #include "slabs/store.h"
 
+/*
+ * Invariant checks. With SLABS_DEBUG defined (configure --enable-sanitizers
+ * or --enable-tsan, and the fuzz builds) a broken invariant prints what and
+ * where ("slabs: invariant broken: ...") and aborts. Without it the check
+ * compiles to nothing: the condition sits in sizeof, so it is never
+ * evaluated, and the names it uses still count as used (no warnings).
+ */
+#ifdef SLABS_DEBUG
+#define SLABS_CHECK(cond) \
+    ((cond) ? (void)0 : slab_check_failed(#cond, __FILE__, __LINE__))
+_Noreturn void slab_check_failed(const char *cond, const char *file, int line);
+#else
+#define SLABS_CHECK(cond) ((void)sizeof((cond) ? 1 : 0))
+#endif
+
 /* A 32-bit link to an item: (arena offset >> LINK_SHIFT) + 1; 0 = none. */
-typedef uint32_t item_link;
+typedef uint32_t ilink;
 #define LINK_NONE 0u
 #define LINK_SHIFT 3
 /* Offsets up to (2^32 - 2) << 3 are representable: an arena of 32 GB. */
@@ -73,10 +110,10 @@ typedef uint32_t item_link;
 #define ITEM_LINKED 0x01     /* in the hash table and its LRU */
 #define ITEM_FETCHED 0x02    /* read since stored */
 #define ITEM_HAS_FLAGS 0x04  /* 4 bytes of client flags follow the CAS */
-#define ITEM_FREE 0x08       /* on a class free list */
+#define ITEM_FREE 0x08       /* on a class free list (read by SLABS_DEBUG checks) */
 #define ITEM_HAS_CAS 0x10    /* 8 bytes of CAS follow the header */
-/* Marks of the meta protocol (store.h "meta support"): */
-#define ITEM_STALE 0x20      /* md I / ms I: value kept but known out of date */
+/* The item marks of store.h: */
+#define ITEM_STALE 0x20      /* value kept but known out of date */
 #define ITEM_TOKEN_SENT 0x40 /* a client was told it won the right to recache */
 #define ITEM_KEY_BINARY 0x80 /* stored with a base64 key: echo the key encoded */
 
@@ -98,11 +135,35 @@ typedef uint32_t item_link;
  * So an item needs 32 (+8 CAS) (+4 flags) + nkey + nvalue bytes; memcached's
  * needs 48 + 8 CAS + nkey + 1 + nvalue + 2. A free chunk keeps the header and
  * uses `next` as its free-list link.
+ *
+ * The life cycle of a chunk, with its refcount and who holds the references:
+ *
+ *                 it_alloc (free list or new page)
+ *     +--------+ -----------------------------------> +-----------+ refcount 1: the
+ *     |  free  |                                      | allocated | allocating caller
+ *     +--------+ <----------------------------------- +-----------+ (filling it)
+ *   ITEM_FREE, in   it_unref of the last reference          |
+ *   the class free  (store_release of an unstored item)     | it_link_locked
+ *   list; refcount 0                                        v (store_commit...)
+ *         ^                                           +-----------+ refcount 1 (the
+ *         |                                           |  linked   | link) + 1 for each
+ *         |                                           +-----------+ reader; ITEM_LINKED
+ *         |                                                 |       in hash and LRU
+ *         |                                                 | it_unlink_locked: delete,
+ *         |   it_unref of the last reference               v replace, or dead when met
+ *         +------------------------------------------ +-----------+ refcount = readers
+ *                             (slab_free)             | unlinked  | still sending it
+ *                                                     +-----------+
+ *
+ *   Reclaim and eviction (lru_pull_tail) take a linked item whose only
+ *   reference is the link (refcount 1, its stripe trylocked): it is
+ *   unlinked and its chunk goes straight back out as "allocated", never
+ *   through the free list. SLABS_DEBUG builds check these transitions.
  */
 struct item {
-    item_link prev;             /* LRU: towards the head (more recent) */
-    item_link next;             /* LRU: towards the tail; free list link */
-    item_link hnext;            /* hash chain */
+    ilink prev;             /* LRU: towards the head (more recent) */
+    ilink next;             /* LRU: towards the tail; free list link */
+    ilink hnext;            /* hash chain */
     _Atomic rel_time_t exptime; /* 0 = never (touch changes it under the stripe lock) */
     _Atomic rel_time_t atime;   /* last store or LRU bump */
     uint32_t nvalue;
@@ -141,7 +202,7 @@ struct slab_class {
     uint32_t perslab;           /* chunks per page */
 
     pthread_mutex_t slab_lock;  /* free list and chunk accounting */
-    item_link free_head;
+    ilink free_head;
     uint64_t free_count;        /* chunks on the free list */
     char *end_ptr;              /* next never-used chunk in the newest page */
     uint32_t end_left;          /* never-used chunks left in the newest page */
@@ -149,8 +210,8 @@ struct slab_class {
     STORE_CLASS_STATS(SLAB_CLASS_SLAB_FIELD)   /* used_chunks, mem_requested */
 
     pthread_mutex_t lru_lock;   /* LRU links and item counters */
-    item_link lru_head;         /* most recent */
-    item_link lru_tail;         /* least recent */
+    ilink lru_head;         /* most recent */
+    ilink lru_tail;         /* least recent */
     STORE_CLASS_STATS(SLAB_CLASS_LRU_FIELD)    /* curr_items, evicted, ... */
 };
 
@@ -160,8 +221,8 @@ struct slab_class {
 
 /* The hash table: chains of hnext links; grows by doubling, incrementally. */
 struct assoc {
-    item_link *primary;         /* 2^power buckets */
-    item_link *old;             /* 2^(power-1) buckets while expanding */
+    ilink *primary;         /* 2^power buckets */
+    ilink *old;             /* 2^(power-1) buckets while expanding */
     unsigned power;
     _Atomic bool expanding;
     _Atomic uint64_t expand_bucket;   /* old buckets below this have moved */
@@ -198,16 +259,16 @@ struct store {
 };
 
 /* ---- links ---- */
-static inline item *item_at(const store *s, item_link l)
+static inline item *it_at(const store *s, ilink l)
 {
     return l == LINK_NONE ? NULL
                           : (item *)(s->arena + ((uint64_t)(l - 1) << LINK_SHIFT));
 }
 
-static inline item_link item_link_of(const store *s, const item *it)
+static inline ilink it_link_of(const store *s, const item *it)
 {
     return it == NULL ? LINK_NONE
-                      : (item_link)((((const char *)it - s->arena) >> LINK_SHIFT) + 1);
+                      : (ilink)((((const char *)it - s->arena) >> LINK_SHIFT) + 1);
 }
 
 /* ---- slab.c ---- */
@@ -227,38 +288,74 @@ void slab_prealloc(store *s);
 uint64_t assoc_hash(const char *key, size_t nkey);
 int assoc_init(store *s, unsigned power);
 void assoc_destroy(store *s);
-pthread_mutex_t *assoc_stripe(store *s, uint64_t hv);
-void assoc_lock_all(store *s);
-void assoc_unlock_all(store *s);
-/* These three need the key's stripe lock. */
-item *assoc_find(store *s, const char *key, size_t nkey, uint64_t hv);
-void assoc_insert(store *s, item *it, uint64_t hv);
-void assoc_delete(store *s, item *it, uint64_t hv);
+/* The key's stripe lock held: */
+item *assoc_find_locked(store *s, const char *key, size_t nkey, uint64_t hv);
+void assoc_insert_locked(store *s, item *it, uint64_t hv);
+void assoc_delete_locked(store *s, item *it, uint64_t hv);
 /* Growth: starts one when the table is too full, moves a few buckets of an
  * ongoing one. Call with no stripe lock held. */
 void assoc_maintain(store *s, unsigned buckets);
 unsigned assoc_power(store *s);
 bool assoc_expanding(store *s);
 
+/* A key store.h accepts: 1..KEY_MAX_LENGTH bytes. */
+static inline bool key_ok(size_t nkey)
+{
+    return nkey >= 1 && nkey <= KEY_MAX_LENGTH;
+}
+
+/* ---- the key lock ----
+ * A keyed operation hashes its key once and works under the key's stripe
+ * lock; a retry loop locks and unlocks the same key_lock as often as it
+ * needs. Inline: the get path pays nothing over the open-coded version. */
+struct key_lock {
+    uint64_t hv;                /* assoc_hash of the key */
+    pthread_mutex_t *stripe;    /* the stripe (item lock) of its buckets */
+};
+
+/* The hash and stripe of key; does not lock. */
+static inline struct key_lock key_lock_for(store *s, const char *key, size_t nkey)
+{
+    uint64_t hv = assoc_hash(key, nkey);
+    return (struct key_lock){ hv, &s->assoc.stripes[hv & s->assoc.stripe_mask] };
+}
+
+static inline void key_lock(const struct key_lock *k)
+{
+    pthread_mutex_lock(k->stripe);
+}
+
+/* For callers already holding a lock to the right of the stripes. */
+static inline bool key_trylock(const struct key_lock *k)
+{
+    return pthread_mutex_trylock(k->stripe) == 0;
+}
+
+static inline void key_unlock(const struct key_lock *k)
+{
+    pthread_mutex_unlock(k->stripe);
+}
+
 /* ---- items.c ---- */
-size_t item_total_size(const store *s, const item *it);
-size_t item_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue);
-/* Fills a fresh chunk's header and key (refcount 1, unlinked). */
-void item_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
-               uint32_t flags, rel_time_t exptime, uint32_t nvalue);
-void item_set_cas(const store *s, item *it, uint64_t cas);
-uint64_t item_next_cas(store *s);
-bool item_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why);
-void item_ref(item *it);
-void item_unref(store *s, item *it);
-/* Need the key's stripe lock: */
-void item_link_new(store *s, item *it, uint64_t hv);
-void item_unlink(store *s, item *it, uint64_t hv);
-void item_replace(store *s, item *old, item *it, uint64_t hv);
-void item_bump(store *s, item *it, rel_time_t now);
-/* A chunk for nbytes of class cls: reclaim expired at the tail, then a free
- * chunk or new page, then eviction. NULL = out of memory (counted). */
-item *item_alloc_chunk(store *s, unsigned cls, size_t nbytes);
-void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out);
+size_t it_total_size(const store *s, const item *it);
+void it_set_cas(const store *s, item *it, uint64_t cas);
+uint64_t it_next_cas(store *s);
+bool it_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why);
+void it_ref(item *it);
+void it_unref(store *s, item *it);
+/* The key's stripe lock held (it->cls's lru_lock is taken inside): */
+void it_link_locked(store *s, item *it, uint64_t hv);
+void it_unlink_locked(store *s, item *it, uint64_t hv);
+void it_replace_locked(store *s, item *old, item *it, uint64_t hv);
+void it_bump_locked(store *s, item *it, rel_time_t now);
+/*
+ * A new item for key with room for nvalue bytes (exptime already relative),
+ * unlinked, refcount 1: reclaim a dead item at the LRU tail, else a free
+ * chunk or a new page, else evict. NULL with *why (if not NULL) =
+ * STORE_TOO_LARGE or STORE_NO_MEMORY (counted). No stripe lock held.
+ */
+item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
+               size_t nvalue, enum store_result *why);
+void lru_stats(store *s, unsigned cls, struct store_class_stats *out);
 
 #endif

@@ -13,7 +13,7 @@
  * atime is the time of the last store or bump, hence precise to that
  * interval.
  *
- * Allocation (item_alloc_chunk), with no stripe lock held:
+ * Allocation (it_alloc), with no stripe lock held:
  *   1. look at LRU_TAIL_SEARCH items from the tail for an expired or flushed
  *      one nobody holds: reuse its chunk ("reclaimed");
  *   2. else a chunk from the free list, the newest page, or a new page;
@@ -31,7 +31,7 @@ static uint8_t iflags_get(const item *it)
     return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed);
 }
 
-static char *item_after_header(const item *it)
+static char *it_after_header(const item *it)
 {
     char *p = (char *)it + ITEM_HEADER_SIZE;
     uint8_t f = iflags_get(it);
@@ -46,7 +46,7 @@ static char *item_after_header(const item *it)
 
 const char *item_key(const item *it)
 {
-    return item_after_header(it);
+    return it_after_header(it);
 }
 
 uint8_t item_nkey(const item *it)
@@ -56,12 +56,12 @@ uint8_t item_nkey(const item *it)
 
 const char *item_value(const item *it)
 {
-    return item_after_header(it) + it->nkey;
+    return it_after_header(it) + it->nkey;
 }
 
 char *item_value_mut(item *it)
 {
-    return item_after_header(it) + it->nkey;
+    return it_after_header(it) + it->nkey;
 }
 
 uint32_t item_nvalue(const item *it)
@@ -111,18 +111,19 @@ unsigned item_class(const item *it)
 
 /* ---- sizes, init, CAS ---- */
 
-size_t item_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
+static size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
 {
     return s->hdr_base + (flags != 0 ? ITEM_FLAGS_SIZE : 0) + nkey + nvalue;
 }
 
-size_t item_total_size(const store *s, const item *it)
+size_t it_total_size(const store *s, const item *it)
 {
-    return (size_t)(item_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
+    return (size_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
 }
 
-void item_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
-               uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+/* Fills a fresh chunk's header and key: refcount 1, unlinked. */
+static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
+                    uint32_t flags, rel_time_t exptime, uint32_t nvalue)
 {
     it->prev = it->next = it->hnext = LINK_NONE;
     atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
@@ -146,20 +147,20 @@ void item_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
     memcpy(p, key, nkey);
 }
 
-void item_set_cas(const store *s, item *it, uint64_t cas)
+void it_set_cas(const store *s, item *it, uint64_t cas)
 {
     if (iflags_get(it) & ITEM_HAS_CAS)
         memcpy((char *)it + ITEM_HEADER_SIZE, &cas, sizeof(cas));
 }
 
-uint64_t item_next_cas(store *s)
+uint64_t it_next_cas(store *s)
 {
     return atomic_fetch_add_explicit(&s->cas_seq, 1, memory_order_relaxed) + 1;
 }
 
 /* ---- liveness ---- */
 
-static bool item_is_flushed(store *s, item *it, rel_time_t now)
+static bool it_is_flushed(store *s, item *it, rel_time_t now)
 {
     uint64_t fw = atomic_load_explicit(&s->flush_word, memory_order_acquire);
     if (fw != 0) {
@@ -172,20 +173,20 @@ static bool item_is_flushed(store *s, item *it, rel_time_t now)
     return oc != 0 && (iflags_get(it) & ITEM_HAS_CAS) && item_cas(it) < oc;
 }
 
-static bool item_is_expired(const item *it, rel_time_t now)
+static bool it_is_expired(const item *it, rel_time_t now)
 {
     rel_time_t e = item_exptime(it);
     return e != 0 && e <= now;
 }
 
-bool item_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why)
+bool it_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why)
 {
-    if (item_is_expired(it, now)) {
+    if (it_is_expired(it, now)) {
         if (why != NULL)
             *why = STORE_MISS_EXPIRED;
         return true;
     }
-    if (item_is_flushed(s, it, now)) {
+    if (it_is_flushed(s, it, now)) {
         if (why != NULL)
             *why = STORE_MISS_FLUSHED;
         return true;
@@ -201,45 +202,50 @@ static bool flush_pending(store *s)
 
 /* ---- references ---- */
 
-void item_ref(item *it)
+void it_ref(item *it)
 {
-    atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+    uint32_t before = atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+    SLABS_CHECK(before != 0);     /* a reference to a free chunk */
 }
 
-void item_unref(store *s, item *it)
+void it_unref(store *s, item *it)
 {
-    if (atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel) == 1)
-        slab_free(s, it, item_total_size(s, it));
+    uint32_t before = atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel);
+    SLABS_CHECK(before != 0);     /* refcount underflow: released once too often */
+    if (before == 1)
+        slab_free(s, it, it_total_size(s, it));
 }
 
 void store_release(store *s, item *it)
 {
     if (it != NULL)
-        item_unref(s, it);
+        it_unref(s, it);
 }
 
 /* ---- LRU (lru_lock held) ---- */
 
-static void lru_insert_head(store *s, struct slab_class *sc, item *it)
+/* Makes it the most recent of sc. sc->lru_lock held. */
+static void lru_insert_head_locked(store *s, struct slab_class *sc, item *it)
 {
-    item_link l = item_link_of(s, it);
+    ilink l = it_link_of(s, it);
     it->prev = LINK_NONE;
     it->next = sc->lru_head;
     if (sc->lru_head != LINK_NONE)
-        item_at(s, sc->lru_head)->prev = l;
+        it_at(s, sc->lru_head)->prev = l;
     sc->lru_head = l;
     if (sc->lru_tail == LINK_NONE)
         sc->lru_tail = l;
 }
 
-static void lru_remove(store *s, struct slab_class *sc, item *it)
+/* Takes it out of sc's LRU. sc->lru_lock held. */
+static void lru_remove_locked(store *s, struct slab_class *sc, item *it)
 {
     if (it->prev != LINK_NONE)
-        item_at(s, it->prev)->next = it->next;
+        it_at(s, it->prev)->next = it->next;
     else
         sc->lru_head = it->next;
     if (it->next != LINK_NONE)
-        item_at(s, it->next)->prev = it->prev;
+        it_at(s, it->next)->prev = it->prev;
     else
         sc->lru_tail = it->prev;
     it->prev = it->next = LINK_NONE;
@@ -247,51 +253,60 @@ static void lru_remove(store *s, struct slab_class *sc, item *it)
 
 /* ---- linking (stripe lock held) ---- */
 
-void item_link_new(store *s, item *it, uint64_t hv)
+/* Links a new item: new CAS, hash table, LRU head; the link takes its own
+ * reference. The key's stripe lock held; takes the class's lru_lock. */
+void it_link_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
+    SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));  /* linked twice, or free */
     if (s->cfg.use_cas)
-        item_set_cas(s, it, item_next_cas(s));
+        it_set_cas(s, it, it_next_cas(s));
     else
-        item_next_cas(s);   /* the counter still counts mutations */
+        it_next_cas(s);   /* the counter still counts mutations */
     atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_relaxed);
-    item_ref(it);
-    assoc_insert(s, it, hv);
+    it_ref(it);
+    assoc_insert_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
-    lru_insert_head(s, sc, it);
+    lru_insert_head_locked(s, sc, it);
     sc->curr_items++;
     sc->total_items++;
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
-void item_unlink(store *s, item *it, uint64_t hv)
+/* Unlinks it and drops the link's reference (which may free it). The key's
+ * stripe lock held; takes the class's lru_lock. */
+void it_unlink_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
-    assoc_delete(s, it, hv);
+    SLABS_CHECK(iflags_get(it) & ITEM_LINKED);    /* unlinked twice */
+    assoc_delete_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
-    lru_remove(s, sc, it);
+    lru_remove_locked(s, sc, it);
     sc->curr_items--;
     pthread_mutex_unlock(&sc->lru_lock);
     atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
-    item_unref(s, it);
+    it_unref(s, it);
 }
 
-void item_replace(store *s, item *old, item *it, uint64_t hv)
+/* old's place under the key goes to it. The key's stripe lock held. */
+void it_replace_locked(store *s, item *old, item *it, uint64_t hv)
 {
-    item_unlink(s, old, hv);
-    item_link_new(s, it, hv);
+    it_unlink_locked(s, old, hv);
+    it_link_locked(s, it, hv);
 }
 
-void item_bump(store *s, item *it, rel_time_t now)
+/* Moves a hit to its LRU head (at most once per LRU_BUMP_INTERVAL). The key's
+ * stripe lock held, so the item cannot be unlinked halfway; takes lru_lock. */
+void it_bump_locked(store *s, item *it, rel_time_t now)
 {
     if (now - item_atime(it) < LRU_BUMP_INTERVAL)
         return;
     struct slab_class *sc = &s->classes[it->cls];
     pthread_mutex_lock(&sc->lru_lock);
     if (iflags_get(it) & ITEM_LINKED) {
-        lru_remove(s, sc, it);
-        lru_insert_head(s, sc, it);
+        lru_remove_locked(s, sc, it);
+        lru_insert_head_locked(s, sc, it);
     }
     pthread_mutex_unlock(&sc->lru_lock);
     atomic_store_explicit(&it->atime, now, memory_order_relaxed);
@@ -300,7 +315,7 @@ void item_bump(store *s, item *it, rel_time_t now)
 /* ---- finding a chunk ---- */
 
 /* Counts the end of a tail item that is taken over. lru_lock held. */
-static void lru_count_taken(struct slab_class *sc, item *it, bool dead, rel_time_t now)
+static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, rel_time_t now)
 {
     bool fetched = item_fetched(it);
     if (dead) {
@@ -320,9 +335,9 @@ static void lru_count_taken(struct slab_class *sc, item *it, bool dead, rel_time
 /*
  * Takes over an item near the tail of class cls: a dead one (expired or
  * flushed) nobody holds, or with evict also a live one nobody holds. Returns
- * its chunk, unlinked, refcount 1, or NULL.
+ * its chunk, unlinked, refcount 1, accounted for nbytes, or NULL.
  */
-static item *lru_pull_tail(store *s, unsigned cls, bool evict)
+static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
@@ -330,61 +345,66 @@ static item *lru_pull_tail(store *s, unsigned cls, bool evict)
     item *found = NULL;
 
     pthread_mutex_lock(&sc->lru_lock);
-    item *it = item_at(s, sc->lru_tail);
+    item *it = it_at(s, sc->lru_tail);
     for (int tries = 0; it != NULL && tries < LRU_TAIL_SEARCH;
-         tries++, it = item_at(s, it->prev)) {
-        if (!evict && !flushes && !item_is_expired(it, now))
+         tries++, it = it_at(s, it->prev)) {
+        if (!evict && !flushes && !it_is_expired(it, now))
             continue;
-        uint64_t hv = assoc_hash(item_key(it), it->nkey);
-        pthread_mutex_t *lock = assoc_stripe(s, hv);
-        if (pthread_mutex_trylock(lock) != 0)
+        struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
+        if (!key_trylock(&k))
             continue;
-        bool dead = item_is_dead(s, it, now, NULL);
+        bool dead = it_is_dead(s, it, now, NULL);
         bool held = atomic_load_explicit(&it->refcount, memory_order_acquire) != 1;
         if (held)
             sc->lrutail_reflocked++;
         bool take = !held && (dead || (evict && !s->cfg.no_evict));
         if (take) {
-            assoc_delete(s, it, hv);
-            lru_remove(s, sc, it);
+            assoc_delete_locked(s, it, k.hv);
+            lru_remove_locked(s, sc, it);
             sc->curr_items--;
             atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
-            lru_count_taken(sc, it, dead, now);
+            lru_count_taken_locked(sc, it, dead, now);
             found = it;
         }
-        pthread_mutex_unlock(lock);
+        key_unlock(&k);
         if (found != NULL)
             break;
     }
     pthread_mutex_unlock(&sc->lru_lock);
+    if (found != NULL)
+        slab_account_reuse(s, cls, it_total_size(s, found), nbytes);
     return found;
 }
 
-static item *lru_take(store *s, unsigned cls, size_t nbytes, bool evict)
+item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
+               size_t nvalue, enum store_result *why)
 {
-    item *it = lru_pull_tail(s, cls, evict);
-    if (it != NULL)
-        slab_account_reuse(s, cls, item_total_size(s, it), nbytes);
-    return it;
-}
-
-item *item_alloc_chunk(store *s, unsigned cls, size_t nbytes)
-{
-    item *it = lru_take(s, cls, nbytes, false);
+    size_t nbytes = it_size_for(s, nkey, flags, nvalue);
+    unsigned cls = key_ok(nkey) && nvalue <= UINT32_MAX ? slab_class_for(s, nbytes) : 0;
+    if (cls == 0) {
+        if (why != NULL)
+            *why = STORE_TOO_LARGE;
+        return NULL;
+    }
+    item *it = lru_pull_tail(s, cls, nbytes, false);
     if (it == NULL)
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
-        it = lru_take(s, cls, nbytes, true);
+        it = lru_pull_tail(s, cls, nbytes, true);
     if (it == NULL) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->lru_lock);
         sc->outofmemory++;
         pthread_mutex_unlock(&sc->lru_lock);
+        if (why != NULL)
+            *why = STORE_NO_MEMORY;
+        return NULL;
     }
+    it_init(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
     return it;
 }
 
-void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out)
+void lru_stats(store *s, unsigned cls, struct store_class_stats *out)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
@@ -394,12 +414,12 @@ void item_lru_stats(store *s, unsigned cls, struct store_class_stats *out)
     STORE_CLASS_STATS(LRU_STAT_ROW)
 #undef LRU_STAT_ROW
 #undef LRU_STAT_COPY
-    item *tail = item_at(s, sc->lru_tail);
+    item *tail = it_at(s, sc->lru_tail);
     out->age = tail != NULL ? now - item_atime(tail) : 0;
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
-/* ---- meta protocol marks (store.h "meta support") ---- */
+/* ---- item marks (store.h) ---- */
 
 bool item_is_stale(const item *it)
 {

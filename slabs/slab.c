@@ -125,6 +125,47 @@ void slab_arena_destroy(store *s)
     free(s->page_class);
 }
 
+#ifdef SLABS_DEBUG
+void slab_check_failed(const char *cond, const char *file, int line)
+{
+    fprintf(stderr, "slabs: invariant broken: %s (%s:%d)\n", cond, file, line);
+    abort();
+}
+#endif
+
+/* ---- what the SLABS_DEBUG checks ask of a chunk (never called otherwise) ---- */
+
+/* it lies in a page that was handed to a class. */
+static inline bool chunk_in_used_page(const store *s, const item *it)
+{
+    const char *p = (const char *)it;
+    uint64_t used = atomic_load_explicit(&s->pages_used, memory_order_relaxed);
+    return p >= s->arena && (uint64_t)(p - s->arena) < used * s->cfg.page_size;
+}
+
+/* The class its page was handed to (page_class[]). Call with
+ * chunk_in_used_page true. */
+static inline unsigned chunk_page_class(const store *s, const item *it)
+{
+    return s->page_class[(uint64_t)((const char *)it - s->arena) / s->cfg.page_size];
+}
+
+/* it starts a chunk of class cls in its page (not the tail waste). */
+static inline bool chunk_on_boundary(const store *s, const item *it, unsigned cls)
+{
+    uint64_t in_page = (uint64_t)((const char *)it - s->arena) % s->cfg.page_size;
+    const struct slab_class *sc = &s->classes[cls];
+    return in_page % sc->size == 0 && in_page / sc->size < sc->perslab;
+}
+
+/* A chunk of class cls as it leaves or joins the free list. */
+static inline void chunk_check(const store *s, const item *it, unsigned cls)
+{
+    SLABS_CHECK(chunk_in_used_page(s, it));
+    SLABS_CHECK(chunk_page_class(s, it) == cls);
+    SLABS_CHECK(chunk_on_boundary(s, it, cls));
+}
+
 unsigned slab_class_for(const store *s, size_t nbytes)
 {
     unsigned lo = 1, hi = s->nclasses;
@@ -141,7 +182,7 @@ unsigned slab_class_for(const store *s, size_t nbytes)
 }
 
 /* A page for class cls, or NULL at the limit. Called with the class slab_lock. */
-static char *slab_page_new(store *s, unsigned cls)
+static char *slab_page_new_locked(store *s, unsigned cls)
 {
     char *page = NULL;
     pthread_mutex_lock(&s->page_lock);
@@ -157,10 +198,10 @@ static char *slab_page_new(store *s, unsigned cls)
 }
 
 /* Gives class cls a new page to carve. Called with its slab_lock. */
-static bool slab_grow(store *s, unsigned cls)
+static bool slab_grow_locked(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
-    char *page = slab_page_new(s, cls);
+    char *page = slab_page_new_locked(s, cls);
     if (page == NULL)
         return false;
     sc->end_ptr = page;
@@ -176,15 +217,19 @@ item *slab_alloc(store *s, unsigned cls, size_t nbytes)
 
     pthread_mutex_lock(&sc->slab_lock);
     if (sc->free_head != LINK_NONE) {
-        it = item_at(s, sc->free_head);
+        it = it_at(s, sc->free_head);
+        /* a free chunk is marked free and only that: never linked, unheld */
+        SLABS_CHECK(atomic_load_explicit(&it->iflags, memory_order_relaxed) == ITEM_FREE);
+        SLABS_CHECK(atomic_load_explicit(&it->refcount, memory_order_relaxed) == 0);
         sc->free_head = it->next;
         sc->free_count--;
-    } else if (sc->end_left > 0 || slab_grow(s, cls)) {
+    } else if (sc->end_left > 0 || slab_grow_locked(s, cls)) {
         it = (item *)sc->end_ptr;
         sc->end_ptr += sc->size;
         sc->end_left--;
     }
     if (it != NULL) {
+        chunk_check(s, it, cls);
         sc->used_chunks++;
         sc->mem_requested += nbytes;
     }
@@ -196,9 +241,14 @@ void slab_free(store *s, item *it, size_t nbytes)
 {
     struct slab_class *sc = &s->classes[it->cls];
     pthread_mutex_lock(&sc->slab_lock);
+    uint8_t flags = atomic_load_explicit(&it->iflags, memory_order_relaxed);
+    SLABS_CHECK(!(flags & ITEM_FREE));      /* double free */
+    SLABS_CHECK(!(flags & ITEM_LINKED));    /* freeing an item still in the hash table */
+    SLABS_CHECK(atomic_load_explicit(&it->refcount, memory_order_relaxed) == 0);
+    chunk_check(s, it, it->cls);
     atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
     it->next = sc->free_head;
-    sc->free_head = item_link_of(s, it);
+    sc->free_head = it_link_of(s, it);
     sc->free_count++;
     sc->used_chunks--;
     sc->mem_requested -= nbytes;
@@ -223,7 +273,7 @@ void slab_prealloc(store *s)
     for (unsigned cls = 1; cls <= s->nclasses; cls++) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->slab_lock);
-        bool ok = slab_grow(s, cls);
+        bool ok = slab_grow_locked(s, cls);
         pthread_mutex_unlock(&sc->slab_lock);
         if (!ok)
             break;
@@ -281,7 +331,7 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
     struct slab_class *sc = &s->classes[cls];
     out->chunk_size = sc->size;
     out->chunks_per_page = sc->perslab;
-    item_lru_stats(s, cls, out);
+    lru_stats(s, cls, out);
     pthread_mutex_lock(&sc->slab_lock);
     out->total_pages = sc->pages;
     out->total_chunks = sc->pages * sc->perslab;
@@ -315,6 +365,6 @@ void store_stats(store *s, struct store_stats *out)
     out->total_malloced = atomic_load(&s->pages_used) * s->cfg.page_size;
     out->limit_maxbytes = atomic_load(&s->mem_limit);
     out->hash_power_level = assoc_power(s);
-    out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(item_link);
+    out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(ilink);
     out->hash_is_expanding = assoc_expanding(s);
 }

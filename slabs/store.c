@@ -2,12 +2,12 @@
  * store: the operations of store.h on top of slab.c, assoc.c and items.c.
  *
  * Every operation on a key hashes it once and works under the key's stripe
- * lock (lock order in internal.h). Allocation never runs under a stripe
- * lock, so operations that need a new item from an existing one (append,
- * prepend, arith that grows) read the old item under a reference, build the
- * new one unlocked, then re-take the stripe lock and swap only if the key
- * still maps to the same item; otherwise they start again (someone else's
- * write won, so the loop always makes progress).
+ * lock (struct key_lock; lock order in internal.h). Allocation never runs
+ * under a stripe lock, so operations that need a new item from an existing
+ * one (append, prepend, arith that grows) read the old item under a
+ * reference, build the new one unlocked, then re-take the stripe lock and
+ * swap only if the key still maps to the same item; otherwise they start
+ * again (someone else's write won, so the loop always makes progress).
  *
  * CAS: one 64-bit counter, bumped by every mutation that stores (set family,
  * append/prepend, incr/decr); touch does not change an item's CAS, as in
@@ -134,43 +134,17 @@ void store_destroy(store *s)
 
 /* ---- helpers ---- */
 
-static bool key_ok(size_t nkey)
-{
-    return nkey >= 1 && nkey <= KEY_MAX_LENGTH;
-}
-
 /* The live item for key, unlinking a dead one it meets. Stripe lock held. */
-static item *find_live(store *s, const char *key, size_t nkey, uint64_t hv,
-                       enum store_miss *why)
+static item *find_live_locked(store *s, const char *key, size_t nkey, uint64_t hv,
+                              enum store_miss *why)
 {
-    item *it = assoc_find(s, key, nkey, hv);
+    item *it = assoc_find_locked(s, key, nkey, hv);
     if (it == NULL)
         return NULL;
-    if (item_is_dead(s, it, clock_now(), why)) {
-        item_unlink(s, it, hv);
+    if (it_is_dead(s, it, clock_now(), why)) {
+        it_unlink_locked(s, it, hv);
         return NULL;
     }
-    return it;
-}
-
-static item *alloc_raw(store *s, const char *key, size_t nkey, uint32_t flags,
-                       rel_time_t exptime, size_t nvalue, enum store_result *why)
-{
-    enum store_result res = STORE_TOO_LARGE;
-    item *it = NULL;
-    unsigned cls = 0;
-    if (key_ok(nkey) && nvalue <= UINT32_MAX)
-        cls = slab_class_for(s, item_size_for(s, nkey, flags, nvalue));
-    if (cls != 0) {
-        it = item_alloc_chunk(s, cls, item_size_for(s, nkey, flags, nvalue));
-        res = STORE_NO_MEMORY;
-    }
-    if (it == NULL) {
-        if (why != NULL)
-            *why = res;
-        return NULL;
-    }
-    item_init(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
     return it;
 }
 
@@ -185,20 +159,19 @@ static void after_write(store *s)
  * with old's exptime as it is now, in case it was touched meanwhile). The
  * caller's references to it and old are left to the caller. True if swapped.
  */
-static bool swap_if_same(store *s, item *old, item *it, uint64_t hv, bool keep_exptime,
-                         uint64_t *cas_out)
+static bool swap_if_same(store *s, item *old, item *it, const struct key_lock *k,
+                         bool keep_exptime, uint64_t *cas_out)
 {
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    pthread_mutex_lock(lock);
-    bool same = find_live(s, item_key(old), old->nkey, hv, NULL) == old;
+    key_lock(k);
+    bool same = find_live_locked(s, item_key(old), old->nkey, k->hv, NULL) == old;
     if (same) {
         if (keep_exptime)
             atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
-        item_replace(s, old, it, hv);
+        it_replace_locked(s, old, it, k->hv);
         if (cas_out != NULL)
             *cas_out = item_cas(it);
     }
-    pthread_mutex_unlock(lock);
+    key_unlock(k);
     return same;
 }
 
@@ -213,12 +186,11 @@ static enum store_result with_live(store *s, const char *key, size_t nkey, live_
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    pthread_mutex_lock(lock);
-    item *it = find_live(s, key, nkey, hv, NULL);
-    enum store_result res = it == NULL ? STORE_NOT_FOUND : fn(s, it, hv, arg);
-    pthread_mutex_unlock(lock);
+    struct key_lock k = key_lock_for(s, key, nkey);
+    key_lock(&k);
+    item *it = find_live_locked(s, key, nkey, k.hv, NULL);
+    enum store_result res = it == NULL ? STORE_NOT_FOUND : fn(s, it, k.hv, arg);
+    key_unlock(&k);
     return res;
 }
 
@@ -230,20 +202,19 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
     enum store_miss miss = STORE_MISS;
     item *it = NULL;
     if (key_ok(nkey)) {
-        uint64_t hv = assoc_hash(key, nkey);
-        pthread_mutex_t *lock = assoc_stripe(s, hv);
-        pthread_mutex_lock(lock);
-        it = find_live(s, key, nkey, hv, &miss);
+        struct key_lock k = key_lock_for(s, key, nkey);
+        key_lock(&k);
+        it = find_live_locked(s, key, nkey, k.hv, &miss);
         if (it != NULL) {
-            item_ref(it);
+            it_ref(it);
             if (touch)
                 atomic_store_explicit(&it->exptime, clock_exptime(exptime),
                                       memory_order_relaxed);
             atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
-            item_bump(s, it, clock_now());
+            it_bump_locked(s, it, clock_now());
             miss = STORE_HIT;
         }
-        pthread_mutex_unlock(lock);
+        key_unlock(&k);
     }
     if (why != NULL)
         *why = miss;
@@ -266,18 +237,18 @@ item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
 item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
                        int64_t exptime, size_t nvalue, enum store_result *why)
 {
-    return alloc_raw(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
+    return it_alloc(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
 }
 
 /* set/add/replace/cas under the stripe lock: links it or says why not. */
-static enum store_result commit_plain(store *s, item *it, enum store_mode mode,
-                                      uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
+static enum store_result commit_plain_locked(store *s, item *it, enum store_mode mode,
+                                             uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
 {
-    item *old = find_live(s, item_key(it), it->nkey, hv, NULL);
+    item *old = find_live_locked(s, item_key(it), it->nkey, hv, NULL);
     switch (mode) {
     case STORE_ADD:
         if (old != NULL) {
-            item_bump(s, old, clock_now());
+            it_bump_locked(s, old, clock_now());
             return STORE_NOT_STORED;
         }
         break;
@@ -295,9 +266,9 @@ static enum store_result commit_plain(store *s, item *it, enum store_mode mode,
         break;
     }
     if (old != NULL)
-        item_replace(s, old, it, hv);
+        it_replace_locked(s, old, it, hv);
     else
-        item_link_new(s, it, hv);
+        it_link_locked(s, it, hv);
     if (cas_out != NULL)
         *cas_out = item_cas(it);
     return STORE_OK;
@@ -308,26 +279,25 @@ static enum store_result commit_plain(store *s, item *it, enum store_mode mode,
  * (maybe of a larger class) that keeps the old flags and exptime.
  */
 static enum store_result commit_concat(store *s, item *add, bool append, uint64_t cas_in,
-                                       uint64_t hv, uint64_t *cas_out)
+                                       const struct key_lock *k, uint64_t *cas_out)
 {
     const char *key = item_key(add);
     size_t nkey = add->nkey;
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *old = find_live(s, key, nkey, hv, NULL);
+        key_lock(k);
+        item *old = find_live_locked(s, key, nkey, k->hv, NULL);
         if (old == NULL || (cas_in != 0 && item_cas(old) != cas_in)) {
-            pthread_mutex_unlock(lock);
+            key_unlock(k);
             return old == NULL ? STORE_NOT_STORED : STORE_EXISTS;
         }
-        item_ref(old);
-        pthread_mutex_unlock(lock);
+        it_ref(old);
+        key_unlock(k);
 
         enum store_result why = STORE_OK;
         size_t total = (size_t)old->nvalue + add->nvalue;
-        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), total, &why);
+        item *it = it_alloc(s, key, nkey, item_flags(old), item_exptime(old), total, &why);
         if (it == NULL) {
-            item_unref(s, old);
+            it_unref(s, old);
             return why;
         }
         char *v = item_value_mut(it);
@@ -335,9 +305,9 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
         memcpy(v, item_value(first), first->nvalue);
         memcpy(v + first->nvalue, item_value(second), second->nvalue);
 
-        bool same = swap_if_same(s, old, it, hv, true, cas_out);
-        item_unref(s, it);
-        item_unref(s, old);
+        bool same = swap_if_same(s, old, it, k, true, cas_out);
+        it_unref(s, it);
+        it_unref(s, old);
         if (same)
             return STORE_OK;
     }
@@ -346,17 +316,16 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
 enum store_result store_commit(store *s, item *it, enum store_mode mode,
                                uint64_t cas_in, uint64_t *cas_out)
 {
-    uint64_t hv = assoc_hash(item_key(it), it->nkey);
+    struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res;
     if (mode == STORE_APPEND || mode == STORE_PREPEND) {
-        res = commit_concat(s, it, mode == STORE_APPEND, cas_in, hv, cas_out);
-        item_unref(s, it);
+        res = commit_concat(s, it, mode == STORE_APPEND, cas_in, &k, cas_out);
+        it_unref(s, it);
     } else {
-        pthread_mutex_t *lock = assoc_stripe(s, hv);
-        pthread_mutex_lock(lock);
-        res = commit_plain(s, it, mode, cas_in, hv, cas_out);
-        pthread_mutex_unlock(lock);
-        item_unref(s, it);
+        key_lock(&k);
+        res = commit_plain_locked(s, it, mode, cas_in, k.hv, cas_out);
+        key_unlock(&k);
+        it_unref(s, it);
     }
     after_write(s);
     return res;
@@ -367,14 +336,15 @@ struct delete_arg {
     unsigned *cls;           /* out: the deleted item's class, if not NULL */
 };
 
-static enum store_result delete_live(store *s, item *it, uint64_t hv, const void *arg)
+/* Stripe lock held (a live_fn). */
+static enum store_result delete_live_locked(store *s, item *it, uint64_t hv, const void *arg)
 {
     const struct delete_arg *d = arg;
     if (d->cas != 0 && item_cas(it) != d->cas)
         return STORE_EXISTS;
     if (d->cls != NULL)
         *d->cls = it->cls;
-    item_unlink(s, it, hv);
+    it_unlink_locked(s, it, hv);
     return STORE_OK;
 }
 
@@ -382,23 +352,23 @@ enum store_result store_delete(store *s, const char *key, size_t nkey, uint64_t 
                                unsigned *cls)
 {
     struct delete_arg d = { cas, cls };
-    return with_live(s, key, nkey, delete_live, &d);
+    return with_live(s, key, nkey, delete_live_locked, &d);
 }
 
-/* arg: the int64_t exptime as the client sent it. */
-static enum store_result touch_live(store *s, item *it, uint64_t hv, const void *arg)
+/* arg: the int64_t exptime as the client sent it. Stripe lock held (a live_fn). */
+static enum store_result touch_live_locked(store *s, item *it, uint64_t hv, const void *arg)
 {
     (void)hv;
     int64_t exptime = *(const int64_t *)arg;
     atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
     atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);  /* as memcached */
-    item_bump(s, it, clock_now());
+    it_bump_locked(s, it, clock_now());
     return STORE_OK;
 }
 
 enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t exptime)
 {
-    return with_live(s, key, nkey, touch_live, &exptime);
+    return with_live(s, key, nkey, touch_live_locked, &exptime);
 }
 
 /* ---- incr/decr ---- */
@@ -433,37 +403,38 @@ static uint64_t arith_apply(uint64_t v, bool incr, uint64_t delta)
 }
 
 /* Rewrites it in place (nobody else holds it). Stripe lock held. */
-static void arith_in_place(store *s, item *it, const char *digits, size_t len,
-                           uint64_t *cas_out)
+static void arith_in_place_locked(store *s, item *it, const char *digits, size_t len,
+                                  uint64_t *cas_out)
 {
     char *v = item_value_mut(it);
     memcpy(v, digits, len);
     memset(v + len, ' ', it->nvalue - len);
-    uint64_t cas = item_next_cas(s);
-    item_set_cas(s, it, cas);
+    uint64_t cas = it_next_cas(s);
+    it_set_cas(s, it, cas);
     if (cas_out != NULL)
         *cas_out = item_cas(it);
 }
 
-/* ma on a miss with N (binary incr on a miss): stores the initial number as it is. */
-static enum store_result arith_vivify(store *s, const char *key, size_t nkey, uint64_t hv,
-                                      uint64_t initial, int64_t exptime, item **it_out)
+/* store_arith_cond on a miss with vivify (binary incr on a miss too): stores the
+ * initial number as it is. */
+static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
+                                      const struct key_lock *k, uint64_t initial,
+                                      int64_t exptime, item **it_out)
 {
     char digits[DECIMAL_U64_MAX];
     size_t len = decimal_u64(digits, initial);
     enum store_result why = STORE_OK;
-    item *it = alloc_raw(s, key, nkey, 0, clock_exptime(exptime), len, &why);
+    item *it = it_alloc(s, key, nkey, 0, clock_exptime(exptime), len, &why);
     if (it == NULL)
         return STORE_NO_MEMORY;
     memcpy(item_value_mut(it), digits, len);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
-    pthread_mutex_lock(lock);
-    bool taken = find_live(s, key, nkey, hv, NULL) != NULL;
+    key_lock(k);
+    bool taken = find_live_locked(s, key, nkey, k->hv, NULL) != NULL;
     if (!taken)
-        item_link_new(s, it, hv);
-    pthread_mutex_unlock(lock);
+        it_link_locked(s, it, k->hv);
+    key_unlock(k);
     if (taken) {
-        item_unref(s, it);
+        it_unref(s, it);
         return STORE_NOT_STORED;
     }
     after_write(s);
@@ -472,38 +443,37 @@ static enum store_result arith_vivify(store *s, const char *key, size_t nkey, ui
 }
 
 /*
- * incr/decr, for store_arith and store_arith_meta: the CAS check and the
- * creation on a miss are ma's (both off for store_arith). With it_out the
- * caller gets a reference to the item that holds the result.
+ * incr/decr, for store_arith and store_arith_cond: the CAS check and the
+ * creation on a miss are store_arith_cond's (both off for store_arith). With
+ * it_out the caller gets a reference to the item that holds the result.
  */
 static enum store_result arith_core(store *s, const char *key, size_t nkey,
-                                    const struct store_meta_arith *a, uint64_t *result,
+                                    const struct store_arith_cond *a, uint64_t *result,
                                     uint64_t *cas_out, bool *created, item **it_out)
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *old = find_live(s, key, nkey, hv, NULL);
+        key_lock(&k);
+        item *old = find_live_locked(s, key, nkey, k.hv, NULL);
         uint64_t v;
         if (old == NULL) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             if (!a->vivify)
                 return STORE_NOT_FOUND;
-            enum store_result r = arith_vivify(s, key, nkey, hv, a->initial,
+            enum store_result r = arith_vivify(s, key, nkey, &k, a->initial,
                                                a->vivify_exptime, it_out);
             *created = r == STORE_OK;
             *result = a->initial;
             return r;
         }
         if (a->has_cas && a->cas != 0 && item_cas(old) != a->cas) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return STORE_EXISTS;
         }
         if (!arith_parse(item_value(old), old->nvalue, &v)) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return STORE_NON_NUMERIC;
         }
         v = arith_apply(v, a->incr, a->delta);
@@ -513,34 +483,34 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
         size_t len = decimal_u64(digits, v);
         if (len <= old->nvalue &&
             atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
-            arith_in_place(s, old, digits, len, cas_out);
+            arith_in_place_locked(s, old, digits, len, cas_out);
             if (it_out != NULL) {
-                item_ref(old);
+                it_ref(old);
                 *it_out = old;
             }
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return STORE_OK;
         }
-        item_ref(old);
-        pthread_mutex_unlock(lock);
+        it_ref(old);
+        key_unlock(&k);
 
-        item *it = alloc_raw(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
+        item *it = it_alloc(s, key, nkey, item_flags(old), item_exptime(old), len, NULL);
         if (it == NULL) {
-            item_unref(s, old);
+            it_unref(s, old);
             return STORE_NO_MEMORY;
         }
         memcpy(item_value_mut(it), digits, len);
-        bool same = swap_if_same(s, old, it, hv, true, cas_out);
-        item_unref(s, old);
+        bool same = swap_if_same(s, old, it, &k, true, cas_out);
+        it_unref(s, old);
         if (same) {
             after_write(s);
             if (it_out != NULL)
                 *it_out = it;                /* the allocation's reference */
             else
-                item_unref(s, it);
+                it_unref(s, it);
             return STORE_OK;
         }
-        item_unref(s, it);
+        it_unref(s, it);
     }
 }
 
@@ -548,7 +518,7 @@ enum store_result store_arith(store *s, const char *key, size_t nkey, bool incr,
                               uint64_t delta, uint64_t *result, uint64_t *cas_out,
                               unsigned *cls)
 {
-    struct store_meta_arith a = { .incr = incr, .delta = delta };
+    struct store_arith_cond a = { .incr = incr, .delta = delta };
     if (cls == NULL)
         return arith_core(s, key, nkey, &a, result, cas_out, NULL, NULL);
     item *it = NULL;
@@ -587,16 +557,17 @@ void store_maintain(store *s)
     }
 }
 
-/* ---- meta protocol support (store.h) ----
+/* ---- item marks, lookups with options, conditional writes (store.h) ----
  *
  * The same rules as above: allocation never under a stripe lock, so a
  * vivify or a stale copy is built unlocked and linked only if the key still
- * maps to what was seen (else the loop looks again). md I replaces the item
+ * maps to what was seen (else the loop looks again). A delete that keeps the
+ * item stale replaces the item
  * by a marked copy instead of rewriting its CAS in place, because readers
  * holding a reference are promised unchanging metadata.
  */
 
-static uint8_t meta_marks(const item *it)
+static uint8_t marks_of(const item *it)
 {
     return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed) &
            (ITEM_STALE | ITEM_TOKEN_SENT | ITEM_KEY_BINARY);
@@ -604,24 +575,23 @@ static uint8_t meta_marks(const item *it)
 
 size_t store_item_total_size(const store *s, const item *it)
 {
-    return item_total_size(s, it);
+    return it_total_size(s, it);
 }
 
-/* The hit half of store_get_meta. Stripe lock held. */
-static void meta_get_hit(store *s, item *it, const struct store_meta_get *opt,
-                         struct store_meta_hit *hit)
+/* The hit half of store_lookup. Stripe lock held. */
+static void lookup_hit_locked(store *s, item *it, const struct store_lookup_opts *opt,
+                              struct store_lookup_before *hit)
 {
     hit->was_fetched = item_fetched(it);
     hit->atime = item_atime(it);
     if (!opt->no_bump) {
         atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
-        item_bump(s, it, clock_now());
+        it_bump_locked(s, it, clock_now());
     }
 }
 
-item *store_get_meta(store *s, const char *key, size_t nkey,
-                     const struct store_meta_get *opt, struct store_meta_hit *hit,
-                     enum store_miss *why)
+item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lookup_opts *opt,
+                   struct store_lookup_before *hit, enum store_miss *why)
 {
     enum store_miss miss = STORE_MISS, seen = STORE_MISS;
     hit->was_fetched = false;
@@ -632,27 +602,26 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
             *why = STORE_MISS;
         return NULL;
     }
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, key, nkey);
     item *fresh = NULL;
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *it = find_live(s, key, nkey, hv, &seen);
+        key_lock(&k);
+        item *it = find_live_locked(s, key, nkey, k.hv, &seen);
         if (miss == STORE_MISS)
             miss = seen;
         if (it != NULL) {
-            item_ref(it);
+            it_ref(it);
         } else if (fresh != NULL) {
-            item_link_new(s, fresh, hv);     /* our reference stays with the caller */
+            it_link_locked(s, fresh, k.hv);     /* our reference stays with the caller */
             it = fresh;
             fresh = NULL;
             hit->created = true;
         }
         if (it != NULL)
-            meta_get_hit(s, it, opt, hit);
-        pthread_mutex_unlock(lock);
+            lookup_hit_locked(s, it, opt, hit);
+        key_unlock(&k);
         if (fresh != NULL)
-            item_unref(s, fresh);            /* someone else stored the key first */
+            it_unref(s, fresh);            /* someone else stored the key first */
         if (it != NULL || !opt->vivify) {
             if (hit->created)
                 after_write(s);
@@ -660,7 +629,7 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
                 *why = it != NULL ? STORE_HIT : miss;
             return it;
         }
-        fresh = alloc_raw(s, key, nkey, 0, clock_exptime(opt->vivify_exptime), 0, NULL);
+        fresh = it_alloc(s, key, nkey, 0, clock_exptime(opt->vivify_exptime), 0, NULL);
         if (fresh == NULL) {
             if (why != NULL)
                 *why = miss;
@@ -670,83 +639,81 @@ item *store_get_meta(store *s, const char *key, size_t nkey,
     }
 }
 
-enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
-                                    uint64_t cas_in, bool invalidate, uint64_t *cas_out)
+enum store_result store_commit_invalidate(store *s, item *it, enum store_mode mode,
+                                          uint64_t cas_in, bool invalidate, uint64_t *cas_out)
 {
     if (!invalidate || mode != STORE_CAS)
         return store_commit(s, it, mode, cas_in, cas_out);
-    uint64_t hv = assoc_hash(item_key(it), it->nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res = STORE_OK;
-    pthread_mutex_lock(lock);
-    item *old = find_live(s, item_key(it), it->nkey, hv, NULL);
+    key_lock(&k);
+    item *old = find_live_locked(s, item_key(it), it->nkey, k.hv, NULL);
     if (old == NULL) {
         res = STORE_NOT_FOUND;
     } else if (item_cas(old) == cas_in) {
-        item_replace(s, old, it, hv);
+        it_replace_locked(s, old, it, k.hv);
     } else if (cas_in < item_cas(old)) {
         /* An older writer may still store, but only as a stale value. */
         atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
         atomic_fetch_or_explicit(&it->iflags,
-                                 (uint8_t)(ITEM_STALE | (meta_marks(old) & ITEM_TOKEN_SENT)),
+                                 (uint8_t)(ITEM_STALE | (marks_of(old) & ITEM_TOKEN_SENT)),
                                  memory_order_relaxed);
-        item_replace(s, old, it, hv);
+        it_replace_locked(s, old, it, k.hv);
     } else {
         res = STORE_EXISTS;
     }
     if (res == STORE_OK && cas_out != NULL)
         *cas_out = item_cas(it);
-    pthread_mutex_unlock(lock);
-    item_unref(s, it);
+    key_unlock(&k);
+    it_unref(s, it);
     after_write(s);
     return res;
 }
 
 /* A copy of old marked stale (token mark cleared, so the next reader wins). */
-static item *meta_stale_copy(store *s, item *old, const struct store_meta_del *d)
+static item *stale_copy(store *s, item *old, const struct store_delete_cond *d)
 {
     rel_time_t exp = d->touch ? clock_exptime(d->exptime) : item_exptime(old);
-    item *it = alloc_raw(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
+    item *it = it_alloc(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
     if (it == NULL)
         return NULL;
     memcpy(item_value_mut(it), item_value(old), old->nvalue);
-    uint8_t marks = (uint8_t)((meta_marks(old) & ITEM_KEY_BINARY) | ITEM_STALE);
+    uint8_t marks = (uint8_t)((marks_of(old) & ITEM_KEY_BINARY) | ITEM_STALE);
     atomic_fetch_or_explicit(&it->iflags, marks, memory_order_relaxed);
     return it;
 }
 
-enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
-                                    const struct store_meta_del *d, unsigned *cls)
+enum store_result store_delete_cond(store *s, const char *key, size_t nkey,
+                                    const struct store_delete_cond *d, unsigned *cls)
 {
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
-    uint64_t hv = assoc_hash(key, nkey);
-    pthread_mutex_t *lock = assoc_stripe(s, hv);
+    struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
-        pthread_mutex_lock(lock);
-        item *old = find_live(s, key, nkey, hv, NULL);
+        key_lock(&k);
+        item *old = find_live_locked(s, key, nkey, k.hv, NULL);
         if (old == NULL || (d->has_cas && item_cas(old) != d->cas)) {
-            pthread_mutex_unlock(lock);
+            key_unlock(&k);
             return old == NULL ? STORE_NOT_FOUND : STORE_EXISTS;
         }
         if (cls != NULL)
             *cls = old->cls;
         if (!d->stale) {
-            item_unlink(s, old, hv);
-            pthread_mutex_unlock(lock);
+            it_unlink_locked(s, old, k.hv);
+            key_unlock(&k);
             return STORE_OK;
         }
-        item_ref(old);
-        pthread_mutex_unlock(lock);
+        it_ref(old);
+        key_unlock(&k);
 
-        item *it = meta_stale_copy(s, old, d);
+        item *it = stale_copy(s, old, d);
         if (it == NULL) {
-            item_unref(s, old);
+            it_unref(s, old);
             return STORE_NO_MEMORY;
         }
-        bool same = swap_if_same(s, old, it, hv, false, NULL);
-        item_unref(s, it);
-        item_unref(s, old);
+        bool same = swap_if_same(s, old, it, &k, false, NULL);
+        it_unref(s, it);
+        it_unref(s, old);
         if (same) {
             after_write(s);
             return STORE_OK;
@@ -754,8 +721,8 @@ enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
     }
 }
 
-enum store_result store_arith_meta(store *s, const char *key, size_t nkey,
-                                   const struct store_meta_arith *a, uint64_t *result,
+enum store_result store_arith_cond(store *s, const char *key, size_t nkey,
+                                   const struct store_arith_cond *a, uint64_t *result,
                                    bool *created, item **it_out)
 {
     *created = false;

@@ -290,14 +290,15 @@ void store_stats(store *s, struct store_stats *out);
 /* Size of the item header for key and flags in this store (for density figures). */
 size_t store_item_header_size(const store *s, uint32_t flags);
 
-/* ---- meta protocol support (mg/ms/md/ma of protocol/meta.c) ----
+/* ---- item marks, lookups with options, conditional writes ----
  *
- * The meta commands keep three marks in an item: STALE (md I, or ms I with
- * an older CAS: the value is served but known out of date), TOKEN SENT (one
- * client has been told it "won" the right to recache this key; others see
- * that it is taken) and KEY BINARY (the key came base64-encoded and is
- * echoed encoded). The marks live in the item's flag byte, are read and set
- * atomically, and a new item (any store) starts without them.
+ * An item can carry three marks: STALE (the value is served but known out of
+ * date: a conditional delete that keeps it, or an invalidating commit with
+ * an older CAS), TOKEN SENT (one client has been told it "won" the right to
+ * recache this key; others see that it is taken) and KEY BINARY (the key
+ * arrived encoded and is echoed encoded). The marks live in the item's flag
+ * byte, are read and set atomically, and a new item (any store) starts
+ * without them.
  */
 
 bool item_is_stale(const item *it);
@@ -313,67 +314,71 @@ void item_set_exptime(item *it, int64_t exptime);
 /* Bytes of memory the item takes in its chunk (header, key, value). */
 size_t store_item_total_size(const store *s, const item *it);
 
-struct store_meta_get {
-    bool no_bump;            /* u: neither mark fetched nor bump in the LRU */
-    bool vivify;             /* N: on a miss create an empty item... */
+/* Options of a lookup. */
+struct store_lookup_opts {
+    bool no_bump;            /* neither mark fetched nor bump in the LRU */
+    bool vivify;             /* on a miss create an empty item... */
     int64_t vivify_exptime;  /* ...with this exptime (protocol value), token mark set */
 };
 
-struct store_meta_hit {
-    bool was_fetched;        /* fetched before this lookup (h) */
-    rel_time_t atime;        /* last access before this lookup (l) */
+/* The item's state from before the lookup. */
+struct store_lookup_before {
+    bool was_fetched;        /* fetched before this lookup */
+    rel_time_t atime;        /* last access before this lookup */
     bool created;            /* the item was vivified by this call */
 };
 
 /*
- * A lookup for mg/me: as store_get (bump and fetched mark unless no_bump),
- * reporting the item's state from before it, and creating the item on a
- * miss when asked. Returns the item with a reference held, or NULL.
+ * As store_get (bump and fetched mark unless no_bump), reporting the item's
+ * state from before the lookup, and creating the item on a miss when asked.
+ * Returns the item with a reference held, or NULL.
  */
-item *store_get_meta(store *s, const char *key, size_t nkey,
-                     const struct store_meta_get *opt, struct store_meta_hit *hit,
-                     enum store_miss *why);
+item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lookup_opts *opt,
+                   struct store_lookup_before *hit, enum store_miss *why);
 
 /*
- * store_commit with ms's invalidate rule: in STORE_CAS mode with invalidate,
- * a CAS older than the stored item's still stores, keeping the old exptime
- * and token mark and marking the new item stale. Other modes: store_commit.
+ * store_commit with an invalidate rule: in STORE_CAS mode with invalidate, a
+ * CAS older than the stored item's still stores, keeping the old exptime and
+ * token mark and marking the new item stale. Other modes: store_commit.
  */
-enum store_result store_commit_meta(store *s, item *it, enum store_mode mode,
-                                    uint64_t cas_in, bool invalidate, uint64_t *cas_out);
+enum store_result store_commit_invalidate(store *s, item *it, enum store_mode mode,
+                                          uint64_t cas_in, bool invalidate, uint64_t *cas_out);
 
-struct store_meta_del {
-    bool has_cas;            /* C: only if the CAS matches (0 included) */
+/* The condition and effect of a conditional delete. */
+struct store_delete_cond {
+    bool has_cas;            /* only if the CAS matches (0 included) */
     uint64_t cas;
-    bool stale;              /* I: keep the item, mark it stale, new CAS */
-    bool touch;              /* T with I: new exptime */
+    bool stale;              /* keep the item, mark it stale, new CAS */
+    bool touch;              /* with stale: new exptime */
     int64_t exptime;
 };
 
-/* md: STORE_OK, STORE_NOT_FOUND or STORE_EXISTS; *cls (if not NULL) gets the
- * class of the item deleted or marked. */
-enum store_result store_delete_meta(store *s, const char *key, size_t nkey,
-                                    const struct store_meta_del *d, unsigned *cls);
+/* STORE_OK, STORE_NOT_FOUND, STORE_EXISTS, or STORE_NO_MEMORY (no room for
+ * the stale copy); *cls (if not NULL) gets the class of the item deleted or
+ * marked. */
+enum store_result store_delete_cond(store *s, const char *key, size_t nkey,
+                                    const struct store_delete_cond *d, unsigned *cls);
 
-struct store_meta_arith {
+/* Arithmetic with a CAS condition and creation on a miss. */
+struct store_arith_cond {
     bool incr;
     uint64_t delta;
-    bool has_cas;            /* C: only if the CAS matches (0 = no check, as memcached) */
+    bool has_cas;            /* only if the CAS matches (0 = no check, as memcached) */
     uint64_t cas;
-    bool vivify;             /* N: on a miss store `initial` (no delta applied)... */
+    bool vivify;             /* on a miss store `initial` (no delta applied)... */
     uint64_t initial;
     int64_t vivify_exptime;  /* ...with this exptime (protocol value; binary incr's) */
 };
 
 /*
- * ma: incr/decr as store_arith, with a CAS check and creation on a miss.
+ * incr/decr as store_arith, with a CAS check and creation on a miss.
  * On STORE_OK *it_out gets the item now stored (reference held), *result
  * the number and *created whether it was vivified. Other results:
  * STORE_NOT_FOUND, STORE_EXISTS, STORE_NON_NUMERIC, STORE_NO_MEMORY, and
  * STORE_NOT_STORED when a vivify lost a race with another writer.
  */
-enum store_result store_arith_meta(store *s, const char *key, size_t nkey,
-                                   const struct store_meta_arith *a, uint64_t *result,
+enum store_result store_arith_cond(store *s, const char *key, size_t nkey,
+                                   const struct store_arith_cond *a, uint64_t *result,
                                    bool *created, item **it_out);
 
 #endif

@@ -28,8 +28,8 @@
  *
  * Checked after every input (a failed check aborts, which libFuzzer reports):
  *  - item references: every store function that hands out or takes back
- *    a reference (store_get, store_get_touch, store_get_meta,
- *    store_item_alloc, store_arith_meta; store_commit, store_commit_meta,
+ *    a reference (store_get, store_get_touch, store_lookup,
+ *    store_item_alloc, store_arith_cond; store_commit, store_commit_invalidate,
  *    store_release) is wrapped (-Wl,--wrap, t/fuzz/run
  *    links the store as one relocatable object so only protocol -> store
  *    calls are counted); every reference the protocol gets must be handed
@@ -116,13 +116,14 @@ item *__real_store_item_alloc(store *s, const char *key, size_t nkey, uint32_t f
 enum store_result __real_store_commit(store *s, item *it, enum store_mode mode,
                                       uint64_t cas_in, uint64_t *cas_out);
 void __real_store_release(store *s, item *it);
-item *__real_store_get_meta(store *s, const char *key, size_t nkey,
-                            const struct store_meta_get *opt, struct store_meta_hit *hit,
-                            enum store_miss *why);
-enum store_result __real_store_commit_meta(store *s, item *it, enum store_mode mode,
-                                           uint64_t cas_in, bool invalidate, uint64_t *cas_out);
-enum store_result __real_store_arith_meta(store *s, const char *key, size_t nkey,
-                                          const struct store_meta_arith *a, uint64_t *result,
+item *__real_store_lookup(store *s, const char *key, size_t nkey,
+                          const struct store_lookup_opts *opt, struct store_lookup_before *hit,
+                          enum store_miss *why);
+enum store_result __real_store_commit_invalidate(store *s, item *it, enum store_mode mode,
+                                                 uint64_t cas_in, bool invalidate,
+                                                 uint64_t *cas_out);
+enum store_result __real_store_arith_cond(store *s, const char *key, size_t nkey,
+                                          const struct store_arith_cond *a, uint64_t *result,
                                           bool *created, item **it_out);
 
 item *__wrap_store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
@@ -133,13 +134,14 @@ item *__wrap_store_item_alloc(store *s, const char *key, size_t nkey, uint32_t f
 enum store_result __wrap_store_commit(store *s, item *it, enum store_mode mode,
                                       uint64_t cas_in, uint64_t *cas_out);
 void __wrap_store_release(store *s, item *it);
-item *__wrap_store_get_meta(store *s, const char *key, size_t nkey,
-                            const struct store_meta_get *opt, struct store_meta_hit *hit,
-                            enum store_miss *why);
-enum store_result __wrap_store_commit_meta(store *s, item *it, enum store_mode mode,
-                                           uint64_t cas_in, bool invalidate, uint64_t *cas_out);
-enum store_result __wrap_store_arith_meta(store *s, const char *key, size_t nkey,
-                                          const struct store_meta_arith *a, uint64_t *result,
+item *__wrap_store_lookup(store *s, const char *key, size_t nkey,
+                          const struct store_lookup_opts *opt, struct store_lookup_before *hit,
+                          enum store_miss *why);
+enum store_result __wrap_store_commit_invalidate(store *s, item *it, enum store_mode mode,
+                                                 uint64_t cas_in, bool invalidate,
+                                                 uint64_t *cas_out);
+enum store_result __wrap_store_arith_cond(store *s, const char *key, size_t nkey,
+                                          const struct store_arith_cond *a, uint64_t *result,
                                           bool *created, item **it_out);
 
 static void fuzz_hold(item *it)
@@ -208,32 +210,33 @@ void __wrap_store_release(store *s, item *it)
     __real_store_release(s, it);
 }
 
-item *__wrap_store_get_meta(store *s, const char *key, size_t nkey,
-                            const struct store_meta_get *opt, struct store_meta_hit *hit,
-                            enum store_miss *why)
+item *__wrap_store_lookup(store *s, const char *key, size_t nkey,
+                          const struct store_lookup_opts *opt, struct store_lookup_before *hit,
+                          enum store_miss *why)
 {
     FUZZ_CHECK(nkey > 0 && nkey <= KEY_MAX_LENGTH);
-    item *it = __real_store_get_meta(s, key, nkey, opt, hit, why);
+    item *it = __real_store_lookup(s, key, nkey, opt, hit, why);
     fuzz_hold(it);
     return it;
 }
 
-enum store_result __wrap_store_commit_meta(store *s, item *it, enum store_mode mode,
-                                           uint64_t cas_in, bool invalidate, uint64_t *cas_out)
+enum store_result __wrap_store_commit_invalidate(store *s, item *it, enum store_mode mode,
+                                                 uint64_t cas_in, bool invalidate,
+                                                 uint64_t *cas_out)
 {
-    fuzz_unhold(it, "store_commit_meta");
-    return __real_store_commit_meta(s, it, mode, cas_in, invalidate, cas_out);
+    fuzz_unhold(it, "store_commit_invalidate");
+    return __real_store_commit_invalidate(s, it, mode, cas_in, invalidate, cas_out);
 }
 
-enum store_result __wrap_store_arith_meta(store *s, const char *key, size_t nkey,
-                                          const struct store_meta_arith *a, uint64_t *result,
+enum store_result __wrap_store_arith_cond(store *s, const char *key, size_t nkey,
+                                          const struct store_arith_cond *a, uint64_t *result,
                                           bool *created, item **it_out)
 {
     FUZZ_CHECK(nkey > 0 && nkey <= KEY_MAX_LENGTH);
     item *it = NULL;
-    enum store_result res = __real_store_arith_meta(s, key, nkey, a, result, created, &it);
+    enum store_result res = __real_store_arith_cond(s, key, nkey, a, result, created, &it);
     if (res != STORE_OK && it != NULL)
-        fuzz_fail("store_arith_meta returned an item with result %d", (int)res);
+        fuzz_fail("store_arith_cond returned an item with result %d", (int)res);
     if (res == STORE_OK) {
         FUZZ_CHECK(it != NULL);
         fuzz_hold(it);

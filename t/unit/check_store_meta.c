@@ -40,19 +40,19 @@ static uint64_t put(const char *key, const char *value, int64_t exptime)
 
 static item *peek(const char *key)
 {
-    struct store_meta_get opt = { true, false, 0 };
-    struct store_meta_hit hit;
-    return store_get_meta(st, key, strlen(key), &opt, &hit, NULL);
+    struct store_lookup_opts opt = { true, false, 0 };
+    struct store_lookup_before hit;
+    return store_lookup(st, key, strlen(key), &opt, &hit, NULL);
 }
 
 START_TEST(get_meta_reports_before_state)
 {
     put("a", "v", 0);
-    struct store_meta_get opt = { false, false, 0 };
-    struct store_meta_hit hit;
+    struct store_lookup_opts opt = { false, false, 0 };
+    struct store_lookup_before hit;
     enum store_miss why = STORE_MISS;
     clock_advance(3);
-    item *it = store_get_meta(st, "a", 1, &opt, &hit, &why);
+    item *it = store_lookup(st, "a", 1, &opt, &hit, &why);
     ck_assert_ptr_nonnull(it);
     ck_assert_int_eq(why, STORE_HIT);
     ck_assert(!hit.was_fetched);
@@ -60,29 +60,29 @@ START_TEST(get_meta_reports_before_state)
     ck_assert_uint_eq(clock_now() - hit.atime, 3);
     ck_assert(item_fetched(it));
     store_release(st, it);
-    it = store_get_meta(st, "a", 1, &opt, &hit, &why);
+    it = store_lookup(st, "a", 1, &opt, &hit, &why);
     ck_assert(hit.was_fetched);
     store_release(st, it);
     /* no_bump: not marked fetched */
     put("b", "v", 0);
     opt.no_bump = true;
-    it = store_get_meta(st, "b", 1, &opt, &hit, &why);
+    it = store_lookup(st, "b", 1, &opt, &hit, &why);
     ck_assert(!item_fetched(it));
     store_release(st, it);
-    ck_assert_ptr_null(store_get_meta(st, "zz", 2, &opt, &hit, &why));
+    ck_assert_ptr_null(store_lookup(st, "zz", 2, &opt, &hit, &why));
     ck_assert_int_eq(why, STORE_MISS);
     put("e", "v", 1);
     clock_advance(2);
-    ck_assert_ptr_null(store_get_meta(st, "e", 1, &opt, &hit, &why));
+    ck_assert_ptr_null(store_lookup(st, "e", 1, &opt, &hit, &why));
     ck_assert_int_eq(why, STORE_MISS_EXPIRED);
 }
 END_TEST
 
 START_TEST(get_meta_vivifies_once)
 {
-    struct store_meta_get opt = { false, true, 30 };
-    struct store_meta_hit hit;
-    item *it = store_get_meta(st, "v", 1, &opt, &hit, NULL);
+    struct store_lookup_opts opt = { false, true, 30 };
+    struct store_lookup_before hit;
+    item *it = store_lookup(st, "v", 1, &opt, &hit, NULL);
     ck_assert_ptr_nonnull(it);
     ck_assert(hit.created);
     ck_assert_uint_eq(item_nvalue(it), 0);
@@ -91,7 +91,7 @@ START_TEST(get_meta_vivifies_once)
     ck_assert(!item_is_stale(it));
     ck_assert_uint_eq(item_cas(it), 1);
     store_release(st, it);
-    it = store_get_meta(st, "v", 1, &opt, &hit, NULL);
+    it = store_lookup(st, "v", 1, &opt, &hit, NULL);
     ck_assert(!hit.created);
     ck_assert_uint_eq(item_cas(it), 1);
     /* the token is taken: a claim reports it */
@@ -132,7 +132,7 @@ static enum store_result cas_put(const char *key, const char *value, uint64_t ca
 {
     item *it = store_item_alloc(st, key, strlen(key), 0, exptime, strlen(value), NULL);
     memcpy(item_value_mut(it), value, strlen(value));
-    return store_commit_meta(st, it, STORE_CAS, cas, invalidate, cas_out);
+    return store_commit_invalidate(st, it, STORE_CAS, cas, invalidate, cas_out);
 }
 
 START_TEST(commit_with_invalidate)
@@ -166,21 +166,21 @@ START_TEST(commit_with_invalidate)
     /* other modes behave as store_commit */
     item *add = store_item_alloc(st, "a", 1, 0, 0, 1, NULL);
     memcpy(item_value_mut(add), "z", 1);
-    ck_assert_int_eq(store_commit_meta(st, add, STORE_ADD, 0, true, NULL), STORE_NOT_STORED);
+    ck_assert_int_eq(store_commit_invalidate(st, add, STORE_ADD, 0, true, NULL), STORE_NOT_STORED);
 }
 END_TEST
 
 START_TEST(delete_meta)
 {
-    struct store_meta_del d = { false, 0, false, false, 0 };
+    struct store_delete_cond d = { false, 0, false, false, 0 };
     unsigned cls = 0;
-    ck_assert_int_eq(store_delete_meta(st, "a", 1, &d, &cls), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, &cls), STORE_NOT_FOUND);
     uint64_t c = put("a", "val", 100);
     d.has_cas = true;
     d.cas = c + 1;
-    ck_assert_int_eq(store_delete_meta(st, "a", 1, &d, &cls), STORE_EXISTS);
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, &cls), STORE_EXISTS);
     d.cas = 0;                                    /* C0 is a real compare */
-    ck_assert_int_eq(store_delete_meta(st, "a", 1, &d, &cls), STORE_EXISTS);
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, &cls), STORE_EXISTS);
     /* mark stale: same value, new CAS, token cleared, TTL kept or set */
     item *it = peek("a");
     item_claim_token(it);
@@ -188,7 +188,7 @@ START_TEST(delete_meta)
     store_release(st, it);
     d.cas = c;
     d.stale = true;
-    ck_assert_int_eq(store_delete_meta(st, "a", 1, &d, &cls), STORE_OK);
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, &cls), STORE_OK);
     ck_assert_uint_eq(cls, want_cls);
     it = peek("a");
     ck_assert_mem_eq(item_value(it), "val", 3);
@@ -200,45 +200,45 @@ START_TEST(delete_meta)
     d.has_cas = false;
     d.touch = true;
     d.exptime = 30;
-    ck_assert_int_eq(store_delete_meta(st, "a", 1, &d, NULL), STORE_OK);
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, NULL), STORE_OK);
     it = peek("a");
     ck_assert_uint_eq(item_exptime(it), clock_now() + 30);
     store_release(st, it);
     /* a plain delete */
     d.stale = false;
-    ck_assert_int_eq(store_delete_meta(st, "a", 1, &d, NULL), STORE_OK);
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, NULL), STORE_OK);
     ck_assert_ptr_null(peek("a"));
 }
 END_TEST
 
 START_TEST(arith_meta)
 {
-    struct store_meta_arith a = { true, 5, false, 0, false, 0, 0 };
+    struct store_arith_cond a = { true, 5, false, 0, false, 0, 0 };
     uint64_t res = 0;
     bool created = true;
     item *it = NULL;
-    ck_assert_int_eq(store_arith_meta(st, "n", 1, &a, &res, &created, &it), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_arith_cond(st, "n", 1, &a, &res, &created, &it), STORE_NOT_FOUND);
     ck_assert_ptr_null(it);
     a.vivify = true;
     a.initial = 42;
-    ck_assert_int_eq(store_arith_meta(st, "n", 1, &a, &res, &created, &it), STORE_OK);
+    ck_assert_int_eq(store_arith_cond(st, "n", 1, &a, &res, &created, &it), STORE_OK);
     ck_assert(created);
     ck_assert_uint_eq(res, 42);
     ck_assert_mem_eq(item_value(it), "42", 2);
     uint64_t cas = item_cas(it);
     store_release(st, it);
-    ck_assert_int_eq(store_arith_meta(st, "n", 1, &a, &res, &created, &it), STORE_OK);
+    ck_assert_int_eq(store_arith_cond(st, "n", 1, &a, &res, &created, &it), STORE_OK);
     ck_assert(!created);
     ck_assert_uint_eq(res, 47);
     ck_assert_uint_eq(item_cas(it), cas + 1);
     store_release(st, it);
     a.has_cas = true;
     a.cas = cas;                                   /* old */
-    ck_assert_int_eq(store_arith_meta(st, "n", 1, &a, &res, &created, &it), STORE_EXISTS);
+    ck_assert_int_eq(store_arith_cond(st, "n", 1, &a, &res, &created, &it), STORE_EXISTS);
     a.cas = cas + 1;
     a.incr = false;
     a.delta = 50;
-    ck_assert_int_eq(store_arith_meta(st, "n", 1, &a, &res, &created, &it), STORE_OK);
+    ck_assert_int_eq(store_arith_cond(st, "n", 1, &a, &res, &created, &it), STORE_OK);
     ck_assert_uint_eq(res, 0);
     ck_assert_mem_eq(item_value(it), "0 ", 2);    /* in place */
     store_release(st, it);
@@ -247,14 +247,14 @@ START_TEST(arith_meta)
     a.has_cas = false;
     a.incr = true;
     a.delta = 12345;
-    ck_assert_int_eq(store_arith_meta(st, "n", 1, &a, &res, &created, &it), STORE_OK);
+    ck_assert_int_eq(store_arith_cond(st, "n", 1, &a, &res, &created, &it), STORE_OK);
     ck_assert_ptr_ne(it, held);
     ck_assert_uint_eq(item_nvalue(it), 5);
     ck_assert_mem_eq(item_value(it), "12345", 5);
     store_release(st, it);
     store_release(st, held);
     put("s", "abc", 0);
-    ck_assert_int_eq(store_arith_meta(st, "s", 1, &a, &res, &created, &it), STORE_NON_NUMERIC);
+    ck_assert_int_eq(store_arith_cond(st, "s", 1, &a, &res, &created, &it), STORE_NON_NUMERIC);
     ck_assert_ptr_null(it);
 }
 END_TEST
