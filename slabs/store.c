@@ -148,6 +148,14 @@ static item *find_live_locked(store *s, const char *key, size_t nkey, uint64_t h
     return it;
 }
 
+/* Takes k's stripe lock and looks the key up under it (as find_live_locked). */
+static inline item *lock_and_find(store *s, struct key_lock *k, const char *key, size_t nkey,
+                                  enum store_miss *why)
+{
+    key_lock(k);
+    return find_live_locked(s, key, nkey, k->hv, why);
+}
+
 static void after_write(store *s)
 {
     assoc_maintain(s, ASSOC_MOVES_PER_WRITE);
@@ -187,8 +195,7 @@ static enum store_result with_live(store *s, const char *key, size_t nkey, live_
     if (!key_ok(nkey))
         return STORE_NOT_FOUND;
     struct key_lock k = key_lock_for(s, key, nkey);
-    key_lock(&k);
-    item *it = find_live_locked(s, key, nkey, k.hv, NULL);
+    item *it = lock_and_find(s, &k, key, nkey, NULL);
     enum store_result res = it == NULL ? STORE_NOT_FOUND : fn(s, it, k.hv, arg);
     key_unlock(&k);
     return res;
@@ -203,8 +210,7 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
     item *it = NULL;
     if (key_ok(nkey)) {
         struct key_lock k = key_lock_for(s, key, nkey);
-        key_lock(&k);
-        it = find_live_locked(s, key, nkey, k.hv, &miss);
+        it = lock_and_find(s, &k, key, nkey, &miss);
         if (it != NULL) {
             it_ref(it);
             if (touch)
@@ -455,8 +461,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
         return STORE_NOT_FOUND;
     struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
-        key_lock(&k);
-        item *old = find_live_locked(s, key, nkey, k.hv, NULL);
+        item *old = lock_and_find(s, &k, key, nkey, NULL);
         uint64_t v;
         if (old == NULL) {
             key_unlock(&k);
@@ -605,8 +610,7 @@ item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lo
     struct key_lock k = key_lock_for(s, key, nkey);
     item *fresh = NULL;
     for (;;) {
-        key_lock(&k);
-        item *it = find_live_locked(s, key, nkey, k.hv, &seen);
+        item *it = lock_and_find(s, &k, key, nkey, &seen);
         if (miss == STORE_MISS)
             miss = seen;
         if (it != NULL) {
@@ -646,8 +650,7 @@ enum store_result store_commit_invalidate(store *s, item *it, enum store_mode mo
         return store_commit(s, it, mode, cas_in, cas_out);
     struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res = STORE_OK;
-    key_lock(&k);
-    item *old = find_live_locked(s, item_key(it), it->nkey, k.hv, NULL);
+    item *old = lock_and_find(s, &k, item_key(it), it->nkey, NULL);
     if (old == NULL) {
         res = STORE_NOT_FOUND;
     } else if (item_cas(old) == cas_in) {
@@ -690,8 +693,7 @@ enum store_result store_delete_cond(store *s, const char *key, size_t nkey,
         return STORE_NOT_FOUND;
     struct key_lock k = key_lock_for(s, key, nkey);
     for (;;) {
-        key_lock(&k);
-        item *old = find_live_locked(s, key, nkey, k.hv, NULL);
+        item *old = lock_and_find(s, &k, key, nkey, NULL);
         if (old == NULL || (d->has_cas && item_cas(old) != d->cas)) {
             key_unlock(&k);
             return old == NULL ? STORE_NOT_FOUND : STORE_EXISTS;
