@@ -119,7 +119,9 @@ static void reply_reset(struct reply *r)
     r->total = r->sent = 0;
 }
 
-static struct reply_piece *reply_piece_push(struct reply *r)
+/* Appends a piece: text in block blk (it NULL), or value bytes held by it. */
+static void reply_piece_push(struct reply *r, const char *ptr, size_t len, item *it,
+                             struct reply_block *blk)
 {
     if (r->npieces == r->cap_pieces) {
         r->cap_pieces *= 2;
@@ -127,7 +129,7 @@ static struct reply_piece *reply_piece_push(struct reply *r)
         if (r->pieces == NULL)
             abort();
     }
-    return &r->pieces[r->npieces++];
+    r->pieces[r->npieces++] = (struct reply_piece){ .ptr = ptr, .len = len, .it = it, .blk = blk };
 }
 
 /* Room for n text bytes at the end of the current block, moving on if needed. */
@@ -162,11 +164,7 @@ static void reply_text_done(struct reply *r, size_t n)
             return;
         }
     }
-    struct reply_piece *pc = reply_piece_push(r);
-    pc->ptr = p;
-    pc->len = n;
-    pc->it = NULL;
-    pc->blk = b;
+    reply_piece_push(r, p, n, NULL, b);
 }
 
 char *reply_reserve(struct reply *r, size_t max)
@@ -223,11 +221,7 @@ void reply_add_item(struct reply *r, item *it, const char *ptr, size_t len)
         store_release(r->store, it);
         return;
     }
-    struct reply_piece *pc = reply_piece_push(r);
-    pc->ptr = ptr;
-    pc->len = len;
-    pc->it = it;
-    pc->blk = NULL;
+    reply_piece_push(r, ptr, len, it, NULL);
     r->total += len;
 }
 
