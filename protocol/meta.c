@@ -175,6 +175,22 @@ static void line_flag(struct meta_line *l, char c)
     line_add(l, f, sizeof(f));
 }
 
+/*
+ * Whether a key can be echoed as it is: memcached's text keys hold no
+ * whitespace or control bytes. One that does (stored in base64 or through the
+ * binary protocol) goes back in base64 whatever its item says, so the reply
+ * line stays one line; memcached 1.6.45 writes such a key raw.
+ */
+static bool key_is_printable(const char *key, size_t nkey)
+{
+    for (size_t i = 0; i < nkey; i++) {
+        unsigned char ch = (unsigned char)key[i];
+        if (ch <= ' ' || ch == 0x7f)
+            return false;
+    }
+    return true;
+}
+
 /* " k<key>", the key in base64 followed by " b" when it is binary. */
 static void line_key(struct meta_line *l, const char *key, size_t nkey, bool binary)
 {
@@ -500,7 +516,8 @@ static void mg_hit_flags(struct meta_cmd *mc, struct meta_line *l, struct mg_sta
             line_token(l, t);
             break;
         case 'k':
-            line_key(l, item_key(it), item_nkey(it), item_key_binary(it));
+            line_key(l, item_key(it), item_nkey(it),
+                     item_key_binary(it) || !key_is_printable(item_key(it), item_nkey(it)));
             break;
         default:
             break;
@@ -563,7 +580,8 @@ void proto_meta_get(struct text_req *rq, unsigned arg)
     meta_start(mc, rq);
     if (!meta_prepare(mc, NULL))
         return;
-    struct store_lookup_opts opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime };
+    struct store_lookup_opts opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime,
+                                     mc->o.key_binary };
     struct mg_state st = { NULL, { false, 0, false }, false, false };
     enum store_miss why = STORE_HIT;
     st.it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &st.hit, &why);
@@ -911,7 +929,7 @@ void proto_meta_debug(struct text_req *rq, unsigned arg)
         }
     }
     counter_inc(&mc->ctr->cmd_meta);
-    struct store_lookup_opts opt = { true, false, 0 };
+    struct store_lookup_opts opt = { true, false, 0, false };
     struct store_lookup_before hit;
     item *it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &hit, NULL);
     if (it == NULL) {

@@ -583,6 +583,11 @@ void settings_man(FILE *out)
     fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT or the"
           " \\fBshutdown\\fR command; non\\-zero on a bad option, with a one\\-line"
           " message on standard error.\n"
+          ".SH DIFFERENCES FROM MEMCACHED\n"
+          "A meta command's \\fBk\\fR flag echoes a key in base64 (with \\fBb\\fR) when"
+          " the key was given in base64 or when its bytes hold whitespace or control"
+          " characters; memcached 1.6.45 writes such a key raw, so a newline in it"
+          " breaks the reply line.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 

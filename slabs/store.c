@@ -639,7 +639,8 @@ item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lo
                 *why = miss;
             return NULL;
         }
-        atomic_fetch_or_explicit(&fresh->iflags, ITEM_TOKEN_SENT, memory_order_relaxed);
+        uint8_t marks = ITEM_TOKEN_SENT | (opt->key_binary ? ITEM_KEY_BINARY : 0);
+        atomic_fetch_or_explicit(&fresh->iflags, marks, memory_order_relaxed);
     }
 }
 

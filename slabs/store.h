@@ -318,7 +318,8 @@ size_t store_item_total_size(const store *s, const item *it);
 struct store_lookup_opts {
     bool no_bump;            /* neither mark fetched nor bump in the LRU */
     bool vivify;             /* on a miss create an empty item... */
-    int64_t vivify_exptime;  /* ...with this exptime (protocol value), token mark set */
+    int64_t vivify_exptime;  /* ...with this exptime (protocol value), token mark set, */
+    bool key_binary;         /* ...and marked as having a binary key (item_key_binary) */
 };
 
 /* The item's state from before the lookup. */

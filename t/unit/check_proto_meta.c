@@ -136,8 +136,26 @@ START_TEST(mg_base64_keys)
     EXPECT("mg AAE= b k\r\n", "EN kAAE= b\r\n");  /* bytes 0x00 0x01 */
     EXPECT("ms AAE= 1 b k c\r\nz\r\n", "HD kAAE= b c3\r\n");
     EXPECT("mg AAE= b v\r\n", "VA 1\r\nz\r\n");
-    /* a vivified item is not marked binary (as memcached) */
-    EXPECT("mg Zm9vMg== b N30 k s v\r\n", "VA 0 kfoo2 s0 W\r\n\r\n");
+    /* a vivified item keeps the b of its request, as ms does (memcached 1.6.45
+     * echoes it raw) */
+    EXPECT("mg Zm9vMg== b N30 k s v\r\n", "VA 0 kZm9vMg== b s0 W\r\n\r\n");
+    EXPECT("mg foo2 k v\r\n", "VA 0 kZm9vMg== b Z\r\n\r\n");
+    /* fuzz_meta's find: a vivified key holding a space and a newline went out
+     * raw and broke the reply line */
+    EXPECT("mg ZCCCCCCCCCCCCm9v N30 b v k\r\n", "VA 0 kZCCCCCCCCCCCCm9v b W\r\n\r\n");
+}
+END_TEST
+
+/* A key stored unmarked (the binary protocol takes any bytes) that would break
+ * a text line goes back in base64 all the same. */
+START_TEST(mg_unprintable_key_echoed_in_base64)
+{
+    enum store_result why;
+    item *it = store_item_alloc(st, "a b\n", 4, 0, 0, 1, &why);
+    ck_assert_ptr_nonnull(it);
+    item_value_mut(it)[0] = 'x';
+    ck_assert_int_eq(store_commit(st, it, STORE_SET, 0, NULL), STORE_OK);
+    EXPECT("mg YSBiCg== b k v\r\n", "VA 1 kYSBiCg== b\r\nx\r\n");
 }
 END_TEST
 
@@ -434,6 +452,7 @@ static Suite *proto_meta_suite(void)
     tcase_add_test(tc, mg_miss);
     tcase_add_test(tc, mg_ttl_and_touch);
     tcase_add_test(tc, mg_base64_keys);
+    tcase_add_test(tc, mg_unprintable_key_echoed_in_base64);
     tcase_add_test(tc, mg_vivify_win_stale);
     tcase_add_test(tc, ms_modes);
     tcase_add_test(tc, ms_cas_and_return_flags);

@@ -40,7 +40,7 @@ static uint64_t put(const char *key, const char *value, int64_t exptime)
 
 static item *peek(const char *key)
 {
-    struct store_lookup_opts opt = { true, false, 0 };
+    struct store_lookup_opts opt = { true, false, 0, false };
     struct store_lookup_before hit;
     return store_lookup(st, key, strlen(key), &opt, &hit, NULL);
 }
@@ -48,7 +48,7 @@ static item *peek(const char *key)
 START_TEST(get_meta_reports_before_state)
 {
     put("a", "v", 0);
-    struct store_lookup_opts opt = { false, false, 0 };
+    struct store_lookup_opts opt = { false, false, 0, false };
     struct store_lookup_before hit;
     enum store_miss why = STORE_MISS;
     clock_advance(3);
@@ -80,7 +80,7 @@ END_TEST
 
 START_TEST(get_meta_vivifies_once)
 {
-    struct store_lookup_opts opt = { false, true, 30 };
+    struct store_lookup_opts opt = { false, true, 30, false };
     struct store_lookup_before hit;
     item *it = store_lookup(st, "v", 1, &opt, &hit, NULL);
     ck_assert_ptr_nonnull(it);
