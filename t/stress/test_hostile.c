@@ -936,18 +936,21 @@ static void ho_memory(void)
  * 3,000 keys whose old hash shares the low 16 bits (the server's default
  * hash power: one chain of the old table; t/flood_keys.h finds them) against
  * 3,000 ordinary keys of the same length, at -t 1 from one client. Each
- * round sets every key HO_FLOOD_PASSES times and gets it as often, in
- * pipelined batches, every reply checked byte for byte; the best of
- * HO_FLOOD_ROUNDS rounds per kind, taken alternately in the same run, gives
- * the rates. Under the seeded hash the crafted keys' set and get rates stay
- * within 20% of the ordinary ones' (the old hash: 5x and 3x slower).
+ * round sets (or gets) every key of each kind once, back to back, in
+ * pipelined batches, every reply checked byte for byte. A pass takes a few
+ * ms, so a busy machine can stretch any one of them: each round's two
+ * passes give one ratio, the median of HO_FLOOD_ROUNDS ratios is the
+ * result, and a median under the bound is measured again, best of
+ * HO_FLOOD_TRIES (a slowdown the server causes shows in every round).
+ * Under the seeded hash the crafted keys' set and get rates stay within 20%
+ * of the ordinary ones' (main's old hash: 0.10 and 0.15 of them).
  */
 #define HO_FLOOD_KEYS 3000
 #define HO_FLOOD_BITS 16             /* HASH_POWER_DEFAULT */
 #define HO_FLOOD_PLAIN_FMT "plain:%012llu"   /* FLOOD_KEY_LEN bytes too */
 #define HO_FLOOD_BATCH 100
-#define HO_FLOOD_PASSES 4
-#define HO_FLOOD_ROUNDS 3
+#define HO_FLOOD_ROUNDS 15
+#define HO_FLOOD_TRIES 3             /* a median under the bound is taken again */
 #define HO_FLOOD_MIN_RATIO 0.8       /* crafted rate / ordinary rate, at least */
 #define HO_FLOOD_CMD_MAX 96          /* one command or one reply of a batch */
 
@@ -987,14 +990,42 @@ static bool ho_flood_pass(struct sc_conn *c, ho_flood_key *keys, bool get)
     return true;
 }
 
-/* HO_FLOOD_PASSES passes of one kind; their time in us, or -1 on a wrong reply. */
+/* One pass's time in us, or -1 on a wrong reply. */
 static long long ho_flood_time(struct sc_conn *c, ho_flood_key *keys, bool get)
 {
     long long t0 = ho_now_us();
-    for (int p = 0; p < HO_FLOOD_PASSES; p++)
-        if (!ho_flood_pass(c, keys, get))
-            return -1;
+    if (!ho_flood_pass(c, keys, get))
+        return -1;
     return ho_now_us() - t0;
+}
+
+static int ho_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * HO_FLOOD_ROUNDS rounds of: one pass of sets (or gets) of each kind, back
+ * to back, the first kind alternating; each round gives the rate ratio
+ * crafted / ordinary (ordinary time / crafted time). Writes their median to
+ * *ratio; false on a wrong reply.
+ */
+static bool ho_flood_ratio(struct sc_conn *c, bool get, double *ratio)
+{
+    double r[HO_FLOOD_ROUNDS];
+    for (int i = 0; i < HO_FLOOD_ROUNDS; i++) {
+        long long us[2];
+        for (int k = 0; k < 2; k++) {
+            int kind = (i + k) % 2;
+            if ((us[kind] = ho_flood_time(c, ho_flood_keys[kind], get)) < 0)
+                return false;
+        }
+        r[i] = (double)us[0] / (double)(us[1] > 0 ? us[1] : 1);
+    }
+    qsort(r, HO_FLOOD_ROUNDS, sizeof(r[0]), ho_cmp_double);
+    *ratio = r[HO_FLOOD_ROUNDS / 2];
+    return true;
 }
 
 static void ho_hash_flood(void)
@@ -1009,32 +1040,33 @@ static void ho_hash_flood(void)
         return;
     struct sc_conn c;
     bool opened = sc_open(&c, s.port), ok = opened;
-    long long best[2][2] = { { -1, -1 }, { -1, -1 } };   /* [kind][get] */
-    for (int r = 0; ok && r < HO_FLOOD_ROUNDS; r++)
-        for (int kind = 0; ok && kind < 2; kind++)
-            for (int get = 0; ok && get < 2; get++) {
-                long long us = ho_flood_time(&c, ho_flood_keys[kind], get);
-                ok = us >= 0;
-                if (ok && (best[kind][get] < 0 || us < best[kind][get]))
-                    best[kind][get] = us;
-            }
+    /* valgrind runs one guest thread at a time on a shared machine: its
+     * timings are too unsteady for a 20% bound; correctness is checked. */
+    bool timed = getenv("VG_REAL_BIN") == NULL;
+    double best[2] = { 0, 0 };   /* [get]: the best median ratio of the tries */
+    for (int t = 0; ok && t < (timed ? HO_FLOOD_TRIES : 1); t++) {
+        for (int get = 0; ok && get < 2; get++) {
+            double ratio = 0;
+            ok = ho_flood_ratio(&c, get, &ratio);
+            best[get] = ratio > best[get] ? ratio : best[get];
+        }
+        if (best[0] >= HO_FLOOD_MIN_RATIO && best[1] >= HO_FLOOD_MIN_RATIO)
+            break;
+    }
     if (opened)
         sc_close(&c);
-    sc_check(&ho_t, ok, "hash flood: %d crafted and %d ordinary keys set and read back "
-             "exactly, %d rounds", HO_FLOOD_KEYS, HO_FLOOD_KEYS, HO_FLOOD_ROUNDS);
+    sc_check(&ho_t, ok, "hash flood: %d crafted and %d ordinary keys set and read back exactly",
+             HO_FLOOD_KEYS, HO_FLOOD_KEYS);
     static const char *const what[2] = { "sets", "gets" };
     for (int get = 0; ok && get < 2; get++) {
-        double ratio = (double)best[0][get] / (double)best[1][get];
-        /* valgrind runs one guest thread at a time on a shared machine: its
-         * timings are too unsteady for a 20% bound; correctness is checked. */
-        if (getenv("VG_REAL_BIN") != NULL)
+        if (!timed)
             printf("note: hash flood %s: crafted/ordinary rate %.2f, not bounded under valgrind\n",
-                   what[get], ratio);
+                   what[get], best[get]);
         else
-            sc_check(&ho_t, ratio >= HO_FLOOD_MIN_RATIO, "hash flood at -t 1: crafted keys' %s "
-                     "rate %.2f of ordinary keys' (best of %d: %lld us vs %lld us for %d), "
-                     "at least %.2f", what[get], ratio, HO_FLOOD_ROUNDS, best[1][get],
-                     best[0][get], HO_FLOOD_KEYS * HO_FLOOD_PASSES, HO_FLOOD_MIN_RATIO);
+            sc_check(&ho_t, best[get] >= HO_FLOOD_MIN_RATIO, "hash flood at -t 1: crafted keys' "
+                     "%s rate %.2f of ordinary keys' (median of %d paired passes of %d keys, "
+                     "best of up to %d tries), at least %.2f", what[get], best[get],
+                     HO_FLOOD_ROUNDS, HO_FLOOD_KEYS, HO_FLOOD_TRIES, HO_FLOOD_MIN_RATIO);
     }
     ho_after(s.port, s.pid, "a hash flood");
     h_server_stop(&s);
