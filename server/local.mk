@@ -13,9 +13,9 @@ slabcache_SOURCES = \
 	server/conn.c \
 	server/udp.c \
 	server/stats.c
-slabcache_LDADD = libsettings.a libprotocol.a libslabs.a libcommon.a $(LIBEVENT_LIBS)
+slabcache_LDADD = libsettings.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(LIBEVENT_LIBS)
 slabcache_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 
 noinst_PROGRAMS += server/gen_man
 server_gen_man_SOURCES = server/gen_man.c
-server_gen_man_LDADD = libsettings.a libslabs.a libcommon.a
+server_gen_man_LDADD = libsettings.a libslabs.a libcommon.a $(XXHASH_LIBS)

@@ -197,6 +197,9 @@ static void build_store(struct server *srv)
     struct store_config cfg;
     char err[MAIN_ERR_MAX];
     settings_store_config(&srv->settings, &cfg);
+    if (settings_hash_substituted(&srv->settings))
+        log_info("-o hash_algorithm=%s: keys hash with seeded xxh3 instead\n",
+                 srv->settings.hash_algorithm);
     srv->store = store_create(&cfg, err, sizeof(err));
     if (srv->store == NULL) {
         fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);

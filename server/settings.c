@@ -23,8 +23,15 @@
 
 enum settings_type {
     T_FLAG, T_COUNT, T_UINT, T_SIZE, T_OCTAL, T_FACTOR, T_STR, T_LIST, T_PROTO,
-    T_ACTION, T_EXTENDED, T_ONOFF,
+    T_ACTION, T_EXTENDED, T_ONOFF, T_HASH,
 };
+
+/* memcached 1.6.45's -o hash_algorithm names. The store always hashes keys
+ * with seeded xxh3 (slabs/assoc.c); the others are accepted so memcached's
+ * command lines still start, and -v says they were replaced. */
+static const char *const hash_names[] = { "jenkins", "murmur3", "xxh3" };
+#define HASH_NAMES_N (sizeof(hash_names) / sizeof(hash_names[0]))
+#define HASH_NAME_USED "xxh3"
 
 enum row_kind { ROW_OPT, ROW_EXT };
 
@@ -145,6 +152,24 @@ static void protocol_names_text(char *buf, size_t len)
                               proto_mode_name((enum proto_mode)m, PROTO_NAME_FLAG));
 }
 
+/* The hash_names entry called text; NULL when none is. */
+static const char *hash_name_find(const char *text)
+{
+    for (size_t i = 0; text != NULL && i < HASH_NAMES_N; i++)
+        if (strcmp(text, hash_names[i]) == 0)
+            return hash_names[i];
+    return NULL;
+}
+
+/* "jenkins, murmur3, xxh3": the names hash_algorithm takes, for its error. */
+static void hash_names_text(char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < HASH_NAMES_N && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i > 0 ? ", " : "", hash_names[i]);
+}
+
 /* ------------------------------------------------------------------ errors */
 
 /* How a row is named in messages: "-c (--conn-limit)" or "-o hashpower". */
@@ -191,6 +216,11 @@ static bool fail_range(const struct settings_row *r, const char *text, char *err
     }
     case T_ONOFF:
         return fail(err, errlen, "%s takes no value (use %s or no_%s)", label, r->name, r->name);
+    case T_HASH: {
+        char names[VALUE_TEXT_MAX];
+        hash_names_text(names, sizeof(names));
+        return fail(err, errlen, "%s: '%s' is not one of %s", label, text, names);
+    }
     default:
         return fail(err, errlen, "%s: '%s' is not a number from %.0f to %.0f", label, text,
                     r->min, r->max);
@@ -276,6 +306,10 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
         return true;
     case T_EXTENDED:
         return text == NULL || apply_extended(s, text, err, errlen);
+    case T_HASH:
+        if ((*(const char **)p = hash_name_find(text)) == NULL)
+            return fail_range(r, text, err, errlen);
+        return true;
     }
     return fail(err, errlen, "internal: row type %d", (int)r->type);
 }
@@ -449,6 +483,11 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
     return settings_check(s, err, errlen) ? SETTINGS_RUN : SETTINGS_ERROR;
 }
 
+bool settings_hash_substituted(const struct settings *s)
+{
+    return strcmp(s->hash_algorithm, HASH_NAME_USED) != 0;
+}
+
 void settings_store_config(const struct settings *s, struct store_config *cfg)
 {
     store_config_defaults(cfg);
@@ -505,7 +544,7 @@ static void usage_row(FILE *out, const struct settings_row *r)
     int n;
     if (r->kind == ROW_EXT)
         n = snprintf(lead, sizeof(lead), "   - %s%s:", r->name,
-                     r->type == T_ONOFF ? "" : "=<num>");
+                     r->type == T_ONOFF ? "" : r->type == T_HASH ? "=<name>" : "=<num>");
     else if (r->arg != NULL)
         n = snprintf(lead, sizeof(lead), "-%c, --%s=<%s>", r->shortc, r->name, r->arg);
     else
@@ -645,7 +684,8 @@ static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum sett
 }
 
 #define EMIT_VALUE(name, fmt, v) \
-    _Generic((v), double: emit_d, char *: emit_s, default: emit_u)(emit, arg, name, fmt, v)
+    _Generic((v), double: emit_d, char *: emit_s, const char *: emit_s, default: emit_u)( \
+        emit, arg, name, fmt, v)
 #define STATS_OPT_(field, type, sc, ln, argn, def, note, mn, mx, stat, fmt, help) \
     if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
 #define STATS_EXT_(field, type, key, def, note, mn, mx, stat, fmt, help) \

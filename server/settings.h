@@ -50,6 +50,7 @@
 #define SETTINGS_CTYPE_T_ACTION  bool      /* -h, -V: the caller acts and exits */
 #define SETTINGS_CTYPE_T_EXTENDED bool     /* -o: keys go to EXT rows */
 #define SETTINGS_CTYPE_T_ONOFF   bool      /* -o key (true) or no_key (false) */
+#define SETTINGS_CTYPE_T_HASH    const char * /* one of memcached's hash names (static) */
 
 /* How `stats settings` prints a value. */
 enum settings_fmt {
@@ -135,6 +136,8 @@ enum settings_fmt {
     STAT("flush_enabled", FMT_YES, true) \
     EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
         "idle_timeout", FMT_NUM, "close connections idle this many seconds") \
+    EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
+        "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
     STAT("track_sizes", FMT_YES, false) \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
@@ -194,6 +197,9 @@ void settings_usage(FILE *out);
 
 /* The man page (troff), from the same rows; date-free so builds repeat. */
 void settings_man(FILE *out);
+
+/* True when -o hash_algorithm named another hash than the one used (xxh3). */
+bool settings_hash_substituted(const struct settings *s);
 
 /* Fills the store's configuration from the settings. */
 void settings_store_config(const struct settings *s, struct store_config *cfg);

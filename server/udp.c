@@ -20,9 +20,10 @@
  *
  * Each request's reply goes back to the sender with the same request id,
  * cut into datagrams of at most UDP_MAX_PAYLOAD bytes (memcached's 1400
- * minus the header) numbered seq 0..n-1 with total n. The bytes are copied
- * out of the reply (item values included) into one datagram buffer: UDP
- * replies are small, and copying lets the items go at once.
+ * minus the header) numbered seq 0..n-1 with total n; every datagram but
+ * the last is full, however many pieces the reply holds. The bytes are
+ * copied out of the reply (item values included) into one datagram buffer:
+ * UDP replies are small, and copying lets the items go at once.
  *
  * Sockets and threads: one socket per address, shared by every worker, each
  * of which watches it from its own event base (memcached does the same with
@@ -47,7 +48,7 @@
 #define UDP_MAX_PAYLOAD (UDP_MAX_DATAGRAM - UDP_HEADER_LEN)
 #define UDP_READ_MAX 65536                    /* the largest datagram IPv4/IPv6 carry */
 #define UDP_MAX_DATAGRAMS 65535               /* total is a 16-bit field */
-#define UDP_IOV_MAX 64
+#define UDP_IOV_MAX 64                        /* reply pieces looked at per batch */
 #define UDP_SEND_WAIT_MS 10                   /* a full socket buffer: wait once, then drop */
 
 enum udp_field {
@@ -84,16 +85,28 @@ static void udp_put16(unsigned char *p, enum udp_field f, uint16_t v)
     p[f + 1] = (unsigned char)v;
 }
 
-/* Copies up to max unsent reply bytes into dst; returns how many. */
-static size_t udp_copy_out(struct reply *out, unsigned char *dst, size_t max)
+/*
+ * Moves up to max unsent reply bytes into dst and marks them sent; returns
+ * how many. A reply may hold any number of pieces (a multi-get has a few per
+ * key), so it takes them UDP_IOV_MAX at a time until dst is full: the
+ * datagram count was fixed from the byte count, so every datagram but the
+ * last must leave full.
+ */
+static size_t udp_take_out(struct reply *out, unsigned char *dst, size_t max)
 {
-    struct iovec iov[UDP_IOV_MAX];
-    int n = reply_iov(out, iov, UDP_IOV_MAX);
     size_t got = 0;
-    for (int i = 0; i < n && got < max; i++) {
-        size_t take = iov[i].iov_len < max - got ? iov[i].iov_len : max - got;
-        memcpy(dst + got, iov[i].iov_base, take);
-        got += take;
+    while (got < max && reply_pending(out) > 0) {
+        struct iovec iov[UDP_IOV_MAX];
+        int n = reply_iov(out, iov, UDP_IOV_MAX);
+        size_t batch = 0;
+        for (int i = 0; i < n && got + batch < max; i++) {
+            size_t room = max - got - batch;
+            size_t take = iov[i].iov_len < room ? iov[i].iov_len : room;
+            memcpy(dst + got + batch, iov[i].iov_base, take);
+            batch += take;
+        }
+        reply_consumed(out, batch);
+        got += batch;
     }
     return got;
 }
@@ -139,8 +152,7 @@ static void udp_send_reply(struct worker *w, const struct udp_peer *peer)
     udp_put16(d, UDP_F_RESERVED, 0);
     for (size_t seq = 0; seq < count; seq++) {
         udp_put16(d, UDP_F_SEQUENCE, (uint16_t)seq);
-        size_t len = udp_copy_out(out, d + UDP_HEADER_LEN, UDP_MAX_PAYLOAD);
-        reply_consumed(out, len);
+        size_t len = udp_take_out(out, d + UDP_HEADER_LEN, UDP_MAX_PAYLOAD);
         if (!udp_sendto(w, peer, UDP_HEADER_LEN + len)) {
             reply_clear(out);
             return;

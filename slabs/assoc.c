@@ -16,14 +16,19 @@
  * the bucket a reader looks at cannot move under it. The last move frees the
  * old table, again under every stripe lock.
  *
- * The hash: our own 64-bit multiply-rotate mix over 8-byte words, with a
- * murmur3-style finalizer for avalanche (every input bit flips each output
- * bit with probability near 1/2). Buckets and stripes take the low bits.
+ * The hash: xxh3 from libxxhash, keyed with a per-store seed that
+ * store_create() draws from getrandom(2) (store_config.hash_seed fixes it
+ * for tests). Keys that share a bucket cannot be computed without the seed,
+ * so a client cannot flood one chain (hash flooding). Buckets and stripes
+ * take the low bits.
  */
 #include "slabs/internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <xxhash.h>
 
 /*
  * 4096 item locks at most. ThreadSanitizer's deadlock detector aborts when a
@@ -38,52 +43,28 @@
 #define ASSOC_GROW_NUM 3               /* grow above items > buckets * 3 / 2 */
 #define ASSOC_GROW_DEN 2
 
-#define HASH_SEED 0x9e3779b97f4a7c15ull
-#define HASH_M1 0xff51afd7ed558ccdull
-#define HASH_M2 0xc4ceb9fe1a85ec53ull
-#define HASH_K1 0x87c37b91114253d5ull
-#define HASH_K2 0x4cf5ad432745937full
-
-static uint64_t rotl64(uint64_t x, int r)
+/*
+ * The key hash: xxh3 (libxxhash) keyed with the store's seed. Without a
+ * secret seed anyone can compute offline keys that share a bucket and turn
+ * every lookup into a walk of one long chain; with it they cannot.
+ */
+uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey)
 {
-    return (x << r) | (x >> (64 - r));
+    return XXH3_64bits_withSeed(key, nkey, seed);
 }
 
-static uint64_t fmix64(uint64_t h)
+/* A seed from the kernel's random pool; false (errno set) when it has none. */
+bool assoc_random_seed(uint64_t *seed)
 {
-    h ^= h >> 33;
-    h *= HASH_M1;
-    h ^= h >> 33;
-    h *= HASH_M2;
-    h ^= h >> 33;
-    return h;
-}
-
-static uint64_t mix_word(uint64_t h, uint64_t k)
-{
-    k *= HASH_K1;
-    k = rotl64(k, 31);
-    k *= HASH_K2;
-    h ^= k;
-    h = rotl64(h, 27);
-    return h * 5 + 0x52dce729;
-}
-
-uint64_t assoc_hash(const char *key, size_t nkey)
-{
-    const unsigned char *p = (const unsigned char *)key;
-    uint64_t h = HASH_SEED ^ (nkey * HASH_M2);
-    size_t i = 0;
-    for (; i + 8 <= nkey; i += 8) {
-        uint64_t k;
-        memcpy(&k, p + i, sizeof(k));
-        h = mix_word(h, k);
-    }
-    uint64_t tail = 0;
-    for (size_t j = 0; i + j < nkey; j++)
-        tail |= (uint64_t)p[i + j] << (8 * j);
-    h = mix_word(h, tail);
-    return fmix64(h ^ nkey);
+    ssize_t n;
+    do
+        n = getrandom(seed, sizeof(*seed), 0);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(*seed))
+        return true;
+    if (n >= 0)
+        errno = EIO;   /* a short read: the pool cannot give 8 bytes */
+    return false;
 }
 
 static uint64_t assoc_grow_threshold(unsigned power)
@@ -92,9 +73,10 @@ static uint64_t assoc_grow_threshold(unsigned power)
 }
 
 /* power is at most HASH_POWER_MAX (store_create checks); 0 is one bucket. */
-int assoc_init(store *s, unsigned power)
+int assoc_init(store *s, unsigned power, uint64_t seed)
 {
     struct assoc *a = &s->assoc;
+    a->seed = seed;
     a->primary = calloc((size_t)1 << power, sizeof(ilink));
     if (a->primary == NULL)
         return -1;
@@ -221,7 +203,7 @@ static void assoc_move_bucket_locked(store *s, uint64_t ob)
     while (l != LINK_NONE) {
         item *it = it_at(s, l);
         ilink next = it->hnext;
-        uint64_t nb = assoc_hash(item_key(it), it->nkey) & mask;
+        uint64_t nb = assoc_hash(a->seed, item_key(it), it->nkey) & mask;
         it->hnext = a->primary[nb];
         a->primary[nb] = l;
         l = next;

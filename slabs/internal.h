@@ -231,6 +231,7 @@ struct assoc {
     pthread_mutex_t expand_lock;
     pthread_mutex_t *stripes;
     uint32_t stripe_mask;
+    uint64_t seed;          /* assoc_hash's key, fixed for the store's life */
 };
 
 /* Flush state, packed so the get path reads it with one atomic load:
@@ -285,8 +286,9 @@ void slab_account_reuse(store *s, unsigned cls, size_t old_nbytes, size_t new_nb
 void slab_prealloc(store *s);
 
 /* ---- assoc.c ---- */
-uint64_t assoc_hash(const char *key, size_t nkey);
-int assoc_init(store *s, unsigned power);
+uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey);
+bool assoc_random_seed(uint64_t *seed);
+int assoc_init(store *s, unsigned power, uint64_t seed);
 void assoc_destroy(store *s);
 /* The key's stripe lock held: */
 item *assoc_find_locked(store *s, const char *key, size_t nkey, uint64_t hv);
@@ -316,7 +318,7 @@ struct key_lock {
 /* The hash and stripe of key; does not lock. */
 static inline struct key_lock key_lock_for(store *s, const char *key, size_t nkey)
 {
-    uint64_t hv = assoc_hash(key, nkey);
+    uint64_t hv = assoc_hash(s->assoc.seed, key, nkey);
     return (struct key_lock){ hv, &s->assoc.stripes[hv & s->assoc.stripe_mask] };
 }
 

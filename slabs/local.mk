@@ -1,4 +1,5 @@
-# slabs/: the storage engine (owner: slabs). Links only libcommon.a.
+# slabs/: the storage engine (owner: slabs). Links only libcommon.a, and
+# libxxhash: whatever links libslabs.a adds $(XXHASH_LIBS).
 noinst_LIBRARIES += libslabs.a
 libslabs_a_SOURCES = \
 	slabs/store.h slabs/internal.h \

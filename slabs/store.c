@@ -33,6 +33,7 @@
 #include "common/decimal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->no_evict = false;
     cfg->use_cas = true;
     cfg->hash_power = HASH_POWER_DEFAULT;
+    cfg->hash_seed = 0;
 }
 
 static bool config_check(const struct store_config *c, char *err, size_t errlen)
@@ -112,8 +114,13 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    if (assoc_init(s, cfg->hash_power) != 0) {
-        snprintf(err, errlen, "out of memory for the hash table");
+    uint64_t seed = cfg->hash_seed;
+    bool seeded = seed != 0 || assoc_random_seed(&seed);
+    if (!seeded || assoc_init(s, cfg->hash_power, seed) != 0) {
+        if (!seeded)
+            snprintf(err, errlen, "cannot read a random hash seed: %s", strerror(errno));
+        else
+            snprintf(err, errlen, "out of memory for the hash table");
         slab_arena_destroy(s);
         free(s);
         return NULL;

@@ -290,6 +290,135 @@ START_TEST(udp_binary_request_answered)
 }
 END_TEST
 
+/* ---- multi-get replies framed whole, whatever their number of pieces ---- */
+
+#define TR_MULTI_KEYS_MAX 2000
+#define TR_MULTI_BUF (256 * 1024)
+#define TR_MULTI_BIG_KEY "mkbig"
+
+/* Stores mk0..mk<n-1> (one-byte values) and a TR_BIG_VALUE-byte TR_MULTI_BIG_KEY over TCP. */
+static void tr_multi_store(int nkeys)
+{
+    static char req[TR_MULTI_BUF];
+    size_t len = 0;
+    for (int i = 0; i < nkeys; i++)
+        len += (size_t)snprintf(req + len, sizeof(req) - len, "set mk%d 0 0 1 noreply\r\n%c\r\n",
+                                i, 'a' + i % 26);
+    len += (size_t)snprintf(req + len, sizeof(req) - len, "set " TR_MULTI_BIG_KEY " 3 0 %d noreply\r\n",
+                            TR_BIG_VALUE);
+    for (int i = 0; i < TR_BIG_VALUE; i++)
+        req[len++] = (char)('A' + i % 26);
+    len += (size_t)snprintf(req + len, sizeof(req) - len, "\r\nversion\r\n");
+    int fd = hc_conn();
+    ck_assert(h_send(fd, req, len));
+    static char got[TR_OUT_MAX];
+    bool closed;
+    h_read_until(fd, got, sizeof(got), "\r\n", H_IO_TIMEOUT_MS, &closed);
+    ck_assert_msg(strncmp(got, "VERSION ", 8) == 0, "sets answered \"%s\"", h_escape(got, strlen(got)));
+    close(fd);
+}
+
+/* The text of "get mk0 .. mk<n-1>", with the big value's key in the middle when big. */
+static void tr_multi_get_req(char *req, size_t cap, int nkeys, bool big)
+{
+    size_t len = (size_t)snprintf(req, cap, "get");
+    for (int i = 0; i < nkeys; i++) {
+        len += (size_t)snprintf(req + len, cap - len, " mk%d", i);
+        if (big && i == nkeys / 2)
+            len += (size_t)snprintf(req + len, cap - len, " " TR_MULTI_BIG_KEY);
+    }
+    snprintf(req + len, cap - len, "\r\n");
+}
+
+/* The reply to a get over TCP, up to its END line. */
+static size_t tr_tcp_get_reply(const char *req, char *out, size_t cap)
+{
+    int fd = hc_conn();
+    ck_assert(h_send_str(fd, req));
+    bool closed;
+    size_t n = h_read_until(fd, out, cap, "END\r\n", H_IO_TIMEOUT_MS, &closed);
+    close(fd);
+    return n;
+}
+
+/*
+ * Sends req in one datagram and reassembles the run that answers it: every
+ * datagram carries the request id, the same total and a zero reserved field,
+ * each sequence number 0..total-1 comes once, and all but the last are full
+ * (so total is the byte count rounded up). Returns the reply's length.
+ */
+static size_t tr_udp_reassemble(int u, uint16_t id, const char *req, char *out, size_t cap)
+{
+    static struct tr_dgram d;
+    static bool seen[TR_MULTI_BUF / TR_UDP_PAYLOAD_MAX + 1];
+    tr_udp_send(u, id, 0, 1, req, strlen(req));
+    ck_assert_msg(tr_udp_recv(u, &d, H_IO_TIMEOUT_MS), "no UDP reply");
+    unsigned total = d.total;
+    ck_assert_uint_ge(total, 1);
+    ck_assert_uint_le((size_t)total * TR_UDP_PAYLOAD_MAX, cap);
+    memset(seen, 0, sizeof(seen));
+    size_t len = 0;
+    for (unsigned got = 1;; got++) {
+        ck_assert_uint_eq(d.id, id);
+        ck_assert_uint_eq(d.total, total);
+        ck_assert_uint_eq(d.reserved, 0);
+        ck_assert_uint_lt(d.seq, total);
+        ck_assert_msg(!seen[d.seq], "sequence %u twice", d.seq);
+        seen[d.seq] = true;
+        bool last = d.seq + 1u == total;
+        ck_assert_msg(last ? d.len >= 1 : d.len == TR_UDP_PAYLOAD_MAX,
+                      "datagram %u of %u carries %zu bytes", d.seq, total, d.len);
+        memcpy(out + (size_t)d.seq * TR_UDP_PAYLOAD_MAX, d.payload, d.len);
+        if (last)
+            len = (size_t)(total - 1) * TR_UDP_PAYLOAD_MAX + d.len;
+        if (got == total)
+            break;
+        ck_assert_msg(tr_udp_recv(u, &d, H_IO_TIMEOUT_MS), "datagram %u of %u missing", got, total);
+    }
+    ck_assert_msg(!tr_udp_recv(u, &d, TR_SILENCE_MS), "a datagram after the run");
+    return len;
+}
+
+static int tr_count(const char *buf, size_t len, const char *needle)
+{
+    int n = 0;
+    for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), needle, strlen(needle))) != NULL;
+         p++)
+        n++;
+    return n;
+}
+
+/*
+ * memcached 1.6.45 frames each key's VALUE (and the END) as its own run of
+ * total 1 (seen by hand with -U); slabcache frames a request's whole reply
+ * as one run, as protocol.txt describes. The bytes are the same.
+ */
+START_TEST(udp_multi_get_framed_whole)
+{
+    if (!h_is_slabcache())
+        return;
+    int u = h_udp_socket(tr_start_udp(NULL));
+    tr_multi_store(TR_MULTI_KEYS_MAX);
+    static const struct { int keys; bool big; } runs[] = {
+        { 1, false }, { 200, false }, { 200, true }, { TR_MULTI_KEYS_MAX, false },
+    };
+    static char req[TR_MULTI_BUF], tcp[TR_MULTI_BUF], udp[TR_MULTI_BUF];
+    for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+        tr_multi_get_req(req, sizeof(req), runs[r].keys, runs[r].big);
+        size_t tlen = tr_tcp_get_reply(req, tcp, sizeof(tcp));
+        ck_assert_int_eq(tr_count(tcp, tlen, "VALUE "), runs[r].keys + runs[r].big);
+        size_t ulen = tr_udp_reassemble(u, (uint16_t)(0x100 + r), req, udp, sizeof(udp));
+        ck_assert_int_eq(tr_count(udp, ulen, "VALUE "), runs[r].keys + runs[r].big);
+        ck_assert_msg(ulen >= 5 && memcmp(udp + ulen - 5, "END\r\n", 5) == 0,
+                      "%d keys: the UDP reply does not end with END", runs[r].keys);
+        ck_assert_uint_eq(ulen, tlen);
+        ck_assert_msg(memcmp(udp, tcp, tlen) == 0, "%d keys: UDP and TCP replies differ",
+                      runs[r].keys);
+    }
+    close(u);
+}
+END_TEST
+
 /* True when a datagram to 127.0.0.1:port comes back as "connection refused". */
 static bool tr_udp_refused(int port)
 {
@@ -800,6 +929,7 @@ static Suite *tr_suite(void)
     tcase_add_test(udp, udp_multi_datagram_request_dropped);
     tcase_add_test(udp, udp_counts_bytes_and_commands);
     tcase_add_test(udp, udp_binary_request_answered);
+    tcase_add_test(udp, udp_multi_get_framed_whole);
     tcase_add_test(udp, udp_off_by_default);
     tcase_add_test(udp, udp_port_in_stats);
     tcase_add_test(udp, udp_libmemcached);

@@ -1,8 +1,10 @@
 /*
  * check_assoc: the hash function (determinism, avalanche, spread over low
- * bits) and the hash table's incremental growth: a few buckets at a time,
- * lookups right in the middle of it, and 1M keys inserted while a second
- * thread keeps looking up keys already stored (every one must be found).
+ * bits, a seed that changes every bucket, keys crafted against the old
+ * unseeded hash spread like any others) and the hash table's incremental
+ * growth: a few buckets at a time, lookups right in the middle of it, and
+ * 1M keys inserted while a second thread keeps looking up keys already
+ * stored (every one must be found).
  */
 #include <check.h>
 #include <pthread.h>
@@ -13,9 +15,12 @@
 
 #include "common/clock.h"
 #include "slabs/internal.h"
+#include "t/flood_keys.h"
 #include "t/unit/fixture.h"
 
 #define MB (1024u * 1024u)
+#define SEED_A 0x243f6a8885a308d3ull    /* two fixed seeds, as store_config.hash_seed */
+#define SEED_B 0x13198a2e03707344ull
 
 static store *mk(uint64_t mem, unsigned power)
 {
@@ -51,11 +56,11 @@ static bool found(store *s, const char *k, const char *v)
 
 START_TEST(test_hash_basics)
 {
-    ck_assert_uint_eq(assoc_hash("hello", 5), assoc_hash("hello", 5));
-    ck_assert_uint_ne(assoc_hash("hello", 5), assoc_hash("hellp", 5));
-    ck_assert_uint_ne(assoc_hash("a", 1), assoc_hash("a\0", 2));
-    ck_assert_uint_ne(assoc_hash("", 0), assoc_hash("\0", 1));
-    ck_assert_uint_ne(assoc_hash("abcdefgh", 8), assoc_hash("abcdefgh\0", 9));
+    ck_assert_uint_eq(assoc_hash(SEED_A, "hello", 5), assoc_hash(SEED_A, "hello", 5));
+    ck_assert_uint_ne(assoc_hash(SEED_A, "hello", 5), assoc_hash(SEED_A, "hellp", 5));
+    ck_assert_uint_ne(assoc_hash(SEED_A, "a", 1), assoc_hash(SEED_A, "a\0", 2));
+    ck_assert_uint_ne(assoc_hash(SEED_A, "", 0), assoc_hash(SEED_A, "\0", 1));
+    ck_assert_uint_ne(assoc_hash(SEED_A, "abcdefgh", 8), assoc_hash(SEED_A, "abcdefgh\0", 9));
 }
 END_TEST
 
@@ -68,10 +73,10 @@ START_TEST(test_hash_avalanche)
     for (unsigned len = 1; len <= sizeof(key); len += 3) {
         for (unsigned i = 0; i < len; i++)
             key[i] = (char)('a' + (i * 7 + len) % 26);
-        uint64_t h0 = assoc_hash(key, len);
+        uint64_t h0 = assoc_hash(SEED_A, key, len);
         for (unsigned bit = 0; bit < len * 8; bit++) {
             key[bit / 8] ^= (char)(1 << (bit % 8));
-            uint64_t d = h0 ^ assoc_hash(key, len);
+            uint64_t d = h0 ^ assoc_hash(SEED_A, key, len);
             key[bit / 8] ^= (char)(1 << (bit % 8));
             for (int o = 0; o < 64; o++)
                 flips[o] += (d >> o) & 1;
@@ -95,7 +100,7 @@ START_TEST(test_hash_spread)
     memset(count, 0, sizeof(count));
     for (int i = 0; i < NK; i++) {
         int n = snprintf(key, sizeof(key), "user:%d", i);
-        count[assoc_hash(key, (size_t)n) & (NB - 1)]++;
+        count[assoc_hash(SEED_A, key, (size_t)n) & (NB - 1)]++;
     }
     double chi = 0;
     unsigned max = 0;
@@ -108,6 +113,77 @@ START_TEST(test_hash_spread)
     ck_assert_uint_lt(max, 40);
     /* chi-square with 4095 degrees of freedom: mean 4095, sd ~90 */
     ck_assert_msg(chi > 3600 && chi < 4600, "chi2 %.0f", chi);
+}
+END_TEST
+
+START_TEST(test_hash_seeded)
+{
+    /* another seed, another hash: for every key, and so for every bucket */
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(key, sizeof(key), "user:%d", i);
+        ck_assert_uint_ne(assoc_hash(SEED_A, key, (size_t)n), assoc_hash(SEED_B, key, (size_t)n));
+    }
+    /* a store takes its seed from the config, else a random one of its own */
+    struct store_config c;
+    store_config_defaults(&c);
+    c.mem_limit = 4 * MB;
+    c.hash_seed = SEED_B;
+    store *s = fx_store_create(&c);
+    ck_assert_uint_eq(s->assoc.seed, SEED_B);
+    store_destroy(s);
+    c.hash_seed = 0;
+    store *r1 = fx_store_create(&c), *r2 = fx_store_create(&c);
+    ck_assert_uint_ne(r1->assoc.seed, r2->assoc.seed);
+    store_destroy(r1);
+    store_destroy(r2);
+}
+END_TEST
+
+/*
+ * Hash flooding: keys searched for offline so that the old fixed-seed hash
+ * (t/flood_keys.h, the attacker's model) puts them in one bucket. A 12-bit
+ * search keeps this fast (2000 keys, about 8M tried); the 20 bits of the
+ * issue take ~3e9 tries, and the server stress case uses 16 (its default
+ * hash power). Under the seeded hash they spread like ordinary keys.
+ */
+#define FLOOD_UNIT_KEYS 2000
+#define FLOOD_UNIT_BITS 12
+#define FLOOD_BUCKET_MAX 8      /* 2000 keys in 4096 buckets: mean 0.5, max ~5 */
+
+/* The most keys any bucket of 2^power gets under seed. */
+static unsigned flood_max_bucket(char (*keys)[FLOOD_KEY_LEN + 1], size_t n, uint64_t seed,
+                                 unsigned power)
+{
+    size_t nb = (size_t)1 << power;
+    unsigned *count = calloc(nb, sizeof(*count)), max = 0;
+    ck_assert_ptr_nonnull(count);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = ++count[assoc_hash(seed, keys[i], FLOOD_KEY_LEN) & (nb - 1)];
+        if (c > max)
+            max = c;
+    }
+    free(count);
+    return max;
+}
+
+START_TEST(test_flood_keys_spread)
+{
+    static char keys[FLOOD_UNIT_KEYS][FLOOD_KEY_LEN + 1];
+    flood_keys_find(keys, FLOOD_UNIT_KEYS, FLOOD_UNIT_BITS);
+    /* the attacker's model is right: one old bucket takes them all */
+    uint64_t mask = ((uint64_t)1 << FLOOD_UNIT_BITS) - 1;
+    for (size_t i = 1; i < FLOOD_UNIT_KEYS; i++)
+        ck_assert_uint_eq(flood_old_hash(keys[i], FLOOD_KEY_LEN) & mask,
+                          flood_old_hash(keys[0], FLOOD_KEY_LEN) & mask);
+    static const uint64_t seeds[] = { SEED_A, SEED_B };
+    static const unsigned powers[] = { FLOOD_UNIT_BITS, 16, 20 };
+    for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++)
+        for (size_t p = 0; p < sizeof(powers) / sizeof(powers[0]); p++) {
+            unsigned max = flood_max_bucket(keys, FLOOD_UNIT_KEYS, seeds[s], powers[p]);
+            ck_assert_msg(max <= FLOOD_BUCKET_MAX, "seed %zu, power %u: a bucket of %u keys",
+                          s, powers[p], max);
+        }
 }
 END_TEST
 
@@ -244,6 +320,8 @@ static Suite *assoc_suite(void)
     tcase_add_test(tc, test_hash_basics);
     tcase_add_test(tc, test_hash_avalanche);
     tcase_add_test(tc, test_hash_spread);
+    tcase_add_test(tc, test_hash_seeded);
+    tcase_add_test(tc, test_flood_keys_spread);
     suite_add_tcase(s, tc);
     tc = tcase_create("growth");
     tcase_add_checked_fixture(tc, setup, NULL);

@@ -504,6 +504,29 @@ START_TEST(store_config_from_settings)
 }
 END_TEST
 
+START_TEST(hash_algorithm_names)
+{
+    /* memcached's names all start the server; the key hash is always seeded xxh3 */
+    PARSE_OK("-p", "1");
+    ck_assert_str_eq(st.hash_algorithm, "xxh3");
+    ck_assert(!settings_hash_substituted(&st));
+    static const char *const names[] = { "jenkins", "murmur3", "xxh3" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char opt[64];
+        snprintf(opt, sizeof(opt), "hash_algorithm=%s", names[i]);
+        PARSE_OK("-o", opt);
+        ck_assert_str_eq(st.hash_algorithm, names[i]);
+        ck_assert(settings_hash_substituted(&st) == (strcmp(names[i], "xxh3") != 0));
+        settings_free(&st);
+    }
+    PARSE_ERR("-o hash_algorithm: 'sha1' is not one of jenkins, murmur3, xxh3", "-o",
+              "hash_algorithm=sha1");
+    PARSE_ERR("-o hash_algorithm needs a value (hash_algorithm=<value>)", "-o", "hash_algorithm=");
+    PARSE_ERR("-o hash_algorithm: 'XXH3' is not one of jenkins, murmur3, xxh3", "-o",
+              "hash_algorithm=XXH3");
+}
+END_TEST
+
 static Suite *settings_suite(void)
 {
     Suite *s = suite_create("settings");
@@ -512,6 +535,7 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, every_flag);
     tcase_add_test(tc, long_flags);
+    tcase_add_test(tc, hash_algorithm_names);
     tcase_add_test(tc, size_suffixes);
     tcase_add_test(tc, bad_values);
     tcase_add_test(tc, combinations_and_later_features);

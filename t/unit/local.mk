@@ -18,17 +18,17 @@ t_unit_check_reply_SOURCES = t/unit/check_reply.c
 t_unit_check_reply_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 # store_release is wrapped so the suite can count the references it gets back.
 t_unit_check_reply_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=store_release
-t_unit_check_reply_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_reply_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 t_unit_check_proto_text_SOURCES = t/unit/check_proto_text.c
 t_unit_check_proto_text_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_proto_text_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_proto_text_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 
 # --- slabs suites (owner: slabs): link libslabs.a and libcommon.a only ---
 SLABS_CHECKS = t/unit/check_slabs t/unit/check_items t/unit/check_assoc \
 	t/unit/check_store t/unit/check_store_threads t/unit/check_slabs_debug
 check_PROGRAMS += $(SLABS_CHECKS)
 UNIT_TESTS += $(SLABS_CHECKS)
-SLABS_CHECK_LDADD = libtunit.a libslabs.a libcommon.a $(CHECK_LIBS)
+SLABS_CHECK_LDADD = libtunit.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 t_unit_check_slabs_SOURCES = t/unit/check_slabs.c
 t_unit_check_slabs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_slabs_LDADD = $(SLABS_CHECK_LDADD)
@@ -36,6 +36,7 @@ t_unit_check_items_SOURCES = t/unit/check_items.c
 t_unit_check_items_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_items_LDADD = $(SLABS_CHECK_LDADD)
 t_unit_check_assoc_SOURCES = t/unit/check_assoc.c
+noinst_HEADERS += t/flood_keys.h   # the old hash, also for t/stress/test_hostile
 t_unit_check_assoc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_assoc_LDADD = $(SLABS_CHECK_LDADD)
 t_unit_check_store_SOURCES = t/unit/check_store.c
@@ -57,7 +58,7 @@ t_unit_check_settings_SOURCES = t/unit/check_settings.c
 t_unit_check_settings_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSETTINGS_MAN_PATH='"$(abs_top_builddir)/doc/slabcache.1"'
 t_unit_check_settings_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_settings_LDADD = libsettings.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_settings_LDADD = libsettings.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 # the suite compares the generated man page with the table
 EXTRA_t_unit_check_settings_DEPENDENCIES = doc/slabcache.1
 # --- end server suites ---
@@ -67,7 +68,7 @@ check_PROGRAMS += t/unit/check_proto_bin
 UNIT_TESTS += t/unit/check_proto_bin
 t_unit_check_proto_bin_SOURCES = t/unit/check_proto_bin.c
 t_unit_check_proto_bin_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_proto_bin_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_proto_bin_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 # --- end binary protocol suite ---
 
 # --- meta suites (owner: meta): protocol/meta.c and the store's meta support ---
@@ -75,10 +76,10 @@ check_PROGRAMS += t/unit/check_proto_meta t/unit/check_store_meta
 UNIT_TESTS += t/unit/check_proto_meta t/unit/check_store_meta
 t_unit_check_proto_meta_SOURCES = t/unit/check_proto_meta.c
 t_unit_check_proto_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_proto_meta_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_proto_meta_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 t_unit_check_store_meta_SOURCES = t/unit/check_store_meta.c
 t_unit_check_store_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_store_meta_LDADD = libtunit.a libslabs.a libcommon.a $(CHECK_LIBS)
+t_unit_check_store_meta_LDADD = libtunit.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 # --- end meta suites ---
 
 TESTS += $(UNIT_TESTS)
