@@ -98,8 +98,8 @@ struct worker {
     struct event *notify_ev;
     struct event *tick_ev;      /* idle_timeout sweep */
     pthread_mutex_t lock;       /* guards queue and conns */
-    struct conn_handoff *queue;
-    size_t queue_len, queue_cap;
+    struct conn_handoff *queue; /* FIFO: taken at queue_head, appended at queue_len */
+    size_t queue_head, queue_len, queue_cap;
     struct conn *conns;
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;
