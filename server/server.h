@@ -67,9 +67,11 @@ struct conn {
     int fd;
     struct worker *worker;
     struct event *rev, *wev;
+    struct event *yev;          /* zero timer: the next turn after a yield */
     bool rev_on, wev_on;
     char *rbuf;                 /* unprocessed bytes at rbuf[rstart .. rstart + rlen) */
     size_t rsize, rstart, rlen;
+    size_t rwant;               /* bytes the request being read needs in rbuf (0: none) */
     struct reply *out;
     struct proto_conn pc;
     bool closing;               /* PROTO_CLOSE: flush, then close */
