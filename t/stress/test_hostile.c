@@ -948,12 +948,18 @@ static void ho_memory(void)
 #define HO_FLOOD_CHUNK (64 * 1024)
 #define HO_FLOOD_POLL_MS 50
 #define HO_FLOOD_START_MS 300        /* flooders connected and writing before probes start */
-#define HO_FAIR_PROBE_MS 2500        /* probing window (rounds every HO_FAIR_PAUSE_MS) */
+#define HO_FAIR_PROBE_MS 1500        /* probing window (rounds every HO_FAIR_PAUSE_MS) */
+#define HO_FAIR_WINDOWS 3            /* windows tried while the worst is over the bound */
 #define HO_FAIR_PAUSE_MS 10
 /*
  * Worst `version` wait. Fixed: ~5-15 ms on a loaded 2-CPU machine, so 100 ms
  * leaves a 7x margin; the unfixed server waits > 5 s (HO_WAIT_MS, the read
- * bound) on the flooded worker. Sanitizer builds run ~5-15x slower and
+ * bound) on the flooded worker. A machine shared by several jobs can still
+ * stall any process for 100+ ms now and then (memcached 1.6.45 showed 383 ms
+ * once under load 7 on 2 CPUs), so a window whose worst is over the bound is
+ * tried again, up to HO_FAIR_WINDOWS: starvation fails every window (and a
+ * reply missing for HO_WAIT_MS fails at once), a passing stall does not.
+ * Sanitizer builds run ~5-15x slower and
  * valgrind ~20-50x with one guest thread at a time: only this timing bound is
  * scaled for them, never the RSS bound.
  */
@@ -1088,19 +1094,24 @@ static void ho_starvation(const char *threads, int probes)
     sc_sleep_ms(HO_FLOOD_START_MS);
     for (int i = 0; i < probes; i++)
         fds[i] = h_connect(s.port);
-    long long worst = ho_probe_worst(fds, probes);
+    long bound = ho_fair_bound_ms();
+    long long worst = -1;
+    int windows = 0;
+    do
+        worst = ho_probe_worst(fds, probes);
+    while (++windows < HO_FAIR_WINDOWS && worst > bound);
     for (int i = 0; i < probes; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     ho_flood_stop(quiet);
     ho_flood_stop(loud);
     long long gets = sc_stat(s.port, "cmd_get"), deletes = sc_stat(s.port, "delete_misses");
-    long bound = ho_fair_bound_ms();
     sc_check(&ho_t, gets > 0 && deletes > 0, "starvation -t %s: the floods ran (%lld gets, "
              "%lld deletes)", threads, gets, deletes);
     sc_check(&ho_t, worst >= 0 && worst <= bound, "starvation -t %s: worst `version` wait of "
-             "%d probes over %d ms: %lld ms (bound %ld ms; -1 = no reply within %d ms)",
-             threads, probes, HO_FAIR_PROBE_MS, worst, bound, HO_WAIT_MS);
+             "%d probes over %d ms (window %d of up to %d): %lld ms (bound %ld ms; -1 = no "
+             "reply within %d ms)", threads, probes, HO_FAIR_PROBE_MS, windows, HO_FAIR_WINDOWS,
+             worst, bound, HO_WAIT_MS);
     ho_after(s.port, s.pid, "starvation probe");
     h_server_stop(&s);
 }
