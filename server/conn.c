@@ -10,9 +10,9 @@
  * to proto_process() one after another, at most -R per turn.
  *
  * Back-pressure: the socket is read only when the buffer holds no complete
- * request and no reply waits for the socket. Otherwise the read event is off
- * and the kernel's socket buffer, then TCP flow control, hold the client
- * back: requests without replies (noreply, GETQ misses, meta q) cannot make
+ * request and no reply waits for the socket (the read event is off while
+ * replies wait, and a no-op while requests wait), so the kernel's socket
+ * buffer, then TCP flow control, hold the client back: requests without replies (noreply, GETQ misses, meta q) cannot make
  * us buffer more than one request either.
  *
  * Fair turns: with requests left after -R the connection yields (counts
@@ -358,8 +358,12 @@ static bool conn_settle(struct conn *c, bool defer_write)
         conn_close(c);
         return false;
     }
-    /* Read only for a request still incomplete, with nothing left to send. */
-    conn_event(c, c->rev, &c->rev_on, !sending && !c->yielded);
+    /*
+     * Nothing is read while replies wait for the socket. A yielded connection
+     * keeps its read event (no epoll_ctl pair per turn), but conn_on_read
+     * leaves the socket alone until the buffered requests are used up.
+     */
+    conn_event(c, c->rev, &c->rev_on, !sending);
     if (pending > 0)
         conn_set_state(c, CONN_mwrite);
     else if (c->rlen == 0)
@@ -397,7 +401,9 @@ static void conn_run(struct conn *c)
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    if (!c->yielded && !conn_fill(c)) {
+    if (c->yielded)
+        return;   /* complete requests still buffered: yev runs the next turn */
+    if (!conn_fill(c)) {
         conn_close(c);
         return;
     }
