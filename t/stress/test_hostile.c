@@ -1097,9 +1097,11 @@ static void ho_starvation(const char *threads, int probes)
     long bound = ho_fair_bound_ms();
     long long worst = -1;
     int windows = 0;
-    do
+    do {
         worst = ho_probe_worst(fds, probes);
-    while (++windows < HO_FAIR_WINDOWS && worst > bound);
+        printf("note: starvation -t %s: window %d: worst wait %lld ms\n", threads, windows + 1,
+               worst);
+    } while (++windows < HO_FAIR_WINDOWS && worst > bound);
     for (int i = 0; i < probes; i++)
         if (fds[i] >= 0)
             close(fds[i]);
