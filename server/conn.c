@@ -12,8 +12,8 @@
  * Back-pressure: the socket is read only when the buffer holds no complete
  * request and no reply waits for the socket (the read event is off while
  * replies wait, and a no-op while requests wait), so the kernel's socket
- * buffer, then TCP flow control, hold the client back: requests without replies (noreply, GETQ misses, meta q) cannot make
- * us buffer more than one request either.
+ * buffer, then TCP flow control, hold the client back. Requests without
+ * replies (noreply, GETQ misses, meta q) cannot make us buffer more either.
  *
  * Fair turns: with requests left after -R the connection yields (counts
  * conn_yields) and arms a zero timer (yev) instead of re-activating itself.
@@ -369,14 +369,15 @@ static bool conn_settle(struct conn *c, bool defer_write)
     else if (c->rlen == 0)
         conn_set_state(c, CONN_waiting);
     if (c->yielded && !sending)
-        event_add(c->yev, &conn_turn_delay);   /* once written, conn_on_write goes on */
+        event_add(c->yev, &conn_turn_delay);   /* while sending, conn_on_write resumes */
     return true;
 }
 
 /*
  * Stopped at -R with more requests already read and little output queued:
- * the replies wait for the rest of the batch, so a pipeline of any depth is
- * answered with one write. Fairness comes from the yield itself (yev).
+ * the replies wait for the rest of the batch, so a pipeline that fits the
+ * read buffer is answered with one write. Fairness comes from the yield
+ * itself (yev).
  */
 static bool conn_defer_write(const struct conn *c)
 {
