@@ -1,19 +1,31 @@
 /*
  * conn: one client connection, driven by its worker's event base.
  *
- * Read side: bytes land in a read buffer that starts small, grows only when
- * a request (with its data block: the protocol says how much it needs) does
- * not fit, and goes back to its small size once idle. Complete requests are
- * handed to proto_process() one after another, at most -R per event; with
- * requests left over the connection yields (counts conn_yields) and
- * re-activates its read event, so one pipelining client cannot starve the
- * others on the same worker.
+ * Read side: bytes land in a read buffer of CONN_RBUF_INITIAL bytes that
+ * grows only to what one request needs (its line and data block: the
+ * protocol says how much), and goes back to its small size once that
+ * request is done or the connection idles. Requests are consumed by moving
+ * rstart; the unprocessed tail moves to the front only when the room after
+ * it is too small for the request in progress. Complete requests are handed
+ * to proto_process() one after another, at most -R per turn.
+ *
+ * Back-pressure: the socket is read only when the buffer holds no complete
+ * request and no reply waits for the socket (the read event is off while
+ * replies wait, and a no-op while requests wait), so the kernel's socket
+ * buffer, then TCP flow control, hold the client back. Requests without
+ * replies (noreply, GETQ misses, meta q) cannot make us buffer more either.
+ *
+ * Fair turns: with requests left after -R the connection yields (counts
+ * conn_yields) and arms a zero timer (yev) instead of re-activating itself.
+ * libevent moves expired timers to the active queue only after its next
+ * poll, so every socket that became ready meanwhile, and the worker's
+ * hand-off pipe, is served before this connection's next turn. (A zero
+ * event_base_once or event_active would run again before any poll.)
  *
  * Write side: replies of a whole batch collect in one struct reply and go
- * out with one writev per batch; item values are sent straight from item
- * memory and released once written (reply_consumed). While more than
- * CONN_OUT_HIGH_WATER bytes wait for the socket, reading stops: a client that
- * pipelines without reading its replies cannot make us buffer without bound.
+ * out with one writev per batch, also across yields (at most
+ * CONN_OUT_HIGH_WATER bytes kept back); item values are sent straight from
+ * item memory and released once written (reply_consumed).
  *
  * Everything here runs on the connection's worker thread.
  */
@@ -29,7 +41,9 @@
 #include "server/server.h"
 
 #define CONN_RBUF_INITIAL (16 * 1024)
-#define CONN_RBUF_MIN_FREE 4096           /* compact or grow below this much room */
+#define CONN_RBUF_LINE_ROOM 4096          /* room for a line in progress: past
+                                             PROTO_LINE_MAX, where the protocol
+                                             takes over long lines */
 #define CONN_OUT_HIGH_WATER (2 * 1024 * 1024)
 /* iovecs per writev: the kernel limit, so a batch of ~500 gets (2 pieces each) is one call. */
 #define CONN_IOV_MAX IOV_MAX
@@ -55,6 +69,10 @@ static void conn_set_state(struct conn *c, enum conn_state st)
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
+static void conn_on_turn(evutil_socket_t fd, short what, void *arg);
+
+/* The yield timer's delay: due at once, run after the next poll. */
+static const struct timeval conn_turn_delay = { 0, 0 };
 
 /* "tcp:host:port", "tcp6:[host]:port"; a UNIX peer has no name: its listener's. */
 static void conn_peer_name(int fd, const char *listen_addr, char *buf, size_t len)
@@ -110,6 +128,7 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
     conn_set_state(c, CONN_new_cmd);
     c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+    c->yev = evtimer_new(w->base, conn_on_turn, c);
 
     pthread_mutex_lock(&w->lock);
     c->next = w->conns;
@@ -122,7 +141,7 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
     enum proto_mode mode = w->srv->env.mode;
     log_debug("<%d new %s client connection%s\n", fd, proto_mode_name(mode, PROTO_NAME_LOG),
               mode == PROTO_MODE_AUTO ? "" : ".");
-    if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) != 0) {
+    if (c->rev == NULL || c->wev == NULL || c->yev == NULL || event_add(c->rev, NULL) != 0) {
         conn_close(c);
         return;
     }
@@ -146,6 +165,8 @@ void conn_close(struct conn *c)
         event_free(c->rev);
     if (c->wev != NULL)
         event_free(c->wev);
+    if (c->yev != NULL)
+        event_free(c->yev);
     close(c->fd);
     reply_free(c->out);
     proto_conn_reset(&c->pc);
@@ -166,22 +187,33 @@ bool conn_close_if_idle(struct conn *c, rel_time_t now, uint64_t idle)
 
 /* ------------------------------------------------------------ read buffer */
 
-/* Makes room for at least want bytes in total (unprocessed + new). */
-static bool conn_rbuf_reserve(struct conn *c, size_t want)
+/*
+ * The bytes the request in progress needs in rbuf: its whole size when the
+ * protocol said (a data block, a binary body), else room for its line.
+ */
+static size_t conn_rbuf_want(const struct conn *c)
 {
-    if (c->rstart > 0 && c->rstart + c->rlen + CONN_RBUF_MIN_FREE > c->rsize) {
-        memmove(c->rbuf, c->rbuf + c->rstart, c->rlen);
-        c->rstart = 0;
-    }
-    if (want <= c->rsize - c->rstart)
+    return c->rwant > 0 ? c->rwant : c->rlen + CONN_RBUF_LINE_ROOM;
+}
+
+/*
+ * Before a read: room after the unprocessed bytes for the request in
+ * progress. They move to the front only when that room is short (rarely, and
+ * then they are one partial request); the buffer is resized only to what
+ * the request needs: grown for a big one, shrunk back after it.
+ */
+static bool conn_rbuf_prepare(struct conn *c)
+{
+    size_t want = conn_rbuf_want(c);
+    size_t size = want > CONN_RBUF_INITIAL ? want : CONN_RBUF_INITIAL;
+    if (c->rstart + want <= c->rsize && c->rsize <= size)
         return true;
-    size_t size = c->rsize;
-    while (size < want)
-        size *= 2;
     if (c->rstart > 0) {
         memmove(c->rbuf, c->rbuf + c->rstart, c->rlen);
         c->rstart = 0;
     }
+    if (c->rsize >= want && c->rsize <= size)
+        return true;
     char *nb = realloc(c->rbuf, size);
     if (nb == NULL)
         return false;
@@ -194,6 +226,7 @@ static bool conn_rbuf_reserve(struct conn *c, size_t want)
 static void conn_rbuf_idle(struct conn *c)
 {
     c->rstart = 0;
+    c->rwant = 0;
     if (c->rsize <= CONN_RBUF_INITIAL)
         return;
     char *nb = realloc(c->rbuf, CONN_RBUF_INITIAL);
@@ -206,7 +239,7 @@ static void conn_rbuf_idle(struct conn *c)
 /* Reads what the socket has. Returns false when the connection is gone. */
 static bool conn_fill(struct conn *c)
 {
-    if (!conn_rbuf_reserve(c, c->rlen + CONN_RBUF_MIN_FREE))
+    if (!conn_rbuf_prepare(c))
         return false;
     size_t room = c->rsize - c->rstart - c->rlen;
     ssize_t n = read(c->fd, c->rbuf + c->rstart + c->rlen, room);
@@ -256,10 +289,8 @@ static void conn_process(struct conn *c)
         conn_set_state(c, CONN_parse_cmd);
         size_t used = proto_process(&c->pc, buf, c->rlen, c->out, &action, &need);
         if (used == 0) {
-            /* Incomplete: make sure the whole request will fit, then wait. */
-            size_t want = need > c->rlen ? need : c->rlen + CONN_RBUF_MIN_FREE;
-            if (!conn_rbuf_reserve(c, want))
-                c->closing = true;
+            /* Incomplete: the next read makes room for what it needs. */
+            c->rwant = need > c->rlen ? need : 0;
             conn_set_state(c, CONN_nread);
             break;
         }
@@ -267,6 +298,7 @@ static void conn_process(struct conn *c)
             conn_log_command(c, buf, used);
         c->rstart += used;
         c->rlen -= used;
+        c->rwant = 0;
         handled++;
         atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
         if (action == PROTO_CLOSE)
@@ -314,7 +346,8 @@ static void conn_event(struct conn *c, struct event *ev, bool *on, bool want)
 static bool conn_settle(struct conn *c, bool defer_write)
 {
     size_t pending = reply_pending(c->out);
-    conn_event(c, c->wev, &c->wev_on, pending > 0 && !defer_write);
+    bool sending = pending > 0 && !defer_write;   /* replies wait for the socket */
+    conn_event(c, c->wev, &c->wev_on, sending);
     if (c->closing || c->shutdown) {
         conn_set_state(c, CONN_closing);
         conn_event(c, c->rev, &c->rev_on, false);
@@ -325,21 +358,26 @@ static bool conn_settle(struct conn *c, bool defer_write)
         conn_close(c);
         return false;
     }
-    bool reading = pending <= CONN_OUT_HIGH_WATER;
-    conn_event(c, c->rev, &c->rev_on, reading);
+    /*
+     * Nothing is read while replies wait for the socket. A yielded connection
+     * keeps its read event (no epoll_ctl pair per turn), but conn_on_read
+     * leaves the socket alone until the buffered requests are used up.
+     */
+    conn_event(c, c->rev, &c->rev_on, !sending);
     if (pending > 0)
         conn_set_state(c, CONN_mwrite);
     else if (c->rlen == 0)
         conn_set_state(c, CONN_waiting);
-    if (reading && c->yielded)
-        event_active(c->rev, EV_READ, 0);
+    if (c->yielded && !sending)
+        event_add(c->yev, &conn_turn_delay);   /* while sending, conn_on_write resumes */
     return true;
 }
 
 /*
  * Stopped at -R with more requests already read and little output queued:
- * the replies wait for the rest of the batch, so a pipeline of any depth is
- * answered with one write. Fairness comes from the yield itself.
+ * the replies wait for the rest of the batch, so a pipeline that fits the
+ * read buffer is answered with one write. Fairness comes from the yield
+ * itself (yev).
  */
 static bool conn_defer_write(const struct conn *c)
 {
@@ -364,6 +402,8 @@ static void conn_run(struct conn *c)
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    if (c->yielded)
+        return;   /* complete requests still buffered: yev runs the next turn */
     if (!conn_fill(c)) {
         conn_close(c);
         return;
@@ -384,4 +424,10 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
     }
     /* Drained: go on with requests that waited in the buffer. */
     conn_run(c);
+}
+
+/* The turn after a yield: what is buffered first, reading only once it is used up. */
+static void conn_on_turn(evutil_socket_t fd, short what, void *arg)
+{
+    conn_run(arg);
 }

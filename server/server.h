@@ -67,9 +67,11 @@ struct conn {
     int fd;
     struct worker *worker;
     struct event *rev, *wev;
+    struct event *yev;          /* zero timer: the next turn after a yield */
     bool rev_on, wev_on;
     char *rbuf;                 /* unprocessed bytes at rbuf[rstart .. rstart + rlen) */
     size_t rsize, rstart, rlen;
+    size_t rwant;               /* bytes the request being read needs in rbuf (0: none) */
     struct reply *out;
     struct proto_conn pc;
     bool closing;               /* PROTO_CLOSE: flush, then close */
@@ -98,8 +100,8 @@ struct worker {
     struct event *notify_ev;
     struct event *tick_ev;      /* idle_timeout sweep */
     pthread_mutex_t lock;       /* guards queue and conns */
-    struct conn_handoff *queue;
-    size_t queue_len, queue_cap;
+    struct conn_handoff *queue; /* FIFO: taken at queue_head, appended at queue_len */
+    size_t queue_head, queue_len, queue_cap;
     struct conn *conns;
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;

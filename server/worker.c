@@ -4,7 +4,8 @@
  * The main thread accepts and calls workers_dispatch(), which appends the
  * socket to the next worker's queue (round-robin) under that worker's lock
  * and writes one byte to its notify pipe; the worker's notify event drains
- * the pipe and the queue and creates the connections on its own thread.
+ * the pipe and the queue, oldest first (FIFO), and creates the connections
+ * on its own thread.
  * A pipe (not a shared event) keeps the hand-over independent of libevent's
  * cross-thread locking, and a byte per socket cannot be lost.
  *
@@ -30,6 +31,19 @@
 #define WORKER_DRAIN_BYTES 64
 #define WORKER_TICK_SECONDS 1
 
+/* Takes the oldest hand-off: sockets are served in the order they were accepted. */
+static bool worker_dequeue(struct worker *w, struct conn_handoff *h)
+{
+    pthread_mutex_lock(&w->lock);
+    bool any = w->queue_head < w->queue_len;
+    if (any)
+        *h = w->queue[w->queue_head++];
+    if (w->queue_head == w->queue_len)
+        w->queue_head = w->queue_len = 0;
+    pthread_mutex_unlock(&w->lock);
+    return any;
+}
+
 static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
@@ -40,16 +54,9 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(w->base);
         return;
     }
-    for (;;) {
-        pthread_mutex_lock(&w->lock);
-        if (w->queue_len == 0) {
-            pthread_mutex_unlock(&w->lock);
-            return;
-        }
-        struct conn_handoff h = w->queue[--w->queue_len];
-        pthread_mutex_unlock(&w->lock);
+    struct conn_handoff h;
+    while (worker_dequeue(w, &h))
         conn_new(w, h.fd, h.listen_addr);
-    }
 }
 
 /* idle_timeout: closes this worker's connections that have been idle too long. */
@@ -129,6 +136,12 @@ int workers_start(struct server *srv, char *err, size_t errlen)
 static bool worker_enqueue(struct worker *w, int fd, const char *listen_addr)
 {
     pthread_mutex_lock(&w->lock);
+    if (w->queue_len == w->queue_cap && w->queue_head > 0) {
+        /* Taken entries free the front: slide the waiting ones down. */
+        w->queue_len -= w->queue_head;
+        memmove(w->queue, w->queue + w->queue_head, w->queue_len * sizeof(*w->queue));
+        w->queue_head = 0;
+    }
     if (w->queue_len == w->queue_cap) {
         size_t cap = w->queue_cap ? w->queue_cap * 2 : WORKER_QUEUE_INITIAL;
         struct conn_handoff *q = realloc(w->queue, cap * sizeof(*q));
@@ -175,7 +188,7 @@ void workers_stop(struct server *srv)
         pthread_join(srv->workers[i].thread, NULL);
     for (unsigned i = 0; srv->workers != NULL && i < (unsigned)srv->settings.threads; i++) {
         struct worker *w = &srv->workers[i];
-        for (size_t q = 0; q < w->queue_len; q++)
+        for (size_t q = w->queue_head; q < w->queue_len; q++)
             close(w->queue[q].fd);
         free(w->queue);
         if (w->notify_ev != NULL)
