@@ -216,35 +216,41 @@ static item *text_block_pending(struct text_req *rq)
     return it;
 }
 
+/*
+ * A block over PROTO_BLOCK_BUFFERED_MAX not all in: its item now, what is in
+ * copied (text_block_pend). Out of line: the common small set never comes here.
+ */
+static item *text_block_item_early(struct text_req *rq, const struct text_item_spec *spec,
+                                   enum store_result *why)
+{
+    item *it = store_item_alloc(rq->store, spec->key, spec->nkey, spec->flags, spec->exptime,
+                                spec->vlen, why);
+    if (it != NULL && !text_block_pend(rq, it, spec->vlen)) {
+        store_release(rq->store, it);
+        it = NULL;
+        *why = STORE_NO_MEMORY;
+    }
+    if (it == NULL)
+        text_block_refuse(rq, spec->vlen);
+    return NULL;
+}
+
 item *text_block_item(struct text_req *rq, const struct text_item_spec *spec,
                       enum store_result *why)
 {
     *why = STORE_OK;
     if (rq->replay)
         return text_block_pending(rq);
-    bool whole = rq->len - rq->line.consumed >= spec->vlen + TEXT_CRLF_LEN;
-    const char *data = NULL;
-    if (whole || spec->vlen <= PROTO_BLOCK_BUFFERED_MAX) {
-        data = text_block_take(rq, spec->vlen);
-        if (data == NULL)
-            return NULL;
-    }
+    if (rq->len - rq->line.consumed < spec->vlen + TEXT_CRLF_LEN &&
+        spec->vlen > PROTO_BLOCK_BUFFERED_MAX)
+        return text_block_item_early(rq, spec, why);
+    const char *data = text_block_take(rq, spec->vlen);
+    if (data == NULL)
+        return NULL;
     item *it = store_item_alloc(rq->store, spec->key, spec->nkey, spec->flags, spec->exptime,
                                 spec->vlen, why);
-    if (it == NULL) {
-        if (data == NULL)
-            text_block_refuse(rq, spec->vlen);
-        return NULL;
-    }
-    if (data == NULL) {
-        if (!text_block_pend(rq, it, spec->vlen)) {
-            store_release(rq->store, it);
-            *why = STORE_NO_MEMORY;
-            text_block_refuse(rq, spec->vlen);
-        }
-        return NULL;
-    }
-    memcpy(item_value_mut(it), data, spec->vlen);
+    if (it != NULL)
+        memcpy(item_value_mut(it), data, spec->vlen);
     return it;
 }
 
