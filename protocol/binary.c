@@ -5,9 +5,12 @@
  * body length, opaque, cas) and a body of extras, key and value. Frames are
  * handled whole: proto_bin_process() returns 0 with *need = 24 + body length
  * until the frame is in the buffer, so handlers read fixed offsets and never
- * past the buffer. The one exception is a value too large to store: as soon
- * as the key is in, it is refused ("Too large.") and the rest of the frame is
- * discarded through pc->swallow, never buffered.
+ * past the buffer. Two exceptions, both acted on as soon as the key is in: a
+ * value too large to store is refused ("Too large.") and the rest of the
+ * frame discarded through pc->swallow, never buffered; a store value over
+ * PROTO_BLOCK_BUFFERED_MAX gets its item then and is read into it as it
+ * arrives (bin_store_pend, pc->pend), the frame completed by
+ * proto_bin_finish() from its saved header, extras and key.
  *
  * One table (bin_cmds[]) says per opcode what the frame must look like
  * (extras length, key, value), whether it is a quiet variant and which
@@ -301,32 +304,47 @@ static void bin_store_result(struct bin_req *rq, enum store_mode mode, unsigned 
     }
 }
 
-/*
- * set/add/replace (extras: flags, exptime) and append/prepend (no extras).
- * A non-zero CAS makes set/add/replace a cas, and append/prepend conditional.
- */
-static void bin_cmd_store(struct bin_req *rq)
+/* The item a store frame's value goes in, or NULL (answered). */
+static item *bin_store_alloc(struct bin_req *rq)
 {
     enum store_mode mode = (enum store_mode)rq->cmd->arg;
     bool concat = mode == STORE_APPEND || mode == STORE_PREPEND;
     uint32_t flags = concat ? 0 : bin_get32(rq->ext);
     int64_t exptime = concat ? 0 : bin_get32(rq->ext + 4);
-    if (!concat && rq->h.cas != 0)
-        mode = STORE_CAS;
     enum store_result why = STORE_OK;
     item *it = store_item_alloc(rq->store, rq->key, rq->h.keylen, flags, exptime,
                                 rq->nvalue, &why);
-    if (it == NULL) {
+    if (it == NULL)
         bin_store_refused(rq, why);
-        return;
-    }
-    memcpy(item_value_mut(it), rq->value, rq->nvalue);
+    return it;
+}
+
+/*
+ * Stores a filled item and answers. A non-zero CAS makes set/add/replace a
+ * cas, and append/prepend conditional.
+ */
+static void bin_store_commit(struct bin_req *rq, item *it)
+{
+    enum store_mode mode = (enum store_mode)rq->cmd->arg;
+    bool concat = mode == STORE_APPEND || mode == STORE_PREPEND;
+    if (!concat && rq->h.cas != 0)
+        mode = STORE_CAS;
     unsigned cls = item_class(it);
     counter_inc(&rq->ctr->cmd_set);
     counter_inc(&rq->ctr->cls[cls].cmd_set);
     uint64_t cas = 0;
     enum store_result res = store_commit(rq->store, it, mode, rq->h.cas, &cas);
     bin_store_result(rq, mode, cls, res, cas);
+}
+
+/* set/add/replace (extras: flags, exptime) and append/prepend (no extras). */
+static void bin_cmd_store(struct bin_req *rq)
+{
+    item *it = bin_store_alloc(rq);
+    if (it == NULL)
+        return;
+    memcpy(item_value_mut(it), rq->value, rq->nvalue);
+    bin_store_commit(rq, it);
 }
 
 /* ---------------------------------------------------------------- incr/decr */
@@ -575,6 +593,34 @@ static size_t bin_refuse_large(struct bin_req *rq, size_t len, size_t *need)
 }
 
 /*
+ * A store frame whose value is over PROTO_BLOCK_BUFFERED_MAX and not all in:
+ * once the key is in, the item is allocated and what is in copied; pc->pend
+ * takes the rest as it comes and proto_bin_finish() completes the frame.
+ * No item: answered, the frame swallowed. 0 = wait for the key.
+ */
+static size_t bin_store_pend(struct bin_req *rq, const char *buf, size_t len, size_t *need)
+{
+    size_t head = BIN_HEADER_LEN + (size_t)rq->h.extlen + rq->h.keylen;
+    if (len < head) {
+        *need = head;
+        return 0;
+    }
+    rq->key = rq->ext + rq->h.extlen;
+    item *it = bin_store_alloc(rq);
+    if (it != NULL && !proto_pending_start(rq->pc, it, rq->nvalue, buf, head, 0)) {
+        store_release(rq->store, it);
+        it = NULL;
+        bin_store_refused(rq, STORE_NO_MEMORY);
+    }
+    if (it == NULL)
+        return bin_skip_frame(rq->pc, len, BIN_HEADER_LEN + (uint64_t)rq->h.bodylen);
+    size_t now = len - head;                   /* < the value: the frame is not all in */
+    memcpy(item_value_mut(it), buf + head, now);
+    rq->pc->pend.filled = now;
+    return len;
+}
+
+/*
  * Checks shared by every opcode; returns false when the frame was answered
  * (and *consumed set) without running a handler.
  */
@@ -615,6 +661,32 @@ enum proto_mode proto_bin_choose(enum proto_mode configured, unsigned char first
     return first == BIN_MAGIC_REQUEST ? PROTO_MODE_BINARY : PROTO_MODE_ASCII;
 }
 
+/* A request on the frame at buf (its header at least), before any check. */
+static void bin_req_init(struct bin_req *rq, struct proto_conn *pc, struct reply *out,
+                         const char *buf)
+{
+    memset(rq, 0, sizeof(*rq));
+    rq->pc = pc;
+    rq->out = out;
+    rq->store = pc->env->store;
+    rq->ctr = pc->counters;
+    rq->action = PROTO_CONTINUE;
+    bin_header_parse(buf, &rq->h);
+    rq->cmd = &bin_cmds[rq->h.opcode];
+    rq->ext = buf + BIN_HEADER_LEN;
+}
+
+void proto_bin_finish(struct proto_conn *pc, struct reply *out, enum proto_action *action)
+{
+    struct bin_req rq;
+    bin_req_init(&rq, pc, out, pc->pend.head);
+    rq.key = rq.ext + rq.h.extlen;
+    rq.nvalue = (uint32_t)pc->pend.vlen;
+    bin_store_commit(&rq, proto_pending_take(pc));
+    proto_pending_end(pc);                     /* frees the head rq read from */
+    *action = rq.action;
+}
+
 size_t proto_bin_process(struct proto_conn *pc, const char *buf, size_t len,
                          struct reply *out, enum proto_action *action, size_t *need)
 {
@@ -628,15 +700,7 @@ size_t proto_bin_process(struct proto_conn *pc, const char *buf, size_t len,
         return 0;
     }
     struct bin_req rq;
-    memset(&rq, 0, sizeof(rq));
-    rq.pc = pc;
-    rq.out = out;
-    rq.store = pc->env->store;
-    rq.ctr = pc->counters;
-    rq.action = PROTO_CONTINUE;
-    bin_header_parse(buf, &rq.h);
-    rq.cmd = &bin_cmds[rq.h.opcode];
-    rq.ext = buf + BIN_HEADER_LEN;
+    bin_req_init(&rq, pc, out, buf);
 
     size_t consumed = 0;
     if (!bin_frame_checks(&rq, len, &consumed)) {
@@ -649,6 +713,9 @@ size_t proto_bin_process(struct proto_conn *pc, const char *buf, size_t len,
         return bin_refuse_large(&rq, len, need);
     uint64_t total = BIN_HEADER_LEN + (uint64_t)rq.h.bodylen;
     if (len < total) {
+        rq.nvalue = nvalue;
+        if (rq.cmd->fn == bin_cmd_store && nvalue > PROTO_BLOCK_BUFFERED_MAX)
+            return bin_store_pend(&rq, buf, len, need);
         *need = (size_t)total;
         return 0;
     }

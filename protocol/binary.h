@@ -87,6 +87,9 @@ enum bin_status {
 /* Which protocol a connection speaks, given -B and its first byte. */
 enum proto_mode proto_bin_choose(enum proto_mode configured, unsigned char first);
 
+/* A large value's item is filled (pc->pend): store it and answer, as for a whole frame. */
+void proto_bin_finish(struct proto_conn *pc, struct reply *out, enum proto_action *action);
+
 size_t proto_bin_process(struct proto_conn *pc, const char *buf, size_t len,
                          struct reply *out, enum proto_action *action, size_t *need);
 

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "protocol/counters.h"
@@ -106,6 +108,47 @@ static inline int64_t proto_flush_delay(int64_t when)
     rel_time_t at = clock_exptime(when);
     rel_time_t now = clock_now();
     return (at == CLOCK_EXPIRED || at <= now) ? 0 : (int64_t)(at - now);
+}
+
+/*
+ * Starts filling it with a large value (pc->pend): the request without its
+ * value (head) is kept to complete it. False if that copy cannot be had.
+ */
+static inline bool proto_pending_start(struct proto_conn *pc, item *it, size_t vlen,
+                                       const char *head, size_t head_len, uint8_t term_len)
+{
+    struct proto_pending *pd = &pc->pend;
+    pd->head = malloc(head_len);
+    if (pd->head == NULL)
+        return false;
+    memcpy(pd->head, head, head_len);
+    pd->head_len = head_len;
+    pd->it = it;
+    pd->vlen = vlen;
+    pd->filled = 0;
+    pd->term_len = term_len;
+    pd->term_got = 0;
+    return true;
+}
+
+/*
+ * Takes the filled item from pc->pend (the caller commits or releases it);
+ * the head stays until proto_pending_end(), as the request runs from it.
+ */
+static inline item *proto_pending_take(struct proto_conn *pc)
+{
+    item *it = pc->pend.it;
+    pc->pend.it = NULL;
+    return it;
+}
+
+/* Ends pc->pend: hands back its item if still held, frees the head. */
+static inline void proto_pending_end(struct proto_conn *pc)
+{
+    if (pc->pend.it != NULL)
+        store_release(pc->env->store, proto_pending_take(pc));
+    free(pc->pend.head);
+    pc->pend.head = NULL;
 }
 
 #endif

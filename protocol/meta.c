@@ -679,18 +679,18 @@ static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas)
     line_send(mc, &l);
 }
 
-/* The block is all in and ends well (consumed): store, answer. */
-static void ms_store(struct meta_cmd *mc, enum store_mode mode, const char *data, size_t vlen)
+/* The value, once its item is filled (text_block_item): store, answer. */
+static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen)
 {
-    enum store_result why = STORE_OK;
+    enum store_result why;
     int64_t exptime = mc->o.new_ttl ? mc->o.exptime : 0;
-    item *it = store_item_alloc(mc->store, mc->key, mc->nkey, mc->o.client_flags, exptime,
-                                vlen, &why);
+    struct text_item_spec spec = { mc->key, mc->nkey, mc->o.client_flags, exptime, vlen };
+    item *it = text_block_item(mc->rq, &spec, &why);
     if (it == NULL) {
-        ms_no_item(mc, why, vlen);
+        if (why != STORE_OK)
+            ms_no_item(mc, why, vlen);
         return;
     }
-    memcpy(item_value_mut(it), data, vlen);
     if (mc->o.key_binary)
         item_mark_key_binary(it);
     unsigned cls = item_class(it);
@@ -741,9 +741,7 @@ void proto_meta_set(struct text_req *rq, unsigned arg)
         ms_no_item(mc, STORE_TOO_LARGE, (size_t)vlen);
         return;
     }
-    const char *data = text_block_take(mc->rq, (size_t)vlen);
-    if (data != NULL)
-        ms_store(mc, mode, data, (size_t)vlen);
+    ms_store(mc, mode, (size_t)vlen);
 }
 
 /* ---------------------------------------------------------------- md */

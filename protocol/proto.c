@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "protocol/binary.h"
+#include "protocol/internal.h"
 #include "protocol/proto.h"
 #include "protocol/text.h"
 
@@ -25,6 +26,7 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
 
 void proto_conn_reset(struct proto_conn *pc)
 {
+    proto_pending_end(pc);
     pc->swallow = 0;
     pc->noreply = false;
     pc->get_cont = 0;
@@ -39,6 +41,31 @@ static size_t proto_swallow(struct proto_conn *pc, size_t len)
     return n;
 }
 
+/*
+ * Bytes of a value being filled: into the item, then its terminator. When
+ * all are in, the saved request completes (commit and reply, as if the
+ * value had come whole).
+ */
+static size_t proto_pending_fill(struct proto_conn *pc, const char *buf, size_t len,
+                                 struct reply *out, enum proto_action *action)
+{
+    struct proto_pending *pd = &pc->pend;
+    size_t used = pd->vlen - pd->filled;
+    if (used > len)
+        used = len;
+    memcpy(item_value_mut(pd->it) + pd->filled, buf, used);
+    pd->filled += used;
+    while (used < len && pd->term_got < pd->term_len)
+        pd->term[pd->term_got++] = buf[used++];
+    if (pd->filled == pd->vlen && pd->term_got == pd->term_len) {
+        if (pc->mode == PROTO_MODE_BINARY)
+            proto_bin_finish(pc, out, action);
+        else
+            proto_text_finish(pc, out, action);
+    }
+    return used;
+}
+
 size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
                      struct reply *out, enum proto_action *action, size_t *need)
 {
@@ -49,6 +76,8 @@ size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
         return 0;
     if (pc->swallow > 0)
         return proto_swallow(pc, len);
+    if (pc->pend.it != NULL)
+        return proto_pending_fill(pc, buf, len, out, action);
     if (pc->mode == PROTO_MODE_AUTO)
         pc->mode = (uint8_t)proto_bin_choose(pc->env->mode, (unsigned char)buf[0]);
     if (pc->mode == PROTO_MODE_BINARY)

@@ -30,6 +30,17 @@
 #define PROTO_LINE_MAX 2048
 
 /*
+ * Largest value a storage request waits for in the connection's buffer.
+ * A larger one gets its item as soon as its line (binary: header, extras
+ * and key) is in, and its bytes are copied into item memory as they arrive,
+ * so a partly sent value lives inside -m, not in a per-connection buffer.
+ */
+#define PROTO_BLOCK_BUFFERED_MAX (16 * 1024)
+
+/* Most a request asks for beyond its value: a binary header, extras and key. */
+#define PROTO_NEED_HEAD_MAX (24 + UINT8_MAX + KEY_MAX_LENGTH)
+
+/*
  * Where `stats` output goes: the text protocol prints "STAT name value\r\n",
  * the binary protocol one response per pair. The server fills it.
  */
@@ -102,6 +113,23 @@ enum proto_action {
     PROTO_SHUTDOWN,      /* `shutdown`: send the reply, then stop the server */
 };
 
+/*
+ * A value larger than PROTO_BLOCK_BUFFERED_MAX being read into its item
+ * (internal to protocol/). head is a heap copy of the request without its
+ * value (text: the line; binary: header, extras and key): once the value and
+ * its terminator are in, the request is run again from head with this item.
+ */
+struct proto_pending {
+    item *it;                          /* reference held; NULL when none */
+    size_t vlen;                       /* value bytes the item takes */
+    size_t filled;                     /* value bytes copied so far */
+    uint8_t term_len;                  /* terminator bytes after the value (text: 2) */
+    uint8_t term_got;
+    char term[2];
+    size_t head_len;
+    char *head;                        /* malloc'd with it, freed with it */
+};
+
 /* Per-connection protocol state. Zero it, then set env and counters. */
 struct proto_conn {
     const struct proto_env *env;
@@ -117,6 +145,7 @@ struct proto_conn {
     uint8_t get_cont;
     bool skip_line;                    /* discard input up to the next '\n' */
     uint8_t mode;                      /* enum proto_mode in use; AUTO until the first byte */
+    struct proto_pending pend;         /* a large value being read into its item */
 };
 
 void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
@@ -126,13 +155,15 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
  * Handles at most one request from buf[0..len). Returns the bytes consumed;
  * 0 means the request is incomplete and more bytes are needed (the caller
  * keeps buf and calls again with more). *need (if not NULL) then gets the
- * total bytes the request needs, when known (a data block), else 0.
+ * total bytes the request needs, when known (a data block), else 0; it
+ * exceeds len by at most PROTO_BLOCK_BUFFERED_MAX + PROTO_NEED_HEAD_MAX: a
+ * larger value is consumed as it arrives, into its item.
  * The reply, if any, is appended to out. *action says what to do next.
  */
 size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
                      struct reply *out, enum proto_action *action, size_t *need);
 
-/* Releases anything the connection state holds (nothing today; call it anyway). */
+/* Releases anything the connection state holds (a value being filled). */
 void proto_conn_reset(struct proto_conn *pc);
 
 #endif

@@ -15,10 +15,12 @@
  *  - noreply: for commands that allow it, a last token "noreply" sets
  *    pc->noreply and whatever the handler replied (errors included, as
  *    memcached) is rolled back;
- *  - data blocks (text_block_take/text_block_refuse, for ms too): a storage
- *    command returns 0 and *need until its whole block is in the buffer; a
- *    refused block is discarded as it arrives through pc->swallow, never
- *    buffered.
+ *  - data blocks (text_block_item/text_block_refuse, for ms too): a storage
+ *    command returns 0 and *need until its whole block is in the buffer if
+ *    the block is at most PROTO_BLOCK_BUFFERED_MAX; a larger one gets its
+ *    item at once and is read into it (pc->pend), the line run again with
+ *    that item when all is in (proto_text_finish); a refused block is
+ *    discarded as it arrives through pc->swallow, never buffered.
  * No allocation per request; numbers by hand (text_parse.c, common/decimal.h).
  */
 #include <string.h>
@@ -147,7 +149,21 @@ static void text_cmd_get(struct text_req *rq, unsigned arg)
 
 /* ---------------------------------------------------------------- data blocks */
 
-const char *text_block_take(struct text_req *rq, size_t vlen)
+/* A block that does not end in "\r\n": counted as a set and answered, as memcached. */
+static void text_block_bad(struct text_req *rq)
+{
+    counter_inc(&rq->ctr->cmd_set);
+    REPLY_LIT(rq->out, MSG_BAD_DATA_CHUNK);
+}
+
+/*
+ * The data block of a storage line: vlen bytes of value and "\r\n", right
+ * after the line. Returns the value when all of the block is in and ends
+ * well, having consumed it. Otherwise returns NULL, having either asked for
+ * the bytes still missing (rq->consumed 0, rq->need), or consumed a block
+ * with a bad end and answered "bad data chunk".
+ */
+static const char *text_block_take(struct text_req *rq, size_t vlen)
 {
     size_t block = vlen + TEXT_CRLF_LEN;
     if (rq->len - rq->line.consumed < block) {
@@ -158,11 +174,84 @@ const char *text_block_take(struct text_req *rq, size_t vlen)
     const char *data = rq->buf + rq->line.consumed;
     rq->consumed = rq->line.consumed + block;
     if (data[vlen] != '\r' || data[vlen + 1] != '\n') {
-        counter_inc(&rq->ctr->cmd_set);
-        REPLY_LIT(rq->out, MSG_BAD_DATA_CHUNK);
+        text_block_bad(rq);
         return NULL;
     }
     return data;
+}
+
+/*
+ * Starts reading a large value into it with what is in; pc->pend waits for
+ * the rest. False (nothing consumed) if the line could not be kept.
+ */
+static bool text_block_pend(struct text_req *rq, item *it, size_t vlen)
+{
+    struct proto_conn *pc = rq->pc;
+    if (!proto_pending_start(pc, it, vlen, rq->buf, rq->line.consumed, TEXT_CRLF_LEN))
+        return false;
+    struct proto_pending *pd = &pc->pend;
+    const char *data = rq->buf + rq->line.consumed;
+    size_t have = rq->len - rq->line.consumed;        /* < vlen + "\r\n" */
+    size_t now = have < vlen ? have : vlen;
+    memcpy(item_value_mut(it), data, now);
+    pd->filled = now;
+    pd->term_got = (uint8_t)(have - now);
+    if (pd->term_got > 0)
+        pd->term[0] = data[now];
+    rq->consumed = rq->line.consumed + have;
+    return true;
+}
+
+/* The filled item of a line run again; NULL (answered) if its block ended badly. */
+static item *text_block_pending(struct text_req *rq)
+{
+    struct proto_pending *pd = &rq->pc->pend;
+    bool good = pd->term[0] == '\r' && pd->term[1] == '\n';
+    item *it = proto_pending_take(rq->pc);
+    if (!good) {
+        store_release(rq->store, it);
+        text_block_bad(rq);
+        return NULL;
+    }
+    return it;
+}
+
+/*
+ * A block over PROTO_BLOCK_BUFFERED_MAX not all in: its item now, what is in
+ * copied (text_block_pend). Out of line: the common small set never comes here.
+ */
+static item *text_block_item_early(struct text_req *rq, const struct text_item_spec *spec,
+                                   enum store_result *why)
+{
+    item *it = store_item_alloc(rq->store, spec->key, spec->nkey, spec->flags, spec->exptime,
+                                spec->vlen, why);
+    if (it != NULL && !text_block_pend(rq, it, spec->vlen)) {
+        store_release(rq->store, it);
+        it = NULL;
+        *why = STORE_NO_MEMORY;
+    }
+    if (it == NULL)
+        text_block_refuse(rq, spec->vlen);
+    return NULL;
+}
+
+item *text_block_item(struct text_req *rq, const struct text_item_spec *spec,
+                      enum store_result *why)
+{
+    *why = STORE_OK;
+    if (rq->replay)
+        return text_block_pending(rq);
+    if (rq->len - rq->line.consumed < spec->vlen + TEXT_CRLF_LEN &&
+        spec->vlen > PROTO_BLOCK_BUFFERED_MAX)
+        return text_block_item_early(rq, spec, why);
+    const char *data = text_block_take(rq, spec->vlen);
+    if (data == NULL)
+        return NULL;
+    item *it = store_item_alloc(rq->store, spec->key, spec->nkey, spec->flags, spec->exptime,
+                                spec->vlen, why);
+    if (it != NULL)
+        memcpy(item_value_mut(it), data, spec->vlen);
+    return it;
 }
 
 void text_block_refuse(struct text_req *rq, size_t vlen)
@@ -253,17 +342,14 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
         text_block_refuse(rq, (size_t)a.vlen);
         return;
     }
-    const char *data = text_block_take(rq, (size_t)a.vlen);
-    if (data == NULL)
-        return;
-    enum store_result why = STORE_OK;
-    item *it = store_item_alloc(rq->store, key->p, key->len, a.flags, a.exptime,
-                                (size_t)a.vlen, &why);
+    struct text_item_spec spec = { key->p, key->len, a.flags, a.exptime, (size_t)a.vlen };
+    enum store_result why;
+    item *it = text_block_item(rq, &spec, &why);
     if (it == NULL) {
-        text_store_refused(rq, key, mode, why);
+        if (why != STORE_OK)
+            text_store_refused(rq, key, mode, why);
         return;
     }
-    memcpy(item_value_mut(it), data, (size_t)a.vlen);
     unsigned cls = item_class(it);
     counter_inc(&rq->ctr->cmd_set);
     counter_inc(&rq->ctr->cls[cls].cmd_set);
@@ -652,7 +738,35 @@ static size_t text_skip(struct proto_conn *pc, const char *buf, size_t len)
     return (size_t)(nl - buf) + 1;
 }
 
-/* ---------------------------------------------------------------- entry point */
+/* ---------------------------------------------------------------- entry points */
+
+static void text_req_init(struct text_req *rq, struct proto_conn *pc, struct reply *out,
+                          const char *buf, size_t len)
+{
+    rq->pc = pc;
+    rq->out = out;
+    rq->store = pc->env->store;
+    rq->ctr = pc->counters;
+    rq->buf = buf;
+    rq->len = len;
+    rq->need = 0;
+    rq->action = PROTO_CONTINUE;
+    rq->replay = false;
+}
+
+void proto_text_finish(struct proto_conn *pc, struct reply *out, enum proto_action *action)
+{
+    struct text_req rq;
+    text_req_init(&rq, pc, out, pc->pend.head, pc->pend.head_len);
+    rq.replay = true;
+    if (text_line_find(rq.buf, rq.len, &rq.line)) {
+        rq.consumed = rq.line.consumed;
+        text_dispatch(&rq);
+    }
+    /* The same line takes the item again; never leave one behind regardless. */
+    proto_pending_end(pc);
+    *action = rq.action;
+}
 
 /* proto_process() has already set *action and *need to go on / unknown. */
 size_t proto_text_process(struct proto_conn *pc, const char *buf, size_t len,
@@ -662,14 +776,7 @@ size_t proto_text_process(struct proto_conn *pc, const char *buf, size_t len,
         return text_skip(pc, buf, len);
 
     struct text_req rq;
-    rq.pc = pc;
-    rq.out = out;
-    rq.store = pc->env->store;
-    rq.ctr = pc->counters;
-    rq.buf = buf;
-    rq.len = len;
-    rq.need = 0;
-    rq.action = PROTO_CONTINUE;
+    text_req_init(&rq, pc, out, buf, len);
 
     if (pc->get_cont != 0) {
         rq.consumed = text_get_continue(&rq);

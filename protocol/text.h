@@ -13,6 +13,7 @@
 #ifndef PROTOCOL_TEXT_H
 #define PROTOCOL_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "protocol/proto.h"
@@ -34,6 +35,7 @@ struct text_req {
     size_t consumed;                   /* out: bytes used (the line, preset); 0 = need more */
     size_t need;                       /* out, with consumed 0: the bytes the request needs */
     enum proto_action action;          /* out */
+    bool replay;                       /* run again from pc->pend: its item holds the value */
 };
 
 /* A command handler; arg is its table row's (store mode, get variant, incr). */
@@ -42,15 +44,33 @@ typedef void text_handler(struct text_req *rq, unsigned arg);
 size_t proto_text_process(struct proto_conn *pc, const char *buf, size_t len,
                           struct reply *out, enum proto_action *action, size_t *need);
 
+/* What a storage line's item is made of. */
+struct text_item_spec {
+    const char *key;
+    size_t nkey;
+    uint32_t flags;
+    int64_t exptime;
+    size_t vlen;
+};
+
 /*
- * The data block of a storage line: vlen bytes of value and "\r\n", right
- * after the line. text_block_take() returns the value when all of the block
- * is in and ends well, having consumed it. Otherwise it returns NULL, having
- * either asked for the bytes still missing (rq->consumed 0, rq->need), or
- * consumed a block with a bad end and answered "bad data chunk" (counted as
- * a set, as memcached).
+ * The data block of a storage line is vlen bytes of value and "\r\n", right
+ * after the line. text_block_item() returns the item holding the value,
+ * filled, or NULL. Up to PROTO_BLOCK_BUFFERED_MAX it waits (rq->consumed 0,
+ * rq->need) until the whole block is in, consumes it, checks its end
+ * ("bad data chunk", counted as a set, as memcached), then allocates. A larger block
+ * not all in yet gets its item now: what is in is copied and consumed and
+ * pc->pend keeps the item until the rest arrives; then the line is run
+ * again (rq->replay) and this returns that item, its terminator checked.
+ * NULL with *why set (STORE_TOO_LARGE, STORE_NO_MEMORY): no item, the block
+ * consumed or swallowed, the caller answers. NULL with *why STORE_OK:
+ * nothing to do now (waiting, or "bad data chunk" answered).
  */
-const char *text_block_take(struct text_req *rq, size_t vlen);
+item *text_block_item(struct text_req *rq, const struct text_item_spec *spec,
+                      enum store_result *why);
+
+/* The value of a pending line is in (pc->pend): runs the line again with it. */
+void proto_text_finish(struct proto_conn *pc, struct reply *out, enum proto_action *action);
 
 /*
  * A block refused before it was read (too large, a bad flag, no memory):

@@ -4,7 +4,10 @@
  * Read side: bytes land in a read buffer of CONN_RBUF_INITIAL bytes that
  * grows only to what one request needs (its line and data block: the
  * protocol says how much), and goes back to its small size once that
- * request is done or the connection idles. Requests are consumed by moving
+ * request is done or the connection idles. Only a data block of at most
+ * PROTO_BLOCK_BUFFERED_MAX is waited for whole: a larger value is consumed
+ * as it arrives, into its item, so the buffer stays within about that plus
+ * a line and a partly sent value lives inside -m. Requests are consumed by moving
  * rstart; the unprocessed tail moves to the front only when the room after
  * it is too small for the request in progress. Complete requests are handed
  * to proto_process() one after another, at most -R per turn.

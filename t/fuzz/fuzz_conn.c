@@ -34,13 +34,15 @@
  *    links the store as one relocatable object so only protocol -> store
  *    calls are counted); every reference the protocol gets must be handed
  *    back exactly once, and none may be released that it does not hold;
- *    once the reply is drained none may remain;
+ *    once the reply is drained and the connection reset none may remain;
  *  - the reply stream is well formed: text lines end in "\r\n", start with
  *    a known word, and VALUE/VA data blocks have their declared length and
  *    "\r\n"; binary responses have magic 0x81 and consistent lengths; the
  *    stream ends on a message boundary;
  *  - proto_process never consumes more than it was given, and "need" is
- *    larger than what it had when it asks for more;
+ *    larger than what it had when it asks for more, by no more than
+ *    PROTO_BLOCK_BUFFERED_MAX + PROTO_NEED_HEAD_MAX (a larger value is read
+ *    into its item as it arrives);
  *  - reply_iov/reply_consumed agree with reply_pending;
  *  - the store's totals match the sum of its classes.
  */
@@ -545,6 +547,9 @@ static bool fuzz_process(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
         if (used == 0) {
             if (need != 0 && need <= len)
                 fuzz_fail("proto_process wants %zu bytes but had %zu and took none", need, len);
+            if (need > len + PROTO_BLOCK_BUFFERED_MAX + PROTO_NEED_HEAD_MAX)
+                fuzz_fail("proto_process wants %zu bytes, a value it should read into its item",
+                          need);
             FUZZ_CHECK(action == PROTO_CONTINUE);
             return true;
         }
@@ -684,9 +689,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       (unsigned long long)fc->val.bytes, (unsigned long long)fc->val.messages);
     }
     FUZZ_CHECK(reply_pending(fc->out) == 0);
+    /* As the server closes it: a value still being read hands its item back. */
+    proto_conn_reset(&fc->pc);
     if (fuzz_held.n != 0)
         fuzz_fail("%zu item reference(s) still held after the connection closed", fuzz_held.n);
-    proto_conn_reset(&fc->pc);
     reply_free(fc->out);
     fuzz_check_store(fuzz_store);
 

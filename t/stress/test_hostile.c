@@ -28,6 +28,9 @@
  * The hash flood (issue 11) sets and gets 3,000 keys crafted to share one
  * bucket of the old fixed hash: their rates stay within 20% of ordinary keys'
  * (timed outside valgrind only; correctness is checked everywhere).
+ * Partly sent values (issue 11): 300 clients each send 999,000 bytes of a
+ * 1,000,000-byte set at -m 64 and stop: the server's RSS stays under
+ * -m + 36 MB and another client is served.
  */
 #include <errno.h>
 #include <poll.h>
@@ -1275,6 +1278,100 @@ static void ho_net_cases(void)
     ho_starvation("4", HO_FAIR_PROBES_T4);
 }
 
+/* ---- partly sent values (issue 11, hole 3): values live inside -m ---- */
+
+/*
+ * HO_PART_CONNS clients each send all but HO_PART_MISSING bytes of a
+ * HO_PART_VLEN-byte `set` and stop. A server that buffers a value before
+ * its item holds ~1 MB per client in heap (main before the fix: ~290 MB);
+ * one that reads values into item memory stays within -m plus a bounded
+ * amount, refusing what -m cannot hold (memcached 1.6.45: ~72 MB). Another
+ * client must still be served. Under sanitizers their own memory is in the
+ * RSS: the growth is bounded instead; only the send deadline is scaled.
+ */
+#define HO_PART_CONNS 300
+#define HO_PART_VLEN 1000000
+#define HO_PART_MISSING 1000
+#define HO_PART_MARGIN_MB 36          /* the issue's bound: -m + 36 MB */
+#define HO_PART_SEND_MS 20000         /* all clients done sending, plain build */
+#define HO_PART_SETTLE_MS 500
+#define HO_PART_PIECE (64 * 1024)
+
+/* Sends as much of each client's bytes as the sockets take, round robin; true when all sent. */
+static bool ho_part_send(const int *fds, size_t *sent, const char *req, size_t len, long ms)
+{
+    long long end = sc_now_ms() + ms;
+    while (sc_now_ms() < end) {
+        bool all = true, moved = false;
+        for (int i = 0; i < HO_PART_CONNS; i++) {
+            if (fds[i] < 0 || sent[i] == len)
+                continue;
+            all = false;
+            size_t n = len - sent[i] < HO_PART_PIECE ? len - sent[i] : HO_PART_PIECE;
+            ssize_t w = send(fds[i], req + sent[i], n, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (w > 0) {
+                sent[i] += (size_t)w;
+                moved = true;
+            }
+        }
+        if (all)
+            return true;
+        if (!moved)
+            sc_sleep_ms(1);
+    }
+    return false;
+}
+
+static void ho_partial_values(void)
+{
+    struct h_server s = { 0 };
+    const char *const flags[] = { "-m", "64", "-c", "1024", NULL };
+    static int fds[HO_PART_CONNS];
+    static size_t sent[HO_PART_CONNS];
+    static char req[HO_PART_VLEN + 64];
+    if (!ho_start(&s, flags))
+        return;
+    int hl = snprintf(req, 64, "set part 0 0 %d\r\n", HO_PART_VLEN);
+    memset(req + hl, 'p', HO_PART_VLEN);
+    size_t len = (size_t)hl + HO_PART_VLEN - HO_PART_MISSING;
+    long base = ho_rss_kb(s.pid);
+    int open = 0;
+    for (int i = 0; i < HO_PART_CONNS; i++) {
+        fds[i] = h_connect(s.port);
+        sent[i] = 0;
+        open += fds[i] >= 0;
+    }
+    long send_ms = HO_PART_SEND_MS * (ho_sanitized() ? HO_FAIR_SAN_FACTOR : 1);
+    bool all = ho_part_send(fds, sent, req, len, send_ms);
+    sc_sleep_ms(HO_PART_SETTLE_MS);
+    long rss = ho_rss_kb(s.pid);
+    long bound = (HO_MEM_LIMIT_MB + HO_PART_MARGIN_MB) * HO_KB;
+    sc_check(&ho_t, open == HO_PART_CONNS && all, "partial values: %d of %d clients sent "
+             "%zu of %zu bytes each", open, HO_PART_CONNS, len, len + HO_PART_MISSING);
+    sc_check(&ho_t, base > 0 && rss - base <= bound, "partial values: VmRSS grew %ld kB "
+             "(%ld -> %ld kB); bound %ld kB", rss - base, base, rss, bound);
+    if (ho_sanitized())
+        printf("note: VmRSS %ld kB includes the sanitizer's own memory: growth bounded only\n",
+               rss);
+    else
+        sc_check(&ho_t, rss <= bound, "partial values: VmRSS %ld kB at -m %d; bound %ld kB",
+                 rss, HO_MEM_LIMIT_MB, bound);
+    sc_check(&ho_t, ho_set(s.port, "served", "yes") &&
+             ho_expect(s.port, "get served\r\n", "VALUE served 0 3\r\nyes\r\nEND\r\n",
+                       "another client's get"), "partial values: another client is served");
+    ho_after(s.port, s.pid, "partly sent values");
+    for (int i = 0; i < HO_PART_CONNS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    h_server_stop(&s);
+}
+
+static void ho_value_cases(void)
+{
+    printf("-- 300 partly sent 1 MB values\n");
+    ho_partial_values();
+}
+
 int main(void)
 {
     struct h_server s = { 0 };
@@ -1311,5 +1408,6 @@ int main(void)
     printf("-- keys crafted to share one bucket of the old hash\n");
     ho_hash_flood();
     ho_net_cases();
+    ho_value_cases();
     return sc_summary(&ho_t);
 }

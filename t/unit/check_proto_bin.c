@@ -999,6 +999,121 @@ START_TEST(test_value_too_large_buffered)
 }
 END_TEST
 
+/* A store frame of a big value (bytes i % 251) in big_in[]; returns its length. */
+enum { BIG_VLEN = 300000 };
+static char big_in[24 + 8 + 16 + BIG_VLEN];
+
+static size_t big_frame(uint8_t op, const char *key, uint32_t opaque, uint64_t cas)
+{
+    size_t nkey = strlen(key);
+    char *p = big_in;
+    memset(p, 0, 24);
+    p[0] = (char)BIN_MAGIC_REQUEST;
+    p[1] = (char)op;
+    put16(p + 2, (uint16_t)nkey);
+    p[4] = 8;
+    put32(p + 8, (uint32_t)(8 + nkey + BIG_VLEN));
+    put32(p + 12, opaque);
+    put64(p + 16, cas);
+    put32(p + 24, 3);                   /* flags */
+    put32(p + 28, 0);                   /* exptime */
+    memcpy(p + 32, key, nkey);
+    for (size_t i = 0; i < BIG_VLEN; i++)
+        p[32 + nkey + i] = (char)(i % 251);
+    return 32 + nkey + BIG_VLEN;
+}
+
+static uint64_t bin_chunk_bytes_used(void)
+{
+    struct store_stats ss;
+    store_stats(st, &ss);
+    return ss.chunk_bytes_used;
+}
+
+/* Feeds big_in[0..len) in pieces; every piece past the key is consumed at once. */
+static void big_feed(size_t len, size_t piece)
+{
+    size_t off = 0;
+    got_len = 0;
+    while (off < len) {
+        size_t n = len - off < piece ? len - off : piece;
+        size_t used = proto_process(&pc, big_in + off, n, out, &last_action, &last_need);
+        ck_assert_uint_eq(used, n);
+        ck_assert_uint_eq(last_need, 0);
+        off += n;
+    }
+    fx_drain();
+    parse_got();
+}
+
+START_TEST(test_big_value_into_item)
+{
+    size_t len = big_frame(BIN_OP_SET, "big", 9, 0);
+    /* header only: wait for extras and key, no more */
+    ck_assert_uint_eq(proto_process(&pc, big_in, 30, out, &last_action, &last_need), 0);
+    ck_assert_uint_eq(last_need, 24 + 8 + 3);
+    size_t first = 24 + 8 + 3 + 1000;
+    ck_assert_uint_eq(proto_process(&pc, big_in, first, out, &last_action, &last_need), first);
+    ck_assert_uint_ge(bin_chunk_bytes_used(), BIG_VLEN);
+    ck_assert_ptr_null(store_get(st, "big", 3, NULL));
+    size_t off = first;
+    while (off < len) {
+        size_t n = len - off < 4096 ? len - off : 4096;
+        ck_assert_uint_eq(proto_process(&pc, big_in + off, n, out, &last_action, &last_need), n);
+        off += n;
+    }
+    fx_drain();
+    parse_got();
+    ck_assert_int_eq(nr, 1);
+    expect(0, BIN_OP_SET, BIN_ST_OK, 0, 0, 0, 9);
+    item *it = store_get(st, "big", 3, NULL);
+    ck_assert_ptr_nonnull(it);
+    ck_assert_uint_eq(item_flags(it), 3);
+    ck_assert_uint_eq(item_nvalue(it), BIG_VLEN);
+    ck_assert_mem_eq(item_value(it), big_in + 35, BIG_VLEN);
+    store_release(st, it);
+    /* quiet: nothing on success; add on an existing key and a bad CAS: errors */
+    big_feed(big_frame(BIN_OP_SETQ, "big", 10, 0), 5000);
+    ck_assert_int_eq(nr, 0);
+    big_feed(big_frame(BIN_OP_ADD, "big", 11, 0), 5000);
+    ck_assert_int_eq(nr, 1);
+    expect_err(0, BIN_OP_ADD, BIN_ST_KEY_EEXISTS, "Data exists for key.", 11);
+    big_feed(big_frame(BIN_OP_SET, "big", 12, 12345), 5000);
+    ck_assert_int_eq(nr, 1);
+    expect_err(0, BIN_OP_SET, BIN_ST_KEY_EEXISTS, "Data exists for key.", 12);
+    ck_assert_uint_eq(ctr->cmd_set, 4);
+}
+END_TEST
+
+START_TEST(test_big_value_reset_and_no_memory)
+{
+    size_t len = big_frame(BIN_OP_SET, "r", 1, 0);
+    ck_assert_uint_eq(proto_process(&pc, big_in, 5000, out, &last_action, &last_need), 5000);
+    proto_conn_reset(&pc);               /* closed mid-value */
+    ck_assert_uint_eq(bin_chunk_bytes_used(), 0);
+    /* every byte of memory held by values being read: refused, the frame swallowed */
+    enum { CONNS = 64 };
+    static struct proto_conn pcs[CONNS];
+    int refused = -1;
+    for (int i = 0; i < CONNS && refused < 0; i++) {
+        proto_conn_init(&pcs[i], &env, ctr);
+        got_len = 0;
+        ck_assert_uint_eq(proto_process(&pcs[i], big_in, 5000, out, &last_action, &last_need),
+                          5000);
+        fx_drain();
+        if (got_len > 0)
+            refused = i;
+    }
+    ck_assert_int_ge(refused, 1);
+    parse_got();
+    expect_err(0, BIN_OP_SET, BIN_ST_ENOMEM, "Out of memory", 1);
+    ck_assert_uint_eq(pcs[refused].swallow, len - 5000);
+    for (int i = 0; i <= refused; i++)
+        proto_conn_reset(&pcs[i]);
+    ck_assert_uint_eq(bin_chunk_bytes_used(), 0);
+}
+END_TEST
+
 START_TEST(test_incomplete_need)
 {
     f_store(BIN_OP_SET, "key", 0, 0, "value", 1, 0);
@@ -1124,6 +1239,8 @@ static Suite *bin_suite(void)
     tcase_add_test(tc, test_value_too_large);
     tcase_add_test(tc, test_value_too_large_buffered);
     tcase_add_test(tc, test_incomplete_need);
+    tcase_add_test(tc, test_big_value_into_item);
+    tcase_add_test(tc, test_big_value_reset_and_no_memory);
     tcase_add_test(tc, test_mode_ascii_refuses_binary);
     tcase_add_test(tc, test_mode_binary_refuses_text);
     tcase_add_test(tc, test_mode_auto);

@@ -282,6 +282,51 @@ START_TEST(ms_errors)
 }
 END_TEST
 
+/* A big ms value fed in pieces goes into its item; replies as for a whole one. */
+START_TEST(ms_big_value_into_item)
+{
+    enum { VLEN = 200000, PIECE = 3000 };
+    static char in[VLEN + 128];
+    int ll = snprintf(in, 128, "ms big %d T0 F5 O77 k c\r\n", VLEN);
+    for (size_t i = 0; i < VLEN; i++)
+        in[ll + i] = (char)(i % 251);
+    memcpy(in + ll + VLEN, "\r\n", 2);
+    size_t total = (size_t)ll + VLEN + 2;
+    ck_assert_uint_eq(fx_run_n(in, (size_t)ll + 10), (size_t)ll + 10);
+    ck_assert_uint_eq(last_need, 0);
+    struct store_stats ss;
+    store_stats(st, &ss);
+    ck_assert_uint_ge(ss.chunk_bytes_used, VLEN);
+    size_t off = (size_t)ll + 10;
+    while (off < total) {
+        size_t n = total - off < PIECE ? total - off : PIECE;
+        ck_assert_uint_eq(fx_run_n(in + off, n), n);
+        off += n;
+    }
+    ck_assert_str_eq(got, "HD O77 kbig c1\r\n");
+    item *it = store_get(st, "big", 3, NULL);
+    ck_assert_ptr_nonnull(it);
+    ck_assert_uint_eq(item_flags(it), 5);
+    ck_assert_mem_eq(item_value(it), in + ll, VLEN);
+    store_release(st, it);
+    /* a bad end: bad data chunk, nothing stored, the item handed back */
+    in[total - 1] = 'x';
+    ck_assert_uint_eq(fx_run_n(in, (size_t)ll + 10), (size_t)ll + 10);
+    ck_assert_uint_eq(fx_run_n(in + ll + 10, total - ll - 10), total - ll - 10);
+    ck_assert_str_eq(got, "CLIENT_ERROR bad data chunk\r\n");
+    /* q: no HD; a reset mid-value hands the item back */
+    in[total - 1] = '\n';
+    ll = snprintf(in, 128, "ms big %d q\r\n", VLEN);
+    ck_assert_uint_eq(fx_run_n(in, (size_t)ll + 10), (size_t)ll + 10);
+    proto_conn_reset(&pc);
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.curr_items, 1);
+    EXPECT("md big\r\n", "HD\r\n");
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.chunk_bytes_used, 0);
+}
+END_TEST
+
 START_TEST(ms_waits_and_swallows)
 {
     const char *part = "ms a 5 T0\r\nhel";
@@ -458,6 +503,7 @@ static Suite *proto_meta_suite(void)
     tcase_add_test(tc, ms_cas_and_return_flags);
     tcase_add_test(tc, ms_errors);
     tcase_add_test(tc, ms_waits_and_swallows);
+    tcase_add_test(tc, ms_big_value_into_item);
     tcase_add_test(tc, md_all);
     tcase_add_test(tc, ma_all);
     tcase_add_test(tc, flag_errors);

@@ -514,24 +514,178 @@ START_TEST(too_large_boundary_is_the_page)
 }
 END_TEST
 
+/* "set <key> <flags> 0 <vlen>\r\n", the value (bytes i % 251) and "\r\n"; *ll: line length. */
+static char *big_set(const char *cmd, const char *key, size_t vlen, const char *tail,
+                     size_t *ll, size_t *total)
+{
+    size_t cap = vlen + 128;
+    char *in = malloc(cap);
+    ck_assert_ptr_nonnull(in);
+    *ll = (size_t)snprintf(in, cap, "%s %s 7 0 %zu%s\r\n", cmd, key, vlen, tail);
+    for (size_t i = 0; i < vlen; i++)
+        in[*ll + i] = (char)(i % 251);
+    memcpy(in + *ll + vlen, "\r\n", 2);
+    *total = *ll + vlen + 2;
+    return in;
+}
+
+static uint64_t chunk_bytes_used(void)
+{
+    struct store_stats ss;
+    store_stats(st, &ss);
+    return ss.chunk_bytes_used;
+}
+
+/* Feeds in[from..total) in pieces of `piece`, each consumed whole. */
+static void step_rest(const char *in, size_t from, size_t total, size_t piece)
+{
+    size_t all = 0;
+    static char replies[4096];
+    while (from < total) {
+        size_t n = total - from < piece ? total - from : piece;
+        ck_assert_uint_eq(step(in + from, n), n);
+        ck_assert_uint_lt(all + got_len, sizeof(replies));
+        memcpy(replies + all, got, got_len);
+        all += got_len;
+        from += n;
+    }
+    memcpy(got, replies, all);
+    got_len = all;
+    got[all] = '\0';
+}
+
 START_TEST(big_value_waits_with_need)
 {
-    enum { VLEN = 500000 };
-    size_t cap = VLEN + 64;
-    char *in = malloc(cap);
-    int ll = snprintf(in, cap, "set v 7 0 %d\r\n", VLEN);
-    memset(in + ll, 'v', VLEN);
-    memcpy(in + ll + VLEN, "\r\n", 2);
-    size_t total = (size_t)ll + VLEN + 2;
-    ck_assert_uint_eq(step(in, (size_t)ll + 100), 0);
+    /* Up to PROTO_BLOCK_BUFFERED_MAX a block waits whole in the buffer. */
+    size_t ll, total;
+    char *in = big_set("set", "v", PROTO_BLOCK_BUFFERED_MAX, "", &ll, &total);
+    ck_assert_uint_eq(step(in, ll + 100), 0);
     ck_assert_uint_eq(last_need, total);
+    ck_assert_uint_eq(chunk_bytes_used(), 0);
     ck_assert_uint_eq(step(in, total), total);
+    ck_assert_str_eq(got, "STORED\r\n");
+    free(in);
+}
+END_TEST
+
+START_TEST(big_value_goes_into_its_item)
+{
+    enum { VLEN = 500000 };
+    size_t ll, total;
+    char *in = big_set("set", "v", VLEN, "", &ll, &total);
+    /* The line and what is in are consumed; the item exists, not yet visible. */
+    ck_assert_uint_eq(step(in, ll + 100), ll + 100);
+    ck_assert_uint_eq(last_need, 0);
+    ck_assert_str_eq(got, "");
+    ck_assert_uint_ge(chunk_bytes_used(), VLEN);
+    ck_assert_ptr_null(store_get(st, "v", 1, NULL));
+    step_rest(in, ll + 100, total, 7001);
     ck_assert_str_eq(got, "STORED\r\n");
     item *it = store_get(st, "v", 1, NULL);
     ck_assert_ptr_nonnull(it);
     ck_assert_uint_eq(item_nvalue(it), VLEN);
     ck_assert_uint_eq(item_flags(it), 7);
+    ck_assert_mem_eq(item_value(it), in + ll, VLEN);
     store_release(st, it);
+    free(in);
+    /* One byte past the threshold already takes this path. */
+    in = big_set("set", "w", PROTO_BLOCK_BUFFERED_MAX + 1, "", &ll, &total);
+    ck_assert_uint_eq(step(in, ll + 1), ll + 1);
+    ck_assert_uint_eq(last_need, 0);
+    step_rest(in, ll + 1, total, 1);      /* the terminator a byte at a time */
+    ck_assert_str_eq(got, "STORED\r\n");
+    ck_assert_uint_eq(ctr->cmd_set, 2);
+    free(in);
+}
+END_TEST
+
+START_TEST(big_value_replies_as_whole)
+{
+    size_t ll, total;
+    char *in = big_set("set", "k", 100000, "", &ll, &total);
+    feed(in, total, 4096);
+    ck_assert_str_eq(got, "STORED\r\n");
+    free(in);
+    in = big_set("add", "k", 100000, "", &ll, &total);
+    feed(in, total, 4096);
+    ck_assert_str_eq(got, "NOT_STORED\r\n");
+    free(in);
+    in = big_set("cas", "k", 100000, " 999", &ll, &total);
+    feed(in, total, 4096);
+    ck_assert_str_eq(got, "EXISTS\r\n");
+    free(in);
+    in = big_set("set", "k", 100000, " noreply", &ll, &total);
+    feed(in, total, 4096);
+    ck_assert_str_eq(got, "");
+    free(in);
+    ck_assert_uint_eq(chunk_bytes_used() > 0, 1);
+    EXPECT("delete k\r\n", "DELETED\r\n");
+    ck_assert_uint_eq(chunk_bytes_used(), 0);
+}
+END_TEST
+
+START_TEST(big_value_bad_chunk)
+{
+    size_t ll, total;
+    char *in = big_set("set", "b", 100000, "", &ll, &total);
+    memcpy(in + total - 2, "xy", 2);
+    ck_assert_uint_eq(step(in, ll + 10), ll + 10);
+    step_rest(in, ll + 10, total, 30000);
+    ck_assert_str_eq(got, "CLIENT_ERROR bad data chunk\r\n");
+    ck_assert_uint_eq(chunk_bytes_used(), 0);
+    EXPECT("get b\r\n", "END\r\n");
+    free(in);
+    in = big_set("set", "b", 100000, " noreply", &ll, &total);
+    memcpy(in + total - 1, "x", 1);
+    ck_assert_uint_eq(step(in, ll + 10), ll + 10);
+    step_rest(in, ll + 10, total, 30000);
+    ck_assert_str_eq(got, "");
+    ck_assert_uint_eq(ctr->cmd_set, 2);
+    ck_assert_uint_eq(chunk_bytes_used(), 0);
+    free(in);
+}
+END_TEST
+
+START_TEST(big_value_reset_releases_item)
+{
+    size_t ll, total;
+    char *in = big_set("set", "r", 300000, "", &ll, &total);
+    ck_assert_uint_eq(step(in, ll + 5000), ll + 5000);
+    ck_assert_uint_ge(chunk_bytes_used(), 300000);
+    proto_conn_reset(&pc);               /* the connection closed mid-value */
+    ck_assert_uint_eq(chunk_bytes_used(), 0);
+    struct store_stats ss;
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.curr_items, 0);
+    EXPECT("get r\r\n", "END\r\n");
+    free(in);
+}
+END_TEST
+
+/* Memory all held by values being read: the next is refused at once, its block swallowed. */
+START_TEST(big_value_no_memory_swallowed)
+{
+    enum { CONNS = 32, VLEN = 900000 };
+    static struct proto_conn pcs[CONNS];
+    size_t ll, total;
+    char *in = big_set("set", "m", VLEN, "", &ll, &total);
+    int refused = -1;
+    for (int i = 0; i < CONNS && refused < 0; i++) {
+        proto_conn_init(&pcs[i], &env, ctr);
+        got_len = 0;
+        size_t n = proto_process(&pcs[i], in, ll + 1000, out, &last_action, &last_need);
+        fx_drain();
+        ck_assert_uint_eq(n, ll + 1000);
+        if (got_len > 0)
+            refused = i;
+    }
+    ck_assert_int_ge(refused, 1);
+    ck_assert_str_eq(got, "SERVER_ERROR out of memory storing object\r\n");
+    ck_assert_uint_eq(pcs[refused].swallow, VLEN + 2 - 1000);
+    ck_assert_uint_eq(ctr->store_no_memory, 1);
+    for (int i = 0; i <= refused; i++)
+        proto_conn_reset(&pcs[i]);
+    ck_assert_uint_eq(chunk_bytes_used(), 0);
     free(in);
 }
 END_TEST
@@ -746,6 +900,11 @@ static Suite *proto_text_suite(void)
     tcase_add_test(tc, too_large_is_swallowed);
     tcase_add_test(tc, too_large_boundary_is_the_page);
     tcase_add_test(tc, big_value_waits_with_need);
+    tcase_add_test(tc, big_value_goes_into_its_item);
+    tcase_add_test(tc, big_value_replies_as_whole);
+    tcase_add_test(tc, big_value_bad_chunk);
+    tcase_add_test(tc, big_value_reset_releases_item);
+    tcase_add_test(tc, big_value_no_memory_swallowed);
     tcase_add_test(tc, long_line_without_newline);
     tcase_add_test(tc, long_multiget);
     tcase_add_test(tc, long_multiget_with_long_key);
