@@ -48,6 +48,7 @@
                                              PROTO_LINE_MAX, where the protocol
                                              takes over long lines */
 #define CONN_OUT_HIGH_WATER (2 * 1024 * 1024)
+#define CONN_MIB (1024ULL * 1024)                /* read_buf_mem_limit is in megabytes */
 /* iovecs per writev: the kernel limit, so a batch of ~500 gets (2 pieces each) is one call. */
 #define CONN_IOV_MAX IOV_MAX
 #define CONN_LOG_LINE_MAX 200             /* -vv: longest command line echoed */
@@ -104,8 +105,37 @@ static void conn_peer_name(int fd, const char *listen_addr, char *buf, size_t le
         snprintf(buf, len, "tcp:%s:%u", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
 }
 
+/*
+ * Every connection's read buffer counts against -o read_buf_mem_limit (0: no
+ * limit). Moves the count from old_size to new_size bytes; false, counted in
+ * read_buf_oom, when growing would pass the limit.
+ */
+static bool conn_rbuf_charge(struct worker *w, size_t old_size, size_t new_size)
+{
+    struct server *srv = w->srv;
+    if (new_size <= old_size) {
+        atomic_fetch_sub(&srv->read_buf_bytes, (uint64_t)(old_size - new_size));
+        return true;
+    }
+    uint64_t add = new_size - old_size;
+    uint64_t limit = srv->settings.read_buf_mem_limit * CONN_MIB;
+    uint64_t total = atomic_fetch_add(&srv->read_buf_bytes, add) + add;
+    if (limit != 0 && total > limit) {
+        atomic_fetch_sub(&srv->read_buf_bytes, add);
+        counter_inc(&w->read_buf_oom);
+        return false;
+    }
+    return true;
+}
+
 void conn_new(struct worker *w, int fd, const char *listen_addr)
 {
+    if (!conn_rbuf_charge(w, 0, CONN_RBUF_INITIAL)) {
+        log_info("<%d closed: read_buf_mem_limit reached\n", fd);
+        close(fd);
+        atomic_fetch_sub(&w->srv->curr_conns, 1);
+        return;
+    }
     struct conn *c = calloc(1, sizeof(*c));
     char *rbuf = malloc(CONN_RBUF_INITIAL);
     struct reply *out = reply_new(w->srv->store);
@@ -115,10 +145,12 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
         free(rbuf);
         if (out != NULL)
             reply_free(out);
+        conn_rbuf_charge(w, CONN_RBUF_INITIAL, 0);
         close(fd);
         atomic_fetch_sub(&w->srv->curr_conns, 1);
         return;
     }
+    atomic_fetch_add(&w->srv->read_buf_count, 1);
     c->fd = fd;
     c->worker = w;
     c->rbuf = rbuf;
@@ -174,6 +206,8 @@ void conn_close(struct conn *c)
     reply_free(c->out);
     proto_conn_reset(&c->pc);
     free(c->rbuf);
+    conn_rbuf_charge(w, c->rsize, 0);
+    atomic_fetch_sub(&w->srv->read_buf_count, 1);
     atomic_fetch_sub(&w->srv->curr_conns, 1);
     free(c);
 }
@@ -199,6 +233,21 @@ static size_t conn_rbuf_want(const struct conn *c)
     return c->rwant > 0 ? c->rwant : c->rlen + CONN_RBUF_LINE_ROOM;
 }
 
+/* Resizes rbuf within read_buf_mem_limit. False (rbuf unchanged) if it cannot. */
+static bool conn_rbuf_resize(struct conn *c, size_t size)
+{
+    if (!conn_rbuf_charge(c->worker, c->rsize, size))
+        return false;
+    char *nb = realloc(c->rbuf, size);
+    if (nb == NULL) {
+        conn_rbuf_charge(c->worker, size, c->rsize);
+        return false;
+    }
+    c->rbuf = nb;
+    c->rsize = size;
+    return true;
+}
+
 /*
  * Before a read: room after the unprocessed bytes for the request in
  * progress. They move to the front only when that room is short (rarely, and
@@ -217,12 +266,7 @@ static bool conn_rbuf_prepare(struct conn *c)
     }
     if (c->rsize >= want && c->rsize <= size)
         return true;
-    char *nb = realloc(c->rbuf, size);
-    if (nb == NULL)
-        return false;
-    c->rbuf = nb;
-    c->rsize = size;
-    return true;
+    return conn_rbuf_resize(c, size);
 }
 
 /* Idle again: a buffer grown for one big request goes back to its small size. */
@@ -230,13 +274,8 @@ static void conn_rbuf_idle(struct conn *c)
 {
     c->rstart = 0;
     c->rwant = 0;
-    if (c->rsize <= CONN_RBUF_INITIAL)
-        return;
-    char *nb = realloc(c->rbuf, CONN_RBUF_INITIAL);
-    if (nb != NULL) {
-        c->rbuf = nb;
-        c->rsize = CONN_RBUF_INITIAL;
-    }
+    if (c->rsize > CONN_RBUF_INITIAL)
+        conn_rbuf_resize(c, CONN_RBUF_INITIAL);   /* shrinking never passes the limit */
 }
 
 /* Reads what the socket has. Returns false when the connection is gone. */

@@ -105,6 +105,7 @@ struct worker {
     struct conn *conns;
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;
+    counter_t read_buf_oom;             /* connections closed at read_buf_mem_limit */
     struct worker_udp *udp;     /* NULL without -U */
     _Atomic bool stopping;      /* set by workers_stop, seen on the notify event */
 };
@@ -148,6 +149,8 @@ struct server {
     counter_t listen_disabled_num;      /* main thread writes, stats reads */
     counter_t time_in_listen_disabled_us;
     _Atomic uint64_t curr_conns;        /* client connections open now */
+    _Atomic uint64_t read_buf_count;    /* connections' read buffers, and their bytes: */
+    _Atomic uint64_t read_buf_bytes;    /* counted against -o read_buf_mem_limit */
     counter_t total_conns;              /* main thread only */
     counter_t rejected_conns;           /* main thread only */
     _Atomic bool stopping;

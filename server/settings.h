@@ -136,6 +136,9 @@ enum settings_fmt {
     STAT("flush_enabled", FMT_YES, true) \
     EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
         "idle_timeout", FMT_NUM, "close connections idle this many seconds") \
+    EXT(read_buf_mem_limit, T_UINT, "read_buf_mem_limit", "0", "no limit", 0, SETTINGS_MEM_MB_MAX, \
+        "read_buf_mem_limit", FMT_MB, \
+        "megabytes of connection read buffers at most; a connection that needs more is closed") \
     EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
         "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
     STAT("track_sizes", FMT_YES, false) \

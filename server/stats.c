@@ -44,7 +44,8 @@
     X(rejected_connections, SERVER, rejected_conns) \
     X(bytes_read,           WORKER, bytes_read)     \
     X(bytes_written,        WORKER, bytes_written)  \
-    X(conn_yields,          WORKER, conn_yields)
+    X(conn_yields,          WORKER, conn_yields)    \
+    X(read_buf_oom,         WORKER, read_buf_oom)
 
 #define STATS_FIELD(name) uint64_t name;
 #define STATS_ROW_FIELD(name, ...) STATS_FIELD(name)
@@ -251,7 +252,12 @@ struct stats_general_ctx {
     X(curr_connections,      u64,     g->curr)                                     \
     X(total_connections,     u64,     g->s->total_connections)                     \
     X(rejected_connections,  u64,     g->s->rejected_connections)                  \
-    X(connection_structures, u64,     g->curr + g->srv->nlisteners)
+    X(connection_structures, u64,     g->curr + g->srv->nlisteners)               \
+    X(read_buf_count,        u64,     atomic_load(&g->srv->read_buf_count))        \
+    X(read_buf_bytes,        u64,     atomic_load(&g->srv->read_buf_bytes))        \
+    /* each connection owns its buffer: none are kept free for reuse */          \
+    X(read_buf_bytes_free,   u64,     0)                                           \
+    X(read_buf_oom,          u64,     g->s->read_buf_oom)
 
 #define STATS_GENERAL_TAIL(X)                                                    \
     X(bytes_read,            u64,     g->s->bytes_read)                          \

@@ -31,6 +31,10 @@
 #define PR_OUT_MAX 65536
 #define PR_STARTSTOP_CYCLES 25
 #define PR_STARTSTOP_THREADS "16"
+#define PR_RBUF_LIMIT_MB "1"
+#define PR_RBUF_CONNS 80
+#define PR_RBUF_SIZE 16384                /* slabcache's read buffer per connection */
+#define PR_RBUF_FIT 64                    /* 1 MB of them */
 
 struct h_server hc_srv;
 
@@ -180,6 +184,65 @@ START_TEST(max_connections)
 }
 END_TEST
 
+/*
+ * -o read_buf_mem_limit=1 at -t 1: every connection holds a read buffer (a
+ * partial line keeps it, in memcached too) and past 1 MB of them a
+ * connection is closed and counted in read_buf_oom; those within the limit
+ * are still served. slabcache gives each connection its 16 KB buffer at
+ * accept, so exactly 64 fit; memcached's per-thread buffer cache holds about
+ * as many.
+ */
+START_TEST(read_buf_mem_limit)
+{
+    HC_START("-t", "1", "-o", "read_buf_mem_limit=" PR_RBUF_LIMIT_MB, NULL);
+    int fds[PR_RBUF_CONNS], served = 0, closed = 0;
+    for (int i = 0; i < PR_RBUF_CONNS; i++) {
+        fds[i] = hc_conn();
+        h_send_str(fds[i], "get a");   /* may fail on a closed one: counted below */
+    }
+    for (int i = 0; i < PR_RBUF_CONNS; i++) {
+        char got[64];
+        bool eof = false;
+        h_send_str(fds[i], "\r\n");
+        size_t n = h_read_until(fds[i], got, sizeof(got), "END\r\n", H_IO_TIMEOUT_MS, &eof);
+        if (n == strlen("END\r\n") && strcmp(got, "END\r\n") == 0) {
+            served++;
+        } else {
+            ck_assert_msg(n == 0 && eof, "connection %d: got \"%s\", closed %d", i,
+                          h_escape(got, n), eof);
+            closed++;
+        }
+    }
+    ck_assert_msg(served >= 1 && closed >= 1, "served %d, closed %d", served, closed);
+    if (h_is_slabcache())
+        ck_assert_int_eq(served, PR_RBUF_FIT);
+    for (int i = 0; i < PR_RBUF_CONNS; i++)
+        close(fds[i]);
+    /* Once the server has seen the closes, only the stats connection's buffer is left. */
+    char st[HC_REPLY_MAX];
+    long long count = -1;
+    for (int waited = 0; waited < PR_WAIT_MS; waited += PR_STEP_MS) {
+        ck_assert(h_stats(hc_srv.port, "", st, sizeof(st)));
+        count = h_stat_num(st, "read_buf_count");
+        if (!h_is_slabcache() || count == 1)
+            break;
+        usleep(PR_STEP_MS * 1000);
+    }
+    ck_assert_msg(h_stat_num(st, "read_buf_oom") >= 1, "read_buf_oom %lld",
+                  h_stat_num(st, "read_buf_oom"));
+    ck_assert_msg(h_stat_num(st, "read_buf_bytes") <= atoi(PR_RBUF_LIMIT_MB) * 1024 * 1024,
+                  "read_buf_bytes %lld", h_stat_num(st, "read_buf_bytes"));
+    if (h_is_slabcache()) {
+        ck_assert_int_eq(h_stat_num(st, "read_buf_oom"), closed);
+        ck_assert_int_eq(count, 1);
+        ck_assert_int_eq(h_stat_num(st, "read_buf_bytes"), PR_RBUF_SIZE);
+        ck_assert_int_eq(h_stat_num(st, "read_buf_bytes_free"), 0);
+    }
+    ck_assert(h_stats(hc_srv.port, "settings", st, sizeof(st)));
+    ck_assert_int_eq(h_stat_num(st, "read_buf_mem_limit"), atoi(PR_RBUF_LIMIT_MB) * 1024 * 1024);
+}
+END_TEST
+
 START_TEST(reqs_per_event_1)
 {
     HC_START("-R", "1", NULL);
@@ -317,6 +380,7 @@ static Suite *pr_suite(void)
     tcase_add_test(tc, daemon_pidfile);
     tcase_add_test(tc, max_connections);
     tcase_add_test(tc, reqs_per_event_1);
+    tcase_add_test(tc, read_buf_mem_limit);
     tcase_add_test(tc, stop_right_after_start);
     tcase_add_test(tc, verbose_class_table);
     tcase_add_test(tc, bad_flags);

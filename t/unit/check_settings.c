@@ -471,7 +471,8 @@ static void collect(void *arg, const char *name, const char *value)
 
 START_TEST(stats_settings_names_and_order)
 {
-    PARSE_OK("-p", "22122", "-l", "127.0.0.1", "-M", "-C", "-o", "hashpower=20", "-f", "1.5");
+    PARSE_OK("-p", "22122", "-l", "127.0.0.1", "-M", "-C", "-o", "hashpower=20", "-f", "1.5",
+             "-o", "read_buf_mem_limit=2");
     static struct collected c;
     c.len = 0;
     c.text[0] = '\0';
@@ -484,7 +485,7 @@ START_TEST(stats_settings_names_and_order)
         "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
         "auth_enabled_ascii no\nitem_size_max 1048576\nhashpower_init 20\n"
         "slab_reassign no\nslab_automove 0\nlru_crawler no\nflush_enabled yes\n"
-        "idle_timeout 0\ntrack_sizes no\n";
+        "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n";
     ck_assert_str_eq(c.text, expect);
 }
 END_TEST
