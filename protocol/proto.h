@@ -163,6 +163,12 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
 size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
                      struct reply *out, enum proto_action *action, size_t *need);
 
+/* Whether the next bytes are value bytes (a block being filled or swallowed), not a request. */
+static inline bool proto_in_block(const struct proto_conn *pc)
+{
+    return pc->swallow > 0 || pc->pend.it != NULL;
+}
+
 /* Releases anything the connection state holds (a value being filled). */
 void proto_conn_reset(struct proto_conn *pc);
 

@@ -329,6 +329,7 @@ static void conn_process(struct conn *c)
         enum proto_action action = PROTO_CONTINUE;
         size_t need = 0;
         conn_set_state(c, CONN_parse_cmd);
+        bool value_bytes = proto_in_block(&c->pc);   /* not a command line for -vv */
         size_t used = proto_process(&c->pc, buf, c->rlen, c->out, &action, &need);
         if (used == 0) {
             /* Incomplete: the next read makes room for what it needs. */
@@ -336,7 +337,7 @@ static void conn_process(struct conn *c)
             conn_set_state(c, CONN_nread);
             break;
         }
-        if (log_level() >= LOG_DEBUG)
+        if (!value_bytes && log_level() >= LOG_DEBUG)
             conn_log_command(c, buf, used);
         c->rstart += used;
         c->rlen -= used;
