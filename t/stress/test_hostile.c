@@ -1287,7 +1287,11 @@ static void ho_net_cases(void)
  * one that reads values into item memory stays within -m plus a bounded
  * amount, refusing what -m cannot hold (memcached 1.6.45: ~72 MB). Another
  * client must still be served. Under sanitizers their own memory is in the
- * RSS: the growth is bounded instead; only the send deadline is scaled.
+ * RSS: the growth is bounded instead, and under ThreadSanitizer, which keeps
+ * about 4.5 bytes of shadow for every byte the server touches (347 MB of
+ * growth seen for the ~100 MB a plain build takes), that growth bound is
+ * HO_PART_TSAN_FACTOR times the plain one: still far below what buffering
+ * the values would cost there (300 MB of heap, ~1.6 GB with its shadow).
  */
 #define HO_PART_CONNS 300
 #define HO_PART_VLEN 1000000
@@ -1296,6 +1300,7 @@ static void ho_net_cases(void)
 #define HO_PART_SEND_MS 20000         /* all clients done sending, plain build */
 #define HO_PART_SETTLE_MS 500
 #define HO_PART_PIECE (64 * 1024)
+#define HO_PART_TSAN_FACTOR 6
 
 /* Sends as much of each client's bytes as the sockets take, round robin; true when all sent. */
 static bool ho_part_send(const int *fds, size_t *sent, const char *req, size_t len, long ms)
@@ -1346,10 +1351,12 @@ static void ho_partial_values(void)
     sc_sleep_ms(HO_PART_SETTLE_MS);
     long rss = ho_rss_kb(s.pid);
     long bound = (HO_MEM_LIMIT_MB + HO_PART_MARGIN_MB) * HO_KB;
+    const char *san = getenv("SLABCACHE_SANITIZERS");
+    long grow_bound = bound * (san != NULL && strstr(san, "thread") ? HO_PART_TSAN_FACTOR : 1);
     sc_check(&ho_t, open == HO_PART_CONNS && all, "partial values: %d of %d clients sent "
              "%zu of %zu bytes each", open, HO_PART_CONNS, len, len + HO_PART_MISSING);
-    sc_check(&ho_t, base > 0 && rss - base <= bound, "partial values: VmRSS grew %ld kB "
-             "(%ld -> %ld kB); bound %ld kB", rss - base, base, rss, bound);
+    sc_check(&ho_t, base > 0 && rss - base <= grow_bound, "partial values: VmRSS grew %ld kB "
+             "(%ld -> %ld kB); bound %ld kB", rss - base, base, rss, grow_bound);
     if (ho_sanitized())
         printf("note: VmRSS %ld kB includes the sanitizer's own memory: growth bounded only\n",
                rss);
