@@ -58,8 +58,7 @@
  *                       latter takes page_lock inside)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
- * Later (not built): chunked items larger than a page (a chunk header class
- * and a "chunked" item flag; the spare header byte is free for it); page
+ * Later (not built): chunked items (item.kind below is their marker); page
  * moves (page_class[] is kept and, in SLABS_DEBUG builds, checked on every
  * chunk handed out or freed; a mover would add per-page free counts and
  * rewrite page_class[] under page_lock); an LRU crawler and hot/warm/cold
@@ -171,8 +170,24 @@ struct item {
     uint8_t nkey;
     _Atomic uint8_t iflags;
     uint8_t cls;
-    uint8_t spare;              /* room for a chunked-item/segment marker */
+    uint8_t kind;               /* IT_PLAIN, IT_CHAINED or IT_CHUNK; set under slab_lock */
 };
+
+/*
+ * item.kind: what a chunk that is not free holds. Written only by slab_alloc
+ * and slab_alloc_chunk under the class's slab_lock, so a page mover holding
+ * that lock reads it (and a chunk's hnext) without a race.
+ *   IT_PLAIN    an item: header, key and whole value in this chunk
+ *   IT_CHAINED  the head of a chained item (value larger than one chunk):
+ *               header, key and the links of its data chunks
+ *   IT_CHUNK    a data chunk of a chained item: hnext = its head's link;
+ *               its own refcount stays 0 (the head's counts for the chain).
+ *               A chain frees its data chunks before its head, so a data
+ *               chunk that is not free always has a head that is not free.
+ */
+#define IT_PLAIN 0
+#define IT_CHAINED 1
+#define IT_CHUNK 2
 
 #define ITEM_HEADER_SIZE 32
 #define ITEM_CAS_SIZE 8
@@ -278,8 +293,12 @@ int slab_arena_init(store *s, char *err, size_t errlen);
 void slab_arena_destroy(store *s);
 unsigned slab_class_for(const store *s, size_t nbytes);
 /* A fresh chunk of class cls accounted for nbytes, or NULL if none is free and
- * no page can be had. */
+ * no page can be had. Comes back with refcount 1, iflags 0, kind IT_PLAIN,
+ * cls set (under the slab_lock, for a page mover's sake). */
 item *slab_alloc(store *s, unsigned cls, size_t nbytes);
+/* The same for a data chunk of the chained item whose head is `head`:
+ * refcount 0, iflags 0, kind IT_CHUNK, hnext = head. */
+item *slab_alloc_chunk(store *s, unsigned cls, size_t nbytes, ilink head);
 void slab_free(store *s, item *it, size_t nbytes);
 /* A chunk changes hands without being freed (eviction, reclaim). */
 void slab_account_reuse(store *s, unsigned cls, size_t old_nbytes, size_t new_nbytes);

@@ -129,12 +129,10 @@ static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nk
     atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
     atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
     it->nvalue = nvalue;
-    atomic_store_explicit(&it->refcount, 1, memory_order_relaxed);
     it->nkey = (uint8_t)nkey;
     uint8_t f = (s->cfg.use_cas ? ITEM_HAS_CAS : 0) | (flags != 0 ? ITEM_HAS_FLAGS : 0);
     atomic_store_explicit(&it->iflags, f, memory_order_relaxed);
-    it->cls = (uint8_t)cls;
-    it->spare = 0;
+    SLABS_CHECK(it->cls == cls && it->kind == IT_PLAIN);   /* set by slab_alloc */
     char *p = (char *)it + ITEM_HEADER_SIZE;
     if (s->cfg.use_cas) {
         memset(p, 0, ITEM_CAS_SIZE);

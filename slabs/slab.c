@@ -210,7 +210,10 @@ static bool slab_grow_locked(store *s, unsigned cls)
     return true;
 }
 
-item *slab_alloc(store *s, unsigned cls, size_t nbytes)
+/* Pops a free chunk or carves one, and sets what a page mover reads (kind,
+ * class, owner, references) before the slab_lock is let go. */
+static item *slab_take_chunk(store *s, unsigned cls, size_t nbytes, uint8_t kind, ilink head,
+                             uint32_t refs)
 {
     struct slab_class *sc = &s->classes[cls];
     item *it = NULL;
@@ -230,11 +233,26 @@ item *slab_alloc(store *s, unsigned cls, size_t nbytes)
     }
     if (it != NULL) {
         chunk_check(s, it, cls);
+        atomic_store_explicit(&it->iflags, 0, memory_order_relaxed);
+        atomic_store_explicit(&it->refcount, refs, memory_order_relaxed);
+        it->cls = (uint8_t)cls;
+        it->kind = kind;
+        it->hnext = head;
         sc->used_chunks++;
         sc->mem_requested += nbytes;
     }
     pthread_mutex_unlock(&sc->slab_lock);
     return it;
+}
+
+item *slab_alloc(store *s, unsigned cls, size_t nbytes)
+{
+    return slab_take_chunk(s, cls, nbytes, IT_PLAIN, LINK_NONE, 1);
+}
+
+item *slab_alloc_chunk(store *s, unsigned cls, size_t nbytes, ilink head)
+{
+    return slab_take_chunk(s, cls, nbytes, IT_CHUNK, head, 0);
 }
 
 void slab_free(store *s, item *it, size_t nbytes)
