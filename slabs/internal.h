@@ -300,6 +300,7 @@ struct page_move {
     uint32_t carved;        /* chunks of the page ever carved: the rest never held an item */
     uint32_t cursor;        /* next chunk this pass looks at */
     uint32_t in_use;        /* chunks found not free in this pass */
+    uint32_t busy;          /* of which could not be emptied (referenced, being stored) */
     unsigned passes;        /* full passes done */
 };
 

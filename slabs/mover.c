@@ -148,7 +148,7 @@ static void move_out_locked(store *s, struct page_move *m, item *it, uint64_t hv
 {
     struct mover *mv = &s->mover;
     item *fresh = NULL;
-    if (it->kind == IT_PLAIN) {
+    if (it->kind == IT_PLAIN && it->cls == m->src) {
         uint64_t reclaims = 0;
         fresh = slab_alloc_spare(s, m->src, it_total_size(s, it), &reclaims);
         atomic_fetch_add_explicit(&mv->slab_reassign_inline_reclaim, reclaims,
@@ -163,6 +163,12 @@ static void move_out_locked(store *s, struct page_move *m, item *it, uint64_t hv
     }
 }
 
+static void count_busy(store *s, struct page_move *m)
+{
+    count(s, &s->mover.slab_reassign_busy_items);
+    m->busy++;
+}
+
 /* Decides the fate of a pinned owner of a chunk in the page, then drops the
  * pin. mover.lock held, no other lock. */
 static void move_settle(store *s, struct page_move *m, item *owner)
@@ -170,7 +176,7 @@ static void move_settle(store *s, struct page_move *m, item *owner)
     struct mover *mv = &s->mover;
     /* acquire: pairs with it_link_locked, so the key read below is whole */
     if (!(atomic_load_explicit(&owner->iflags, memory_order_acquire) & ITEM_LINKED)) {
-        count(s, &mv->slab_reassign_busy_items);   /* being stored, or going */
+        count_busy(s, m);   /* being stored, or going */
         it_unref(s, owner);
         return;
     }
@@ -179,16 +185,16 @@ static void move_settle(store *s, struct page_move *m, item *owner)
     bool linked = atomic_load_explicit(&owner->iflags, memory_order_relaxed) & ITEM_LINKED;
     bool held = atomic_load_explicit(&owner->refcount, memory_order_acquire) != 2;
     if (!linked) {
-        count(s, &mv->slab_reassign_busy_items);
+        count_busy(s, m);
     } else if (it_is_dead(s, owner, clock_now(), NULL)) {
         it_unlink_locked(s, owner, k.hv);
         if (held)
-            count(s, &mv->slab_reassign_busy_items);
+            count_busy(s, m);
     } else if (held && m->passes >= MOVE_PATIENT_PASSES) {
         it_unlink_locked(s, owner, k.hv);
         count(s, &mv->slab_reassign_busy_deletes);
     } else if (held) {
-        count(s, &mv->slab_reassign_busy_items);
+        count_busy(s, m);
     } else {
         move_out_locked(s, m, owner, k.hv);
     }
@@ -220,10 +226,13 @@ static enum step_result move_step_locked(store *s)
         move_finish_locked(s);
         return STEP_DONE;
     }
+    bool busy = m->busy != 0;
     m->passes++;
     m->cursor = 0;
     m->in_use = 0;
-    return STEP_PASS_BUSY;
+    m->busy = 0;
+    /* a pass that emptied what it found needs one more look, at once */
+    return busy ? STEP_PASS_BUSY : STEP_MORE;
 }
 
 /* Runs the move in progress for at most `passes` more passes; true if it
@@ -534,8 +543,12 @@ static bool class_or_pool(const store *s, int cls)
 /* Checks and starts a reassign. mover.lock held, no move in progress. */
 static enum store_reassign reassign_locked(store *s, int src, int dst)
 {
-    if (src == -1)
-        src = (int)oldest_tail_class(s, dst > 0 ? (unsigned)dst : 0, SPARE_PAGES);
+    if (src == -1) {
+        unsigned any = oldest_tail_class(s, dst > 0 ? (unsigned)dst : 0, SPARE_PAGES);
+        if (any == 0)
+            return STORE_REASSIGN_BADCLASS;   /* none to spare: memcached's -1 stays bad */
+        src = (int)any;
+    }
     if (!class_or_pool(s, src) || !class_or_pool(s, dst))
         return STORE_REASSIGN_BADCLASS;
     if (src == MOVE_TO_POOL) {

@@ -572,6 +572,14 @@ uint32_t slab_drain_begin(store *s, unsigned cls, uint64_t pg)
     return carved;
 }
 
+static bool pinned_already(item *const *pinned, unsigned n, const item *owner)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (pinned[i] == owner)
+            return true;
+    return false;
+}
+
 unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned max)
 {
     struct slab_class *sc = &s->classes[m->src];
@@ -589,6 +597,9 @@ unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned 
         }
         m->in_use++;
         item *owner = it->kind == IT_CHUNK ? it_at(s, it->hnext) : it;
+        /* one pin per chain: a second would read as a reader holding it */
+        if (it->kind == IT_CHUNK && pinned_already(pinned, n, owner))
+            continue;
         if (it_try_pin(owner))
             pinned[n++] = owner;
         else
@@ -597,6 +608,7 @@ unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned 
     pthread_mutex_unlock(&sc->slab_lock);
     if (busy != 0)
         atomic_fetch_add_explicit(&s->mover.slab_reassign_busy_items, busy, memory_order_relaxed);
+    m->busy += (uint32_t)busy;
     return n;
 }
 
