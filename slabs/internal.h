@@ -47,11 +47,11 @@
  *   - lru_lock guards a class's LRU links, its item counters (curr, total,
  *     evicted...). Allocation takes lru_lock with NO stripe lock held, then
  *     trylocks the stripes of tail candidates (they belong to other keys).
- *   - slab_lock guards a class's free list and chunk/page counters, the
- *     page_used[] counts of its pages and the state of a page it owns (a
- *     page of the class changes state only under both its slab_lock and
- *     page_lock, so slab_free reads page_state[] under the slab_lock alone).
- *     Pinning an item for a page move (it_try_pin) happens under it.
+ *   - slab_lock guards a class's free list and chunk/page counters and the
+ *     state of a page it owns (such a page changes state only under both its
+ *     class's slab_lock and page_lock, so slab_free reads page_state[] under
+ *     the slab_lock alone). Pinning an item for a page move (it_try_pin)
+ *     happens under it.
  *   - page_lock guards the arena bump index, the page table, the pool and
  *     the released pages.
  *   - expand_lock serializes hash table growth steps; starting and ending a
@@ -237,8 +237,9 @@ struct slab_class {
     uint64_t free_count;        /* chunks on the free list */
     char *end_ptr;              /* next never-used chunk in the newest page */
     uint32_t end_left;          /* never-used chunks left in the newest page */
+    uint32_t draining;          /* pages being drained (slab_free looks); in
+                                 * end_left's padding: the struct keeps its size */
     uint64_t pages;             /* pages owned, a draining one included */
-    uint32_t draining;          /* of which being drained (slab_free looks) */
     STORE_CLASS_STATS(SLAB_CLASS_SLAB_FIELD)   /* used_chunks, mem_requested */
 
     pthread_mutex_t lru_lock;   /* LRU links and item counters */
@@ -331,6 +332,8 @@ struct mover {
     bool page_wanted;               /* an allocation left its move to the thread */
     struct page_move move;
     _Atomic bool running;           /* move.active, for stats readers */
+    _Atomic uint64_t pressure;      /* evictions + refused stores, all classes */
+    uint64_t pressure_seen;         /* at automove's last sample */
     uint64_t last_sample_ms;        /* automove's last sample (monotonic) */
     _Atomic unsigned automove;      /* 0 off, 1 ours, 2 aggressive */
     struct automove_class am[CLASS_MAX + 1];
@@ -354,7 +357,6 @@ struct store {
     _Atomic uint64_t mem_limit;
     uint8_t *page_class;        /* class of each page that has one */
     uint8_t *page_state;        /* enum page_state of each page */
-    uint32_t *page_used;        /* chunks handed out in each page (its class's slab_lock) */
     uint32_t *page_next;        /* the pool and released stacks (page_lock) */
     uint32_t pool_top;          /* index + 1 of the pool's top page (page_lock) */
     uint32_t released_top;      /* the same for released pages */
@@ -407,7 +409,7 @@ static inline uint64_t slab_page_of(const store *s, const void *p)
 {
     return (uint64_t)((const char *)p - s->arena) / s->cfg.page_size;
 }
-/* The page of cls with the fewest chunks in use, or PAGE_NONE. */
+/* The page of cls with the fewest chunks in use (estimated), or PAGE_NONE. */
 uint64_t slab_page_emptiest(store *s, unsigned cls);
 /* Starts draining page pg of cls: its carving stops, its free chunks will
  * leave the free list as the scan meets them. Returns the chunks carved. */
@@ -448,6 +450,12 @@ bool mover_page_for(store *s, unsigned cls);
 bool mover_work(store *s);
 /* Wakes the mover thread (a page is wanted, the limit fell). No lock held. */
 void mover_wake(store *s);
+/* Counts an eviction or a refused store, so that automove samples the
+ * classes only when memory is short. */
+static inline void mover_note_pressure(store *s)
+{
+    atomic_fetch_add_explicit(&s->mover.pressure, 1, memory_order_relaxed);
+}
 /* The mover's rows of STORE_STATS. */
 void mover_stats(store *s, struct store_stats *out);
 

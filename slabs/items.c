@@ -382,7 +382,8 @@ rel_time_t lru_tail_age(store *s, unsigned cls)
 /* ---- finding a chunk ---- */
 
 /* Counts the end of a tail item that is taken over. lru_lock held. */
-static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, rel_time_t now)
+static void lru_count_taken_locked(store *s, struct slab_class *sc, item *it, bool dead,
+                                   rel_time_t now)
 {
     bool fetched = item_fetched(it);
     if (dead) {
@@ -392,6 +393,7 @@ static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, r
         return;
     }
     sc->evicted++;
+    mover_note_pressure(s);
     if (item_exptime(it) != 0)
         sc->evicted_nonzero++;
     if (!fetched)
@@ -430,7 +432,7 @@ static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
             lru_remove_locked(s, sc, it);
             sc->curr_items--;
             atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
-            lru_count_taken_locked(sc, it, dead, now);
+            lru_count_taken_locked(s, sc, it, dead, now);
             found = it;
         }
         key_unlock(&k);
@@ -465,6 +467,7 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->lru_lock);
         sc->outofmemory++;
+        mover_note_pressure(s);
         pthread_mutex_unlock(&sc->lru_lock);
         if (why != NULL)
             *why = STORE_NO_MEMORY;

@@ -366,9 +366,26 @@ static unsigned automove_stale_source(store *s, const struct class_sample *cs, u
     return best;
 }
 
+/* A sample in which no class evicted: every class is calm, and nothing
+ * needs to be read under the class locks. */
+static void automove_all_calm_locked(store *s)
+{
+    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+        s->mover.am[cls].calm++;
+        s->mover.am[cls].evicting = 0;
+    }
+}
+
 /* One automove decision; true if a move was started. */
 static bool automove_decide_locked(store *s, unsigned mode)
 {
+    struct mover *mv = &s->mover;
+    uint64_t pressure = atomic_load_explicit(&mv->pressure, memory_order_relaxed);
+    if (pressure == mv->pressure_seen) {
+        automove_all_calm_locked(s);
+        return false;
+    }
+    mv->pressure_seen = pressure;
     struct class_sample cs[CLASS_MAX + 1];
     automove_sample_locked(s, cs);
     if (mode == AUTOMOVE_AGGRESSIVE) {
@@ -398,7 +415,7 @@ static uint64_t monotonic_ms(void)
 static bool mover_next_move_locked(store *s)
 {
     struct mover *mv = &s->mover;
-    if (slab_trim_pool(s) > 0) {
+    if (slab_pages_over_limit(s) > 0 && slab_trim_pool(s) > 0) {
         unsigned src = oldest_tail_class(s, 0, 1);
         return src != 0 && move_start_locked(s, src, MOVE_TO_RELEASE);
     }

@@ -15,9 +15,9 @@
  * item, ever.
  *
  * Per page: page_class[] (its class), page_state[] (enum page_state in
- * internal.h), page_used[] (chunks handed out: the mover drains the emptiest
- * page) and page_next[] (the pool and the released pages are stacks threaded
- * through it).
+ * internal.h) and page_next[] (the pool and the released pages are stacks
+ * threaded through it). Nothing per page is counted on the allocation path:
+ * the mover estimates which page is emptiest by sampling its chunks.
  *
  * The arena reserves max(mem_limit, ARENA_RESERVE_MIN) bytes (capped at
  * ARENA_MAX) of address space, so store_set_mem_limit can raise the limit up
@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #define PREALLOC_TOUCH_STRIDE 4096
+/* chunks of a page looked at to estimate how full it is */
+#define PAGE_SAMPLE_CHUNKS 128
 /* size * factor is rounded up, but not for a binary fraction's last bit */
 #define CLASS_FACTOR_EPSILON 1e-9
 
@@ -110,10 +112,8 @@ int slab_arena_init(store *s, char *err, size_t errlen)
     s->pages_reserved = want / ps;
     s->page_class = calloc(s->pages_reserved, 1);
     s->page_state = calloc(s->pages_reserved, 1);
-    s->page_used = calloc(s->pages_reserved, sizeof(*s->page_used));
     s->page_next = calloc(s->pages_reserved, sizeof(*s->page_next));
-    if (s->page_class == NULL || s->page_state == NULL || s->page_used == NULL ||
-        s->page_next == NULL) {
+    if (s->page_class == NULL || s->page_state == NULL || s->page_next == NULL) {
         munmap(p, want);
         s->arena = NULL;
         snprintf(err, errlen, "out of memory for the page table");
@@ -140,7 +140,6 @@ void slab_arena_destroy(store *s)
     }
     free(s->page_class);
     free(s->page_state);
-    free(s->page_used);
     free(s->page_next);
 }
 
@@ -285,7 +284,6 @@ static char *slab_page_new_locked(store *s, unsigned cls)
     if (pg != PAGE_NONE) {
         s->page_class[pg] = (uint8_t)cls;
         s->page_state[pg] = PAGE_CLASS;
-        s->page_used[pg] = 0;
     }
     pthread_mutex_unlock(&s->page_lock);
     return pg == PAGE_NONE ? NULL : page_start(s, pg);
@@ -343,7 +341,7 @@ static bool page_draining(const store *s, const struct slab_class *sc, const ite
 /* Pops a free chunk from outside any draining page (those met are taken
  * off the list and counted in *page_reclaims), else carves one, growing by
  * a page if grow. slab_lock held. */
-static item *chunk_pop_locked(store *s, unsigned cls, bool grow, uint64_t *page_reclaims)
+static inline item *chunk_pop_locked(store *s, unsigned cls, bool grow, uint64_t *page_reclaims)
 {
     struct slab_class *sc = &s->classes[cls];
     while (sc->free_head != LINK_NONE) {
@@ -367,7 +365,7 @@ static item *chunk_pop_locked(store *s, unsigned cls, bool grow, uint64_t *page_
 
 /* Sets what a page mover reads (kind, class, owner, references) before the
  * slab_lock is let go, and counts the chunk. slab_lock held. */
-static void chunk_hand_out_locked(store *s, item *it, unsigned cls, size_t nbytes, uint8_t kind,
+static inline void chunk_hand_out_locked(store *s, item *it, unsigned cls, size_t nbytes, uint8_t kind,
                                   ilink head, uint32_t refs)
 {
     struct slab_class *sc = &s->classes[cls];
@@ -377,7 +375,6 @@ static void chunk_hand_out_locked(store *s, item *it, unsigned cls, size_t nbyte
     it->cls = (uint8_t)cls;
     it->kind = kind;
     it->hnext = head;
-    s->page_used[slab_page_of(s, it)]++;
     sc->used_chunks++;
     sc->mem_requested += nbytes;
 }
@@ -424,7 +421,6 @@ void slab_free(store *s, item *it, size_t nbytes)
     SLABS_CHECK(atomic_load_explicit(&it->refcount, memory_order_relaxed) == 0);
     chunk_check(s, it, it->cls);
     atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
-    s->page_used[slab_page_of(s, it)]--;
     if (page_draining(s, sc, it))
         it->prev = it->next = LINK_NONE;    /* kept off: the page is leaving */
     else
@@ -534,37 +530,67 @@ uint64_t slab_pool_take(store *s)
     return pg;
 }
 
+/* Chunks of a page in use, estimated from PAGE_SAMPLE_CHUNKS of them spread
+ * evenly (all of them in a page with fewer); chunks past `carved` never held
+ * an item. The flags are read without the slab_lock: an estimate. */
+static uint32_t page_used_estimate(const store *s, unsigned cls, uint64_t pg, uint32_t carved)
+{
+    const struct slab_class *sc = &s->classes[cls];
+    uint32_t stride = sc->perslab > PAGE_SAMPLE_CHUNKS ? sc->perslab / PAGE_SAMPLE_CHUNKS : 1;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < carved; i += stride) {
+        item *it = (item *)(page_start(s, pg) + (uint64_t)i * sc->size);
+        if (!(atomic_load_explicit(&it->iflags, memory_order_relaxed) & ITEM_FREE))
+            used++;
+    }
+    return used;
+}
+
+/* Chunks of page pg of cls carved so far. slab_lock held. */
+static uint32_t page_carved_locked(const store *s, const struct slab_class *sc, uint64_t pg)
+{
+    if (sc->end_left > 0 && slab_page_of(s, sc->end_ptr) == pg)
+        return (uint32_t)((sc->end_ptr - page_start(s, pg)) / sc->size);
+    return sc->perslab;
+}
+
 uint64_t slab_page_emptiest(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
     uint64_t best = PAGE_NONE;
-    pthread_mutex_lock(&sc->slab_lock);
-    pthread_mutex_lock(&s->page_lock);
+    uint32_t best_used = 0;
     uint64_t cut = atomic_load_explicit(&s->pages_used, memory_order_relaxed);
     for (uint64_t pg = 0; pg < cut; pg++) {
-        if (s->page_state[pg] != PAGE_CLASS || s->page_class[pg] != cls)
+        pthread_mutex_lock(&sc->slab_lock);
+        pthread_mutex_lock(&s->page_lock);
+        bool mine = s->page_state[pg] == PAGE_CLASS && s->page_class[pg] == cls;
+        pthread_mutex_unlock(&s->page_lock);
+        uint32_t carved = mine ? page_carved_locked(s, sc, pg) : 0;
+        pthread_mutex_unlock(&sc->slab_lock);
+        if (!mine)
             continue;
-        if (best == PAGE_NONE || s->page_used[pg] < s->page_used[best])
+        uint32_t used = page_used_estimate(s, cls, pg, carved);
+        if (best == PAGE_NONE || used < best_used) {
             best = pg;
+            best_used = used;
+        }
     }
-    pthread_mutex_unlock(&s->page_lock);
-    pthread_mutex_unlock(&sc->slab_lock);
     return best;
 }
 
 uint32_t slab_drain_begin(store *s, unsigned cls, uint64_t pg)
 {
     struct slab_class *sc = &s->classes[cls];
-    uint32_t carved = sc->perslab;
+    uint32_t carved;
     pthread_mutex_lock(&sc->slab_lock);
     pthread_mutex_lock(&s->page_lock);
     SLABS_CHECK(s->page_state[pg] == PAGE_CLASS && s->page_class[pg] == cls);
     s->page_state[pg] = PAGE_DRAINING;
     pthread_mutex_unlock(&s->page_lock);
     sc->draining++;
-    if (sc->end_left > 0 && slab_page_of(s, sc->end_ptr) == pg) {
+    carved = page_carved_locked(s, sc, pg);
+    if (carved < sc->perslab) {
         /* the page being carved: what is left of it is never carved now */
-        carved = (uint32_t)((sc->end_ptr - page_start(s, pg)) / sc->size);
         sc->end_left = 0;
         sc->end_ptr = NULL;
     }
@@ -628,7 +654,7 @@ void slab_drain_finish(store *s, unsigned cls, uint64_t pg)
     struct slab_class *sc = &s->classes[cls];
     pthread_mutex_lock(&sc->slab_lock);
     pthread_mutex_lock(&s->page_lock);
-    SLABS_CHECK(s->page_state[pg] == PAGE_DRAINING && s->page_used[pg] == 0);
+    SLABS_CHECK(s->page_state[pg] == PAGE_DRAINING);
     s->page_state[pg] = PAGE_MOVING;
     s->page_class[pg] = 0;
     pthread_mutex_unlock(&s->page_lock);
@@ -647,7 +673,6 @@ static void page_give_class(store *s, uint64_t pg, unsigned cls)
     pthread_mutex_lock(&s->page_lock);
     s->page_class[pg] = (uint8_t)cls;
     s->page_state[pg] = PAGE_CLASS;
-    s->page_used[pg] = 0;
     pthread_mutex_unlock(&s->page_lock);
     sc->pages++;
     if (sc->end_left == 0) {
