@@ -41,7 +41,9 @@
  *   - stripe locks (item locks) guard the hash chains of their buckets, the
  *     LINKED bit, refcount increments of linked items (a get takes its
  *     reference under the stripe lock, so "refcount == 1 under the stripe
- *     lock" means only the hash table holds the item), in-place arith, and
+ *     lock" means only the hash table holds the item; a page mover's pin
+ *     is the one reference taken without it, and it neither reads nor
+ *     writes the item until it holds the stripe lock), in-place arith, and
  *     the CAS/flags/value of a linked item. stripe count <= initial buckets,
  *     so an old bucket and the two new buckets it splits into share a stripe.
  *   - lru_lock guards a class's LRU links, its item counters (curr, total,
@@ -171,9 +173,13 @@ typedef uint32_t ilink;
  *                                                     +-----------+
  *
  *   Reclaim and eviction (lru_pull_tail) take a linked item whose only
- *   reference is the link (refcount 1, its stripe trylocked): it is
- *   unlinked and its chunk goes straight back out as "allocated", never
- *   through the free list. SLABS_DEBUG builds check these transitions.
+ *   reference is the link (refcount 1, its stripe trylocked, claimed by a
+ *   compare-exchange 1 -> 0 so that a page mover's pin cannot slip in): it
+ *   is unlinked and its chunk goes straight back out as "allocated"
+ *   (refcount 1 again), never through the free list. A page mover pins
+ *   items (refcount r >= 1 -> r + 1) under the class's slab_lock, without
+ *   the stripe lock, but reads or changes them only under it: see mover.c.
+ *   SLABS_DEBUG builds check these transitions.
  */
 struct item {
     ilink prev;             /* LRU: towards the head (more recent) */

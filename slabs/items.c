@@ -402,6 +402,19 @@ static void lru_count_taken_locked(store *s, struct slab_class *sc, item *it, bo
 }
 
 /*
+ * Takes a linked item that only its link holds (refcount 1 -> 0, under its
+ * stripe lock) so that it can change hands without being freed: readers
+ * cannot come (they need the stripe lock) and a page mover never pins a
+ * refcount of 0, so nobody reads its key while the new owner rewrites it.
+ */
+static bool it_claim(item *it)
+{
+    uint32_t only_link = 1;
+    return atomic_compare_exchange_strong_explicit(&it->refcount, &only_link, 0,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+/*
  * Takes over an item near the tail of class cls: a dead one (expired or
  * flushed) nobody holds, or with evict also a live one nobody holds. Returns
  * its chunk, unlinked, refcount 1, accounted for nbytes, or NULL.
@@ -426,13 +439,16 @@ static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
         bool held = atomic_load_explicit(&it->refcount, memory_order_acquire) != 1;
         if (held)
             sc->lrutail_reflocked++;
-        bool take = !held && (dead || (evict && !s->cfg.no_evict));
+        bool take = !held && (dead || (evict && !s->cfg.no_evict)) && it_claim(it);
         if (take) {
             assoc_delete_locked(s, it, k.hv);
             lru_remove_locked(s, sc, it);
             sc->curr_items--;
             atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
             lru_count_taken_locked(s, sc, it, dead, now);
+            /* the allocating caller's reference; release: a mover that pins
+             * it from now on sees it unlinked and leaves its key alone */
+            atomic_store_explicit(&it->refcount, 1, memory_order_release);
             found = it;
         }
         key_unlock(&k);
