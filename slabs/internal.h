@@ -445,10 +445,9 @@ uint64_t slab_pages_over_limit(store *s);
 /* ---- mover.c ---- */
 int mover_init(store *s);
 void mover_destroy(store *s);   /* stops the thread if started */
-/* A page for class cls when it has no chunk and nothing of its own to evict:
- * runs a bounded part of a move from the class whose tail is oldest (or the
- * move in progress). true when a page came free (retry slab_alloc). No lock
- * held. */
+/* A page for class cls when it has no page and none can be cut: runs a
+ * bounded part of a move from the class whose tail is oldest (or the move in
+ * progress). true when a page came free (retry slab_alloc). No lock held. */
 bool mover_page_for(store *s, unsigned cls);
 /* One bounded piece of background work (the thread's loop body): a step of
  * the move in progress, else a limit trim, else an automove decision.

@@ -19,10 +19,10 @@
  *   2. else a chunk from the free list, the newest page, or a new page;
  *   3. else evict the least recent unreferenced item among the tail ones
  *      (not with no_evict);
- *   4. else (a class with no page, or only referenced items at its tail)
- *      take a page from another class at once (mover_page_for: the pool,
- *      or a bounded drain of the oldest-tail class's emptiest page); else
- *      out of memory.
+ *   4. else, for a class without a page, take one from another class at
+ *      once (mover_page_for: the pool, or a bounded drain of the oldest-tail
+ *      class's emptiest page); else out of memory (counted: automove sees
+ *      it).
  * Tail items belong to other keys: their stripe lock is only tried (trylock),
  * because the LRU lock is already held and the order is stripe -> LRU.
  */
@@ -476,7 +476,7 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
         it = lru_pull_tail(s, cls, nbytes, true);
-    /* Nothing of its own to give: a page from another class, at once. */
+    /* No page of its own at all: one from another class, at once. */
     if (it == NULL && !s->cfg.no_evict && mover_page_for(s, cls))
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL) {

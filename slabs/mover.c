@@ -27,11 +27,15 @@
  *   page for ever; their readers keep them until they let go.
  *
  * Who runs moves: the mover thread (store_start_background), and an
- * allocation that finds its class without a chunk, a page or anything of its
- * own to evict (mover_page_for): it drains a page of the class whose LRU tail
- * is oldest itself, for at most MOVE_SYNC_PASSES passes (never waiting on
- * anyone: the allocating thread may hold references to items of that page
- * itself), then leaves the move to the thread and fails that one store.
+ * allocation whose class has no page at all and nothing can be cut
+ * (mover_page_for): it drains a page of the class whose LRU tail is oldest
+ * (one that can spare a page first) itself, for at most MOVE_SYNC_PASSES
+ * passes (never waiting on anyone: the allocating thread may hold references
+ * to items of that page itself), then leaves the move to the thread and
+ * fails that one store. A class that has pages but nothing it may evict
+ * (every item referenced, or stores still arriving) gets pages from
+ * automove, which its refused stores wake; stealing at once there would let
+ * clients that start large stores and never finish them take every page.
  *
  * Automove, mode 1 (ours; AUTOMOVE_DEFAULT). Every AUTOMOVE_TICK_MS the
  * thread samples each class: did it evict (or refuse a store) since the
@@ -250,10 +254,22 @@ static bool move_run_locked(store *s, unsigned passes)
 
 /* ---- a page for an allocation ---- */
 
+/* The source of a page taken inside an allocation: the oldest tail among
+ * classes that can spare a page, else among those with one. */
+static unsigned sync_source(store *s, unsigned cls)
+{
+    unsigned src = oldest_tail_class(s, cls, SPARE_PAGES);
+    return src != 0 ? src : oldest_tail_class(s, cls, 1);
+}
+
 bool mover_page_for(store *s, unsigned cls)
 {
     struct mover *mv = &s->mover;
-    if (!s->cfg.slab_reassign)
+    /* Only a class without a page steals one here. One that has pages but
+     * nothing to evict (all referenced, or stores still arriving) waits for
+     * automove, which its refused stores wake: otherwise clients that start
+     * many large stores and never finish them would take every page. */
+    if (!s->cfg.slab_reassign || class_pages(s, cls) > 0)
         return false;
     bool got = false;
     pthread_mutex_lock(&mv->lock);
@@ -264,7 +280,7 @@ bool mover_page_for(store *s, unsigned cls)
                 got = true;     /* one came back meanwhile */
                 break;
             }
-            unsigned src = oldest_tail_class(s, cls, 1);
+            unsigned src = sync_source(s, cls);
             if (src == 0 || !move_start_locked(s, src, (int)cls))
                 break;
         }
