@@ -393,6 +393,34 @@ static inline ilink it_link_of(const store *s, const item *it)
                       : (ilink)((((const char *)it - s->arena) >> LINK_SHIFT) + 1);
 }
 
+/* ---- lists of items through prev/next: the LRUs and the free lists ----
+ * head is the first link; tail the last, or NULL for a list that keeps
+ * none (a free list). The caller holds the list's lock. */
+static inline void ilist_push_head(store *s, ilink *head, ilink *tail, item *it)
+{
+    ilink l = it_link_of(s, it);
+    it->prev = LINK_NONE;
+    it->next = *head;
+    if (*head != LINK_NONE)
+        it_at(s, *head)->prev = l;
+    *head = l;
+    if (tail != NULL && *tail == LINK_NONE)
+        *tail = l;
+}
+
+static inline void ilist_remove(store *s, ilink *head, ilink *tail, item *it)
+{
+    if (it->prev != LINK_NONE)
+        it_at(s, it->prev)->next = it->next;
+    else
+        *head = it->next;
+    if (it->next != LINK_NONE)
+        it_at(s, it->next)->prev = it->prev;
+    else if (tail != NULL)
+        *tail = it->prev;
+    it->prev = it->next = LINK_NONE;
+}
+
 /* ---- slab.c ---- */
 int slab_classes_init(store *s, char *err, size_t errlen);
 int slab_arena_init(store *s, char *err, size_t errlen);

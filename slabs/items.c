@@ -240,28 +240,13 @@ void store_release(store *s, item *it)
 /* Makes it the most recent of sc. sc->lru_lock held. */
 static void lru_insert_head_locked(store *s, struct slab_class *sc, item *it)
 {
-    ilink l = it_link_of(s, it);
-    it->prev = LINK_NONE;
-    it->next = sc->lru_head;
-    if (sc->lru_head != LINK_NONE)
-        it_at(s, sc->lru_head)->prev = l;
-    sc->lru_head = l;
-    if (sc->lru_tail == LINK_NONE)
-        sc->lru_tail = l;
+    ilist_push_head(s, &sc->lru_head, &sc->lru_tail, it);
 }
 
 /* Takes it out of sc's LRU. sc->lru_lock held. */
 static void lru_remove_locked(store *s, struct slab_class *sc, item *it)
 {
-    if (it->prev != LINK_NONE)
-        it_at(s, it->prev)->next = it->next;
-    else
-        sc->lru_head = it->next;
-    if (it->next != LINK_NONE)
-        it_at(s, it->next)->prev = it->prev;
-    else
-        sc->lru_tail = it->prev;
-    it->prev = it->next = LINK_NONE;
+    ilist_remove(s, &sc->lru_head, &sc->lru_tail, it);
 }
 
 /* ---- linking (stripe lock held) ---- */

@@ -306,24 +306,13 @@ static bool slab_grow_locked(store *s, unsigned cls)
 
 static void free_list_push_locked(store *s, struct slab_class *sc, item *it)
 {
-    ilink l = it_link_of(s, it);
-    it->prev = LINK_NONE;
-    it->next = sc->free_head;
-    if (sc->free_head != LINK_NONE)
-        it_at(s, sc->free_head)->prev = l;
-    sc->free_head = l;
+    ilist_push_head(s, &sc->free_head, NULL, it);
     sc->free_count++;
 }
 
 static void free_list_remove_locked(store *s, struct slab_class *sc, item *it)
 {
-    if (it->prev != LINK_NONE)
-        it_at(s, it->prev)->next = it->next;
-    else
-        sc->free_head = it->next;
-    if (it->next != LINK_NONE)
-        it_at(s, it->next)->prev = it->prev;
-    it->prev = it->next = LINK_NONE;
+    ilist_remove(s, &sc->free_head, NULL, it);
     sc->free_count--;
 }
 

@@ -4,7 +4,8 @@
  * free and referenced items (rescues vs evictions, the referenced item
  * waiting until it is released), the replies of store_slab_reassign, the
  * global pool, a class with no page taking one from the oldest-tail class
- * inside the allocating call, a data chunk evicted through its head, the
+ * inside the allocating call (and a class that has pages waiting for
+ * automove instead), a data chunk evicted through its head, the
  * limit lowered (pages given back) and raised, and a race of a mover thread
  * moving pages back and forth against 4 threads that get/set/delete the same
  * keys with self-checking values (run it under TSan).
@@ -331,6 +332,27 @@ START_TEST(test_alloc_leaves_busy_move_to_mover)
 }
 END_TEST
 
+START_TEST(test_class_with_pages_does_not_steal)
+{
+    /* the page-sized class has a page, its one item referenced: it waits
+     * for automove instead of draining class 2's page inside the call */
+    store *s = mk(2 * PAGE);
+    unsigned whole = store_class_count(s);
+    put_cls(s, "mid", 2);
+    put_cls(s, "b1", whole);
+    item *held = store_get(s, "b1", 2, NULL);
+    enum store_result why = STORE_OK;
+    ck_assert_ptr_null(store_item_alloc(s, "b2", 2, 0, 0, fill_of(s, whole, 2), &why));
+    ck_assert_int_eq(why, STORE_NO_MEMORY);
+    ck_assert_uint_eq(stats_of(s).slabs_moved, 0);
+    ck_assert(intact(s, "mid", 2));
+    store_release(s, held);
+    put_cls(s, "b2", whole);        /* now it evicts its own */
+    ck_assert_uint_eq(stats_of(s).evictions, 1);
+    store_destroy(s);
+}
+END_TEST
+
 START_TEST(test_no_evict_never_takes_a_page)
 {
     struct store_config c;
@@ -584,6 +606,7 @@ int main(void)
     tcase_add_test(tc, test_pool_page_taken_first);
     tcase_add_test(tc, test_alloc_takes_page_from_oldest_tail);
     tcase_add_test(tc, test_alloc_leaves_busy_move_to_mover);
+    tcase_add_test(tc, test_class_with_pages_does_not_steal);
     tcase_add_test(tc, test_no_evict_never_takes_a_page);
     tcase_add_test(tc, test_data_chunk_evicted_through_head);
     tcase_add_test(tc, test_limit_lowered_and_raised);
