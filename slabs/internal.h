@@ -9,6 +9,7 @@
  *   items.c  the item header, refcounts, link/unlink, the per-class LRUs,
  *            expiry/flush checks, eviction and reclaim at allocation
  *   store.c  store_create/destroy and the operations of store.h
+ *   mover.c  page moves, the mover thread, automove, limit shrinking
  *
  * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
  * here starts with either, so a call site shows whether it goes through the

@@ -16,9 +16,10 @@
  * not change, even if another thread replaces or deletes the key: a value can
  * be written to a socket straight from item memory.
  *
- * Locking (details in slabs/internal.h): item locks striped by key hash ->
- * per-class LRU lock -> slab (page/chunk) lock. No global lock is taken on
- * the get path.
+ * Locking (details in slabs/internal.h): the page mover's lock -> item
+ * locks striped by key hash -> per-class LRU lock -> slab (page/chunk)
+ * lock. No global lock is taken on the get path. Pages move between
+ * classes in the background (store_start_background), never stopping it.
  */
 #ifndef SLABS_STORE_H
 #define SLABS_STORE_H
