@@ -6,7 +6,9 @@
  * global pool, a class with no page taking one from the oldest-tail class
  * inside the allocating call (and a class that has pages waiting for
  * automove instead), a data chunk evicted through its head, the
- * limit lowered (pages given back) and raised, and a race of a mover thread
+ * limit lowered (pages given back) and raised, automove (ours follows a
+ * size shift and leaves a steady mix alone; aggressive moves on any
+ * eviction; these wait out the mover's sampling tick), and a race of a mover thread
  * moving pages back and forth against 4 threads that get/set/delete the same
  * keys with self-checking values (run it under TSan).
  */
@@ -471,6 +473,83 @@ START_TEST(test_background_thread)
 }
 END_TEST
 
+/* ---- automove ---- */
+
+#define AUTOMOVE_ROUNDS 40
+#define AUTOMOVE_PAUSE_MS 30    /* above the mover's sampling tick */
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&t, NULL);
+}
+
+/* Stores n new keys of cls named tag.<counter> (evicting once memory is full). */
+static void churn(store *s, unsigned cls, const char *tag, unsigned n, unsigned *counter)
+{
+    char k[32];
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "%s.%u", tag, (*counter)++);
+        put_cls(s, k, cls);
+    }
+}
+
+/* Rounds of: churn the evicting classes, wait a sample, run the mover. */
+static void automove_rounds(store *s, bool churn_small)
+{
+    unsigned small = 0, next = 0;
+    for (int r = 0; r < AUTOMOVE_ROUNDS; r++) {
+        churn(s, CLASS_NEXT, "n", 30, &next);
+        if (churn_small)
+            churn(s, CLASS_SMALL, "s", 60, &small);
+        sleep_ms(AUTOMOVE_PAUSE_MS);
+        run_mover(s);
+    }
+}
+
+START_TEST(test_automove_follows_a_size_shift)
+{
+    store *s = mk(8 * PAGE);
+    store_set_automove(s, AUTOMOVE_OURS);
+    unsigned small = 0;
+    churn(s, CLASS_SMALL, "s", 6 * store_class_per_page(s, CLASS_SMALL), &small);
+    clock_advance(100);             /* nobody reads the small ones any more */
+    automove_rounds(s, false);
+    struct store_stats ss = stats_of(s);
+    ck_assert_uint_ge(ss.slabs_moved, 3);
+    ck_assert_uint_ge(class_stats_of(s, CLASS_NEXT).total_pages, 4);
+    ck_assert_uint_ge(class_stats_of(s, CLASS_SMALL).total_pages, 1);
+    store_destroy(s);
+}
+END_TEST
+
+START_TEST(test_automove_steady_mix_stays)
+{
+    /* both classes evict all along: no page moves either way */
+    store *s = mk(8 * PAGE);
+    store_set_automove(s, AUTOMOVE_OURS);
+    unsigned small = 0, next = 0;
+    churn(s, CLASS_SMALL, "s", 4 * store_class_per_page(s, CLASS_SMALL), &small);
+    churn(s, CLASS_NEXT, "n", 4 * store_class_per_page(s, CLASS_NEXT), &next);
+    automove_rounds(s, true);
+    ck_assert_uint_eq(stats_of(s).slabs_moved, 0);
+    store_destroy(s);
+}
+END_TEST
+
+START_TEST(test_automove_aggressive_moves_on_any_eviction)
+{
+    store *s = mk(8 * PAGE);
+    store_set_automove(s, AUTOMOVE_AGGRESSIVE);
+    unsigned small = 0, next = 0;
+    churn(s, CLASS_SMALL, "s", 4 * store_class_per_page(s, CLASS_SMALL), &small);
+    churn(s, CLASS_NEXT, "n", 4 * store_class_per_page(s, CLASS_NEXT), &next);
+    automove_rounds(s, true);
+    ck_assert_uint_gt(stats_of(s).slabs_moved, 0);
+    store_destroy(s);
+}
+END_TEST
+
 /* ---- the race ---- */
 
 struct race {
@@ -611,6 +690,12 @@ int main(void)
     tcase_add_test(tc, test_data_chunk_evicted_through_head);
     tcase_add_test(tc, test_limit_lowered_and_raised);
     suite_add_tcase(s, tc);
+    TCase *ta = tcase_create("automove");
+    tcase_set_timeout(ta, 60);
+    tcase_add_test(ta, test_automove_follows_a_size_shift);
+    tcase_add_test(ta, test_automove_steady_mix_stays);
+    tcase_add_test(ta, test_automove_aggressive_moves_on_any_eviction);
+    suite_add_tcase(s, ta);
     TCase *tt = tcase_create("threads");
     tcase_set_timeout(tt, 60);
     tcase_add_test(tt, test_background_thread);
