@@ -603,8 +603,8 @@ enum store_reassign store_slab_reassign(store *s, int src, int dst)
     struct mover *mv = &s->mover;
     if (src == dst)
         return STORE_REASSIGN_SAME;
-    if (pthread_mutex_trylock(&mv->lock) != 0)
-        return STORE_REASSIGN_BUSY;
+    /* held only for a bounded step: BUSY means a move, not a step, is on */
+    pthread_mutex_lock(&mv->lock);
     enum store_reassign r = mv->move.active ? STORE_REASSIGN_BUSY : reassign_locked(s, src, dst);
     pthread_mutex_unlock(&mv->lock);
     return r;
