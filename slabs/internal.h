@@ -325,7 +325,7 @@ struct automove_class {
     X(slab_reassign_rescues)        /* live items copied out of a page */   \
     X(slab_reassign_chunk_rescues)  /* data chunks copied (none yet) */     \
     X(slab_reassign_evictions_nomem) /* live items evicted: nowhere to go */\
-    X(slab_reassign_inline_reclaim) /* page chunks met on the free list by a rescue */ \
+    X(slab_reassign_inline_reclaim) /* draining chunks an allocation popped */\
     X(slab_reassign_busy_items)     /* chunks found referenced, retried */  \
     X(slab_reassign_busy_deletes)   /* referenced items unlinked after waiting */
 

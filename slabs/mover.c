@@ -80,6 +80,8 @@
 #define MOVE_SYNC_PASSES 4        /* passes an allocation runs before leaving a move */
 #define MOVE_PATIENT_PASSES 1000  /* passes before referenced items are unlinked */
 #define MOVE_BUSY_WAIT_MS 1       /* the thread's pause after a pass with busy items */
+#define MOVE_LATE_WAIT_MS 50      /* ...once past MOVE_PATIENT_PASSES (a reader that
+                                   * holds an item for long costs little CPU) */
 #define AUTOMOVE_TICK_MS 25       /* automove samples (and its fastest pace) */
 #define MOVER_IDLE_WAIT_MS 1000   /* the thread's sleep when automove is off */
 #define SPARE_PAGES 2             /* a source keeps at least one page */
@@ -494,8 +496,9 @@ static void *mover_thread(void *arg)
             continue;
         }
         bool automove = atomic_load_explicit(&mv->automove, memory_order_relaxed) != AUTOMOVE_OFF;
-        long ms = mv->move.active ? MOVE_BUSY_WAIT_MS
-                                  : automove ? AUTOMOVE_TICK_MS : MOVER_IDLE_WAIT_MS;
+        long busy_wait = mv->move.passes >= MOVE_PATIENT_PASSES ? MOVE_LATE_WAIT_MS
+                                                                 : MOVE_BUSY_WAIT_MS;
+        long ms = mv->move.active ? busy_wait : automove ? AUTOMOVE_TICK_MS : MOVER_IDLE_WAIT_MS;
         mv->page_wanted = false;
         mover_sleep_locked(mv, ms);
     }
