@@ -6,7 +6,8 @@
  * fd limit -> build the store -> bind the listeners -> (-vv) print the class
  * table -> daemonize (-d; the parent waits until the child is serving) ->
  * drop privileges (-u) -> lock memory (-k) -> write the pid file (-P) ->
- * start the workers and the main loop. SIGTERM, SIGINT and the `shutdown`
+ * start the page mover (store_start_background), the workers and the main
+ * loop. SIGTERM, SIGINT and the `shutdown`
  * command all end in server_stop(): the main loop returns, accepting stops,
  * the workers close their connections and are joined, and only then are the
  * listening sockets closed and freed (workers read that array for `stats`),
@@ -271,7 +272,9 @@ int main(int argc, char **argv)
 
     if (evthread_use_pthreads() != 0 || (srv.base = event_base_new()) == NULL)
         die("cannot initialise libevent");
-    if (stats_init(&srv) != 0 || workers_start(&srv, err, sizeof(err)) != 0)
+    /* the page mover, after -d's fork (a thread does not survive it) */
+    if (store_start_background(srv.store, err, sizeof(err)) != 0 || stats_init(&srv) != 0 ||
+        workers_start(&srv, err, sizeof(err)) != 0)
         die("%s", err);
     if (listeners_arm(&srv) != 0)
         die("cannot watch the listening sockets");

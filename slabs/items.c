@@ -18,7 +18,11 @@
  *      one nobody holds: reuse its chunk ("reclaimed");
  *   2. else a chunk from the free list, the newest page, or a new page;
  *   3. else evict the least recent unreferenced item among the tail ones
- *      (not with no_evict); else out of memory.
+ *      (not with no_evict);
+ *   4. else, for a class without a page, take one from another class at
+ *      once (mover_page_for: the pool, or a bounded drain of the oldest-tail
+ *      class's emptiest page); else out of memory (counted: automove sees
+ *      it).
  * Tail items belong to other keys: their stripe lock is only tried (trylock),
  * because the LRU lock is already held and the order is stripe -> LRU.
  */
@@ -214,6 +218,17 @@ void it_unref(store *s, item *it)
         slab_free(s, it, it_total_size(s, it));
 }
 
+bool it_try_pin(item *it)
+{
+    uint32_t r = atomic_load_explicit(&it->refcount, memory_order_relaxed);
+    while (r != 0) {
+        if (atomic_compare_exchange_weak_explicit(&it->refcount, &r, r + 1,
+                                                  memory_order_acquire, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
 void store_release(store *s, item *it)
 {
     if (it != NULL)
@@ -225,28 +240,13 @@ void store_release(store *s, item *it)
 /* Makes it the most recent of sc. sc->lru_lock held. */
 static void lru_insert_head_locked(store *s, struct slab_class *sc, item *it)
 {
-    ilink l = it_link_of(s, it);
-    it->prev = LINK_NONE;
-    it->next = sc->lru_head;
-    if (sc->lru_head != LINK_NONE)
-        it_at(s, sc->lru_head)->prev = l;
-    sc->lru_head = l;
-    if (sc->lru_tail == LINK_NONE)
-        sc->lru_tail = l;
+    ilist_push_head(s, &sc->lru_head, &sc->lru_tail, it);
 }
 
 /* Takes it out of sc's LRU. sc->lru_lock held. */
 static void lru_remove_locked(store *s, struct slab_class *sc, item *it)
 {
-    if (it->prev != LINK_NONE)
-        it_at(s, it->prev)->next = it->next;
-    else
-        sc->lru_head = it->next;
-    if (it->next != LINK_NONE)
-        it_at(s, it->next)->prev = it->prev;
-    else
-        sc->lru_tail = it->prev;
-    it->prev = it->next = LINK_NONE;
+    ilist_remove(s, &sc->lru_head, &sc->lru_tail, it);
 }
 
 /* ---- linking (stripe lock held) ---- */
@@ -262,7 +262,8 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     else
         it_next_cas(s);   /* the counter still counts mutations */
     atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
-    atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_relaxed);
+    /* release: a mover that pins the item and sees LINKED reads its key */
+    atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
     assoc_insert_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
@@ -310,10 +311,64 @@ void it_bump_locked(store *s, item *it, rel_time_t now)
     atomic_store_explicit(&it->atime, now, memory_order_relaxed);
 }
 
+/* Puts fresh where old is in sc's LRU. sc->lru_lock held. */
+static void lru_swap_locked(store *s, struct slab_class *sc, item *old, item *fresh)
+{
+    ilink l = it_link_of(s, fresh);
+    fresh->prev = old->prev;
+    fresh->next = old->next;
+    if (old->prev != LINK_NONE)
+        it_at(s, old->prev)->next = l;
+    else
+        sc->lru_head = l;
+    if (old->next != LINK_NONE)
+        it_at(s, old->next)->prev = l;
+    else
+        sc->lru_tail = l;
+    old->prev = old->next = LINK_NONE;
+}
+
+void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
+{
+    struct slab_class *sc = &s->classes[old->cls];
+    SLABS_CHECK(fresh->cls == old->cls && old->kind == IT_PLAIN);
+    /* the header field by field (links and refcount stay fresh's), then
+     * CAS, flags, key and value as bytes */
+    fresh->nvalue = old->nvalue;
+    fresh->nkey = old->nkey;
+    atomic_store_explicit(&fresh->exptime, item_exptime(old), memory_order_relaxed);
+    atomic_store_explicit(&fresh->atime, item_atime(old), memory_order_relaxed);
+    uint8_t f = (uint8_t)(iflags_get(old) & ~ITEM_LINKED);
+    atomic_store_explicit(&fresh->iflags, f, memory_order_relaxed);
+    memcpy((char *)fresh + ITEM_HEADER_SIZE, (const char *)old + ITEM_HEADER_SIZE,
+           it_total_size(s, old) - ITEM_HEADER_SIZE);
+    assoc_delete_locked(s, old, hv);
+    assoc_insert_locked(s, fresh, hv);
+    pthread_mutex_lock(&sc->lru_lock);
+    lru_swap_locked(s, sc, old, fresh);
+    pthread_mutex_unlock(&sc->lru_lock);
+    atomic_fetch_and_explicit(&old->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
+    atomic_fetch_or_explicit(&fresh->iflags, ITEM_LINKED, memory_order_release);
+    /* fresh's allocation reference becomes its link's; old loses its link's */
+    it_unref(s, old);
+}
+
+rel_time_t lru_tail_age(store *s, unsigned cls)
+{
+    struct slab_class *sc = &s->classes[cls];
+    rel_time_t now = clock_now();
+    pthread_mutex_lock(&sc->lru_lock);
+    item *tail = it_at(s, sc->lru_tail);
+    rel_time_t age = tail != NULL ? now - item_atime(tail) : UINT32_MAX;
+    pthread_mutex_unlock(&sc->lru_lock);
+    return age;
+}
+
 /* ---- finding a chunk ---- */
 
 /* Counts the end of a tail item that is taken over. lru_lock held. */
-static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, rel_time_t now)
+static void lru_count_taken_locked(store *s, struct slab_class *sc, item *it, bool dead,
+                                   rel_time_t now)
 {
     bool fetched = item_fetched(it);
     if (dead) {
@@ -323,11 +378,25 @@ static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, r
         return;
     }
     sc->evicted++;
+    mover_note_pressure(s);
     if (item_exptime(it) != 0)
         sc->evicted_nonzero++;
     if (!fetched)
         sc->evicted_unfetched++;
     sc->evicted_time = now - item_atime(it);
+}
+
+/*
+ * Takes a linked item that only its link holds (refcount 1 -> 0, under its
+ * stripe lock) so that it can change hands without being freed: readers
+ * cannot come (they need the stripe lock) and a page mover never pins a
+ * refcount of 0, so nobody reads its key while the new owner rewrites it.
+ */
+static bool it_claim(item *it)
+{
+    uint32_t only_link = 1;
+    return atomic_compare_exchange_strong_explicit(&it->refcount, &only_link, 0,
+                                                   memory_order_acquire, memory_order_relaxed);
 }
 
 /*
@@ -355,13 +424,16 @@ static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
         bool held = atomic_load_explicit(&it->refcount, memory_order_acquire) != 1;
         if (held)
             sc->lrutail_reflocked++;
-        bool take = !held && (dead || (evict && !s->cfg.no_evict));
+        bool take = !held && (dead || (evict && !s->cfg.no_evict)) && it_claim(it);
         if (take) {
             assoc_delete_locked(s, it, k.hv);
             lru_remove_locked(s, sc, it);
             sc->curr_items--;
             atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
-            lru_count_taken_locked(sc, it, dead, now);
+            lru_count_taken_locked(s, sc, it, dead, now);
+            /* the allocating caller's reference; release: a mover that pins
+             * it from now on sees it unlinked and leaves its key alone */
+            atomic_store_explicit(&it->refcount, 1, memory_order_release);
             found = it;
         }
         key_unlock(&k);
@@ -389,10 +461,14 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
         it = lru_pull_tail(s, cls, nbytes, true);
+    /* No page of its own at all: one from another class, at once. */
+    if (it == NULL && !s->cfg.no_evict && mover_page_for(s, cls))
+        it = slab_alloc(s, cls, nbytes);
     if (it == NULL) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->lru_lock);
         sc->outofmemory++;
+        mover_note_pressure(s);
         pthread_mutex_unlock(&sc->lru_lock);
         if (why != NULL)
             *why = STORE_NO_MEMORY;
