@@ -19,7 +19,15 @@
  * holds the chains. Chunks are never reused in place here, because a chunk's
  * kind and owner change only in slab.c under its class's slab_lock (a page
  * mover reads them there). When a chunk cannot be had, what was built is
- * freed and the allocation fails as any other (STORE_NO_MEMORY, counted).
+ * freed and the chain is tried again the spill way.
+ *
+ * Spill (chain_spill, also it_alloc's last resort for any item): pages are
+ * handed to classes for good, so a full cache can have no page for a class
+ * while others have free chunks (say -I 4m -m 64: 16 pages, 30 sizes). The
+ * item is then built from chunks already free in any classes, the smallest
+ * that fits each piece or else the largest smaller one, evicting nothing.
+ * Only when that fails too does the allocation fail (STORE_NO_MEMORY,
+ * counted).
  *
  * Freeing (the last reference of the head, in it_unref): data chunks first,
  * in order, then the head, so a data chunk that is not free always has a
@@ -67,10 +75,17 @@ static char *head_seg0(const item *head)
     return head_link_at(head) + CHAIN_LINK_SIZE;
 }
 
-/* Segment 0 fills the head's chunk. */
+/* Bytes of the head before segment 0. */
+static size_t head_overhead(const item *head)
+{
+    return (size_t)(head_seg0(head) - (const char *)head);
+}
+
+/* Segment 0: the value's first bytes, up to the end of the head's chunk. */
 static size_t head_seg0_len(const store *s, const item *head)
 {
-    return s->classes[head->cls].size - (size_t)(head_seg0(head) - (const char *)head);
+    size_t room = s->classes[head->cls].size - head_overhead(head);
+    return head->nvalue < room ? head->nvalue : room;
 }
 
 bool item_is_chained(const item *it)
@@ -78,12 +93,17 @@ bool item_is_chained(const item *it)
     return it->kind == IT_CHAINED;
 }
 
+size_t chain_head_size(const store *s, const item *head)
+{
+    return head_overhead(head) + head_seg0_len(s, head);
+}
+
 size_t chain_total_size(const store *s, const item *head)
 {
-    size_t rest = head->nvalue - head_seg0_len(s, head);
-    size_t per = chunk_data_max(s);
-    size_t chunks = (rest + per - 1) / per;
-    return it_total_size(s, head) + chunks * ITEM_HEADER_SIZE + rest;
+    size_t total = chain_head_size(s, head);
+    for (const item *c = it_at(s, head_first(head)); c != NULL; c = it_at(s, c->next))
+        total += ITEM_HEADER_SIZE + c->nvalue;
+    return total;
 }
 
 /* ---- segments (store.h) ---- */
@@ -161,6 +181,13 @@ void item_value_read(const store *s, const item *it, size_t off, void *dst, size
 
 /* ---- allocation and freeing ---- */
 
+/* A head (head == LINK_NONE) or a data chunk of class cls accounted for nbytes. */
+static item *chain_take_in(store *s, unsigned cls, size_t nbytes, ilink head)
+{
+    return head == LINK_NONE ? slab_alloc_head(s, cls, nbytes)
+                             : slab_alloc_chunk(s, cls, nbytes, head);
+}
+
 /* Frees one item near cls's LRU tail: a dead one, else one to evict. */
 static bool chain_make_room(store *s, unsigned cls)
 {
@@ -173,13 +200,46 @@ static bool chain_make_room(store *s, unsigned cls)
     return true;
 }
 
-/* A head (head == LINK_NONE) or a data chunk of class cls accounted for nbytes. */
-static item *chain_take(store *s, unsigned cls, size_t nbytes, ilink head)
+/*
+ * The usual way: a chunk of class cls for nbytes, freeing tail items of cls
+ * to make room; the largest class as a last resort (its LRU holds chains).
+ */
+static item *chain_take(store *s, size_t nbytes, ilink head)
 {
+    unsigned top = s->nclasses, cls = slab_class_for(s, nbytes);
     for (int i = 0; i < CHAIN_ALLOC_TRIES; i++) {
-        item *c = head == LINK_NONE ? slab_alloc_head(s, cls, nbytes)
-                                    : slab_alloc_chunk(s, cls, nbytes, head);
-        if (c != NULL || !chain_make_room(s, cls))
+        item *c = chain_take_in(s, cls, nbytes, head);
+        if (c != NULL)
+            return c;
+        if (!chain_make_room(s, cls)) {
+            if (cls == top)
+                return NULL;
+            cls = top;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The spill way, when the usual one found nothing: a chunk already free (or
+ * a page still to be had) in any class, evicting nothing: the smallest class
+ * that fits want bytes, else the largest smaller one whose chunks hold more
+ * than `least` bytes (the piece is then cut to that chunk).
+ */
+static item *chain_take_spill(store *s, size_t want, size_t least, ilink head)
+{
+    unsigned top = s->nclasses, first = slab_class_for(s, want);
+    if (first == 0)
+        first = top;
+    for (unsigned cls = first; cls <= top; cls++) {
+        size_t size = s->classes[cls].size;
+        item *c = chain_take_in(s, cls, want < size ? want : size, head);
+        if (c != NULL)
+            return c;
+    }
+    for (unsigned cls = first - 1; cls >= 1 && s->classes[cls].size > least; cls--) {
+        item *c = chain_take_in(s, cls, s->classes[cls].size, head);
+        if (c != NULL)
             return c;
     }
     return NULL;
@@ -194,60 +254,72 @@ static void chain_count_oom(store *s, unsigned cls)
 }
 
 /* Adds data chunks to head for the value bytes after segment 0. */
-static bool chain_grow(store *s, item *head)
+static bool chain_grow(store *s, item *head, bool spill)
 {
-    unsigned top = s->nclasses;
     ilink hl = it_link_of(s, head);
     size_t per = chunk_data_max(s);
     size_t rest = head->nvalue - head_seg0_len(s, head);
     item *last = NULL;
     while (rest > 0) {
-        size_t n = rest < per ? rest : per;
-        size_t nbytes = ITEM_HEADER_SIZE + n;
-        unsigned cls = slab_class_for(s, nbytes);
-        item *c = chain_take(s, cls, nbytes, hl);
-        if (c == NULL && cls != top) {
-            cls = top;
-            c = chain_take(s, cls, nbytes, hl);
-        }
-        if (c == NULL) {
-            chain_count_oom(s, cls);
+        size_t want = ITEM_HEADER_SIZE + (rest < per ? rest : per);
+        item *c = spill ? chain_take_spill(s, want, ITEM_HEADER_SIZE, hl)
+                        : chain_take(s, want, hl);
+        if (c == NULL)
             return false;
-        }
-        c->nvalue = (uint32_t)n;
+        size_t room = s->classes[c->cls].size - ITEM_HEADER_SIZE;
+        c->nvalue = (uint32_t)(rest < room ? rest : room);
         c->next = LINK_NONE;
         if (last == NULL)
             head_set_first(head, it_link_of(s, c));
         else
             last->next = it_link_of(s, c);
         last = c;
-        rest -= n;
+        rest -= c->nvalue;
     }
     return true;
+}
+
+/* A whole chain the usual or the spill way, or NULL (nothing kept). */
+static item *chain_build(store *s, const char *key, size_t nkey, uint32_t flags,
+                         rel_time_t exptime, size_t nvalue, bool spill)
+{
+    size_t over = it_size_for(s, nkey, flags, 0) + CHAIN_LINK_SIZE;
+    size_t top_size = s->classes[s->nclasses].size;
+    item *head = spill ? chain_take_spill(s, over + nvalue, over, LINK_NONE)
+                       : chain_take(s, top_size, LINK_NONE);
+    if (head == NULL)
+        return NULL;
+    it_init(s, head, head->cls, key, nkey, flags, exptime, (uint32_t)nvalue);
+    head_set_first(head, LINK_NONE);
+    if (chain_grow(s, head, spill))
+        return head;
+    it_unref(s, head);          /* frees the chunks taken so far */
+    return NULL;
 }
 
 item *chain_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
                   size_t nvalue, enum store_result *why)
 {
-    unsigned top = s->nclasses;
     if (it_size_for(s, nkey, flags, nvalue) > s->cfg.page_size) {
         if (why != NULL)
             *why = STORE_TOO_LARGE;
         return NULL;
     }
-    item *head = chain_take(s, top, s->classes[top].size, LINK_NONE);
+    item *head = chain_build(s, key, nkey, flags, exptime, nvalue, false);
+    if (head == NULL)
+        head = chain_build(s, key, nkey, flags, exptime, nvalue, true);
     if (head == NULL) {
-        chain_count_oom(s, top);
-    } else {
-        it_init(s, head, top, key, nkey, flags, exptime, (uint32_t)nvalue);
-        head_set_first(head, LINK_NONE);
-        if (chain_grow(s, head))
-            return head;
-        it_unref(s, head);          /* frees the chunks taken so far */
+        chain_count_oom(s, s->nclasses);
+        if (why != NULL)
+            *why = STORE_NO_MEMORY;
     }
-    if (why != NULL)
-        *why = STORE_NO_MEMORY;
-    return NULL;
+    return head;
+}
+
+item *chain_spill(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
+                  size_t nvalue)
+{
+    return chain_build(s, key, nkey, flags, exptime, nvalue, true);
 }
 
 void chain_free_data(store *s, item *head)

@@ -424,6 +424,12 @@ item *lru_take_tail(store *s, unsigned cls, bool evict);
  * are accounted in its own class's mem_requested. Heads live in the largest
  * class so that evicting there frees whole chains, which is where chains
  * take most of their memory. The head's nvalue is the whole value's length.
+ *
+ * A spilled chain (chain_spill: memory full and the item's own class has no
+ * chunk to give) is made of chunks that were free in any classes, head
+ * included, so its segments have any sizes; segment 0 may then hold the
+ * whole value (no data chunk). Everything above reads chunks' own sizes, so
+ * both kinds are handled alike.
  */
 #define CHAIN_LINK_SIZE sizeof(ilink)
 
@@ -435,9 +441,16 @@ static inline bool chain_needed(const store *s, size_t nbytes)
 /* it_alloc for a chained item: same contract. */
 item *chain_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
                   size_t nvalue, enum store_result *why);
+/* it_alloc's last resort (no chunk of its class to be had): the item as a
+ * chain of chunks already free in any classes, evicting nothing; NULL if
+ * there are not enough (not counted). */
+item *chain_spill(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
+                  size_t nvalue);
 /* Frees a chain's data chunks (first to last); the head's chunk is the caller's to free. */
 void chain_free_data(store *s, item *head);
-/* Bytes of all the chain's chunks as accounted in mem_requested. */
+/* Bytes of the head's chunk / of all the chain's chunks, as accounted in
+ * mem_requested. */
+size_t chain_head_size(const store *s, const item *head);
 size_t chain_total_size(const store *s, const item *head);
 
 #endif

@@ -18,7 +18,12 @@
  *      one nobody holds: reuse its chunk ("reclaimed");
  *   2. else a chunk from the free list, the newest page, or a new page;
  *   3. else evict the least recent unreferenced item among the tail ones
- *      (not with no_evict); else out of memory.
+ *      (not with no_evict);
+ *   4. else spill: a chain of chunks already free in other classes
+ *      (chain.c), so a class that got no page still stores; else out of
+ *      memory.
+ * Items too large for the largest class are chains (chain.c: the same steps
+ * for each chunk).
  * Tail items belong to other keys: their stripe lock is only tried (trylock),
  * because the LRU lock is already held and the order is stripe -> LRU.
  */
@@ -102,11 +107,11 @@ size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
     return s->hdr_base + (flags != 0 ? ITEM_FLAGS_SIZE : 0) + nkey + nvalue;
 }
 
-/* The bytes accounted for it's own chunk (a chain head fills its chunk). */
+/* The bytes accounted for it's own chunk (of a chain: its head's). */
 size_t it_total_size(const store *s, const item *it)
 {
     if (it->kind == IT_CHAINED)
-        return s->classes[it->cls].size;
+        return chain_head_size(s, it);
     return (size_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
 }
 
@@ -392,6 +397,8 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
         it = lru_pull_tail(s, cls, nbytes, true);
+    if (it == NULL && (it = chain_spill(s, key, nkey, flags, exptime, nvalue)) != NULL)
+        return it;      /* filled in by chain_spill */
     if (it == NULL) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->lru_lock);

@@ -288,10 +288,20 @@ START_TEST(test_mem_limit_strict)
     store_stats(s, &ss);
     ck_assert_uint_eq(ss.total_malloced, 5 * KB);
     ck_assert_uint_eq(ss.limit_maxbytes, 5 * KB);
-    /* lowering stops new pages; pages held stay */
+    /* lowering stops new pages; pages held stay. A class without a page
+     * spills into chunks free elsewhere: "mid" (class 3) becomes a chain of
+     * three 88-byte chunks of class 1 (47 bytes of head, 41 + 56 + 53) */
     store_set_mem_limit(s, 2 * KB);
-    ck_assert_ptr_null(store_item_alloc(s, "mid", 3, 0, 0, 150, &why));
-    ck_assert_int_eq(why, STORE_NO_MEMORY);
+    item *mid = store_item_alloc(s, "mid", 3, 0, 0, 150, &why);
+    ck_assert_ptr_nonnull(mid);
+    ck_assert(item_is_chained(mid));
+    ck_assert_uint_eq(item_class(mid), 1);
+    store_class_stats(s, 1, &cs);
+    ck_assert_uint_eq(cs.used_chunks, 4);
+    ck_assert_uint_eq(cs.mem_requested, 40 + 5 + 1 + 88 + 88 + 32 + 53);
+    store_release(s, mid);
+    store_class_stats(s, 1, &cs);
+    ck_assert_uint_eq(cs.used_chunks, 1);
     store_stats(s, &ss);
     ck_assert_uint_eq(ss.total_malloced, 5 * KB);
     /* a raise above the reservation is clamped to it (1 GB at least) */
