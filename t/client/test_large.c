@@ -3,12 +3,14 @@
  * running server: text get/gets/gat, meta mg (v, s), binary get/getk, with
  * every byte compared; a value sent in small pieces; append, prepend and
  * incr on large values; and the memory figures of issue 12 with -m 64
- * (150 values of 600 KB keep at least memcached 1.6.45's 104).
+ * (150 values of 600 KB keep at least memcached 1.6.45's 104; with -I 4m,
+ * 30 sizes from 60 B to 1.4 MB are all kept, as memcached keeps them).
  *
  * Values follow a position pattern, so a byte out of place anywhere in a
  * megabyte shows.
  */
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,9 @@
 #define LG_PRESSURE_VALUES 150
 #define LG_PRESSURE_KEEP 104       /* memcached 1.6.45 keeps 104 */
 #define LG_LINE_MAX 512
+#define LG_SIZES 30                /* -I 4m: 30 sizes from 60 B to 1.4 MB */
+#define LG_SIZE_MIN 60.0
+#define LG_SIZE_MAX 1400000.0
 
 /* Binary protocol framing. */
 #define BN_MAGIC_REQ 0x80
@@ -298,6 +303,36 @@ START_TEST(test_pressure_600k)
 }
 END_TEST
 
+START_TEST(test_page_4m_every_size)
+{
+    /* -I 4m -m 64: 16 pages of 4 MB for 30 sizes of 30 classes; sizes that
+     * find no page spill into chunks free in the others' (memcached 1.6.45
+     * stores all 30 too) */
+    h_server_stop(&hc_srv);
+    HC_START("-I", "4m", "-m", "64");
+    int fd = hc_conn();
+    char key[32];
+    size_t n[LG_SIZES];
+    char *v[LG_SIZES];
+    for (int i = 0; i < LG_SIZES; i++) {
+        n[i] = (size_t)(LG_SIZE_MIN * pow(LG_SIZE_MAX / LG_SIZE_MIN, i / (LG_SIZES - 1.0)));
+        v[i] = lg_value(n[i], (unsigned)i);
+        snprintf(key, sizeof(key), "s%d", i);
+        lg_set(fd, "set", key, v[i], n[i], "STORED\r\n");
+    }
+    for (int i = 0; i < LG_SIZES; i++) {
+        snprintf(key, sizeof(key), "s%d", i);
+        lg_text_get(fd, key, v[i], n[i]);
+        free(v[i]);
+    }
+    char stats[HC_REPLY_MAX];
+    ck_assert(h_stats(hc_srv.port, NULL, stats, sizeof(stats)));
+    ck_assert_int_eq(h_stat_num(stats, "curr_items"), LG_SIZES);
+    ck_assert_int_eq(h_stat_num(stats, "evictions"), 0);
+    close(fd);
+}
+END_TEST
+
 static Suite *large_suite(void)
 {
     Suite *s = suite_create("large");
@@ -310,6 +345,7 @@ static Suite *large_suite(void)
     tcase_add_test(tc, test_sent_in_pieces);
     tcase_add_test(tc, test_concat_and_incr);
     tcase_add_test(tc, test_pressure_600k);
+    tcase_add_test(tc, test_page_4m_every_size);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,7 @@
  * invariants (freeing order, kinds) on every chunk.
  */
 #include <check.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,8 @@ static uint64_t mem_requested_all(store *s)
     }
     return sum;
 }
+
+static uint64_t used_chunks_all(store *s);
 
 static uint64_t class_requested(store *s, unsigned cls)
 {
@@ -388,6 +391,66 @@ START_TEST(test_no_evict_fails_clean)
 }
 END_TEST
 
+START_TEST(test_spill_every_size)
+{
+    /* 8 pages of 64 KB and 30 sizes from 60 B to 60 KB, one class each:
+     * after 8 classes have their page the others spill into chunks free in
+     * those pages, evicting nothing */
+    store *s = mk(8 * 64 * KB, 64 * KB, 0);
+    enum { SIZES = 30 };
+    size_t n[SIZES];
+    char *v[SIZES];
+    char key[16];
+    uint64_t cost = 0;
+    for (int i = 0; i < SIZES; i++) {
+        n[i] = (size_t)(60.0 * pow(1024.0, i / (double)(SIZES - 1)));
+        v[i] = pattern(n[i], (unsigned)i);
+        snprintf(key, sizeof(key), "s%d", i);
+        ck_assert_msg(put(s, key, v[i], n[i]) == STORE_OK, "size %zu", n[i]);
+        item *it = store_get(s, key, strlen(key), NULL);
+        cost += store_item_total_size(s, it);
+        store_release(s, it);
+    }
+    struct store_stats ss;
+    store_stats(s, &ss);
+    ck_assert_uint_eq(ss.evictions, 0);
+    ck_assert_uint_eq(ss.total_malloced, 8 * 64 * KB);
+    ck_assert_uint_eq(mem_requested_all(s), cost);
+    int spilled = -1;
+    for (int i = 0; i < SIZES; i++) {
+        snprintf(key, sizeof(key), "s%d", i);
+        item *it = store_get(s, key, strlen(key), NULL);
+        ck_assert_ptr_nonnull(it);
+        check_bytes(s, it, v[i], n[i]);
+        if (item_is_chained(it) && n[i] < 32 * KB && spilled < 0)
+            spilled = i;
+        store_release(s, it);
+    }
+    ck_assert_int_ge(spilled, 0);
+    /* append and incr work on spilled items too */
+    snprintf(key, sizeof(key), "s%d", spilled);
+    size_t ns = n[spilled];
+    v[spilled] = realloc(v[spilled], ns + 1);
+    v[spilled][ns] = '7';
+    ck_assert_int_eq(put_mode(s, key, "7", 1, STORE_APPEND), STORE_OK);
+    check_key(s, key, v[spilled], ns + 1);
+    for (int i = 0; i < SIZES; i++)
+        free(v[i]);
+    ck_assert_int_eq(put(s, "num", "41", 2), STORE_OK);
+    uint64_t result = 0;
+    ck_assert_int_eq(store_arith(s, "num", 3, true, 1, &result, NULL, NULL), STORE_OK);
+    ck_assert_uint_eq(result, 42);
+    for (int i = 0; i < SIZES; i++) {
+        snprintf(key, sizeof(key), "s%d", i);
+        store_delete(s, key, strlen(key), 0, NULL);
+    }
+    store_delete(s, "num", 3, 0, NULL);
+    ck_assert_uint_eq(used_chunks_all(s), 0);
+    ck_assert_uint_eq(mem_requested_all(s), 0);
+    store_destroy(s);
+}
+END_TEST
+
 /* Gathers everything the reply has to send into a malloc'd buffer. */
 static char *reply_bytes(struct reply *r, size_t *n)
 {
@@ -599,6 +662,7 @@ static Suite *chain_suite(void)
     tcase_add_test(tc, test_incr_chained);
     tcase_add_test(tc, test_eviction_pressure);
     tcase_add_test(tc, test_no_evict_fails_clean);
+    tcase_add_test(tc, test_spill_every_size);
     tcase_add_test(tc, test_reply_segments);
     tcase_add_test(tc, test_reply_rollback_into_value);
     tcase_add_test(tc, test_chunk_max_config);
