@@ -241,7 +241,9 @@ void reply_add_value(struct reply *r, item *it)
     struct item_seg_iter si;
     struct store_seg seg, next;
     item_seg_begin(&si, r->store, it);
-    bool more = item_seg_next(&si, &seg);      /* a chained value is never empty */
+    bool more = item_seg_next(&si, &seg);
+    if (!more)
+        store_release(r->store, it);       /* empty (a spilled chain can be) */
     while (more) {
         more = item_seg_next(&si, &next);
         reply_piece_push(r, seg.ptr, seg.len, it, NULL, !more);
