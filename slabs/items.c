@@ -326,7 +326,8 @@ static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, r
     sc->evicted_time = now - item_atime(it);
 }
 
-item *lru_take_tail(store *s, unsigned cls, bool evict)
+/* lru_take_tail, here where allocation can have it inline. */
+static item *lru_take(store *s, unsigned cls, bool evict)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
@@ -363,6 +364,11 @@ item *lru_take_tail(store *s, unsigned cls, bool evict)
     return found;
 }
 
+item *lru_take_tail(store *s, unsigned cls, bool evict)
+{
+    return lru_take(s, cls, evict);
+}
+
 /*
  * Takes over an item near the tail of class cls (lru_take_tail). Returns its
  * chunk, unlinked, refcount 1, accounted for nbytes, or NULL. A chain head is
@@ -370,7 +376,7 @@ item *lru_take_tail(store *s, unsigned cls, bool evict)
  */
 static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
 {
-    item *found = lru_take_tail(s, cls, evict);
+    item *found = lru_take(s, cls, evict);
     if (found != NULL && found->kind == IT_CHAINED) {
         it_unref(s, found);
         return slab_alloc(s, cls, nbytes);
@@ -384,10 +390,10 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
                size_t nvalue, enum store_result *why)
 {
     size_t nbytes = it_size_for(s, nkey, flags, nvalue);
-    if (chain_needed(s, nbytes) && key_ok(nkey))
-        return chain_alloc(s, key, nkey, flags, exptime, nvalue, why);
     unsigned cls = key_ok(nkey) && nvalue <= UINT32_MAX ? slab_class_for(s, nbytes) : 0;
     if (cls == 0) {
+        if (key_ok(nkey) && chain_needed(s, nbytes))
+            return chain_alloc(s, key, nkey, flags, exptime, nvalue, why);
         if (why != NULL)
             *why = STORE_TOO_LARGE;
         return NULL;

@@ -511,7 +511,7 @@ static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
     item *it = it_alloc(s, key, nkey, 0, clock_exptime(exptime), len, &why);
     if (it == NULL)
         return STORE_NO_MEMORY;
-    memcpy(item_value_mut(it), digits, len);
+    item_value_write(s, it, 0, digits, len);
     key_lock(k);
     bool taken = find_live_locked(s, key, nkey, k->hv, NULL) != NULL;
     if (!taken)
@@ -582,7 +582,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             it_unref(s, old);
             return STORE_NO_MEMORY;
         }
-        memcpy(item_value_mut(it), digits, len);
+        item_value_write(s, it, 0, digits, len);
         bool same = swap_if_same(s, old, it, &k, true, cas_out);
         it_unref(s, old);
         if (same) {
