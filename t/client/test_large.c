@@ -291,7 +291,7 @@ static int lg_fill_and_count(int fd, int count, size_t n)
 START_TEST(test_pressure_600k)
 {
     h_server_stop(&hc_srv);
-    HC_START("-m", "64");
+    HC_START("-m", "64", NULL);
     int fd = hc_conn();
     int kept = lg_fill_and_count(fd, LG_PRESSURE_VALUES, LG_600K);
     ck_assert_msg(kept >= LG_PRESSURE_KEEP, "%d of %d kept", kept, LG_PRESSURE_VALUES);
@@ -309,7 +309,7 @@ START_TEST(test_page_4m_every_size)
      * find no page spill into chunks free in the others' (memcached 1.6.45
      * stores all 30 too) */
     h_server_stop(&hc_srv);
-    HC_START("-I", "4m", "-m", "64");
+    HC_START("-I", "4m", "-m", "64", NULL);
     int fd = hc_conn();
     char key[32];
     size_t n[LG_SIZES];
