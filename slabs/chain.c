@@ -121,8 +121,7 @@ bool item_seg_next(struct item_seg_iter *si, struct store_seg *seg)
     if (si->left == 0)
         return false;
     const item *it = si->it;
-    if (si->next == NULL && si->left == it->nvalue) {
-        /* segment 0 */
+    if (si->left == it->nvalue) {       /* segment 0: nothing given out yet */
         if (it->kind == IT_CHAINED) {
             seg->ptr = head_seg0(it);
             seg->len = head_seg0_len(si->s, it);
@@ -143,7 +142,8 @@ bool item_seg_next(struct item_seg_iter *si, struct store_seg *seg)
     return true;
 }
 
-/* Calls copy(segment bytes at its offset, buffer bytes, n) over [off, off + n). */
+/* Copies the value's bytes [off, off + n) between buf and the segments that
+ * hold them: into the item (into_item) or out of it. */
 static void value_walk(const store *s, const item *it, size_t off, char *buf, size_t n,
                        bool into_item)
 {

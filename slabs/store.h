@@ -172,7 +172,7 @@ struct store_seg {
 struct item_seg_iter {       /* private fields: use the functions */
     const store *s;
     const item *it;
-    const item *next;        /* the next data chunk; NULL before segment 0 */
+    const item *next;        /* the data chunk after the segment last given */
     size_t left;             /* value bytes not yet given out */
 };
 
