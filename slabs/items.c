@@ -115,8 +115,10 @@ size_t it_total_size(const store *s, const item *it)
     return (size_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
 }
 
-void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
-             uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+/* it_init, inline: the set path has it in it_alloc at no call's cost. */
+static inline void it_init_inline(store *s, item *it, unsigned cls, const char *key,
+                                  size_t nkey, uint32_t flags, rel_time_t exptime,
+                                  uint32_t nvalue)
 {
     it->prev = it->next = it->hnext = LINK_NONE;
     atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
@@ -136,6 +138,12 @@ void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
         p += ITEM_FLAGS_SIZE;
     }
     memcpy(p, key, nkey);
+}
+
+void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
+             uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+{
+    it_init_inline(s, it, cls, key, nkey, flags, exptime, nvalue);
 }
 
 void it_set_cas(const store *s, item *it, uint64_t cas)
@@ -326,8 +334,7 @@ static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, r
     sc->evicted_time = now - item_atime(it);
 }
 
-/* lru_take_tail, here where allocation can have it inline. */
-static item *lru_take(store *s, unsigned cls, bool evict)
+item *lru_take_tail(store *s, unsigned cls, bool evict)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
@@ -364,26 +371,26 @@ static item *lru_take(store *s, unsigned cls, bool evict)
     return found;
 }
 
-item *lru_take_tail(store *s, unsigned cls, bool evict)
-{
-    return lru_take(s, cls, evict);
-}
-
 /*
- * Takes over an item near the tail of class cls (lru_take_tail). Returns its
- * chunk, unlinked, refcount 1, accounted for nbytes, or NULL. A chain head is
- * never reused in place: its whole chain is freed and a chunk taken afresh.
+ * An item taken at the tail of class cls (lru_take_tail) becomes a chunk for
+ * nbytes: unlinked, refcount 1, accounted. A chain head is never reused in
+ * place: its whole chain is freed and a chunk taken afresh (maybe NULL).
  */
-static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
+static item *lru_reuse(store *s, unsigned cls, item *found, size_t nbytes)
 {
-    item *found = lru_take(s, cls, evict);
-    if (found != NULL && found->kind == IT_CHAINED) {
+    if (found->kind == IT_CHAINED) {
         it_unref(s, found);
         return slab_alloc(s, cls, nbytes);
     }
-    if (found != NULL)
-        slab_account_reuse(s, cls, it_total_size(s, found), nbytes);
+    slab_account_reuse(s, cls, it_total_size(s, found), nbytes);
     return found;
+}
+
+/* Takes over an item near the tail of class cls for nbytes (lru_reuse), or NULL. */
+static inline item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
+{
+    item *found = lru_take_tail(s, cls, evict);
+    return found != NULL ? lru_reuse(s, cls, found, nbytes) : NULL;
 }
 
 item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
@@ -414,7 +421,7 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
             *why = STORE_NO_MEMORY;
         return NULL;
     }
-    it_init(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
+    it_init_inline(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
     return it;
 }
 
