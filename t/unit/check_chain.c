@@ -114,19 +114,27 @@ static void check_key(store *s, const char *k, const char *v, size_t n)
     store_release(s, it);
 }
 
-/* Sum of mem_requested over every class. */
-static uint64_t mem_requested_all(store *s)
+/* Sum over every class of mem_requested, or of used_chunks. */
+static uint64_t class_sum(store *s, bool chunks)
 {
     uint64_t sum = 0;
     for (unsigned c = 1; c <= store_class_count(s); c++) {
         struct store_class_stats cs;
         store_class_stats(s, c, &cs);
-        sum += cs.mem_requested;
+        sum += chunks ? cs.used_chunks : cs.mem_requested;
     }
     return sum;
 }
 
-static uint64_t used_chunks_all(store *s);
+static uint64_t mem_requested_all(store *s)
+{
+    return class_sum(s, false);
+}
+
+static uint64_t used_chunks_all(store *s)
+{
+    return class_sum(s, true);
+}
 
 static uint64_t class_requested(store *s, unsigned cls)
 {
@@ -464,17 +472,6 @@ static char *reply_bytes(struct reply *r, size_t *n)
     }
     ck_assert_uint_eq((size_t)(p - out), *n);
     return out;
-}
-
-static uint64_t used_chunks_all(store *s)
-{
-    uint64_t sum = 0;
-    for (unsigned c = 1; c <= store_class_count(s); c++) {
-        struct store_class_stats cs;
-        store_class_stats(s, c, &cs);
-        sum += cs.used_chunks;
-    }
-    return sum;
 }
 
 START_TEST(test_reply_segments)
