@@ -19,32 +19,20 @@
  *   2. else a chunk from the free list, the newest page, or a new page;
  *   3. else evict the least recent unreferenced item among the tail ones
  *      (not with no_evict);
- *   4. else, for a class without a page, take one from another class at
+ *   4. else spill: a chain of chunks already free in other classes
+ *      (chain.c), evicting nothing;
+ *   5. else, for a class without a page, take one from another class at
  *      once (mover_page_for: the pool, or a bounded drain of the oldest-tail
  *      class's emptiest page); else out of memory (counted: automove sees
  *      it).
+ * Items too large for the largest class are chains (chain.c: the same steps
+ * for each chunk).
  * Tail items belong to other keys: their stripe lock is only tried (trylock),
  * because the LRU lock is already held and the order is stripe -> LRU.
  */
 #include "slabs/internal.h"
 
 #include <string.h>
-
-static uint8_t iflags_get(const item *it)
-{
-    return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed);
-}
-
-static char *it_after_header(const item *it)
-{
-    char *p = (char *)it + ITEM_HEADER_SIZE;
-    uint8_t f = iflags_get(it);
-    if (f & ITEM_HAS_CAS)
-        p += ITEM_CAS_SIZE;
-    if (f & ITEM_HAS_FLAGS)
-        p += ITEM_FLAGS_SIZE;
-    return p;
-}
 
 /* ---- accessors (store.h) ---- */
 
@@ -60,11 +48,13 @@ uint8_t item_nkey(const item *it)
 
 const char *item_value(const item *it)
 {
+    SLABS_CHECK(it->kind == IT_PLAIN);    /* a chained value is read by segments */
     return it_after_header(it) + it->nkey;
 }
 
 char *item_value_mut(item *it)
 {
+    SLABS_CHECK(it->kind == IT_PLAIN);    /* a chained value is written by item_value_write */
     return it_after_header(it) + it->nkey;
 }
 
@@ -115,19 +105,23 @@ unsigned item_class(const item *it)
 
 /* ---- sizes, init, CAS ---- */
 
-static size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
+size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
 {
     return s->hdr_base + (flags != 0 ? ITEM_FLAGS_SIZE : 0) + nkey + nvalue;
 }
 
+/* The bytes accounted for it's own chunk (of a chain: its head's). */
 size_t it_total_size(const store *s, const item *it)
 {
+    if (it->kind == IT_CHAINED)
+        return chain_head_size(s, it);
     return (size_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
 }
 
-/* Fills a fresh chunk's header and key: refcount 1, unlinked. */
-static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
-                    uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+/* it_init, inline: the set path has it in it_alloc at no call's cost. */
+static inline void it_init_inline(store *s, item *it, unsigned cls, const char *key,
+                                  size_t nkey, uint32_t flags, rel_time_t exptime,
+                                  uint32_t nvalue)
 {
     it->prev = it->next = it->hnext = LINK_NONE;
     atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
@@ -136,7 +130,7 @@ static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nk
     it->nkey = (uint8_t)nkey;
     uint8_t f = (s->cfg.use_cas ? ITEM_HAS_CAS : 0) | (flags != 0 ? ITEM_HAS_FLAGS : 0);
     atomic_store_explicit(&it->iflags, f, memory_order_relaxed);
-    SLABS_CHECK(it->cls == cls && it->kind == IT_PLAIN);   /* set by slab_alloc */
+    SLABS_CHECK(it->cls == cls && it->kind != IT_CHUNK);   /* set by slab_alloc* */
     char *p = (char *)it + ITEM_HEADER_SIZE;
     if (s->cfg.use_cas) {
         memset(p, 0, ITEM_CAS_SIZE);
@@ -147,6 +141,12 @@ static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nk
         p += ITEM_FLAGS_SIZE;
     }
     memcpy(p, key, nkey);
+}
+
+void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
+             uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+{
+    it_init_inline(s, it, cls, key, nkey, flags, exptime, nvalue);
 }
 
 void it_set_cas(const store *s, item *it, uint64_t cas)
@@ -214,8 +214,11 @@ void it_unref(store *s, item *it)
 {
     uint32_t before = atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel);
     SLABS_CHECK(before != 0);     /* refcount underflow: released once too often */
-    if (before == 1)
+    if (before == 1) {
+        if (it->kind == IT_CHAINED)
+            chain_free_data(s, it);     /* data chunks before their head */
         slab_free(s, it, it_total_size(s, it));
+    }
 }
 
 bool it_try_pin(item *it)
@@ -400,11 +403,11 @@ static bool it_claim(item *it)
 }
 
 /*
- * Takes over an item near the tail of class cls: a dead one (expired or
- * flushed) nobody holds, or with evict also a live one nobody holds. Returns
- * its chunk, unlinked, refcount 1, accounted for nbytes, or NULL.
+ * Takes an item near the tail of class cls: a dead one (expired or flushed)
+ * nobody holds, or with evict also a live one nobody holds. Returns it
+ * unlinked, claimed (refcount 1, the caller's), or NULL.
  */
-static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
+item *lru_take_tail(store *s, unsigned cls, bool evict)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
@@ -441,9 +444,29 @@ static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
             break;
     }
     pthread_mutex_unlock(&sc->lru_lock);
-    if (found != NULL)
-        slab_account_reuse(s, cls, it_total_size(s, found), nbytes);
     return found;
+}
+
+/*
+ * An item taken at the tail of class cls (lru_take_tail) becomes a chunk for
+ * nbytes: unlinked, refcount 1, accounted. A chain head is never reused in
+ * place: its whole chain is freed and a chunk taken afresh (maybe NULL).
+ */
+static item *lru_reuse(store *s, unsigned cls, item *found, size_t nbytes)
+{
+    if (found->kind == IT_CHAINED) {
+        it_unref(s, found);
+        return slab_alloc(s, cls, nbytes);
+    }
+    slab_account_reuse(s, cls, it_total_size(s, found), nbytes);
+    return found;
+}
+
+/* Takes over an item near the tail of class cls for nbytes (lru_reuse), or NULL. */
+static inline item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
+{
+    item *found = lru_take_tail(s, cls, evict);
+    return found != NULL ? lru_reuse(s, cls, found, nbytes) : NULL;
 }
 
 item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
@@ -452,6 +475,8 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
     size_t nbytes = it_size_for(s, nkey, flags, nvalue);
     unsigned cls = key_ok(nkey) && nvalue <= UINT32_MAX ? slab_class_for(s, nbytes) : 0;
     if (cls == 0) {
+        if (key_ok(nkey) && chain_needed(s, nbytes))
+            return chain_alloc(s, key, nkey, flags, exptime, nvalue, why);
         if (why != NULL)
             *why = STORE_TOO_LARGE;
         return NULL;
@@ -461,6 +486,8 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
         it = lru_pull_tail(s, cls, nbytes, true);
+    if (it == NULL && (it = chain_spill(s, key, nkey, flags, exptime, nvalue)) != NULL)
+        return it;      /* filled in by chain_spill */
     /* No page of its own at all: one from another class, at once. */
     if (it == NULL && !s->cfg.no_evict && mover_page_for(s, cls))
         it = slab_alloc(s, cls, nbytes);
@@ -474,7 +501,7 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
             *why = STORE_NO_MEMORY;
         return NULL;
     }
-    it_init(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
+    it_init_inline(s, it, cls, key, nkey, flags, exptime, (uint32_t)nvalue);
     return it;
 }
 

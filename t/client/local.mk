@@ -62,3 +62,12 @@ t_client_test_meta_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_meta_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_meta_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_binary t/client/test_meta
+
+# test_large: values beyond slab_chunk_max (chained items) over every
+# protocol, byte for byte, and the -m 64 memory figures of large values.
+check_PROGRAMS += t/client/test_large
+t_client_test_large_SOURCES = t/client/test_large.c
+t_client_test_large_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_large_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_large_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_large

@@ -44,6 +44,7 @@ static store *mk(uint64_t mem)
     c.chunk_min = 48;
     c.hash_power = 6;
     c.automove = AUTOMOVE_OFF;
+    c.chunk_max = PAGE;        /* the largest class is a whole page */
     return fx_store_create(&c);
 }
 
@@ -60,7 +61,9 @@ static void put_cls(store *s, const char *k, unsigned cls)
     enum store_result why = STORE_OK;
     item *it = store_item_alloc(s, k, strlen(k), 0, 0, n, &why);
     ck_assert_msg(it != NULL, "alloc %s: %d", k, why);
-    memset(item_value_mut(it), k[strlen(k) - 1], n);
+    char v[PAGE];
+    memset(v, k[strlen(k) - 1], n);
+    item_value_write(s, it, 0, v, n);
     ck_assert_uint_eq(item_class(it), cls);
     ck_assert_int_eq(store_commit(s, it, STORE_SET, 0, NULL), STORE_OK);
 }
@@ -73,8 +76,11 @@ static bool intact(store *s, const char *k, unsigned cls)
         return false;
     size_t n = fill_of(s, cls, strlen(k));
     bool ok = item_nvalue(it) == n && item_class(it) == cls;
+    char v[PAGE];
+    if (ok)
+        item_value_read(s, it, 0, v, n);
     for (size_t i = 0; ok && i < n; i++)
-        ok = item_value(it)[i] == k[strlen(k) - 1];
+        ok = v[i] == k[strlen(k) - 1];
     store_release(s, it);
     ck_assert_msg(ok, "%s: value damaged", k);
     return true;
@@ -87,7 +93,7 @@ static void key_of(char *buf, size_t len, int i)
 
 static void put_range(store *s, int from, int to, unsigned cls)
 {
-    char k[8];
+    char k[16];
     for (int i = from; i < to; i++) {
         key_of(k, sizeof(k), i);
         put_cls(s, k, cls);
@@ -96,7 +102,7 @@ static void put_range(store *s, int from, int to, unsigned cls)
 
 static void del_range(store *s, int from, int to)
 {
-    char k[8];
+    char k[16];
     for (int i = from; i < to; i++) {
         key_of(k, sizeof(k), i);
         ck_assert_int_eq(store_delete(s, k, strlen(k), 0, NULL), STORE_OK);
@@ -132,6 +138,19 @@ static unsigned two_pages(store *s)
     put_range(s, 0, (int)(2 * per), CLASS_SMALL);
     ck_assert_uint_eq(class_stats_of(s, CLASS_SMALL).total_pages, 2);
     return per;
+}
+
+/* Fills every free chunk of cls (its pages stay as they are) with keys
+ * "<prefix><n>", so an allocation elsewhere cannot spill into it. */
+static void fill_free_of(store *s, const char *prefix, unsigned cls)
+{
+    uint64_t free_chunks = class_stats_of(s, cls).free_chunks;
+    char k[48];
+    for (uint64_t i = 0; i < free_chunks; i++) {
+        snprintf(k, sizeof(k), "%s%llu", prefix, (unsigned long long)i);
+        put_cls(s, k, cls);
+    }
+    ck_assert_uint_eq(class_stats_of(s, cls).free_chunks, 0);
 }
 
 START_TEST(test_drain_live_free_referenced)
@@ -185,7 +204,7 @@ START_TEST(test_drain_live_free_referenced)
     ck_assert_uint_eq(cs.curr_items, per);
 
     /* k30 and the 11 first movable ones are intact, the last 4 evicted */
-    char k[8];
+    char k[16];
     for (int i = 30; i < 46; i++) {
         key_of(k, sizeof(k), i);
         ck_assert_int_eq(intact(s, k, CLASS_SMALL), i <= 41);
@@ -290,10 +309,13 @@ START_TEST(test_alloc_takes_page_from_oldest_tail)
     clock_advance(100);
     put_cls(s, "mid", 2);
     put_cls(s, "big", 3);
+    fill_free_of(s, "f2_", 2);
+    fill_free_of(s, "f3_", 3);
     clock_advance(10);
     ck_assert_uint_eq(stats_of(s).total_malloced, 4 * PAGE);
-    /* class 4 never had a page and has nothing to evict: inside this call it
-     * gets class 1's emptiest page (46 evictions: no spare chunk in class 1) */
+    /* class 4 never had a page, has nothing to evict and no free chunk
+     * elsewhere to spill into: inside this call it gets class 1's emptiest
+     * page (46 evictions: no spare chunk in class 1) */
     put_cls(s, "huge", 4);
     struct store_stats ss = stats_of(s);
     ck_assert_uint_eq(ss.slabs_moved, 1);
@@ -315,6 +337,8 @@ START_TEST(test_alloc_leaves_busy_move_to_mover)
     store *s = mk(2 * PAGE);
     put_cls(s, "mid", 2);
     put_cls(s, "big", 3);
+    fill_free_of(s, "f2_", 2);      /* nothing to spill into */
+    fill_free_of(s, "f3_", 3);
     clock_advance(5);
     item *held = store_get(s, "mid", 3, NULL);
     ck_assert_ptr_nonnull(held);
@@ -365,8 +389,10 @@ START_TEST(test_no_evict_never_takes_a_page)
     c.chunk_min = 48;
     c.no_evict = true;
     c.automove = AUTOMOVE_OFF;
+    c.chunk_max = PAGE;
     store *s = fx_store_create(&c);
     put_cls(s, "mid", 2);
+    fill_free_of(s, "f2_", 2);      /* nothing to spill into */
     enum store_result why = STORE_OK;
     ck_assert_ptr_null(store_item_alloc(s, "x", 1, 0, 0, fill_of(s, 3, 1), &why));
     ck_assert_int_eq(why, STORE_NO_MEMORY);
@@ -376,36 +402,79 @@ START_TEST(test_no_evict_never_takes_a_page)
 }
 END_TEST
 
+/* A chained value of n bytes under k, each byte k's last, or NULL on no memory. */
+static void put_chained(store *s, const char *k, size_t n)
+{
+    enum store_result why = STORE_OK;
+    item *it = store_item_alloc(s, k, strlen(k), 0, 0, n, &why);
+    ck_assert_msg(it != NULL, "alloc %s: %d", k, why);
+    ck_assert(item_is_chained(it));
+    char v[2 * PAGE];
+    memset(v, k[strlen(k) - 1], n);
+    item_value_write(s, it, 0, v, n);
+    ck_assert_int_eq(store_commit(s, it, STORE_SET, 0, NULL), STORE_OK);
+}
+
+static bool chained_intact(store *s, const char *k, size_t n)
+{
+    item *it = store_get(s, k, strlen(k), NULL);
+    if (it == NULL)
+        return false;
+    char v[2 * PAGE];
+    bool ok = item_nvalue(it) == n;
+    if (ok)
+        item_value_read(s, it, 0, v, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = v[i] == k[strlen(k) - 1];
+    store_release(s, it);
+    ck_assert_msg(ok, "%s: value damaged", k);
+    return true;
+}
+
 START_TEST(test_data_chunk_evicted_through_head)
 {
-    /* a hand-built chain: a linked item as head, a data chunk in class 1 */
-    store *s = mk(16 * PAGE);
-    two_pages(s);
-    put_cls(s, "head", 3);
-    item *head = store_get(s, "head", 4, NULL);
-    ilink hl = it_link_of(s, head);
-    store_release(s, head);
-    del_range(s, 0, 46);            /* page 0 empty... */
-    head->kind = IT_CHAINED;        /* alone here: no other thread looks */
-    /* ...but two data chunks of one chain (pinned once: not "busy") */
-    item *chunk = slab_alloc_chunk(s, CLASS_SMALL, 64, hl);
-    item *chunk2 = slab_alloc_chunk(s, CLASS_SMALL, 64, hl);
-    ck_assert_ptr_nonnull(chunk2);
-    ck_assert_uint_eq(slab_page_of(s, chunk), 0);
-    ck_assert_uint_eq(slab_page_of(s, chunk2), 0);
-    ck_assert_int_eq(store_slab_reassign(s, CLASS_SMALL, 0), STORE_REASSIGN_OK);
+    /* chains (slab_chunk_max = half a page, 2048): each head fills a chunk
+     * of the largest class, the last ~600 bytes of its value go to one data
+     * chunk of the 704-byte class, five to a page: six chains put the data
+     * chunks on 2 pages, the sixth alone on the second */
+    struct store_config c;
+    store_config_defaults(&c);
+    c.mem_limit = 16 * PAGE;
+    c.page_size = PAGE;
+    c.factor = 2.0;
+    c.chunk_min = 48;
+    c.hash_power = 6;
+    c.automove = AUTOMOVE_OFF;
+    store *s = fx_store_create(&c);
+    const size_t n = 2600;
+    char k[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf(k, sizeof(k), "c%d", i);
+        put_chained(s, k, n);
+    }
+    unsigned top = store_class_count(s), dcls = 0;
+    for (unsigned cls = 1; cls < top; cls++)
+        if (class_stats_of(s, cls).used_chunks > 0)
+            dcls = cls;
+    ck_assert_uint_ne(dcls, 0);
+    ck_assert_uint_eq(class_stats_of(s, dcls).used_chunks, 6);
+    ck_assert_uint_eq(class_stats_of(s, dcls).total_pages, 2);
+    /* the emptiest page holds c5's data chunk: its head is evicted (never
+     * copied), the chain freed, the page moved */
+    ck_assert_int_eq(store_slab_reassign(s, (int)dcls, 0), STORE_REASSIGN_OK);
     run_mover(s);
-    /* the head was evicted (not copied); the chunk waits for the chain's free */
     struct store_stats ss = stats_of(s);
+    ck_assert_uint_eq(ss.slabs_moved, 1);
     ck_assert_uint_eq(ss.slab_reassign_evictions_nomem, 1);
     ck_assert_uint_eq(ss.slab_reassign_rescues, 0);
-    ck_assert_uint_eq(ss.slab_reassign_busy_items, 2);   /* the orphans, next pass */
-    ck_assert_ptr_null(store_get(s, "head", 4, NULL));
-    ck_assert_uint_eq(ss.slabs_moved, 0);
-    slab_free(s, chunk, 64);        /* what the chain code does when the head goes */
-    slab_free(s, chunk2, 64);
-    run_mover(s);
-    ck_assert_uint_eq(stats_of(s).slabs_moved, 1);
+    ck_assert_uint_eq(ss.slab_global_page_pool, 1);
+    ck_assert(!chained_intact(s, "c5", n));
+    for (int i = 0; i < 5; i++) {
+        snprintf(k, sizeof(k), "c%d", i);
+        ck_assert(chained_intact(s, k, n));
+    }
+    ck_assert_uint_eq(class_stats_of(s, dcls).used_chunks, 5);
+    ck_assert_uint_eq(class_stats_of(s, top).used_chunks, 5);
     store_destroy(s);
 }
 END_TEST
@@ -608,7 +677,8 @@ static void *race_worker(void *arg)
             if (it == NULL)
                 continue;
             atomic_fetch_add(&r->hits, 1);
-            if (!race_value_ok(item_value(it), item_nvalue(it), key))
+            item_value_read(r->s, it, 0, buf, item_nvalue(it));
+            if (!race_value_ok(buf, item_nvalue(it), key))
                 atomic_fetch_add(&r->bad, 1);
             store_release(r->s, it);
         } else if (op < 7) {
@@ -618,7 +688,7 @@ static void *race_worker(void *arg)
             if (it == NULL)
                 continue;
             race_value(buf, n, key, ++stamp);
-            memcpy(item_value_mut(it), buf, n);
+            item_value_write(r->s, it, 0, buf, n);
             store_commit(r->s, it, STORE_SET, 0, NULL);
         } else {
             store_delete(r->s, key, strlen(key), 0, NULL);
@@ -661,13 +731,14 @@ START_TEST(test_race_moves_against_workers)
     ck_assert_uint_gt(ss.slabs_moved, 0);
     ck_assert_uint_le(ss.total_malloced, 6 * PAGE);
     /* every item still linked reads back intact */
-    char key[16];
+    char key[16], buf[PAGE];
     for (unsigned i = 0; i < RACE_KEYS; i++) {
         snprintf(key, sizeof(key), "r%03u", i);
         item *it = store_get(s, key, strlen(key), NULL);
         if (it == NULL)
             continue;
-        ck_assert(race_value_ok(item_value(it), item_nvalue(it), key));
+        item_value_read(s, it, 0, buf, item_nvalue(it));
+        ck_assert(race_value_ok(buf, item_nvalue(it), key));
         store_release(s, it);
     }
     store_destroy(s);
