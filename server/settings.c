@@ -23,7 +23,7 @@
 
 enum settings_type {
     T_FLAG, T_COUNT, T_UINT, T_SIZE, T_OCTAL, T_FACTOR, T_STR, T_LIST, T_PROTO,
-    T_ACTION, T_EXTENDED, T_ONOFF, T_HASH,
+    T_ACTION, T_EXTENDED, T_ONOFF, T_HASH, T_LEVEL, T_FRACTION,
 };
 
 /* memcached 1.6.45's -o hash_algorithm names. The store always hashes keys
@@ -34,6 +34,11 @@ static const char *const hash_names[] = { "jenkins", "murmur3", "xxh3" };
 #define HASH_NAME_USED "xxh3"
 
 enum row_kind { ROW_OPT, ROW_EXT };
+
+/* What "-o key" and "-o no_key" mean for on/off and level rows (memcached's
+ * slab_automove alone is level 1). */
+#define EXT_ON "1"
+#define EXT_OFF "0"
 
 struct settings_row {
     enum row_kind kind;
@@ -209,6 +214,9 @@ static bool fail_range(const struct settings_row *r, const char *text, char *err
     case T_FACTOR:
         return fail(err, errlen, "%s: '%s' is not a number greater than %g and at most %g",
                     label, text, r->min, r->max);
+    case T_FRACTION:
+        return fail(err, errlen, "%s: '%s' is not a number from %g to %g", label, text,
+                    r->min, r->max);
     case T_PROTO: {
         char names[VALUE_TEXT_MAX];
         protocol_names_text(names, sizeof(names));
@@ -239,6 +247,20 @@ static bool apply_number(const struct settings_row *r, uint64_t *field, const ch
               : r->type == T_OCTAL ? parse_uint(text, 8, &v)
                                    : parse_uint(text, 10, &v);
     if (!ok || (double)v < r->min || (double)v > r->max)
+        return fail_range(r, text, err, errlen);
+    *field = v;
+    return true;
+}
+
+/* T_FACTOR excludes its minimum (a growth factor of 1 never grows), T_FRACTION takes it. */
+static bool apply_double(const struct settings_row *r, double *field, const char *text,
+                         char *err, size_t errlen)
+{
+    double v;
+    if (!parse_factor(text, &v))
+        return fail_range(r, text, err, errlen);
+    bool above_min = r->type == T_FRACTION ? v >= r->min : v > r->min;
+    if (!above_min || v > r->max)
         return fail_range(r, text, err, errlen);
     *field = v;
     return true;
@@ -289,14 +311,11 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
     case T_UINT:
     case T_SIZE:
     case T_OCTAL:
+    case T_LEVEL:
         return apply_number(r, p, text, err, errlen);
-    case T_FACTOR: {
-        double v;
-        if (!parse_factor(text, &v) || !(v > r->min) || v > r->max)
-            return fail_range(r, text, err, errlen);
-        *(double *)p = v;
-        return true;
-    }
+    case T_FACTOR:
+    case T_FRACTION:
+        return apply_double(r, p, text, err, errlen);
     case T_STR:
     case T_LIST:
         return apply_string(r, p, text);
@@ -333,8 +352,8 @@ static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t e
     const struct settings_row *r = find_ext(entry, klen);
     if (r == NULL && value == NULL && strncmp(entry, "no_", 3) == 0) {
         r = find_ext(entry + 3, klen - 3);
-        if (r != NULL && r->type == T_ONOFF)
-            return apply_row(s, r, "0", err, errlen);
+        if (r != NULL && (r->type == T_ONOFF || r->type == T_LEVEL))
+            return apply_row(s, r, EXT_OFF, err, errlen);
         r = NULL;
     }
     if (r == NULL)
@@ -344,6 +363,8 @@ static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t e
             return fail_range(r, value, err, errlen);
         return apply_row(s, r, NULL, err, errlen);
     }
+    if (r->type == T_LEVEL && value == NULL)
+        return apply_row(s, r, EXT_ON, err, errlen);
     if (value == NULL || *value == '\0')
         return fail(err, errlen, "-o %s needs a value (%s=<%s>)", r->name, r->name, r->arg);
     return apply_row(s, r, value, err, errlen);
@@ -413,6 +434,24 @@ static void build_getopt(char *shorts, struct option *longs)
     longs[k] = (struct option){ NULL, 0, NULL, 0 };
 }
 
+uint64_t settings_chunk_max_bytes(const struct settings *s)
+{
+    return s->slab_chunk_max != 0 ? s->slab_chunk_max * KIB : s->page_size / 2;
+}
+
+/* memcached's rules and words: chunks tile a page (here -I is the page too). */
+static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errlen)
+{
+    unsigned long long chunk = settings_chunk_max_bytes(s), page = s->page_size;
+    if (chunk > page)
+        return fail(err, errlen, "slab_chunk_max (bytes: %llu) cannot be larger than "
+                                 "-I (item_size_max %llu)", chunk, page);
+    if (page % chunk != 0)
+        return fail(err, errlen, "-I (item_size_max: %llu) must be evenly divisible by "
+                                 "slab_chunk_max (bytes: %llu)", page, chunk);
+    return true;
+}
+
 /* Combinations of values that each passed their own range check. */
 static bool settings_check(const struct settings *s, char *err, size_t errlen)
 {
@@ -420,13 +459,10 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         (*s->unix_socket == '\0' || strlen(s->unix_socket) > SETTINGS_UNIX_PATH_MAX))
         return fail(err, errlen, "-s (--unix-socket): the path must have 1 to %d bytes",
                     SETTINGS_UNIX_PATH_MAX);
-    if (s->page_size > s->mem_limit_mb * KIB * KIB / 2) {
-        char isz[VALUE_TEXT_MAX];
-        size_text(s->page_size, isz, sizeof(isz));
-        return fail(err, errlen, "-I (--max-item-size) %s cannot be more than half of "
-                                 "-m (--memory-limit) %llu MB", isz,
-                    (unsigned long long)s->mem_limit_mb);
-    }
+    if (s->page_size > s->mem_limit_mb * KIB * KIB / 2)
+        return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max.");
+    if (!chunk_max_fits_page(s, err, errlen))
+        return false;
     if (s->chunk_min >= s->page_size)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
@@ -544,7 +580,10 @@ static void usage_row(FILE *out, const struct settings_row *r)
     int n;
     if (r->kind == ROW_EXT)
         n = snprintf(lead, sizeof(lead), "   - %s%s:", r->name,
-                     r->type == T_ONOFF ? "" : r->type == T_HASH ? "=<name>" : "=<num>");
+                     r->type == T_ONOFF   ? ""
+                     : r->type == T_HASH  ? "=<name>"
+                     : r->type == T_LEVEL ? "[=<num>]"
+                                          : "=<num>");
     else if (r->arg != NULL)
         n = snprintf(lead, sizeof(lead), "-%c, --%s=<%s>", r->shortc, r->name, r->arg);
     else
@@ -671,7 +710,7 @@ static void emit_d(settings_emit_fn emit, void *arg, const char *name, enum sett
                    double v)
 {
     char buf[VALUE_TEXT_MAX];
-    snprintf(buf, sizeof(buf), "%.2f", v);
+    snprintf(buf, sizeof(buf), fmt == FMT_FACTOR3 ? "%.3f" : "%.2f", v);
     if (fmt != FMT_NONE)
         emit(arg, name, buf);
 }
