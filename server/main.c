@@ -205,6 +205,10 @@ static void build_store(struct server *srv)
         fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
         exit(EX_USAGE);
     }
+    if (store_start_background(srv->store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
+        exit(EX_OSERR);
+    }
     srv->env = (struct proto_env){
         .store = srv->store,
         .shutdown_enabled = srv->settings.shutdown,

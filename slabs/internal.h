@@ -20,18 +20,24 @@
  *
  * Memory: one arena of `arena_size` bytes is reserved with mmap(MAP_NORESERVE)
  * at start, so pages that were never handed out cost no RSS. Pages are cut
- * from the arena in order (a bump index under page_lock) and handed to a class
- * for good; `page_class[]` records each page's class so that moving pages
- * between classes (slab rebalancing) can be added later without a layout
- * change. Items refer to each other by 32-bit links: (arena offset >> 3) + 1,
- * 0 meaning "none"; chunks are 8-aligned, so an arena of up to 32 GB fits.
+ * from the arena in order (a bump index under page_lock). Each cut page has a
+ * state (page_state[], below): it belongs to a class, is being drained by the
+ * mover (mover.c), waits in the global pool, is on its way from a drained
+ * class to another, or was given back to the system (madvise) when the limit
+ * fell. `page_class[]` records the class of a page that has one. Items refer
+ * to each other by 32-bit links: (arena offset >> 3) + 1, 0 meaning "none";
+ * chunks are 8-aligned, so an arena of up to 32 GB fits.
  *
  * Lock order (a thread only takes locks to the right of those it holds;
  * trylock may go against it, because it never waits):
  *
- *     assoc.expand_lock -> stripe[hv & stripe_mask] -> class.lru_lock
- *                       -> class.slab_lock -> page_lock
+ *     mover.lock -> assoc.expand_lock -> stripe[hv & stripe_mask]
+ *                -> class.lru_lock -> class.slab_lock -> page_lock
  *
+ *   - mover.lock guards the page move in progress (struct page_move) and the
+ *     automove samples. The mover thread, store_slab_reassign and an
+ *     allocation that steals a page (it_alloc, no stripe lock held) take it;
+ *     nobody takes it while holding another lock of the store.
  *   - stripe locks (item locks) guard the hash chains of their buckets, the
  *     LINKED bit, refcount increments of linked items (a get takes its
  *     reference under the stripe lock, so "refcount == 1 under the stripe
@@ -41,8 +47,13 @@
  *   - lru_lock guards a class's LRU links, its item counters (curr, total,
  *     evicted...). Allocation takes lru_lock with NO stripe lock held, then
  *     trylocks the stripes of tail candidates (they belong to other keys).
- *   - slab_lock guards a class's free list and chunk/page counters.
- *   - page_lock guards the arena bump index and the page table.
+ *   - slab_lock guards a class's free list and chunk/page counters, the
+ *     page_used[] counts of its pages and the state of a page it owns (a
+ *     page of the class changes state only under both its slab_lock and
+ *     page_lock, so slab_free reads page_state[] under the slab_lock alone).
+ *     Pinning an item for a page move (it_try_pin) happens under it.
+ *   - page_lock guards the arena bump index, the page table, the pool and
+ *     the released pages.
  *   - expand_lock serializes hash table growth steps; starting and ending a
  *     growth takes every stripe lock briefly (O(stripes), never O(items)).
  *
@@ -55,14 +66,16 @@
  *                       arith_in_place_locked, lookup_hit_locked
  *   class.lru_lock      lru_insert_head_locked/remove/count_taken_locked (items.c)
  *   class.slab_lock     slab_grow_locked, slab_page_new_locked (slab.c; the
- *                       latter takes page_lock inside)
+ *                       latter takes page_lock inside), free_list_*_locked,
+ *                       drain_scan_locked, it_try_pin (via the scan)
+ *   page_lock           pool_pop_locked/push_locked, page_release_locked
+ *   mover.lock          move_*_locked, automove_*_locked (mover.c)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
- * Later (not built): chunked items (item.kind below is their marker); page
- * moves (page_class[] is kept and, in SLABS_DEBUG builds, checked on every
- * chunk handed out or freed; a mover would add per-page free counts and
- * rewrite page_class[] under page_lock); an LRU crawler and hot/warm/cold
- * segments (one LRU per segment per class: `struct slab_class` grows).
+ * Later (not built): chunked items (item.kind below is their marker; the
+ * mover already evicts them through their head); an LRU crawler and
+ * hot/warm/cold segments (one LRU per segment per class: `struct slab_class`
+ * grows).
  */
 #ifndef SLABS_INTERNAL_H
 #define SLABS_INTERNAL_H
@@ -109,7 +122,8 @@ typedef uint32_t ilink;
 #define ITEM_LINKED 0x01     /* in the hash table and its LRU */
 #define ITEM_FETCHED 0x02    /* read since stored */
 #define ITEM_HAS_FLAGS 0x04  /* 4 bytes of client flags follow the CAS */
-#define ITEM_FREE 0x08       /* on a class free list (read by SLABS_DEBUG checks) */
+#define ITEM_FREE 0x08       /* a free chunk: on its class free list, or kept off
+                              * it because its page is draining */
 #define ITEM_HAS_CAS 0x10    /* 8 bytes of CAS follow the header */
 /* The item marks of store.h: */
 #define ITEM_STALE 0x20      /* value kept but known out of date */
@@ -133,7 +147,9 @@ typedef uint32_t ilink;
  *
  * So an item needs 32 (+8 CAS) (+4 flags) + nkey + nvalue bytes; memcached's
  * needs 48 + 8 CAS + nkey + 1 + nvalue + 2. A free chunk keeps the header and
- * uses `next` as its free-list link.
+ * uses `prev`/`next` as its free-list links (doubly linked, so the mover
+ * takes a draining page's chunk off in O(1)); a free chunk of a draining page
+ * is off the list, with both links LINK_NONE and not the list head.
  *
  * The life cycle of a chunk, with its refcount and who holds the references:
  *
@@ -221,7 +237,8 @@ struct slab_class {
     uint64_t free_count;        /* chunks on the free list */
     char *end_ptr;              /* next never-used chunk in the newest page */
     uint32_t end_left;          /* never-used chunks left in the newest page */
-    uint64_t pages;
+    uint64_t pages;             /* pages owned, a draining one included */
+    uint32_t draining;          /* of which being drained (slab_free looks) */
     STORE_CLASS_STATS(SLAB_CLASS_SLAB_FIELD)   /* used_chunks, mem_requested */
 
     pthread_mutex_t lru_lock;   /* LRU links and item counters */
@@ -249,6 +266,78 @@ struct assoc {
     uint64_t seed;          /* assoc_hash's key, fixed for the store's life */
 };
 
+/*
+ * A page's state (page_state[]). A page is cut from the arena once (UNCUT ->
+ * CLASS) and from then on is "held" (counted in pages_held, total_malloced)
+ * until it is RELEASED:
+ *
+ *   CLASS --drain begins--> DRAINING --every chunk free--> MOVING --> CLASS (dst)
+ *     ^                                                       |---> POOL
+ *     +---- a class needing a page takes one from the pool ---+---> RELEASED
+ *   RELEASED --a class needs a page, under the limit--> CLASS
+ */
+enum page_state {
+    PAGE_UNCUT = 0,     /* never cut from the arena */
+    PAGE_CLASS,         /* owned by page_class[p], chunks carved or free */
+    PAGE_DRAINING,      /* still owned, its chunks being emptied */
+    PAGE_MOVING,        /* emptied, between its old class and its next place */
+    PAGE_POOL,          /* held, no class: the next class that needs one takes it */
+    PAGE_RELEASED,      /* given back (MADV_DONTNEED), reusable under the limit */
+};
+#define PAGE_NONE UINT64_MAX
+#define PAGE_STACK_END 0u   /* page_next[] and the stack tops: index + 1 */
+
+/* Where a drained page goes: a class (1..nclasses) or one of these. */
+#define MOVE_TO_POOL 0
+#define MOVE_TO_RELEASE (-1)
+
+/* The one page move in progress (mover.lock). */
+struct page_move {
+    bool active;
+    unsigned src;           /* the class the page leaves */
+    int dst;                /* class, MOVE_TO_POOL or MOVE_TO_RELEASE */
+    uint64_t page;
+    uint32_t carved;        /* chunks of the page ever carved: the rest never held an item */
+    uint32_t cursor;        /* next chunk this pass looks at */
+    uint32_t in_use;        /* chunks found not free in this pass */
+    unsigned passes;        /* full passes done */
+};
+
+/* What automove remembers of a class between samples (mover.lock). */
+struct automove_class {
+    uint64_t evictions;     /* evicted + outofmemory at the last sample */
+    unsigned evicting;      /* consecutive samples with new evictions */
+    unsigned calm;          /* consecutive samples without */
+};
+
+/* The mover's figures: STORE_STATS rows read from here. */
+#define MOVER_COUNTERS(X)                                                   \
+    X(slabs_moved)                  /* page moves finished */               \
+    X(slab_reassign_rescues)        /* live items copied out of a page */   \
+    X(slab_reassign_chunk_rescues)  /* data chunks copied (none yet) */     \
+    X(slab_reassign_evictions_nomem) /* live items evicted: nowhere to go */\
+    X(slab_reassign_inline_reclaim) /* page chunks met on the free list by a rescue */ \
+    X(slab_reassign_busy_items)     /* chunks found referenced, retried */  \
+    X(slab_reassign_busy_deletes)   /* referenced items unlinked after waiting */
+
+struct mover {
+    pthread_mutex_t lock;           /* mover.lock */
+    pthread_cond_t wake;            /* an allocation needs a page, a reassign, stop */
+    pthread_t thread;
+    bool initialized;
+    bool started;
+    bool stop;
+    bool page_wanted;               /* an allocation left its move to the thread */
+    struct page_move move;
+    _Atomic bool running;           /* move.active, for stats readers */
+    uint64_t last_sample_ms;        /* automove's last sample (monotonic) */
+    _Atomic unsigned automove;      /* 0 off, 1 ours, 2 aggressive */
+    struct automove_class am[CLASS_MAX + 1];
+#define MOVER_COUNTER_FIELD(name) _Atomic uint64_t name;
+    MOVER_COUNTERS(MOVER_COUNTER_FIELD)
+#undef MOVER_COUNTER_FIELD
+};
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -262,7 +351,15 @@ struct store {
     pthread_mutex_t page_lock;
     _Atomic uint64_t pages_used;
     _Atomic uint64_t mem_limit;
-    uint8_t *page_class;        /* class of each handed-out page */
+    uint8_t *page_class;        /* class of each page that has one */
+    uint8_t *page_state;        /* enum page_state of each page */
+    uint32_t *page_used;        /* chunks handed out in each page (its class's slab_lock) */
+    uint32_t *page_next;        /* the pool and released stacks (page_lock) */
+    uint32_t pool_top;          /* index + 1 of the pool's top page (page_lock) */
+    uint32_t released_top;      /* the same for released pages */
+    _Atomic uint64_t pages_held;    /* pages not RELEASED nor UNCUT */
+    _Atomic uint64_t pool_pages;    /* pages in the pool */
+    struct mover mover;
 
     unsigned nclasses;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
@@ -303,6 +400,55 @@ void slab_free(store *s, item *it, size_t nbytes);
 /* A chunk changes hands without being freed (eviction, reclaim). */
 void slab_account_reuse(store *s, unsigned cls, size_t old_nbytes, size_t new_nbytes);
 void slab_prealloc(store *s);
+
+/* For the mover (mover.c). No lock held unless named. */
+static inline uint64_t slab_page_of(const store *s, const void *p)
+{
+    return (uint64_t)((const char *)p - s->arena) / s->cfg.page_size;
+}
+/* The page of cls with the fewest chunks in use, or PAGE_NONE. */
+uint64_t slab_page_emptiest(store *s, unsigned cls);
+/* Starts draining page pg of cls: its carving stops, its free chunks will
+ * leave the free list as the scan meets them. Returns the chunks carved. */
+uint32_t slab_drain_begin(store *s, unsigned cls, uint64_t pg);
+/* Looks at chunks [m->cursor, m->cursor + max) of the draining page under
+ * the class's slab_lock: free ones leave the free list, the owners of used
+ * ones are pinned into pinned[] (see it_try_pin). Advances m->cursor and
+ * m->in_use; returns how many were pinned. */
+unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned max);
+/* A free chunk of cls outside any draining page, without taking a new page,
+ * set up as slab_alloc's; NULL if none. *page_reclaims counts chunks of a
+ * draining page it met on the free list (and took off it). */
+item *slab_alloc_spare(store *s, unsigned cls, size_t nbytes, uint64_t *page_reclaims);
+/* The drained page pg leaves cls (every chunk free): PAGE_MOVING. */
+void slab_drain_finish(store *s, unsigned cls, uint64_t pg);
+/* A MOVING page goes to dst (a class, MOVE_TO_POOL, MOVE_TO_RELEASE); above
+ * the limit it is released whatever dst says. */
+void slab_page_place(store *s, uint64_t pg, int dst);
+/* A page from the pool, now MOVING, or PAGE_NONE. */
+uint64_t slab_pool_take(store *s);
+/* Releases pool pages while more pages are held than the limit allows;
+ * returns how many pages are still over it. */
+uint64_t slab_trim_pool(store *s);
+/* Pages held above the limit (0 when within it). */
+uint64_t slab_pages_over_limit(store *s);
+
+/* ---- mover.c ---- */
+int mover_init(store *s);
+void mover_destroy(store *s);   /* stops the thread if started */
+/* A page for class cls when it has no chunk and nothing of its own to evict:
+ * runs a bounded part of a move from the class whose tail is oldest (or the
+ * move in progress). true when a page came free (retry slab_alloc). No lock
+ * held. */
+bool mover_page_for(store *s, unsigned cls);
+/* One bounded piece of background work (the thread's loop body): a step of
+ * the move in progress, else a limit trim, else an automove decision.
+ * Returns true while there is more to do right away. No lock held. */
+bool mover_work(store *s);
+/* Wakes the mover thread (a page is wanted, the limit fell). No lock held. */
+void mover_wake(store *s);
+/* The mover's rows of STORE_STATS. */
+void mover_stats(store *s, struct store_stats *out);
 
 /* ---- assoc.c ---- */
 uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey);
@@ -364,6 +510,18 @@ uint64_t it_next_cas(store *s);
 bool it_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why);
 void it_ref(item *it);
 void it_unref(store *s, item *it);
+/* Takes a reference on an item that may be unheld, for the mover: only if
+ * its refcount is not 0 (0 = being freed). Called under the slab_lock of
+ * the class of the chunk being looked at, which keeps that chunk (and so a
+ * data chunk's head) from being freed meanwhile. */
+bool it_try_pin(item *it);
+/* Copies a linked plain item into fresh (a chunk of its class from
+ * slab_alloc_spare) and puts fresh in its place in the hash chain and LRU;
+ * the old item loses its link reference. The key's stripe lock held. */
+void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv);
+/* The age of cls's LRU tail in seconds, or UINT32_MAX when its LRU is empty
+ * (its pages hold nothing, the best to take). Takes lru_lock. */
+rel_time_t lru_tail_age(store *s, unsigned cls);
 /* The key's stripe lock held (it->cls's lru_lock is taken inside): */
 void it_link_locked(store *s, item *it, uint64_t hv);
 void it_unlink_locked(store *s, item *it, uint64_t hv);

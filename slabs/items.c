@@ -18,7 +18,11 @@
  *      one nobody holds: reuse its chunk ("reclaimed");
  *   2. else a chunk from the free list, the newest page, or a new page;
  *   3. else evict the least recent unreferenced item among the tail ones
- *      (not with no_evict); else out of memory.
+ *      (not with no_evict);
+ *   4. else (a class with no page, or only referenced items at its tail)
+ *      take a page from another class at once (mover_page_for: the pool,
+ *      or a bounded drain of the oldest-tail class's emptiest page); else
+ *      out of memory.
  * Tail items belong to other keys: their stripe lock is only tried (trylock),
  * because the LRU lock is already held and the order is stripe -> LRU.
  */
@@ -214,6 +218,17 @@ void it_unref(store *s, item *it)
         slab_free(s, it, it_total_size(s, it));
 }
 
+bool it_try_pin(item *it)
+{
+    uint32_t r = atomic_load_explicit(&it->refcount, memory_order_relaxed);
+    while (r != 0) {
+        if (atomic_compare_exchange_weak_explicit(&it->refcount, &r, r + 1,
+                                                  memory_order_acquire, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
 void store_release(store *s, item *it)
 {
     if (it != NULL)
@@ -262,7 +277,8 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     else
         it_next_cas(s);   /* the counter still counts mutations */
     atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
-    atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_relaxed);
+    /* release: a mover that pins the item and sees LINKED reads its key */
+    atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
     assoc_insert_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
@@ -308,6 +324,59 @@ void it_bump_locked(store *s, item *it, rel_time_t now)
     }
     pthread_mutex_unlock(&sc->lru_lock);
     atomic_store_explicit(&it->atime, now, memory_order_relaxed);
+}
+
+/* Puts fresh where old is in sc's LRU. sc->lru_lock held. */
+static void lru_swap_locked(store *s, struct slab_class *sc, item *old, item *fresh)
+{
+    ilink l = it_link_of(s, fresh);
+    fresh->prev = old->prev;
+    fresh->next = old->next;
+    if (old->prev != LINK_NONE)
+        it_at(s, old->prev)->next = l;
+    else
+        sc->lru_head = l;
+    if (old->next != LINK_NONE)
+        it_at(s, old->next)->prev = l;
+    else
+        sc->lru_tail = l;
+    old->prev = old->next = LINK_NONE;
+}
+
+void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
+{
+    struct slab_class *sc = &s->classes[old->cls];
+    SLABS_CHECK(fresh->cls == old->cls && old->kind == IT_PLAIN);
+    /* the header field by field (links and refcount stay fresh's), then
+     * CAS, flags, key and value as bytes */
+    fresh->nvalue = old->nvalue;
+    fresh->nkey = old->nkey;
+    atomic_store_explicit(&fresh->exptime, item_exptime(old), memory_order_relaxed);
+    atomic_store_explicit(&fresh->atime, item_atime(old), memory_order_relaxed);
+    uint8_t f = (uint8_t)(iflags_get(old) & ~ITEM_LINKED);
+    atomic_store_explicit(&fresh->iflags, f, memory_order_relaxed);
+    memcpy((char *)fresh + ITEM_HEADER_SIZE, (const char *)old + ITEM_HEADER_SIZE,
+           it_total_size(s, old) - ITEM_HEADER_SIZE);
+    assoc_delete_locked(s, old, hv);
+    assoc_insert_locked(s, fresh, hv);
+    pthread_mutex_lock(&sc->lru_lock);
+    lru_swap_locked(s, sc, old, fresh);
+    pthread_mutex_unlock(&sc->lru_lock);
+    atomic_fetch_and_explicit(&old->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
+    atomic_fetch_or_explicit(&fresh->iflags, ITEM_LINKED, memory_order_release);
+    /* fresh's allocation reference becomes its link's; old loses its link's */
+    it_unref(s, old);
+}
+
+rel_time_t lru_tail_age(store *s, unsigned cls)
+{
+    struct slab_class *sc = &s->classes[cls];
+    rel_time_t now = clock_now();
+    pthread_mutex_lock(&sc->lru_lock);
+    item *tail = it_at(s, sc->lru_tail);
+    rel_time_t age = tail != NULL ? now - item_atime(tail) : UINT32_MAX;
+    pthread_mutex_unlock(&sc->lru_lock);
+    return age;
 }
 
 /* ---- finding a chunk ---- */
@@ -389,6 +458,9 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
         it = lru_pull_tail(s, cls, nbytes, true);
+    /* Nothing of its own to give: a page from another class, at once. */
+    if (it == NULL && !s->cfg.no_evict && mover_page_for(s, cls))
+        it = slab_alloc(s, cls, nbytes);
     if (it == NULL) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->lru_lock);

@@ -4,11 +4,20 @@
  * One arena is reserved up front with mmap(MAP_PRIVATE|MAP_ANONYMOUS|
  * MAP_NORESERVE): a page costs RSS only once an item is written into it, and
  * links between items can be 32-bit arena offsets. Pages (page_size bytes)
- * are cut from the arena in order and given to a class when the class has no
- * free chunk; the total never exceeds mem_limit (strict). A class carves its
- * newest page lazily (end_ptr/end_left: "free_chunks_end") and keeps freed
- * chunks on a LIFO free list, so a freed chunk is the next one reused. No
- * malloc per item, ever.
+ * are given to a class when the class has no free chunk: first from the
+ * global pool (pages the mover emptied), else a released page or a new one
+ * cut from the arena in order, while the pages held stay within mem_limit
+ * (strict). A class carves its newest page lazily (end_ptr/end_left:
+ * "free_chunks_end") and keeps freed chunks on a LIFO free list, so a freed
+ * chunk is the next one reused. The list is doubly linked, so the mover takes
+ * the free chunks of a page it drains off the list one by one, in O(1); while
+ * a page drains, its chunks that come free stay off the list. No malloc per
+ * item, ever.
+ *
+ * Per page: page_class[] (its class), page_state[] (enum page_state in
+ * internal.h), page_used[] (chunks handed out: the mover drains the emptiest
+ * page) and page_next[] (the pool and the released pages are stacks threaded
+ * through it).
  *
  * The arena reserves max(mem_limit, ARENA_RESERVE_MIN) bytes (capped at
  * ARENA_MAX) of address space, so store_set_mem_limit can raise the limit up
@@ -100,7 +109,11 @@ int slab_arena_init(store *s, char *err, size_t errlen)
     s->arena_size = want;
     s->pages_reserved = want / ps;
     s->page_class = calloc(s->pages_reserved, 1);
-    if (s->page_class == NULL) {
+    s->page_state = calloc(s->pages_reserved, 1);
+    s->page_used = calloc(s->pages_reserved, sizeof(*s->page_used));
+    s->page_next = calloc(s->pages_reserved, sizeof(*s->page_next));
+    if (s->page_class == NULL || s->page_state == NULL || s->page_used == NULL ||
+        s->page_next == NULL) {
         munmap(p, want);
         s->arena = NULL;
         snprintf(err, errlen, "out of memory for the page table");
@@ -108,6 +121,9 @@ int slab_arena_init(store *s, char *err, size_t errlen)
     }
     pthread_mutex_init(&s->page_lock, NULL);
     atomic_init(&s->pages_used, 0);
+    atomic_init(&s->pages_held, 0);
+    atomic_init(&s->pool_pages, 0);
+    s->pool_top = s->released_top = PAGE_STACK_END;
     atomic_init(&s->mem_limit, s->cfg.mem_limit);
     return 0;
 }
@@ -123,6 +139,9 @@ void slab_arena_destroy(store *s)
         pthread_mutex_destroy(&s->page_lock);
     }
     free(s->page_class);
+    free(s->page_state);
+    free(s->page_used);
+    free(s->page_next);
 }
 
 #ifdef SLABS_DEBUG
@@ -143,11 +162,13 @@ static inline bool chunk_in_used_page(const store *s, const item *it)
     return p >= s->arena && (uint64_t)(p - s->arena) < used * s->cfg.page_size;
 }
 
-/* The class its page was handed to (page_class[]). Call with
- * chunk_in_used_page true. */
+/* The class its page was handed to (page_class[]), 0 when the page has
+ * none. Call with chunk_in_used_page true. */
 static inline unsigned chunk_page_class(const store *s, const item *it)
 {
-    return s->page_class[(uint64_t)((const char *)it - s->arena) / s->cfg.page_size];
+    uint64_t pg = slab_page_of(s, it);
+    uint8_t st = s->page_state[pg];
+    return st == PAGE_CLASS || st == PAGE_DRAINING ? s->page_class[pg] : 0;
 }
 
 /* it starts a chunk of class cls in its page (not the tail waste). */
@@ -181,20 +202,93 @@ unsigned slab_class_for(const store *s, size_t nbytes)
     return lo;
 }
 
+static char *page_start(const store *s, uint64_t pg)
+{
+    return s->arena + pg * s->cfg.page_size;
+}
+
+static uint64_t limit_pages(const store *s)
+{
+    return atomic_load_explicit(&s->mem_limit, memory_order_relaxed) / s->cfg.page_size;
+}
+
+/* ---- the pool and the released pages: stacks through page_next[] (page_lock) ---- */
+
+static void page_stack_push_locked(store *s, uint32_t *top, uint64_t pg)
+{
+    s->page_next[pg] = *top;
+    *top = (uint32_t)(pg + 1);
+}
+
+static uint64_t page_stack_pop_locked(store *s, uint32_t *top)
+{
+    if (*top == PAGE_STACK_END)
+        return PAGE_NONE;
+    uint64_t pg = *top - 1;
+    *top = s->page_next[pg];
+    return pg;
+}
+
+static void pool_push_locked(store *s, uint64_t pg)
+{
+    s->page_state[pg] = PAGE_POOL;
+    page_stack_push_locked(s, &s->pool_top, pg);
+    atomic_fetch_add_explicit(&s->pool_pages, 1, memory_order_relaxed);
+}
+
+static uint64_t pool_pop_locked(store *s)
+{
+    uint64_t pg = page_stack_pop_locked(s, &s->pool_top);
+    if (pg != PAGE_NONE)
+        atomic_fetch_sub_explicit(&s->pool_pages, 1, memory_order_relaxed);
+    return pg;
+}
+
+/* Gives an empty page's memory back to the system; its address stays
+ * reserved for a later page. page_lock held. */
+static void page_release_locked(store *s, uint64_t pg)
+{
+    /* Failure only leaves the RSS up: the page is still reusable. */
+    (void)madvise(page_start(s, pg), s->cfg.page_size, MADV_DONTNEED);
+    s->page_state[pg] = PAGE_RELEASED;
+    page_stack_push_locked(s, &s->released_top, pg);
+    atomic_fetch_sub_explicit(&s->pages_held, 1, memory_order_relaxed);
+}
+
+/* A page to hand to a class: from the pool, else (under the limit) a
+ * released one or a new one cut from the arena. page_lock held. */
+static uint64_t page_obtain_locked(store *s)
+{
+    uint64_t held = atomic_load_explicit(&s->pages_held, memory_order_relaxed);
+    uint64_t limit = limit_pages(s);
+    if (held <= limit && s->pool_top != PAGE_STACK_END)
+        return pool_pop_locked(s);
+    if (held + 1 > limit)
+        return PAGE_NONE;
+    uint64_t pg = page_stack_pop_locked(s, &s->released_top);
+    if (pg == PAGE_NONE) {
+        uint64_t used = atomic_load_explicit(&s->pages_used, memory_order_relaxed);
+        if (used >= s->pages_reserved)
+            return PAGE_NONE;
+        pg = used;
+        atomic_store_explicit(&s->pages_used, used + 1, memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->pages_held, held + 1, memory_order_relaxed);
+    return pg;
+}
+
 /* A page for class cls, or NULL at the limit. Called with the class slab_lock. */
 static char *slab_page_new_locked(store *s, unsigned cls)
 {
-    char *page = NULL;
     pthread_mutex_lock(&s->page_lock);
-    uint64_t used = atomic_load_explicit(&s->pages_used, memory_order_relaxed);
-    uint64_t limit = atomic_load_explicit(&s->mem_limit, memory_order_relaxed);
-    if (used < s->pages_reserved && (used + 1) * s->cfg.page_size <= limit) {
-        page = s->arena + used * s->cfg.page_size;
-        s->page_class[used] = (uint8_t)cls;
-        atomic_store_explicit(&s->pages_used, used + 1, memory_order_relaxed);
+    uint64_t pg = page_obtain_locked(s);
+    if (pg != PAGE_NONE) {
+        s->page_class[pg] = (uint8_t)cls;
+        s->page_state[pg] = PAGE_CLASS;
+        s->page_used[pg] = 0;
     }
     pthread_mutex_unlock(&s->page_lock);
-    return page;
+    return pg == PAGE_NONE ? NULL : page_start(s, pg);
 }
 
 /* Gives class cls a new page to carve. Called with its slab_lock. */
@@ -210,38 +304,103 @@ static bool slab_grow_locked(store *s, unsigned cls)
     return true;
 }
 
-/* Pops a free chunk or carves one, and sets what a page mover reads (kind,
- * class, owner, references) before the slab_lock is let go. */
+/* ---- the free list (slab_lock held) ---- */
+
+static void free_list_push_locked(store *s, struct slab_class *sc, item *it)
+{
+    ilink l = it_link_of(s, it);
+    it->prev = LINK_NONE;
+    it->next = sc->free_head;
+    if (sc->free_head != LINK_NONE)
+        it_at(s, sc->free_head)->prev = l;
+    sc->free_head = l;
+    sc->free_count++;
+}
+
+static void free_list_remove_locked(store *s, struct slab_class *sc, item *it)
+{
+    if (it->prev != LINK_NONE)
+        it_at(s, it->prev)->next = it->next;
+    else
+        sc->free_head = it->next;
+    if (it->next != LINK_NONE)
+        it_at(s, it->next)->prev = it->prev;
+    it->prev = it->next = LINK_NONE;
+    sc->free_count--;
+}
+
+/* A free chunk is on the list unless its page drains (links both none). */
+static bool free_list_has_locked(const store *s, const struct slab_class *sc, const item *it)
+{
+    return it->prev != LINK_NONE || sc->free_head == it_link_of(s, it);
+}
+
+static bool page_draining(const store *s, const struct slab_class *sc, const item *it)
+{
+    return sc->draining != 0 && s->page_state[slab_page_of(s, it)] == PAGE_DRAINING;
+}
+
+/* Pops a free chunk from outside any draining page (those met are taken
+ * off the list and counted in *page_reclaims), else carves one, growing by
+ * a page if grow. slab_lock held. */
+static item *chunk_pop_locked(store *s, unsigned cls, bool grow, uint64_t *page_reclaims)
+{
+    struct slab_class *sc = &s->classes[cls];
+    while (sc->free_head != LINK_NONE) {
+        item *it = it_at(s, sc->free_head);
+        /* a free chunk is marked free and only that: never linked, unheld */
+        SLABS_CHECK(atomic_load_explicit(&it->iflags, memory_order_relaxed) == ITEM_FREE);
+        SLABS_CHECK(atomic_load_explicit(&it->refcount, memory_order_relaxed) == 0);
+        free_list_remove_locked(s, sc, it);
+        if (!page_draining(s, sc, it))
+            return it;
+        (*page_reclaims)++;
+    }
+    if (sc->end_left > 0 || (grow && slab_grow_locked(s, cls))) {
+        item *it = (item *)sc->end_ptr;
+        sc->end_ptr += sc->size;
+        sc->end_left--;
+        return it;
+    }
+    return NULL;
+}
+
+/* Sets what a page mover reads (kind, class, owner, references) before the
+ * slab_lock is let go, and counts the chunk. slab_lock held. */
+static void chunk_hand_out_locked(store *s, item *it, unsigned cls, size_t nbytes, uint8_t kind,
+                                  ilink head, uint32_t refs)
+{
+    struct slab_class *sc = &s->classes[cls];
+    chunk_check(s, it, cls);
+    atomic_store_explicit(&it->iflags, 0, memory_order_relaxed);
+    atomic_store_explicit(&it->refcount, refs, memory_order_relaxed);
+    it->cls = (uint8_t)cls;
+    it->kind = kind;
+    it->hnext = head;
+    s->page_used[slab_page_of(s, it)]++;
+    sc->used_chunks++;
+    sc->mem_requested += nbytes;
+}
+
+static void count_page_reclaims(store *s, uint64_t n)
+{
+    if (n != 0)
+        atomic_fetch_add_explicit(&s->mover.slab_reassign_inline_reclaim, n,
+                                  memory_order_relaxed);
+}
+
+/* Pops a free chunk or carves one (a new page if need be) and hands it out. */
 static item *slab_take_chunk(store *s, unsigned cls, size_t nbytes, uint8_t kind, ilink head,
                              uint32_t refs)
 {
     struct slab_class *sc = &s->classes[cls];
-    item *it = NULL;
-
+    uint64_t reclaims = 0;
     pthread_mutex_lock(&sc->slab_lock);
-    if (sc->free_head != LINK_NONE) {
-        it = it_at(s, sc->free_head);
-        /* a free chunk is marked free and only that: never linked, unheld */
-        SLABS_CHECK(atomic_load_explicit(&it->iflags, memory_order_relaxed) == ITEM_FREE);
-        SLABS_CHECK(atomic_load_explicit(&it->refcount, memory_order_relaxed) == 0);
-        sc->free_head = it->next;
-        sc->free_count--;
-    } else if (sc->end_left > 0 || slab_grow_locked(s, cls)) {
-        it = (item *)sc->end_ptr;
-        sc->end_ptr += sc->size;
-        sc->end_left--;
-    }
-    if (it != NULL) {
-        chunk_check(s, it, cls);
-        atomic_store_explicit(&it->iflags, 0, memory_order_relaxed);
-        atomic_store_explicit(&it->refcount, refs, memory_order_relaxed);
-        it->cls = (uint8_t)cls;
-        it->kind = kind;
-        it->hnext = head;
-        sc->used_chunks++;
-        sc->mem_requested += nbytes;
-    }
+    item *it = chunk_pop_locked(s, cls, true, &reclaims);
+    if (it != NULL)
+        chunk_hand_out_locked(s, it, cls, nbytes, kind, head, refs);
     pthread_mutex_unlock(&sc->slab_lock);
+    count_page_reclaims(s, reclaims);
     return it;
 }
 
@@ -265,9 +424,11 @@ void slab_free(store *s, item *it, size_t nbytes)
     SLABS_CHECK(atomic_load_explicit(&it->refcount, memory_order_relaxed) == 0);
     chunk_check(s, it, it->cls);
     atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
-    it->next = sc->free_head;
-    sc->free_head = it_link_of(s, it);
-    sc->free_count++;
+    s->page_used[slab_page_of(s, it)]--;
+    if (page_draining(s, sc, it))
+        it->prev = it->next = LINK_NONE;    /* kept off: the page is leaving */
+    else
+        free_list_push_locked(s, sc, it);
     sc->used_chunks--;
     sc->mem_requested -= nbytes;
     pthread_mutex_unlock(&sc->slab_lock);
@@ -331,14 +492,179 @@ size_t store_item_header_size(const store *s, uint32_t flags)
 }
 
 /*
- * Raising is clamped to the reserved arena; lowering only stops new pages
- * from being taken (pages already assigned stay with their classes).
+ * Raising is clamped to the reserved arena and takes effect at the next page
+ * a class wants; lowering releases pool pages now and wakes the mover to
+ * drain and release class pages until the pages held fit.
  */
 void store_set_mem_limit(store *s, uint64_t bytes)
 {
     if (bytes > s->arena_size)
         bytes = s->arena_size;
     atomic_store(&s->mem_limit, bytes);
+    if (slab_trim_pool(s) > 0)
+        mover_wake(s);
+}
+
+/* ---- pages for the mover (mover.c) ---- */
+
+uint64_t slab_pages_over_limit(store *s)
+{
+    uint64_t held = atomic_load_explicit(&s->pages_held, memory_order_relaxed);
+    uint64_t limit = limit_pages(s);
+    return held > limit ? held - limit : 0;
+}
+
+uint64_t slab_trim_pool(store *s)
+{
+    pthread_mutex_lock(&s->page_lock);
+    while (slab_pages_over_limit(s) > 0 && s->pool_top != PAGE_STACK_END)
+        page_release_locked(s, pool_pop_locked(s));
+    uint64_t over = slab_pages_over_limit(s);
+    pthread_mutex_unlock(&s->page_lock);
+    return over;
+}
+
+uint64_t slab_pool_take(store *s)
+{
+    pthread_mutex_lock(&s->page_lock);
+    uint64_t pg = pool_pop_locked(s);
+    if (pg != PAGE_NONE)
+        s->page_state[pg] = PAGE_MOVING;
+    pthread_mutex_unlock(&s->page_lock);
+    return pg;
+}
+
+uint64_t slab_page_emptiest(store *s, unsigned cls)
+{
+    struct slab_class *sc = &s->classes[cls];
+    uint64_t best = PAGE_NONE;
+    pthread_mutex_lock(&sc->slab_lock);
+    pthread_mutex_lock(&s->page_lock);
+    uint64_t cut = atomic_load_explicit(&s->pages_used, memory_order_relaxed);
+    for (uint64_t pg = 0; pg < cut; pg++) {
+        if (s->page_state[pg] != PAGE_CLASS || s->page_class[pg] != cls)
+            continue;
+        if (best == PAGE_NONE || s->page_used[pg] < s->page_used[best])
+            best = pg;
+    }
+    pthread_mutex_unlock(&s->page_lock);
+    pthread_mutex_unlock(&sc->slab_lock);
+    return best;
+}
+
+uint32_t slab_drain_begin(store *s, unsigned cls, uint64_t pg)
+{
+    struct slab_class *sc = &s->classes[cls];
+    uint32_t carved = sc->perslab;
+    pthread_mutex_lock(&sc->slab_lock);
+    pthread_mutex_lock(&s->page_lock);
+    SLABS_CHECK(s->page_state[pg] == PAGE_CLASS && s->page_class[pg] == cls);
+    s->page_state[pg] = PAGE_DRAINING;
+    pthread_mutex_unlock(&s->page_lock);
+    sc->draining++;
+    if (sc->end_left > 0 && slab_page_of(s, sc->end_ptr) == pg) {
+        /* the page being carved: what is left of it is never carved now */
+        carved = (uint32_t)((sc->end_ptr - page_start(s, pg)) / sc->size);
+        sc->end_left = 0;
+        sc->end_ptr = NULL;
+    }
+    pthread_mutex_unlock(&sc->slab_lock);
+    return carved;
+}
+
+unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned max)
+{
+    struct slab_class *sc = &s->classes[m->src];
+    char *base = page_start(s, m->page);
+    uint32_t end = m->carved - m->cursor > max ? m->cursor + max : m->carved;
+    unsigned n = 0;
+    uint64_t busy = 0;
+    pthread_mutex_lock(&sc->slab_lock);
+    for (; m->cursor < end; m->cursor++) {
+        item *it = (item *)(base + (uint64_t)m->cursor * sc->size);
+        if (atomic_load_explicit(&it->iflags, memory_order_relaxed) & ITEM_FREE) {
+            if (free_list_has_locked(s, sc, it))
+                free_list_remove_locked(s, sc, it);
+            continue;
+        }
+        m->in_use++;
+        item *owner = it->kind == IT_CHUNK ? it_at(s, it->hnext) : it;
+        if (it_try_pin(owner))
+            pinned[n++] = owner;
+        else
+            busy++;     /* its last reference is going: freed soon */
+    }
+    pthread_mutex_unlock(&sc->slab_lock);
+    if (busy != 0)
+        atomic_fetch_add_explicit(&s->mover.slab_reassign_busy_items, busy, memory_order_relaxed);
+    return n;
+}
+
+item *slab_alloc_spare(store *s, unsigned cls, size_t nbytes, uint64_t *page_reclaims)
+{
+    struct slab_class *sc = &s->classes[cls];
+    pthread_mutex_lock(&sc->slab_lock);
+    item *it = chunk_pop_locked(s, cls, false, page_reclaims);
+    if (it != NULL)
+        chunk_hand_out_locked(s, it, cls, nbytes, IT_PLAIN, LINK_NONE, 1);
+    pthread_mutex_unlock(&sc->slab_lock);
+    return it;
+}
+
+void slab_drain_finish(store *s, unsigned cls, uint64_t pg)
+{
+    struct slab_class *sc = &s->classes[cls];
+    pthread_mutex_lock(&sc->slab_lock);
+    pthread_mutex_lock(&s->page_lock);
+    SLABS_CHECK(s->page_state[pg] == PAGE_DRAINING && s->page_used[pg] == 0);
+    s->page_state[pg] = PAGE_MOVING;
+    s->page_class[pg] = 0;
+    pthread_mutex_unlock(&s->page_lock);
+    sc->pages--;
+    sc->draining--;
+    pthread_mutex_unlock(&sc->slab_lock);
+}
+
+/* Class cls takes the moving page pg: to carve if it has nothing left to
+ * carve, else its chunks join the free list at once. */
+static void page_give_class(store *s, uint64_t pg, unsigned cls)
+{
+    struct slab_class *sc = &s->classes[cls];
+    char *page = page_start(s, pg);
+    pthread_mutex_lock(&sc->slab_lock);
+    pthread_mutex_lock(&s->page_lock);
+    s->page_class[pg] = (uint8_t)cls;
+    s->page_state[pg] = PAGE_CLASS;
+    s->page_used[pg] = 0;
+    pthread_mutex_unlock(&s->page_lock);
+    sc->pages++;
+    if (sc->end_left == 0) {
+        sc->end_ptr = page;
+        sc->end_left = sc->perslab;
+    } else {
+        for (uint32_t i = 0; i < sc->perslab; i++) {
+            item *it = (item *)(page + (uint64_t)i * sc->size);
+            atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
+            atomic_store_explicit(&it->refcount, 0, memory_order_relaxed);
+            it->cls = (uint8_t)cls;
+            free_list_push_locked(s, sc, it);
+        }
+    }
+    pthread_mutex_unlock(&sc->slab_lock);
+}
+
+void slab_page_place(store *s, uint64_t pg, int dst)
+{
+    pthread_mutex_lock(&s->page_lock);
+    SLABS_CHECK(s->page_state[pg] == PAGE_MOVING);
+    bool release = dst == MOVE_TO_RELEASE || slab_pages_over_limit(s) > 0;
+    if (release)
+        page_release_locked(s, pg);
+    else if (dst == MOVE_TO_POOL)
+        pool_push_locked(s, pg);
+    pthread_mutex_unlock(&s->page_lock);
+    if (!release && dst != MOVE_TO_POOL)
+        page_give_class(s, pg, (unsigned)dst);
 }
 
 void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
@@ -380,7 +706,9 @@ void store_stats(store *s, struct store_stats *out)
         if (cs.total_pages > 0)
             out->active_slabs++;
     }
-    out->total_malloced = atomic_load(&s->pages_used) * s->cfg.page_size;
+    out->total_malloced = atomic_load(&s->pages_held) * s->cfg.page_size;
+    out->slab_global_page_pool = atomic_load(&s->pool_pages);
+    mover_stats(s, out);
     out->limit_maxbytes = atomic_load(&s->mem_limit);
     out->hash_power_level = assoc_power(s);
     out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(ilink);

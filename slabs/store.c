@@ -54,6 +54,32 @@ void store_config_defaults(struct store_config *cfg)
     cfg->use_cas = true;
     cfg->hash_power = HASH_POWER_DEFAULT;
     cfg->hash_seed = 0;
+    cfg->slab_reassign = true;
+    cfg->automove = AUTOMOVE_DEFAULT;
+    cfg->automove_ratio = AUTOMOVE_RATIO_DEFAULT;
+    cfg->automove_window = AUTOMOVE_WINDOW_DEFAULT;
+    cfg->automove_freeratio = AUTOMOVE_FREERATIO_DEFAULT;
+}
+
+static bool automove_config_check(const struct store_config *c, char *err, size_t errlen)
+{
+    if (c->automove > AUTOMOVE_AGGRESSIVE) {
+        snprintf(err, errlen, "slab_automove must be 0, 1 or 2");
+        return false;
+    }
+    if (!(c->automove_ratio > 0.0 && c->automove_ratio <= 1.0)) {
+        snprintf(err, errlen, "slab_automove_ratio must be above 0 and at most 1");
+        return false;
+    }
+    if (c->automove_window < 1) {
+        snprintf(err, errlen, "slab_automove_window must be at least 1");
+        return false;
+    }
+    if (!(c->automove_freeratio >= 0.0 && c->automove_freeratio < 1.0)) {
+        snprintf(err, errlen, "slab_automove_freeratio must be at least 0 and below 1");
+        return false;
+    }
+    return true;
 }
 
 static bool config_check(const struct store_config *c, char *err, size_t errlen)
@@ -88,7 +114,7 @@ static bool config_check(const struct store_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "hash power must be at most %d", HASH_POWER_MAX);
         return false;
     }
-    return true;
+    return automove_config_check(c, err, errlen);
 }
 
 store *store_create(const struct store_config *cfg, char *err, size_t errlen)
@@ -114,6 +140,12 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
         free(s);
         return NULL;
     }
+    if (mover_init(s) != 0) {
+        snprintf(err, errlen, "cannot set up the page mover");
+        slab_arena_destroy(s);
+        free(s);
+        return NULL;
+    }
     uint64_t seed = cfg->hash_seed;
     bool seeded = seed != 0 || assoc_random_seed(&seed);
     if (!seeded || assoc_init(s, cfg->hash_power, seed) != 0) {
@@ -121,6 +153,7 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "cannot read a random hash seed: %s", strerror(errno));
         else
             snprintf(err, errlen, "out of memory for the hash table");
+        mover_destroy(s);
         slab_arena_destroy(s);
         free(s);
         return NULL;
@@ -134,6 +167,7 @@ void store_destroy(store *s)
 {
     if (s == NULL)
         return;
+    mover_destroy(s);
     assoc_destroy(s);
     slab_arena_destroy(s);
     free(s);

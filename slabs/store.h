@@ -58,7 +58,22 @@ struct store_config {
     bool use_cas;            /* false with -C: no CAS field in items, cas always 0 */
     uint32_t hash_power;     /* initial buckets = 2^hash_power (-o hashpower) */
     uint64_t hash_seed;      /* key hash seed; 0 (the default): a random one per store */
+    /* Page moves (slabs/mover.c). */
+    bool slab_reassign;      /* pages may move between classes (-o slab_reassign) */
+    unsigned automove;       /* AUTOMOVE_OFF / _OURS (default) / _AGGRESSIVE */
+    double automove_ratio;   /* move only if dst's tail age <= ratio * src's */
+    unsigned automove_window;    /* samples the move condition must hold */
+    double automove_freeratio;   /* free chunk bytes above this share of the
+                                  * limit make a class give pages first */
 };
+
+#define AUTOMOVE_OFF 0
+#define AUTOMOVE_OURS 1          /* ours: see slabs/mover.c */
+#define AUTOMOVE_AGGRESSIVE 2    /* memcached's 2: move whenever a class evicts */
+#define AUTOMOVE_DEFAULT AUTOMOVE_OURS
+#define AUTOMOVE_RATIO_DEFAULT 0.5
+#define AUTOMOVE_WINDOW_DEFAULT 3
+#define AUTOMOVE_FREERATIO_DEFAULT 0.01
 
 /* Fills cfg with memcached's defaults. */
 void store_config_defaults(struct store_config *cfg);
@@ -186,8 +201,40 @@ void store_flush(store *s, int64_t delay);
 
 /* cache_memlimit: changes the page limit at run time (bytes). Raising is
  * clamped to the address space reserved at start (max(mem_limit, 1 GB), at
- * most 32 GB); lowering stops new pages being taken (none are given back). */
+ * most 32 GB) and classes take the new pages at once; lowering gives pool
+ * pages back at once (MADV_DONTNEED: the RSS falls) and has the mover drain
+ * and give back class pages, oldest LRU tails first, until the pages held
+ * fit (items in them are rescued or evicted). */
 void store_set_mem_limit(store *s, uint64_t bytes);
+
+/* ---- page moves (slabs/mover.c) ---- */
+
+/* memcached's `slabs reassign` replies, in its words. */
+enum store_reassign {
+    STORE_REASSIGN_OK,       /* the move is started */
+    STORE_REASSIGN_BUSY,     /* a move is in progress */
+    STORE_REASSIGN_BADCLASS, /* src or dst is not a class (dst 0: the global pool) */
+    STORE_REASSIGN_NOSPARE,  /* src has fewer than two pages (the pool: none) */
+    STORE_REASSIGN_SAME,     /* src == dst */
+};
+
+/*
+ * Moves one page from class src (-1: any class with a spare page, 0: the
+ * pool) to class dst (0: the pool). The move finishes in the background
+ * (store_start_background) or in the steps of allocations that need a page.
+ */
+enum store_reassign store_slab_reassign(store *s, int src, int dst);
+
+/* Automove mode: AUTOMOVE_OFF, _OURS, _AGGRESSIVE (others are ignored). */
+void store_set_automove(store *s, unsigned mode);
+unsigned store_automove(const store *s);
+
+/*
+ * Starts the mover thread (page moves, automove, limit shrinking); it
+ * sleeps when idle. store_destroy stops it. Returns 0, or -1 with a reason
+ * in err. Without it moves advance only inside allocations that need pages.
+ */
+int store_start_background(store *s, char *err, size_t errlen);
 
 /*
  * Background upkeep the server calls from its one-second timer: advances an
@@ -257,7 +304,7 @@ void store_maintain(store *s);
  */
 #define STORE_STATS(X)                                                    \
     X(limit_maxbytes,    uint64_t, READ, _,                 KEEP,  NO)    \
-    /* bytes of pages handed to classes */                                \
+    /* bytes of pages held (classes + pool) */                          \
     X(total_malloced,    uint64_t, READ, _,                 KEEP,  NO)    \
     /* classes with at least one page */                                  \
     X(active_slabs,      unsigned, READ, _,                 KEEP,  NO)    \
@@ -271,7 +318,19 @@ void store_maintain(store *s);
     X(expired_unfetched, uint64_t, SUM,  expired_unfetched, RESET, STATS) \
     X(evicted_unfetched, uint64_t, SUM,  evicted_unfetched, RESET, STATS) \
     X(evictions,         uint64_t, SUM,  evicted,           RESET, STATS) \
-    X(reclaimed,         uint64_t, SUM,  reclaimed,         RESET, STATS)
+    X(reclaimed,         uint64_t, SUM,  reclaimed,         RESET, STATS) \
+    /* page moves (slabs/mover.c), memcached 1.6.45's meaning and order */ \
+    X(slab_reassign_rescues,         uint64_t, READ, _, RESET, STATS)      \
+    X(slab_reassign_chunk_rescues,   uint64_t, READ, _, RESET, STATS)      \
+    X(slab_reassign_evictions_nomem, uint64_t, READ, _, RESET, STATS)      \
+    X(slab_reassign_inline_reclaim,  uint64_t, READ, _, RESET, STATS)      \
+    X(slab_reassign_busy_items,      uint64_t, READ, _, RESET, STATS)      \
+    X(slab_reassign_busy_deletes,    uint64_t, READ, _, RESET, STATS)      \
+    /* 1 while a page move is in progress */                             \
+    X(slab_reassign_running,         bool,     READ, _, KEEP,  STATS)      \
+    X(slabs_moved,                   uint64_t, READ, _, RESET, STATS)      \
+    /* pages in the global pool (held, no class) */                       \
+    X(slab_global_page_pool,         uint64_t, READ, _, KEEP,  STATS)
 
 #define STORE_STATS_FIELD(field, type, ...) type field;
 /* Per-class figures; counters under the class's own locks, read on demand. */
