@@ -212,6 +212,7 @@ static void build_store(struct server *srv)
     srv->env = (struct proto_env){
         .store = srv->store,
         .shutdown_enabled = srv->settings.shutdown,
+        .slab_reassign = srv->settings.slab_reassign,
         .mode = srv->settings.protocol,
         .stats = stats_group,
         .stats_reset = stats_reset,

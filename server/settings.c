@@ -535,6 +535,11 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->no_evict = s->no_evict;
     cfg->use_cas = !s->no_cas;
     cfg->hash_power = (uint32_t)s->hashpower;
+    cfg->slab_reassign = s->slab_reassign;
+    cfg->automove = (unsigned)s->slab_automove;
+    cfg->automove_ratio = s->slab_automove_ratio;
+    cfg->automove_window = (unsigned)s->slab_automove_window;
+    cfg->automove_freeratio = s->slab_automove_freeratio;
 }
 
 /* -------------------------------------------------------------- help, man */

@@ -86,10 +86,8 @@ enum settings_fmt {
 #define SETTINGS_HASHPOWER_MIN 12   /* memcached's floor; the store itself takes 0 */
 #define SETTINGS_IDLE_MAX (86400ULL * 365)
 #define SETTINGS_UNIX_PATH_MAX 107   /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
-/* Page moves, memcached 1.6.45's ranges: automove 0 (off), 1 (on), 2 (also
- * moves pages to the class that evicts most); its window in seconds; its
- * chunk limit in kilobytes (0 here: half a page, memcached's default). */
-#define SETTINGS_AUTOMOVE_MAX 2
+/* Page moves, memcached 1.6.45's ranges: the automove window; the chunk
+ * limit in kilobytes (0 here: half a page, memcached's default). */
 #define SETTINGS_AUTOMOVE_WINDOW_MIN 3
 #define SETTINGS_AUTOMOVE_WINDOW_MAX 1800
 #define SETTINGS_CHUNK_MAX_KB_MAX 1024
@@ -142,17 +140,19 @@ enum settings_fmt {
         "initial hash table size is 2^hashpower buckets; grows at runtime") \
     EXT(slab_reassign, T_ONOFF, "slab_reassign", "1", NULL, 0, 0, "slab_reassign", FMT_YES, \
         "pages may move between classes (no_slab_reassign: a page stays with its first class)") \
-    EXT(slab_automove, T_LEVEL, "slab_automove", "1", NULL, 0, SETTINGS_AUTOMOVE_MAX, \
-        "slab_automove", FMT_NUM, \
-        "0: pages move only when asked (slabs reassign); 1: the mover balances the classes; " \
-        "2: also moves a page on every eviction (aggressive)") \
-    EXT(slab_automove_ratio, T_FACTOR, "slab_automove_ratio", "0.8", NULL, 0, 1, \
-        "slab_automove_ratio", FMT_FACTOR, \
-        "a class whose LRU tail is younger than this fraction of the oldest tail's age " \
-        "gets a page") \
-    EXT(slab_automove_window, T_UINT, "slab_automove_window", "10", NULL, \
-        SETTINGS_AUTOMOVE_WINDOW_MIN, SETTINGS_AUTOMOVE_WINDOW_MAX, "slab_automove_window", \
-        FMT_NUM, "seconds of history the automove policy weighs") \
+    EXT(slab_automove, T_LEVEL, "slab_automove", SETTINGS_TEXT(AUTOMOVE_DEFAULT), NULL, \
+        AUTOMOVE_OFF, AUTOMOVE_AGGRESSIVE, "slab_automove", FMT_NUM, \
+        "0: pages move only when asked (slabs reassign); 1: from classes that stopped " \
+        "evicting to classes that evict; 2: memcached's aggressive mode, on every eviction") \
+    EXT(slab_automove_ratio, T_FACTOR, "slab_automove_ratio", \
+        SETTINGS_TEXT(AUTOMOVE_RATIO_DEFAULT), NULL, 0, 1, "slab_automove_ratio", FMT_FACTOR, \
+        "automove takes a page only from a class whose LRU tail is older than the " \
+        "receiving class's tail divided by this") \
+    EXT(slab_automove_window, T_UINT, "slab_automove_window", \
+        SETTINGS_TEXT(AUTOMOVE_WINDOW_DEFAULT), NULL, SETTINGS_AUTOMOVE_WINDOW_MIN, \
+        SETTINGS_AUTOMOVE_WINDOW_MAX, "slab_automove_window", FMT_NUM, \
+        "automove samples in a row a class must evict to get a page, " \
+        "or not evict to give one") \
     EXT(slab_chunk_max, T_UINT, "slab_chunk_max", "0", "half of -I", 0, \
         SETTINGS_CHUNK_MAX_KB_MAX, NULL, FMT_NONE, \
         "largest chunk in kilobytes; a larger item is a chain of chunks") \
@@ -167,9 +167,10 @@ enum settings_fmt {
     EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
         "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
     STAT("track_sizes", FMT_YES, false) \
-    EXT(slab_automove_freeratio, T_FRACTION, "slab_automove_freeratio", "0.01", NULL, 0, 1, \
-        "slab_automove_freeratio", FMT_FACTOR3, \
-        "fraction of memory the mover keeps as free chunks before it takes a page away") \
+    EXT(slab_automove_freeratio, T_FRACTION, "slab_automove_freeratio", \
+        SETTINGS_TEXT(AUTOMOVE_FREERATIO_DEFAULT), NULL, 0, 1, "slab_automove_freeratio", \
+        FMT_FACTOR3, "a class whose free chunks hold more than this share of -m gives " \
+        "pages first, before items are evicted for a move") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \

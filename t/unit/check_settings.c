@@ -224,9 +224,9 @@ START_TEST(page_move_options)
     PARSE_OK("-p", "1");
     ck_assert(st.slab_reassign);
     ck_assert_uint_eq(st.slab_automove, 1);
-    ck_assert_double_eq(st.slab_automove_ratio, 0.8);
-    ck_assert_uint_eq(st.slab_automove_window, 10);
-    ck_assert_double_eq(st.slab_automove_freeratio, 0.01);
+    ck_assert_double_eq(st.slab_automove_ratio, AUTOMOVE_RATIO_DEFAULT);
+    ck_assert_uint_eq(st.slab_automove_window, AUTOMOVE_WINDOW_DEFAULT);
+    ck_assert_double_eq(st.slab_automove_freeratio, AUTOMOVE_FREERATIO_DEFAULT);
     ck_assert_uint_eq(settings_chunk_max_bytes(&st), 512 * 1024);
     PARSE_OK("-o", "no_slab_reassign,no_slab_automove");
     ck_assert(!st.slab_reassign);
@@ -526,8 +526,8 @@ START_TEST(stats_settings_names_and_order)
         "num_threads_per_udp 4\ndetail_enabled no\nreqs_per_event 20\ncas_enabled no\n"
         "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
         "auth_enabled_ascii no\nitem_size_max 1048576\nhashpower_init 20\n"
-        "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.80\n"
-        "slab_automove_window 10\nslab_chunk_max 524288\nlru_crawler no\nflush_enabled yes\n"
+        "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.50\n"
+        "slab_automove_window 3\nslab_chunk_max 524288\nlru_crawler no\nflush_enabled yes\n"
         "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n"
         "slab_automove_freeratio 0.010\n";
     ck_assert_str_eq(c.text, expect);
@@ -546,6 +546,16 @@ START_TEST(store_config_from_settings)
     ck_assert_uint_eq(cfg.chunk_min, 96);
     ck_assert(cfg.prealloc && cfg.no_evict && !cfg.use_cas);
     ck_assert_uint_eq(cfg.hash_power, 18);
+    ck_assert(cfg.slab_reassign);
+    ck_assert_uint_eq(cfg.automove, AUTOMOVE_DEFAULT);
+    PARSE_OK("-o", "no_slab_reassign,slab_automove=2,slab_automove_ratio=0.25",
+             "-o", "slab_automove_window=7,slab_automove_freeratio=0.5");
+    settings_store_config(&st, &cfg);
+    ck_assert(!cfg.slab_reassign);
+    ck_assert_uint_eq(cfg.automove, AUTOMOVE_AGGRESSIVE);
+    ck_assert_double_eq(cfg.automove_ratio, 0.25);
+    ck_assert_uint_eq(cfg.automove_window, 7);
+    ck_assert_double_eq(cfg.automove_freeratio, 0.5);
 }
 END_TEST
 
