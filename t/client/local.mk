@@ -62,3 +62,12 @@ t_client_test_meta_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_meta_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_meta_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_binary t/client/test_meta
+
+# test_slabs: `slabs reassign`/`slabs automove` replies and the workloads of
+# page moves (size shift, random sizes, cache_memlimit lowered).
+check_PROGRAMS += t/client/test_slabs
+t_client_test_slabs_SOURCES = t/client/test_slabs.c
+t_client_test_slabs_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_slabs_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_slabs_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_slabs
