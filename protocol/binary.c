@@ -223,7 +223,7 @@ static void bin_value(struct bin_req *rq, item *it)
     uint32_t nvalue = (f & BIN_NO_VALUE) ? 0 : item_nvalue(it);
     bin_head(rq, BIN_ST_OK, ext, sizeof(ext), rq->key, nkey, nvalue, item_cas(it));
     if (nvalue > 0)
-        reply_add_item(rq->out, it, item_value(it), nvalue);
+        reply_add_value(rq->out, it);
     else
         store_release(rq->store, it);
 }
@@ -343,7 +343,7 @@ static void bin_cmd_store(struct bin_req *rq)
     item *it = bin_store_alloc(rq);
     if (it == NULL)
         return;
-    memcpy(item_value_mut(it), rq->value, rq->nvalue);
+    item_value_write(rq->store, it, 0, rq->value, rq->nvalue);
     bin_store_commit(rq, it);
 }
 
@@ -615,7 +615,7 @@ static size_t bin_store_pend(struct bin_req *rq, const char *buf, size_t len, si
     if (it == NULL)
         return bin_skip_frame(rq->pc, len, BIN_HEADER_LEN + (uint64_t)rq->h.bodylen);
     size_t now = len - head;                   /* < the value: the frame is not all in */
-    memcpy(item_value_mut(it), buf + head, now);
+    item_value_write(rq->store, it, 0, buf + head, now);
     rq->pc->pend.filled = now;
     return len;
 }

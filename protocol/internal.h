@@ -92,7 +92,8 @@ static inline bool proto_count_refused(struct proto_counters *ctr, enum store_re
 
 /*
  * Whether key + value exceed what one item can hold. -I is the store's page
- * size and the largest class is the page, so this is also the -I limit.
+ * size and the largest item is a page less its header (chained beyond the
+ * largest class), so this is also the -I limit.
  */
 static inline bool proto_too_large(const store *st, size_t nkey, uint64_t vlen)
 {

@@ -567,7 +567,7 @@ static void mg_hit(struct meta_cmd *mc, struct mg_state *st)
     mg_tokens(&l, st);
     line_send(mc, &l);
     if (mc->o.value) {
-        reply_add_item(out, it, item_value(it), item_nvalue(it));
+        reply_add_value(out, it);
         REPLY_LIT(out, MSG_CRLF);
     } else {
         store_release(mc->store, it);

@@ -53,7 +53,7 @@ static size_t proto_pending_fill(struct proto_conn *pc, const char *buf, size_t 
     size_t used = pd->vlen - pd->filled;
     if (used > len)
         used = len;
-    memcpy(item_value_mut(pd->it) + pd->filled, buf, used);
+    item_value_write(pc->env->store, pd->it, pd->filled, buf, used);
     pd->filled += used;
     while (used < len && pd->term_got < pd->term_len)
         pd->term[pd->term_got++] = buf[used++];

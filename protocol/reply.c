@@ -9,6 +9,10 @@
  *    and status lines cost no extra iovec.
  *  - item pieces point into item memory and own one item reference, given
  *    back with store_release() once the last byte of the piece is consumed.
+ *    A chained value is one piece per segment; only its last piece holds
+ *    the reference (`held`), so the item stays until its last byte is out.
+ *    Rolling back into such a value hands the reference to the new last
+ *    piece.
  *
  * Positions are byte offsets since the last reset: `total` counts bytes
  * appended, `sent` bytes consumed. A mark is a `total`; rolling back pops or
@@ -42,6 +46,7 @@ struct reply_piece {
     size_t len;
     item *it;                      /* NULL for text */
     struct reply_block *blk;       /* text: the block holding it */
+    bool held;                     /* holds it's reference (its value's last piece) */
 };
 
 struct reply {
@@ -94,7 +99,7 @@ static void reply_free_blocks(struct reply_block *b)
 static void reply_release_from(struct reply *r, size_t from)
 {
     for (size_t i = from; i < r->npieces; i++)
-        if (r->pieces[i].it != NULL)
+        if (r->pieces[i].held)
             store_release(r->store, r->pieces[i].it);
 }
 
@@ -119,9 +124,10 @@ static void reply_reset(struct reply *r)
     r->total = r->sent = 0;
 }
 
-/* Appends a piece: text in block blk (it NULL), or value bytes held by it. */
+/* Appends a piece: text in block blk (it NULL), or value bytes of it (held:
+ * the piece owns the reference). */
 static void reply_piece_push(struct reply *r, const char *ptr, size_t len, item *it,
-                             struct reply_block *blk)
+                             struct reply_block *blk, bool held)
 {
     if (r->npieces == r->cap_pieces) {
         r->cap_pieces *= 2;
@@ -129,7 +135,8 @@ static void reply_piece_push(struct reply *r, const char *ptr, size_t len, item 
         if (r->pieces == NULL)
             abort();
     }
-    r->pieces[r->npieces++] = (struct reply_piece){ .ptr = ptr, .len = len, .it = it, .blk = blk };
+    r->pieces[r->npieces++] =
+        (struct reply_piece){ .ptr = ptr, .len = len, .it = it, .blk = blk, .held = held };
 }
 
 /* Room for n text bytes at the end of the current block, moving on if needed. */
@@ -164,7 +171,7 @@ static void reply_text_done(struct reply *r, size_t n)
             return;
         }
     }
-    reply_piece_push(r, p, n, NULL, b);
+    reply_piece_push(r, p, n, NULL, b, false);
 }
 
 char *reply_reserve(struct reply *r, size_t max)
@@ -221,13 +228,44 @@ void reply_add_item(struct reply *r, item *it, const char *ptr, size_t len)
         store_release(r->store, it);
         return;
     }
-    reply_piece_push(r, ptr, len, it, NULL);
+    reply_piece_push(r, ptr, len, it, NULL, true);
     r->total += len;
+}
+
+void reply_add_value(struct reply *r, item *it)
+{
+    if (!item_is_chained(it)) {
+        reply_add_item(r, it, item_value(it), item_nvalue(it));
+        return;
+    }
+    struct item_seg_iter si;
+    struct store_seg seg, next;
+    item_seg_begin(&si, r->store, it);
+    bool more = item_seg_next(&si, &seg);      /* a chained value is never empty */
+    while (more) {
+        more = item_seg_next(&si, &next);
+        reply_piece_push(r, seg.ptr, seg.len, it, NULL, !more);
+        r->total += seg.len;
+        seg = next;
+    }
 }
 
 size_t reply_mark(const struct reply *r)
 {
     return r->total;
+}
+
+/*
+ * A value's last piece is rolled back: its reference goes to the piece
+ * before it when that is an unsent piece of the same value, else back.
+ */
+static void reply_pass_reference(struct reply *r, item *it)
+{
+    struct reply_piece *prev = r->npieces > r->first ? &r->pieces[r->npieces - 1] : NULL;
+    if (prev != NULL && prev->it == it && !prev->held)
+        prev->held = true;
+    else
+        store_release(r->store, it);
 }
 
 void reply_rollback(struct reply *r, size_t mark)
@@ -244,10 +282,10 @@ void reply_rollback(struct reply *r, size_t mark)
         }
         r->total -= drop;
         if (pc->it != NULL) {
-            if (whole)
-                store_release(r->store, pc->it);
-            else
+            if (!whole)
                 pc->len -= drop;
+            else if (pc->held)
+                reply_pass_reference(r, pc->it);
             continue;
         }
         /* Text: later text in this block was in later pieces, gone already. */
@@ -319,7 +357,7 @@ void reply_consumed(struct reply *r, size_t n)
             break;
         }
         n -= left;
-        if (pc->it != NULL)
+        if (pc->held)
             store_release(r->store, pc->it);
         r->first++;
         r->first_off = 0;

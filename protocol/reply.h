@@ -6,9 +6,10 @@
  *  - text (headers, status lines, numbers) copied into blocks owned by the
  *    reply. Blocks never move once allocated, so a piece's pointer stays
  *    valid; consecutive text lands in one iovec.
- *  - item values, referenced straight in item memory, with the item's
- *    reference held by the reply until those bytes are written; then
- *    released with store_release().
+ *  - item values, referenced straight in item memory (one piece per
+ *    segment of a chained value), with the item's reference held by the
+ *    reply until those bytes are written; then released with
+ *    store_release().
  *
  * Used by one thread at a time (the connection's). No socket here: the server
  * asks for iovecs and reports how many bytes the kernel took.
@@ -50,6 +51,13 @@ void reply_commit(struct reply *r, size_t n);
  * release it).
  */
 void reply_add_item(struct reply *r, item *it, const char *ptr, size_t len);
+
+/*
+ * Appends it's whole value without copying: one piece per segment of a
+ * chained value. Takes over one reference to it, as reply_add_item, held
+ * until the value's last byte is consumed.
+ */
+void reply_add_value(struct reply *r, item *it);
 
 /* A mark to roll back to, e.g. to drop a partly composed reply. */
 size_t reply_mark(const struct reply *r);

@@ -93,7 +93,7 @@ static void text_value(struct reply *out, item *it, bool with_cas)
     *p++ = '\r';
     *p++ = '\n';
     reply_commit(out, (size_t)(p - start));
-    reply_add_item(out, it, item_value(it), item_nvalue(it));
+    reply_add_value(out, it);
     REPLY_LIT(out, MSG_CRLF);
 }
 
@@ -194,7 +194,7 @@ static bool text_block_pend(struct text_req *rq, item *it, size_t vlen)
     const char *data = rq->buf + rq->line.consumed;
     size_t have = rq->len - rq->line.consumed;        /* < vlen + "\r\n" */
     size_t now = have < vlen ? have : vlen;
-    memcpy(item_value_mut(it), data, now);
+    item_value_write(rq->store, it, 0, data, now);
     pd->filled = now;
     pd->term_got = (uint8_t)(have - now);
     if (pd->term_got > 0)
@@ -251,7 +251,7 @@ item *text_block_item(struct text_req *rq, const struct text_item_spec *spec,
     item *it = store_item_alloc(rq->store, spec->key, spec->nkey, spec->flags, spec->exptime,
                                 spec->vlen, why);
     if (it != NULL)
-        memcpy(item_value_mut(it), data, spec->vlen);
+        item_value_write(rq->store, it, 0, data, spec->vlen);
     return it;
 }
 

@@ -8,6 +8,8 @@
  *   assoc.c  the hash function and the hash table with incremental growth
  *   items.c  the item header, refcounts, link/unlink, the per-class LRUs,
  *            expiry/flush checks, eviction and reclaim at allocation
+ *   chain.c  chained items (values larger than the largest class): their
+ *            layout, allocation, freeing and the value-segment accessors
  *   store.c  store_create/destroy and the operations of store.h
  *
  * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
@@ -72,10 +74,8 @@
  *   mover.lock          move_*_locked, automove_*_locked (mover.c)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
- * Later (not built): chunked items (item.kind below is their marker; the
- * mover already evicts them through their head); an LRU crawler and
- * hot/warm/cold segments (one LRU per segment per class: `struct slab_class`
- * grows).
+ * Later (not built): an LRU crawler and hot/warm/cold segments (one LRU per
+ * segment per class: `struct slab_class` grows).
  */
 #ifndef SLABS_INTERNAL_H
 #define SLABS_INTERNAL_H
@@ -190,12 +190,13 @@ struct item {
 };
 
 /*
- * item.kind: what a chunk that is not free holds. Written only by slab_alloc
- * and slab_alloc_chunk under the class's slab_lock, so a page mover holding
+ * item.kind: what a chunk that is not free holds. Written only by slab_alloc,
+ * slab_alloc_head and slab_alloc_chunk under the class's slab_lock, so a page mover holding
  * that lock reads it (and a chunk's hnext) without a race.
  *   IT_PLAIN    an item: header, key and whole value in this chunk
  *   IT_CHAINED  the head of a chained item (value larger than one chunk):
- *               header, key and the links of its data chunks
+ *               header, key, the link of its first data chunk and the
+ *               value's first bytes (layout under chain.c below)
  *   IT_CHUNK    a data chunk of a chained item: hnext = its head's link;
  *               its own refcount stays 0 (the head's counts for the chain).
  *               A chain frees its data chunks before its head, so a data
@@ -371,6 +372,24 @@ struct store {
     _Atomic uint64_t oldest_cas;  /* items with a smaller CAS are flushed; 0 = none */
 };
 
+/* ---- item layout ---- */
+static inline uint8_t iflags_get(const item *it)
+{
+    return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed);
+}
+
+/* Where the key starts: after the header, the CAS and the flags it has. */
+static inline char *it_after_header(const item *it)
+{
+    char *p = (char *)it + ITEM_HEADER_SIZE;
+    uint8_t f = iflags_get(it);
+    if (f & ITEM_HAS_CAS)
+        p += ITEM_CAS_SIZE;
+    if (f & ITEM_HAS_FLAGS)
+        p += ITEM_FLAGS_SIZE;
+    return p;
+}
+
 /* ---- links ---- */
 static inline item *it_at(const store *s, ilink l)
 {
@@ -396,6 +415,8 @@ item *slab_alloc(store *s, unsigned cls, size_t nbytes);
 /* The same for a data chunk of the chained item whose head is `head`:
  * refcount 0, iflags 0, kind IT_CHUNK, hnext = head. */
 item *slab_alloc_chunk(store *s, unsigned cls, size_t nbytes, ilink head);
+/* The same for the head of a chained item: as slab_alloc, kind IT_CHAINED. */
+item *slab_alloc_head(store *s, unsigned cls, size_t nbytes);
 void slab_free(store *s, item *it, size_t nbytes);
 /* A chunk changes hands without being freed (eviction, reclaim). */
 void slab_account_reuse(store *s, unsigned cls, size_t old_nbytes, size_t new_nbytes);
@@ -522,6 +543,11 @@ void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv);
 /* The age of cls's LRU tail in seconds, or UINT32_MAX when its LRU is empty
  * (its pages hold nothing, the best to take). Takes lru_lock. */
 rel_time_t lru_tail_age(store *s, unsigned cls);
+/* Fills a fresh chunk's header and key (kind set by slab_alloc*): refcount 1, unlinked. */
+void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
+             uint32_t flags, rel_time_t exptime, uint32_t nvalue);
+/* Header + flags + key + value bytes of an item that fits one chunk. */
+size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue);
 /* The key's stripe lock held (it->cls's lru_lock is taken inside): */
 void it_link_locked(store *s, item *it, uint64_t hv);
 void it_unlink_locked(store *s, item *it, uint64_t hv);
@@ -536,5 +562,39 @@ void it_bump_locked(store *s, item *it, rel_time_t now);
 item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
                size_t nvalue, enum store_result *why);
 void lru_stats(store *s, unsigned cls, struct store_class_stats *out);
+/* Unlinks an item near cls's LRU tail that nobody holds: a dead one, or with
+ * evict (and not no_evict) a live one; counted as reclaimed or evicted.
+ * Returns it with refcount 1 (the caller's), or NULL. No stripe lock held. */
+item *lru_take_tail(store *s, unsigned cls, bool evict);
+
+/* ---- chain.c: chained items ----
+ *
+ * An item whose header + key + value exceed the largest class (chunk_max) is
+ * a chain. Its head is a whole chunk of the largest class, linked in that
+ * class's hash and LRU like any item (kind IT_CHAINED):
+ *
+ *   head:  | header | CAS | flags | key | first data link (4) | segment 0 ... |
+ *   data:  | header (next = next data link, hnext = head, nvalue = bytes) | bytes |
+ *
+ * Data chunks are of the largest class except the last, which is the
+ * smallest class that fits its bytes; each chunk's bytes (header included)
+ * are accounted in its own class's mem_requested. Heads live in the largest
+ * class so that evicting there frees whole chains, which is where chains
+ * take most of their memory. The head's nvalue is the whole value's length.
+ */
+#define CHAIN_LINK_SIZE sizeof(ilink)
+
+/* Whether an item of nbytes (it_size_for) must be chained. */
+static inline bool chain_needed(const store *s, size_t nbytes)
+{
+    return nbytes > s->classes[s->nclasses].size;
+}
+/* it_alloc for a chained item: same contract. */
+item *chain_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
+                  size_t nvalue, enum store_result *why);
+/* Frees a chain's data chunks (first to last); the head's chunk is the caller's to free. */
+void chain_free_data(store *s, item *head);
+/* Bytes of all the chain's chunks as accounted in mem_requested. */
+size_t chain_total_size(const store *s, const item *head);
 
 #endif

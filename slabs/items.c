@@ -30,22 +30,6 @@
 
 #include <string.h>
 
-static uint8_t iflags_get(const item *it)
-{
-    return atomic_load_explicit(&((item *)it)->iflags, memory_order_relaxed);
-}
-
-static char *it_after_header(const item *it)
-{
-    char *p = (char *)it + ITEM_HEADER_SIZE;
-    uint8_t f = iflags_get(it);
-    if (f & ITEM_HAS_CAS)
-        p += ITEM_CAS_SIZE;
-    if (f & ITEM_HAS_FLAGS)
-        p += ITEM_FLAGS_SIZE;
-    return p;
-}
-
 /* ---- accessors (store.h) ---- */
 
 const char *item_key(const item *it)
@@ -60,11 +44,13 @@ uint8_t item_nkey(const item *it)
 
 const char *item_value(const item *it)
 {
+    SLABS_CHECK(it->kind == IT_PLAIN);    /* a chained value is read by segments */
     return it_after_header(it) + it->nkey;
 }
 
 char *item_value_mut(item *it)
 {
+    SLABS_CHECK(it->kind == IT_PLAIN);    /* a chained value is written by item_value_write */
     return it_after_header(it) + it->nkey;
 }
 
@@ -115,19 +101,21 @@ unsigned item_class(const item *it)
 
 /* ---- sizes, init, CAS ---- */
 
-static size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
+size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
 {
     return s->hdr_base + (flags != 0 ? ITEM_FLAGS_SIZE : 0) + nkey + nvalue;
 }
 
+/* The bytes accounted for it's own chunk (a chain head fills its chunk). */
 size_t it_total_size(const store *s, const item *it)
 {
+    if (it->kind == IT_CHAINED)
+        return s->classes[it->cls].size;
     return (size_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
 }
 
-/* Fills a fresh chunk's header and key: refcount 1, unlinked. */
-static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
-                    uint32_t flags, rel_time_t exptime, uint32_t nvalue)
+void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
+             uint32_t flags, rel_time_t exptime, uint32_t nvalue)
 {
     it->prev = it->next = it->hnext = LINK_NONE;
     atomic_store_explicit(&it->exptime, exptime, memory_order_relaxed);
@@ -136,7 +124,7 @@ static void it_init(store *s, item *it, unsigned cls, const char *key, size_t nk
     it->nkey = (uint8_t)nkey;
     uint8_t f = (s->cfg.use_cas ? ITEM_HAS_CAS : 0) | (flags != 0 ? ITEM_HAS_FLAGS : 0);
     atomic_store_explicit(&it->iflags, f, memory_order_relaxed);
-    SLABS_CHECK(it->cls == cls && it->kind == IT_PLAIN);   /* set by slab_alloc */
+    SLABS_CHECK(it->cls == cls && it->kind != IT_CHUNK);   /* set by slab_alloc* */
     char *p = (char *)it + ITEM_HEADER_SIZE;
     if (s->cfg.use_cas) {
         memset(p, 0, ITEM_CAS_SIZE);
@@ -214,8 +202,11 @@ void it_unref(store *s, item *it)
 {
     uint32_t before = atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel);
     SLABS_CHECK(before != 0);     /* refcount underflow: released once too often */
-    if (before == 1)
+    if (before == 1) {
+        if (it->kind == IT_CHAINED)
+            chain_free_data(s, it);     /* data chunks before their head */
         slab_free(s, it, it_total_size(s, it));
+    }
 }
 
 bool it_try_pin(item *it)
@@ -399,12 +390,7 @@ static void lru_count_taken_locked(struct slab_class *sc, item *it, bool dead, r
     sc->evicted_time = now - item_atime(it);
 }
 
-/*
- * Takes over an item near the tail of class cls: a dead one (expired or
- * flushed) nobody holds, or with evict also a live one nobody holds. Returns
- * its chunk, unlinked, refcount 1, accounted for nbytes, or NULL.
- */
-static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
+item *lru_take_tail(store *s, unsigned cls, bool evict)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
@@ -438,6 +424,21 @@ static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
             break;
     }
     pthread_mutex_unlock(&sc->lru_lock);
+    return found;
+}
+
+/*
+ * Takes over an item near the tail of class cls (lru_take_tail). Returns its
+ * chunk, unlinked, refcount 1, accounted for nbytes, or NULL. A chain head is
+ * never reused in place: its whole chain is freed and a chunk taken afresh.
+ */
+static item *lru_pull_tail(store *s, unsigned cls, size_t nbytes, bool evict)
+{
+    item *found = lru_take_tail(s, cls, evict);
+    if (found != NULL && found->kind == IT_CHAINED) {
+        it_unref(s, found);
+        return slab_alloc(s, cls, nbytes);
+    }
     if (found != NULL)
         slab_account_reuse(s, cls, it_total_size(s, found), nbytes);
     return found;
@@ -447,6 +448,8 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
                size_t nvalue, enum store_result *why)
 {
     size_t nbytes = it_size_for(s, nkey, flags, nvalue);
+    if (chain_needed(s, nbytes) && key_ok(nkey))
+        return chain_alloc(s, key, nkey, flags, exptime, nvalue, why);
     unsigned cls = key_ok(nkey) && nvalue <= UINT32_MAX ? slab_class_for(s, nbytes) : 0;
     if (cls == 0) {
         if (why != NULL)

@@ -54,20 +54,22 @@ static uint32_t align_up(uint64_t n)
  * Sizes: smallest = header (+CAS) + chunk_min, 8-aligned; each next one is
  * previous * factor rounded up to a multiple of 8 (memcached truncates the
  * product first; the same for -f 1.25), and at least previous + 8; a size above
- * page_size / factor is not taken; the last class is page_size itself.
+ * chunk_max / factor is not taken; the last class is chunk_max itself (larger
+ * items are chains, chain.c).
  */
 int slab_classes_init(store *s, char *err, size_t errlen)
 {
     const struct store_config *c = &s->cfg;
     uint64_t size = align_up(s->hdr_base + (uint64_t)c->chunk_min);
     unsigned n = 0;
+    uint32_t top = c->chunk_max;
 
     if (size > c->page_size) {
         snprintf(err, errlen, "page size %u is smaller than the smallest chunk (%llu bytes)",
                  c->page_size, (unsigned long long)size);
         return -1;
     }
-    while (size < c->page_size && (double)size <= (double)c->page_size / c->factor) {
+    while (size < top && (double)size <= (double)top / c->factor) {
         if (n + 1 >= CLASS_MAX) {
             snprintf(err, errlen,
                      "growth factor %g with chunk size %u and page size %u needs more than %d classes",
@@ -80,7 +82,7 @@ int slab_classes_init(store *s, char *err, size_t errlen)
         size = next < size + CHUNK_ALIGN ? size + CHUNK_ALIGN : next;
     }
     n++;
-    s->classes[n].size = c->page_size;
+    s->classes[n].size = top;
     s->nclasses = n;
     for (unsigned i = 1; i <= n; i++) {
         struct slab_class *sc = &s->classes[i];
@@ -414,6 +416,11 @@ item *slab_alloc_chunk(store *s, unsigned cls, size_t nbytes, ilink head)
     return slab_take_chunk(s, cls, nbytes, IT_CHUNK, head, 0);
 }
 
+item *slab_alloc_head(store *s, unsigned cls, size_t nbytes)
+{
+    return slab_take_chunk(s, cls, nbytes, IT_CHAINED, LINK_NONE, 1);
+}
+
 void slab_free(store *s, item *it, size_t nbytes)
 {
     struct slab_class *sc = &s->classes[it->cls];
@@ -477,13 +484,14 @@ uint32_t store_class_per_page(const store *s, unsigned cls)
 }
 
 /*
- * Key + value bytes that fit the largest chunk, assuming non-zero client
- * flags (the worst case). nkey does not change the header size.
+ * Key + value bytes of the largest item: a page less the header, assuming
+ * non-zero client flags (the worst case); beyond the largest class an item
+ * is a chain of chunks. nkey does not change the header size.
  */
 size_t store_item_size_max(const store *s, size_t nkey)
 {
     (void)nkey;
-    return s->classes[s->nclasses].size - s->hdr_base - ITEM_FLAGS_SIZE;
+    return s->cfg.page_size - s->hdr_base - ITEM_FLAGS_SIZE;
 }
 
 size_t store_item_header_size(const store *s, uint32_t flags)

@@ -25,8 +25,9 @@
  *
  * incr/decr follow memcached: the value is parsed like strtoull (leading
  * blanks, optional '+', digits, then the end or a blank; no sign '-', no
- * overflow). When the new number's digits fit the old length and nobody else
- * holds the item, it is rewritten in place and padded with spaces ("10" decr 1
+ * overflow), over every segment of a chained value. When the new number's
+ * digits fit the old length, the item is plain and nobody else holds it, it
+ * is rewritten in place and padded with spaces ("10" decr 1
  * -> "9 "); otherwise a new item with exactly the digits replaces it.
  */
 #include "slabs/internal.h"
@@ -49,6 +50,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->page_size = PAGE_SIZE_DEFAULT;
     cfg->factor = GROWTH_FACTOR_DEFAULT;
     cfg->chunk_min = CHUNK_MIN_DEFAULT;
+    cfg->chunk_max = 0;
     cfg->prealloc = false;
     cfg->no_evict = false;
     cfg->use_cas = true;
@@ -82,6 +84,26 @@ static bool automove_config_check(const struct store_config *c, char *err, size_
     return true;
 }
 
+/* Bytes of the smallest class: header (+CAS) + chunk_min, aligned. */
+static uint64_t chunk_smallest(const struct store_config *c)
+{
+    uint64_t n = ITEM_HEADER_SIZE + (c->use_cas ? ITEM_CAS_SIZE : 0) + (uint64_t)c->chunk_min;
+    return (n + CHUNK_ALIGN - 1) & ~(uint64_t)(CHUNK_ALIGN - 1);
+}
+
+/*
+ * chunk_max 0: half a page (memcached's default), aligned down, but never
+ * below the smallest class nor above the page.
+ */
+static uint32_t chunk_max_default(const struct store_config *c)
+{
+    uint64_t half = (c->page_size / 2) & ~(uint64_t)(CHUNK_ALIGN - 1);
+    uint64_t smallest = chunk_smallest(c);
+    if (half < smallest)
+        half = smallest < c->page_size ? smallest : c->page_size;
+    return (uint32_t)half;
+}
+
 static bool config_check(const struct store_config *c, char *err, size_t errlen)
 {
     if (!(c->factor > 1.0) || !isfinite(c->factor)) {
@@ -110,6 +132,17 @@ static bool config_check(const struct store_config *c, char *err, size_t errlen)
                  (unsigned long long)(ARENA_MAX / (1024 * 1024)));
         return false;
     }
+    if (c->chunk_max != 0) {
+        uint64_t smallest = chunk_smallest(c);
+        if (c->chunk_max < smallest || c->chunk_max > c->page_size ||
+            c->chunk_max % CHUNK_ALIGN != 0) {
+            snprintf(err, errlen,
+                     "slab_chunk_max must be a multiple of %d between the smallest chunk "
+                     "(%llu bytes) and the page size (%u bytes)",
+                     CHUNK_ALIGN, (unsigned long long)smallest, c->page_size);
+            return false;
+        }
+    }
     if (c->hash_power > HASH_POWER_MAX) {
         snprintf(err, errlen, "hash power must be at most %d", HASH_POWER_MAX);
         return false;
@@ -127,6 +160,8 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->cfg = *cfg;
+    if (s->cfg.chunk_max == 0)
+        s->cfg.chunk_max = chunk_max_default(cfg);
     s->hdr_base = ITEM_HEADER_SIZE + (cfg->use_cas ? ITEM_CAS_SIZE : 0);
     atomic_init(&s->cas_seq, 0);
     atomic_init(&s->flush_word, 0);
@@ -174,6 +209,15 @@ void store_destroy(store *s)
 }
 
 /* ---- helpers ---- */
+
+/* Copies src's whole value into dst's at off, segment by segment. */
+static void value_copy(store *s, item *dst, size_t off, const item *src)
+{
+    struct item_seg_iter si;
+    struct store_seg seg;
+    for (item_seg_begin(&si, s, src); item_seg_next(&si, &seg); off += seg.len)
+        item_value_write(s, dst, off, seg.ptr, seg.len);
+}
 
 /* The live item for key, unlinking a dead one it meets. Stripe lock held. */
 static item *find_live_locked(store *s, const char *key, size_t nkey, uint64_t hv,
@@ -347,10 +391,9 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
             it_unref(s, old);
             return why;
         }
-        char *v = item_value_mut(it);
         const item *first = append ? old : add, *second = append ? add : old;
-        memcpy(v, item_value(first), first->nvalue);
-        memcpy(v + first->nvalue, item_value(second), second->nvalue);
+        value_copy(s, it, 0, first);
+        value_copy(s, it, first->nvalue, second);
 
         bool same = swap_if_same(s, old, it, k, true, cas_out);
         it_unref(s, it);
@@ -420,25 +463,53 @@ enum store_result store_touch(store *s, const char *key, size_t nkey, int64_t ex
 
 /* ---- incr/decr ---- */
 
-/* Parses a counter value the way memcached's safe_strtoull does. */
-static bool arith_parse(const char *p, size_t n, uint64_t *out)
+/*
+ * Parses a counter value the way memcached's safe_strtoull does: blanks, an
+ * optional '+', digits, then the end or a blank. Fed segment by segment, so
+ * a chained value parses the same as a plain one.
+ */
+enum arith_stage { ARITH_LEAD, ARITH_SIGNED, ARITH_DIGITS, ARITH_DONE, ARITH_BAD };
+
+struct arith_scan {
+    enum arith_stage stage;
+    uint64_t v;
+};
+
+static void arith_feed(struct arith_scan *a, const char *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n && isspace((unsigned char)p[i]))
-        i++;
-    if (i < n && p[i] == '+')
-        i++;
-    size_t start = i;
-    uint64_t v = 0;
-    for (; i < n && isdigit((unsigned char)p[i]); i++) {
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
+    for (size_t i = 0; i < n && a->stage < ARITH_DONE; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (isdigit(c)) {
+            unsigned d = (unsigned)(c - '0');
+            if (a->v > (UINT64_MAX - d) / 10) {
+                a->stage = ARITH_BAD;
+                break;
+            }
+            a->v = a->v * 10 + d;
+            a->stage = ARITH_DIGITS;
+        } else if (a->stage == ARITH_DIGITS) {
+            a->stage = isspace(c) ? ARITH_DONE : ARITH_BAD;
+        } else if (a->stage == ARITH_LEAD && isspace(c)) {
+            continue;
+        } else if (a->stage == ARITH_LEAD && c == '+') {
+            a->stage = ARITH_SIGNED;
+        } else {
+            a->stage = ARITH_BAD;
+        }
     }
-    if (i == start || (i < n && !isspace((unsigned char)p[i])))
+}
+
+/* The number it holds, if its value is one. */
+static bool arith_parse(const store *s, const item *it, uint64_t *out)
+{
+    struct arith_scan a = { ARITH_LEAD, 0 };
+    struct item_seg_iter si;
+    struct store_seg seg;
+    for (item_seg_begin(&si, s, it); a.stage < ARITH_DONE && item_seg_next(&si, &seg);)
+        arith_feed(&a, seg.ptr, seg.len);
+    if (a.stage != ARITH_DIGITS && a.stage != ARITH_DONE)
         return false;
-    *out = v;
+    *out = a.v;
     return true;
 }
 
@@ -518,7 +589,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             key_unlock(&k);
             return STORE_EXISTS;
         }
-        if (!arith_parse(item_value(old), old->nvalue, &v)) {
+        if (!arith_parse(s, old, &v)) {
             key_unlock(&k);
             return STORE_NON_NUMERIC;
         }
@@ -527,7 +598,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             *result = v;
         char digits[DECIMAL_U64_MAX];
         size_t len = decimal_u64(digits, v);
-        if (len <= old->nvalue &&
+        if (len <= old->nvalue && old->kind == IT_PLAIN &&
             atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
             arith_in_place_locked(s, old, digits, len, cas_out);
             if (it_out != NULL) {
@@ -621,7 +692,7 @@ static uint8_t marks_of(const item *it)
 
 size_t store_item_total_size(const store *s, const item *it)
 {
-    return it_total_size(s, it);
+    return it->kind == IT_CHAINED ? chain_total_size(s, it) : it_total_size(s, it);
 }
 
 /* The hit half of store_lookup. Stripe lock held. */
@@ -722,7 +793,7 @@ static item *stale_copy(store *s, item *old, const struct store_delete_cond *d)
     item *it = it_alloc(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
     if (it == NULL)
         return NULL;
-    memcpy(item_value_mut(it), item_value(old), old->nvalue);
+    value_copy(s, it, 0, old);
     uint8_t marks = (uint8_t)((marks_of(old) & ITEM_KEY_BINARY) | ITEM_STALE);
     atomic_fetch_or_explicit(&it->iflags, marks, memory_order_relaxed);
     return it;

@@ -53,6 +53,8 @@ struct store_config {
     uint32_t page_size;      /* -I */
     double factor;           /* -f, > 1.0 */
     uint32_t chunk_min;      /* -n */
+    uint32_t chunk_max;      /* -o slab_chunk_max: the largest class, bytes; larger
+                                items are chains of chunks. 0 = page_size / 2 */
     bool prealloc;           /* -L: take every page at start */
     bool no_evict;           /* -M: fail with STORE_NO_MEMORY instead of evicting */
     bool use_cas;            /* false with -C: no CAS field in items, cas always 0 */
@@ -90,8 +92,8 @@ void store_destroy(store *s);
 unsigned store_class_count(const store *s);                 /* classes 1..count */
 uint32_t store_class_chunk_size(const store *s, unsigned cls);
 uint32_t store_class_per_page(const store *s, unsigned cls);
-/* Largest key + value that fits one item (the biggest class less headers,
- * counting 4 bytes of non-zero flags; nkey does not change the header). */
+/* Largest key + value of an item (the page size less headers, counting 4
+ * bytes of non-zero flags; nkey does not change the header). */
 size_t store_item_size_max(const store *s, size_t nkey);
 
 /* ---- results ---- */
@@ -141,8 +143,12 @@ void store_release(store *s, item *it);
 /* Item accessors: valid while a reference is held. */
 const char *item_key(const item *it);
 uint8_t item_nkey(const item *it);
+/* The value of an item that is not chained (plain): one piece of memory. */
 const char *item_value(const item *it);
 uint32_t item_nvalue(const item *it);       /* value bytes, no CRLF */
+/* A value larger than the largest class is chained: held in several
+ * segments, read through item_seg_* or item_value_read. */
+bool item_is_chained(const item *it);
 uint32_t item_flags(const item *it);
 uint64_t item_cas(const item *it);          /* 0 when CAS is disabled */
 rel_time_t item_exptime(const item *it);    /* 0 = never */
@@ -160,7 +166,39 @@ unsigned item_class(const item *it);        /* for per-class counters */
  */
 item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
                        int64_t exptime, size_t nvalue, enum store_result *why);
+/* The value of a plain item (not item_is_chained), to fill. */
 char *item_value_mut(item *it);
+
+/* ---- value segments: any item, plain or chained ----
+ *
+ * A value is one segment (plain item) or several (chained), read in order
+ * with an iterator, straight from item memory, while a reference is held:
+ *
+ *     struct item_seg_iter si;
+ *     struct store_seg seg;
+ *     for (item_seg_begin(&si, s, it); item_seg_next(&si, &seg);)
+ *         use(seg.ptr, seg.len);
+ */
+struct store_seg {
+    const char *ptr;
+    size_t len;
+};
+
+struct item_seg_iter {       /* private fields: use the functions */
+    const store *s;
+    const item *it;
+    const item *next;        /* the next data chunk; NULL before segment 0 */
+    size_t left;             /* value bytes not yet given out */
+};
+
+void item_seg_begin(struct item_seg_iter *si, const store *s, const item *it);
+/* The next segment (len > 0), or false after the last. */
+bool item_seg_next(struct item_seg_iter *si, struct store_seg *seg);
+
+/* Copies n value bytes at off into an unlinked item being filled / out of
+ * a held item. off + n <= item_nvalue. */
+void item_value_write(store *s, item *it, size_t off, const void *src, size_t n);
+void item_value_read(const store *s, const item *it, size_t off, void *dst, size_t n);
 
 /*
  * Links a filled item under its key according to mode, consuming the caller's

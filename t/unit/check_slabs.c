@@ -16,7 +16,9 @@
 #define KB 1024u
 #define MB (1024u * 1024u)
 
-static store *mk(uint64_t mem, uint32_t page, double f, uint32_t n, bool cas)
+/* A store whose largest class is chunk_max (0: half a page, the default). */
+static store *mk_top(uint64_t mem, uint32_t page, double f, uint32_t n, bool cas,
+                     uint32_t chunk_max)
 {
     struct store_config c;
     store_config_defaults(&c);
@@ -25,8 +27,14 @@ static store *mk(uint64_t mem, uint32_t page, double f, uint32_t n, bool cas)
     c.factor = f;
     c.chunk_min = n;
     c.use_cas = cas;
+    c.chunk_max = chunk_max;
     c.hash_power = 6;
     return fx_store_create(&c);
+}
+
+static store *mk(uint64_t mem, uint32_t page, double f, uint32_t n, bool cas)
+{
+    return mk_top(mem, page, f, n, cas, 0);
 }
 
 static void setup(void)
@@ -40,7 +48,7 @@ static unsigned put(store *s, const char *k, size_t nvalue)
     enum store_result why = STORE_OK;
     item *it = store_item_alloc(s, k, strlen(k), 0, 0, nvalue, &why);
     ck_assert_msg(it != NULL, "alloc %s: %d", k, why);
-    memset(item_value_mut(it), 'v', nvalue);
+    fx_fill(s, it, 'v', nvalue);
     unsigned cls = item_class(it);
     ck_assert_int_eq(store_commit(s, it, STORE_SET, 0, NULL), STORE_OK);
     return cls;
@@ -55,17 +63,18 @@ START_TEST(test_classes_default)
     for (unsigned i = 0; i < 10; i++)
         ck_assert_uint_eq(store_class_chunk_size(s, i + 1), first[i]);
     unsigned n = store_class_count(s);
-    /* the same rule, worked out independently: stop above 1 MB / 1.25 */
+    /* the same rule, worked out independently: stop above 512 KB / 1.25
+     * (the largest class is slab_chunk_max, half a page, as memcached's 39) */
     unsigned expect = 0;
-    for (double sz = 88; sz <= MB / 1.25; expect++) {
+    for (double sz = 88; sz <= MB / 2 / 1.25; expect++) {
         double next = (double)(((uint64_t)ceil(sz * 1.25) + 7) / 8 * 8);
         sz = next < sz + 8 ? sz + 8 : next;
     }
     ck_assert_uint_eq(n, expect + 1);
-    ck_assert_uint_eq(n, 42);
-    ck_assert_uint_eq(store_class_chunk_size(s, n), MB);
-    ck_assert_uint_eq(store_class_per_page(s, n), 1);
-    ck_assert_uint_le(store_class_chunk_size(s, n - 1), MB / 1.25);
+    ck_assert_uint_eq(n, 39);
+    ck_assert_uint_eq(store_class_chunk_size(s, n), MB / 2);
+    ck_assert_uint_eq(store_class_per_page(s, n), 2);
+    ck_assert_uint_le(store_class_chunk_size(s, n - 1), MB / 2 / 1.25);
     for (unsigned c = 1; c <= n; c++) {
         uint32_t sz = store_class_chunk_size(s, c);
         ck_assert_uint_eq(sz % 8, 0);
@@ -82,12 +91,12 @@ END_TEST
 
 START_TEST(test_classes_factor2_small_page)
 {
-    /* -I 1k -f 2 -n 48: 88, 176, 352; 704 > 1024/2 stops; then 1024 */
+    /* -I 1k -f 2 -n 48: 88, 176; 352 > 512/2 stops; then 512 (half a page) */
     store *s = mk(64 * KB, KB, 2.0, 48, true);
-    ck_assert_uint_eq(store_class_count(s), 4);
-    const uint32_t size[] = {88, 176, 352, 1024};
-    const uint32_t per[] = {11, 5, 2, 1};
-    for (unsigned i = 0; i < 4; i++) {
+    ck_assert_uint_eq(store_class_count(s), 3);
+    const uint32_t size[] = {88, 176, 512};
+    const uint32_t per[] = {11, 5, 2};
+    for (unsigned i = 0; i < 3; i++) {
         ck_assert_uint_eq(store_class_chunk_size(s, i + 1), size[i]);
         ck_assert_uint_eq(store_class_per_page(s, i + 1), per[i]);
     }
@@ -100,8 +109,9 @@ START_TEST(test_classes_no_cas_fine_factor)
 {
     /* -C -n 8 -f 1.01 -I 1k: 32 + 8 = 40; +1% rounds to +8 up to 808
      * (97 classes: 40..808), then +16 steps 824..1000 (12 classes) since
-     * x*1.01 > x+8 there; 1000*1.01 = 1010 -> 1016 > 1024/1.01: stop; 1024 */
-    store *s = mk(64 * KB, KB, 1.01, 8, false);
+     * x*1.01 > x+8 there; 1000*1.01 = 1010 -> 1016 > 1024/1.01: stop; 1024
+     * (slab_chunk_max = the page) */
+    store *s = mk_top(64 * KB, KB, 1.01, 8, false, KB);
     ck_assert_uint_eq(store_class_count(s), 110);
     ck_assert_uint_eq(store_class_chunk_size(s, 1), 40);
     ck_assert_uint_eq(store_class_chunk_size(s, 2), 48);
@@ -116,15 +126,15 @@ END_TEST
 
 START_TEST(test_classes_n_and_big_factor)
 {
-    /* -n 100 -f 3 -I 64k: 140 -> 420 -> 1260 -> 3780 -> 11340; 34020 > 65536/3
-     * stops; 65536 */
+    /* -n 100 -f 3 -I 64k: 140 -> 420 -> 1260 -> 3780; 11340 > 32768/3
+     * stops; 32768 (half a page) */
     store *s = mk(MB, 64 * KB, 3.0, 100, true);
-    const uint32_t size[] = {144, 432, 1296, 3888, 11664, 65536};
-    /* 40+100 = 140 -> 144; 144*3 = 432; 1296; 3888; 11664; 34992 > 21845 */
-    ck_assert_uint_eq(store_class_count(s), 6);
-    for (unsigned i = 0; i < 6; i++)
+    const uint32_t size[] = {144, 432, 1296, 3888, 32768};
+    /* 40+100 = 140 -> 144; 144*3 = 432; 1296; 3888; 11664 > 10922 */
+    ck_assert_uint_eq(store_class_count(s), 5);
+    for (unsigned i = 0; i < 5; i++)
         ck_assert_uint_eq(store_class_chunk_size(s, i + 1), size[i]);
-    ck_assert_uint_eq(store_class_per_page(s, 5), 5);    /* 65536 / 11664 */
+    ck_assert_uint_eq(store_class_per_page(s, 4), 16);    /* 65536 / 3888 */
     store_destroy(s);
     /* page equal to the smallest chunk: a single class */
     s = mk(64 * KB, KB, 1.25, 1024 - 40, true);
@@ -246,8 +256,9 @@ END_TEST
 
 START_TEST(test_mem_limit_strict)
 {
-    /* 4 pages of 1k; class 4 = whole pages: 4 items fill memory */
-    store *s = mk(4 * KB, KB, 2.0, 48, true);
+    /* 4 pages of 1k; class 4 = whole pages (slab_chunk_max = the page): 4
+     * items fill memory */
+    store *s = mk_top(4 * KB, KB, 2.0, 48, true, KB);
     char k[8];
     for (int i = 0; i < 4; i++) {
         snprintf(k, sizeof(k), "p%d", i);
@@ -298,6 +309,7 @@ START_TEST(test_prealloc)
     c.mem_limit = 8 * KB;
     c.page_size = KB;
     c.factor = 2.0;
+    c.chunk_max = KB;      /* classes 88, 176, 352, 1024 */
     c.prealloc = true;
     store *s = store_create(&c, err, sizeof(err));
     ck_assert_ptr_nonnull(s);

@@ -47,7 +47,7 @@ static enum store_result put(store *s, const char *k, const char *v, uint32_t fl
     item *it = store_item_alloc(s, k, strlen(k), flags, exp, strlen(v), &why);
     if (it == NULL)
         return why;
-    memcpy(item_value_mut(it), v, strlen(v));
+    item_value_write(s, it, 0, v, strlen(v));
     return store_commit(s, it, mode, cas_in, cas_out);
 }
 
@@ -63,7 +63,8 @@ static char *val(store *s, const char *k, uint64_t *cas)
     item *it = store_get(s, k, strlen(k), NULL);
     if (it == NULL)
         return strcpy(buf, "<miss>");
-    memcpy(buf, item_value(it), item_nvalue(it));
+    ck_assert_uint_lt(item_nvalue(it), sizeof(buf));
+    item_value_read(s, it, 0, buf, item_nvalue(it));
     buf[item_nvalue(it)] = '\0';
     if (cas != NULL)
         *cas = item_cas(it);

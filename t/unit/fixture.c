@@ -5,6 +5,10 @@
 #include "t/unit/fixture.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* Bytes written per item_value_write call by fx_fill. */
+#define FX_FILL_PIECE 4096
 
 store *fx_store_create(const struct store_config *cfg)
 {
@@ -20,6 +24,14 @@ store *fx_store_sized(uint64_t mem_limit)
     store_config_defaults(&cfg);
     cfg.mem_limit = mem_limit;
     return fx_store_create(&cfg);
+}
+
+void fx_fill(store *s, item *it, char c, size_t n)
+{
+    char piece[FX_FILL_PIECE];
+    memset(piece, c, sizeof(piece));
+    for (size_t off = 0; off < n; off += sizeof(piece))
+        item_value_write(s, it, off, piece, n - off < sizeof(piece) ? n - off : sizeof(piece));
 }
 
 int fx_run_suite(Suite *s)

@@ -24,6 +24,10 @@ store *fx_store_create(const struct store_config *cfg);
 /* A store with the default configuration but for the memory limit. */
 store *fx_store_sized(uint64_t mem_limit);
 
+/* Fills the first n value bytes of an item being built with byte c (any
+ * item, plain or chained). */
+void fx_fill(store *s, item *it, char c, size_t n);
+
 /* Runs every test of s and frees it; EXIT_SUCCESS if none failed (for main). */
 int fx_run_suite(Suite *s);
 

@@ -51,6 +51,14 @@ t_unit_check_slabs_debug_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_slabs_debug_LDADD = $(SLABS_CHECK_LDADD)
 # --- end slabs suites ---
 
+# --- chained items (owner: chain): the store's chains and their replies ---
+check_PROGRAMS += t/unit/check_chain
+UNIT_TESTS += t/unit/check_chain
+t_unit_check_chain_SOURCES = t/unit/check_chain.c
+t_unit_check_chain_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_chain_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
+# --- end chained items ---
+
 # --- server suites (owner: server): the option table, without a server ---
 check_PROGRAMS += t/unit/check_settings
 UNIT_TESTS += t/unit/check_settings
