@@ -531,6 +531,7 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->page_size = (uint32_t)s->page_size;
     cfg->factor = s->factor;
     cfg->chunk_min = (uint32_t)s->chunk_min;
+    cfg->chunk_max = (uint32_t)settings_chunk_max_bytes(s);
     cfg->prealloc = s->prealloc;
     cfg->no_evict = s->no_evict;
     cfg->use_cas = !s->no_cas;

@@ -548,6 +548,7 @@ START_TEST(store_config_from_settings)
     ck_assert_uint_eq(cfg.hash_power, 18);
     ck_assert(cfg.slab_reassign);
     ck_assert_uint_eq(cfg.automove, AUTOMOVE_DEFAULT);
+    ck_assert_uint_eq(cfg.chunk_max, 1024 * 1024);   /* half of -I 2m */
     PARSE_OK("-o", "no_slab_reassign,slab_automove=2,slab_automove_ratio=0.25",
              "-o", "slab_automove_window=7,slab_automove_freeratio=0.5");
     settings_store_config(&st, &cfg);
@@ -556,6 +557,9 @@ START_TEST(store_config_from_settings)
     ck_assert_double_eq(cfg.automove_ratio, 0.25);
     ck_assert_uint_eq(cfg.automove_window, 7);
     ck_assert_double_eq(cfg.automove_freeratio, 0.5);
+    PARSE_OK("-o", "slab_chunk_max=16");
+    settings_store_config(&st, &cfg);
+    ck_assert_uint_eq(cfg.chunk_max, 16 * 1024);
 }
 END_TEST
 
