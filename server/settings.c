@@ -646,6 +646,58 @@ static void man_row(FILE *out, const struct settings_row *r)
     fputc('\n', out);
 }
 
+/* How memory moves: pages, page moves, automove, chained items, limits. */
+static void man_memory(FILE *out)
+{
+    fputs(".SH MEMORY\n"
+          "Item memory (\\fB\\-m\\fR) is cut into pages of \\fB\\-I\\fR bytes; each page"
+          " belongs to one slab class at a time and is carved into that class's chunks."
+          " An item larger than \\fBslab_chunk_max\\fR (default half a page) is a chain of"
+          " chunks: full chunks of the largest class and a last one of the smallest class that"
+          " holds the rest, so a value costs about its own size. The largest item is a page"
+          " less its headers.\n"
+          ".PP\n"
+          "Pages move between classes (unless \\fBno_slab_reassign\\fR): the mover empties"
+          " a page in small steps beside the running workers, copies each live item into a free"
+          " chunk of the same class when there is one and evicts it otherwise, waits out items"
+          " that replies in flight still read, and hands the page to the class that needs it or"
+          " to a global pool. A class that has no free chunk, no page to take and nothing of its"
+          " own to evict takes a page at once from the class whose LRU tail is oldest. The"
+          " \\fBstats\\fR counters \\fBslabs_moved\\fR, \\fBslab_reassign_*\\fR and"
+          " \\fBslab_global_page_pool\\fR report the moves, as memcached.\n"
+          ".PP\n"
+          "Automove (\\fBslab_automove=1\\fR, the default) samples every class many times a"
+          " second: whether it evicted or refused a store since the last sample, and the age of"
+          " its LRU tail. A page moves only from a class that has not evicted for"
+          " \\fBslab_automove_window\\fR samples to one that evicted in each of them, and only"
+          " when the receiver's tail is younger than \\fBslab_automove_ratio\\fR times the"
+          " giver's: memory goes where it buys hits. After a change of value sizes the starving"
+          " class gets pages within a fraction of a second, one page per sample; on a steady"
+          " mix where every class evicts nothing moves, and a class that gave pages never takes"
+          " them back from one that still evicts, so pages do not go back and forth. A class"
+          " whose free chunks exceed \\fBslab_automove_freeratio\\fR of \\fB\\-m\\fR gives"
+          " pages first. \\fBslab_automove=2\\fR is memcached's aggressive mode: a page to"
+          " the class that evicted most on every sample with evictions.\n"
+          ".PP\n"
+          "\\fBcache_memlimit\\fR lowers or raises \\fB\\-m\\fR at run time: a lower limit"
+          " drains pages, oldest LRU tails first, and gives them back to the system (the"
+          " resident size falls); a higher one is used at once.\n", out);
+}
+
+/* The commands beyond memcached's storage and retrieval that manage memory. */
+static void man_commands(FILE *out)
+{
+    fputs(".SH COMMANDS\n"
+          ".TP\n\\fBslabs reassign\\fR \\fIsrc\\fR \\fIdst\\fR\n"
+          "Moves one page from class \\fIsrc\\fR (\\-1: any class with a page to spare;"
+          " 0: the global pool) to class \\fIdst\\fR (0: the pool). Replies, as memcached"
+          " 1.6.45: OK, BUSY (a move is in progress), BADCLASS, NOSPARE (the source has fewer"
+          " than two pages), SAME; CLIENT_ERROR slab reassignment disabled under"
+          " \\fBno_slab_reassign\\fR.\n"
+          ".TP\n\\fBslabs automove\\fR \\fB0\\fR|\\fB1\\fR|\\fB2\\fR\n"
+          "Sets the automove mode at run time (\\fBstats settings\\fR shows it).\n", out);
+}
+
 void settings_man(FILE *out)
 {
     fprintf(out, ".TH SLABCACHE 1 \"\" \"%s %s\" \"User Commands\"\n", PACKAGE_NAME,
@@ -664,6 +716,8 @@ void settings_man(FILE *out)
     for (size_t i = 0; i < ROWS_N; i++)
         if (settings_rows[i].kind == ROW_EXT)
             man_row(out, &settings_rows[i]);
+    man_memory(out);
+    man_commands(out);
     fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT or the"
           " \\fBshutdown\\fR command; non\\-zero on a bad option, with a one\\-line"
           " message on standard error.\n"
@@ -672,6 +726,18 @@ void settings_man(FILE *out)
           " the key was given in base64 or when its bytes hold whitespace or control"
           " characters; memcached 1.6.45 writes such a key raw, so a newline in it"
           " breaks the reply line.\n"
+          ".PP\n"
+          "The \\fB\\-I\\fR flag sets the page size as well as the largest item, as"
+          " memcached up to 1.4; memcached 1.6 keeps 1 MB pages and \\fB\\-I\\fR only raises its item limit."
+          " Because pages move and large items are chained, a large \\fB\\-I\\fR no longer"
+          " strands memory in the class that took a page first, but each class still holds"
+          " whole pages: at \\fB\\-I 4m \\-m 64\\fR only 16 classes can hold items at once.\n"
+          ".PP\n"
+          "Automove is our policy (above), not memcached's: \\fBslab_automove_window\\fR"
+          " counts samples rather than seconds, \\fBslab_automove_ratio\\fR compares LRU tail"
+          " ages, and their defaults differ. \\fBslabs automove ratio\\fR, \\fBwindow\\fR"
+          " and \\fBfreeratio\\fR are not taken at run time (CLIENT_ERROR bad command line"
+          " format); give them with \\fB\\-o\\fR.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 
