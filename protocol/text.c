@@ -549,7 +549,8 @@ static void text_slabs_reassign(struct text_req *rq)
         REPLY_LIT(rq->out, MSG_REASSIGN_OFF);
         return;
     }
-    if (!text_slabs_number(&rq->tok[2], true, &src) || !text_slabs_number(&rq->tok[3], true, &dst)) {
+    if (!text_slabs_number(&rq->tok[2], true, &src) ||
+        !text_slabs_number(&rq->tok[3], true, &dst)) {
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
