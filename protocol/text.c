@@ -542,6 +542,22 @@ static bool text_slabs_number(const struct text_token *t, bool negative_ok, int6
     return negative_ok ? *out >= INT32_MIN && *out <= INT32_MAX : *out <= UINT32_MAX;
 }
 
+struct text_lit {
+    const char *text;
+    size_t len;
+};
+
+#define TEXT_LIT(lit) { lit, MSG_LEN(lit) }
+
+/* store_slab_reassign's results in memcached's words. */
+static const struct text_lit text_reassign_replies[] = {
+    [STORE_REASSIGN_OK] = TEXT_LIT(MSG_OK),
+    [STORE_REASSIGN_BUSY] = TEXT_LIT(MSG_REASSIGN_BUSY),
+    [STORE_REASSIGN_BADCLASS] = TEXT_LIT(MSG_REASSIGN_BADCLASS),
+    [STORE_REASSIGN_NOSPARE] = TEXT_LIT(MSG_REASSIGN_NOSPARE),
+    [STORE_REASSIGN_SAME] = TEXT_LIT(MSG_REASSIGN_SAME),
+};
+
 static void text_slabs_reassign(struct text_req *rq)
 {
     int64_t src, dst;
@@ -554,23 +570,9 @@ static void text_slabs_reassign(struct text_req *rq)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
-    switch (store_slab_reassign(rq->store, (int)src, (int)dst)) {
-    case STORE_REASSIGN_OK:
-        REPLY_LIT(rq->out, MSG_OK);
-        return;
-    case STORE_REASSIGN_BUSY:
-        REPLY_LIT(rq->out, MSG_REASSIGN_BUSY);
-        return;
-    case STORE_REASSIGN_BADCLASS:
-        REPLY_LIT(rq->out, MSG_REASSIGN_BADCLASS);
-        return;
-    case STORE_REASSIGN_NOSPARE:
-        REPLY_LIT(rq->out, MSG_REASSIGN_NOSPARE);
-        return;
-    case STORE_REASSIGN_SAME:
-        REPLY_LIT(rq->out, MSG_REASSIGN_SAME);
-        return;
-    }
+    const struct text_lit *r = &text_reassign_replies[store_slab_reassign(rq->store, (int)src,
+                                                                          (int)dst)];
+    reply_add(rq->out, r->text, r->len);
 }
 
 static void text_slabs_automove(struct text_req *rq)
