@@ -6,11 +6,13 @@
  * fd limit -> build the store -> bind the listeners -> (-vv) print the class
  * table -> daemonize (-d; the parent waits until the child is serving) ->
  * drop privileges (-u) -> lock memory (-k) -> write the pid file (-P) ->
- * start the workers and the main loop. SIGTERM, SIGINT and the `shutdown`
+ * start the store's mover thread (after the fork: threads do not survive
+ * it), the workers and the main loop. SIGTERM, SIGINT and the `shutdown`
  * command all end in server_stop(): the main loop returns, accepting stops,
  * the workers close their connections and are joined, and only then are the
  * listening sockets closed and freed (workers read that array for `stats`),
- * the -s socket file and the pid file removed, and the process exits 0.
+ * the -s socket file and the pid file removed, the store (and its mover
+ * thread) destroyed, and the process exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -205,10 +207,6 @@ static void build_store(struct server *srv)
         fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
         exit(EX_USAGE);
     }
-    if (store_start_background(srv->store, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
-        exit(EX_OSERR);
-    }
     srv->env = (struct proto_env){
         .store = srv->store,
         .shutdown_enabled = srv->settings.shutdown,
@@ -274,6 +272,8 @@ int main(int argc, char **argv)
     if (s->pidfile != NULL)
         write_pidfile(s->pidfile);
 
+    if (store_start_background(srv.store, err, sizeof(err)) != 0)
+        die("%s", err);
     if (evthread_use_pthreads() != 0 || (srv.base = event_base_new()) == NULL)
         die("cannot initialise libevent");
     if (stats_init(&srv) != 0 || workers_start(&srv, err, sizeof(err)) != 0)
