@@ -294,6 +294,11 @@ START_TEST(cache_memlimit)
     EXPECT("cache_memlimit abc\r\n", "ERROR\r\n");
     EXPECT("cache_memlimit -5\r\n", "ERROR\r\n");
     EXPECT("cache_memlimit\r\n", "ERROR\r\n");
+    /* memcached 1.6.45: bare digits, at most 11 of them; later tokens ignored */
+    EXPECT("cache_memlimit +64\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit 000000000064\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit 4294967296\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit 00000000064 1 2\r\n", "OK\r\n");
     struct store_stats ss;
     store_stats(st, &ss);
     ck_assert_uint_eq(ss.limit_maxbytes, 64u * 1024 * 1024);
