@@ -44,4 +44,12 @@
 #define MSG_MEMLIMIT_SMALL  "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
 #define MSG_MEMLIMIT_UNITS  "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n"
 
+/* ---- slabs reassign / slabs automove (memcached 1.6.45's words) ---- */
+#define MSG_REASSIGN_BUSY     "BUSY currently processing reassign request\r\n"
+#define MSG_REASSIGN_BADCLASS "BADCLASS invalid src or dst class id\r\n"
+#define MSG_REASSIGN_NOSPARE  "NOSPARE source class has no spare pages\r\n"
+#define MSG_REASSIGN_SAME     "SAME src and dst class are identical\r\n"
+#define MSG_REASSIGN_OFF      "CLIENT_ERROR slab reassignment disabled\r\n"
+#define MSG_AUTOMOVE_WINDOW   "CLIENT_ERROR automove window too low or too high\r\n"
+
 #endif

@@ -94,6 +94,7 @@ static inline bool proto_mode_parse(const char *name, enum proto_mode *mode)
 struct proto_env {
     store *store;
     bool shutdown_enabled;       /* -A */
+    bool slab_reassign;          /* -o slab_reassign: `slabs reassign` allowed */
     enum proto_mode mode;        /* -B (default auto) */
     /*
      * `stats [group]`: emits the group's lines into sink and returns true, or

@@ -44,6 +44,7 @@
 #define TEXT_LEADING_SPACE_MAX 100     /* long lines: spaces allowed before get */
 #define TEXT_STATS_GROUP_MAX 64
 #define TEXT_CRLF_LEN 2
+#define TEXT_ADMIN_DIGITS_MAX 11       /* memcached reads no longer 32-bit numbers */
 /* "VALUE " key " " flags " " bytes " " cas "\r\n" at its longest (nkey is 8 bits). */
 #define TEXT_VALUE_HDR_MAX (MSG_LEN(MSG_VALUE_PREFIX) + UINT8_MAX + 3 * (1 + DECIMAL_U64_MAX) + 2)
 
@@ -500,11 +501,41 @@ static void text_cmd_shutdown(struct text_req *rq, unsigned arg)
     REPLY_LIT(rq->out, MSG_BAD_SHUTDOWN);
 }
 
-/* cache_memlimit MB [noreply]: memcached's checks and words. */
+/*
+ * A number as memcached 1.6.45 reads one for its admin commands: bare
+ * digits (a leading '-' only when negative_ok), at most
+ * TEXT_ADMIN_DIGITS_MAX characters; int32_t when negative_ok, else uint32_t.
+ */
+static bool text_admin_number(const struct text_token *t, bool negative_ok, int64_t *out)
+{
+    bool sign_ok = t->len > 0 && t->p[0] != '+' && (negative_ok || t->p[0] != '-');
+    if (t->len > TEXT_ADMIN_DIGITS_MAX || !sign_ok || !text_parse_i64(t, out))
+        return false;
+    return negative_ok ? *out >= INT32_MIN && *out <= INT32_MAX : *out <= UINT32_MAX;
+}
+
+struct text_lit {
+    const char *text;
+    size_t len;
+};
+
+#define TEXT_LIT(lit) { lit, MSG_LEN(lit) }
+
+/* store_slab_reassign's results in memcached's words. */
+static const struct text_lit text_reassign_replies[] = {
+    [STORE_REASSIGN_OK] = TEXT_LIT(MSG_OK),
+    [STORE_REASSIGN_BUSY] = TEXT_LIT(MSG_REASSIGN_BUSY),
+    [STORE_REASSIGN_BADCLASS] = TEXT_LIT(MSG_REASSIGN_BADCLASS),
+    [STORE_REASSIGN_NOSPARE] = TEXT_LIT(MSG_REASSIGN_NOSPARE),
+    [STORE_REASSIGN_SAME] = TEXT_LIT(MSG_REASSIGN_SAME),
+};
+
+/* cache_memlimit MB [noreply]: memcached 1.6.45's checks and words; tokens
+ * after MB are ignored. */
 static void text_cmd_memlimit(struct text_req *rq, unsigned arg)
 {
-    uint32_t mb;
-    if (!text_parse_u32(&rq->tok[1], &mb)) {
+    int64_t mb;
+    if (!text_admin_number(&rq->tok[1], false, &mb)) {
         REPLY_LIT(rq->out, MSG_ERROR);
         return;
     }
@@ -518,6 +549,60 @@ static void text_cmd_memlimit(struct text_req *rq, unsigned arg)
     }
     store_set_mem_limit(rq->store, (uint64_t)mb * TEXT_MB);
     REPLY_LIT(rq->out, MSG_OK);
+}
+
+/*
+ * slabs reassign <src> <dst> | slabs automove <0|1|2>: memcached 1.6.45's
+ * parsing, quirks included: a subcommand may be abbreviated to any prefix,
+ * reassign wants exactly four tokens (a noreply is one, so it is an ERROR
+ * that noreply hides), automove ignores tokens after its level, and numbers
+ * are bare digits (a '-' for class ids): text_admin_number.
+ */
+static bool text_token_abbreviates(const struct text_token *t, const char *word)
+{
+    return t->len > 0 && t->len <= strlen(word) && memcmp(t->p, word, t->len) == 0;
+}
+
+static void text_slabs_reassign(struct text_req *rq)
+{
+    int64_t src, dst;
+    if (!rq->pc->env->slab_reassign) {
+        REPLY_LIT(rq->out, MSG_REASSIGN_OFF);
+        return;
+    }
+    if (!text_admin_number(&rq->tok[2], true, &src) ||
+        !text_admin_number(&rq->tok[3], true, &dst)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
+    const struct text_lit *r = &text_reassign_replies[store_slab_reassign(rq->store, (int)src,
+                                                                          (int)dst)];
+    reply_add(rq->out, r->text, r->len);
+}
+
+static void text_slabs_automove(struct text_req *rq)
+{
+    int64_t level;
+    if (!text_admin_number(&rq->tok[2], false, &level)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
+    if (level > AUTOMOVE_AGGRESSIVE) {
+        REPLY_LIT(rq->out, MSG_ERROR);
+        return;
+    }
+    store_set_automove(rq->store, (unsigned)level);
+    REPLY_LIT(rq->out, MSG_OK);
+}
+
+static void text_cmd_slabs(struct text_req *rq, unsigned arg)
+{
+    if (rq->ntok == 4 && text_token_abbreviates(&rq->tok[1], "reassign"))
+        text_slabs_reassign(rq);
+    else if (text_token_abbreviates(&rq->tok[1], "automove") && rq->ntok >= 3)
+        text_slabs_automove(rq);
+    else
+        REPLY_LIT(rq->out, MSG_ERROR);
 }
 
 struct text_stat_sink {
@@ -591,7 +676,8 @@ static const struct text_cmd text_cmds[] = {
     CMD("flush_all", 1, 3, TEXT_NOREPLY, 0, text_cmd_flush),
     CMD("version", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_version),
     CMD("verbosity", 2, 3, TEXT_NOREPLY, 0, text_cmd_verbosity),
-    CMD("cache_memlimit", 2, 3, TEXT_NOREPLY, 0, text_cmd_memlimit),
+    CMD("cache_memlimit", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_memlimit),
+    CMD("slabs", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_slabs),
     CMD("quit", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_quit),
     CMD("shutdown", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_shutdown),
     CMD("mg", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_get),

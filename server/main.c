@@ -6,12 +6,13 @@
  * fd limit -> build the store -> bind the listeners -> (-vv) print the class
  * table -> daemonize (-d; the parent waits until the child is serving) ->
  * drop privileges (-u) -> lock memory (-k) -> write the pid file (-P) ->
- * start the page mover (store_start_background), the workers and the main
- * loop. SIGTERM, SIGINT and the `shutdown`
+ * start the store's mover thread (after the fork: threads do not survive
+ * it), the workers and the main loop. SIGTERM, SIGINT and the `shutdown`
  * command all end in server_stop(): the main loop returns, accepting stops,
  * the workers close their connections and are joined, and only then are the
  * listening sockets closed and freed (workers read that array for `stats`),
- * the -s socket file and the pid file removed, and the process exits 0.
+ * the -s socket file and the pid file removed, the store (and its mover
+ * thread) destroyed, and the process exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -209,6 +210,7 @@ static void build_store(struct server *srv)
     srv->env = (struct proto_env){
         .store = srv->store,
         .shutdown_enabled = srv->settings.shutdown,
+        .slab_reassign = srv->settings.slab_reassign,
         .mode = srv->settings.protocol,
         .stats = stats_group,
         .stats_reset = stats_reset,

@@ -23,7 +23,7 @@
 
 enum settings_type {
     T_FLAG, T_COUNT, T_UINT, T_SIZE, T_OCTAL, T_FACTOR, T_STR, T_LIST, T_PROTO,
-    T_ACTION, T_EXTENDED, T_ONOFF, T_HASH,
+    T_ACTION, T_EXTENDED, T_ONOFF, T_HASH, T_LEVEL, T_FRACTION,
 };
 
 /* memcached 1.6.45's -o hash_algorithm names. The store always hashes keys
@@ -34,6 +34,11 @@ static const char *const hash_names[] = { "jenkins", "murmur3", "xxh3" };
 #define HASH_NAME_USED "xxh3"
 
 enum row_kind { ROW_OPT, ROW_EXT };
+
+/* What "-o key" and "-o no_key" mean for on/off and level rows (memcached's
+ * slab_automove alone is level 1). */
+#define EXT_ON "1"
+#define EXT_OFF "0"
 
 struct settings_row {
     enum row_kind kind;
@@ -209,6 +214,9 @@ static bool fail_range(const struct settings_row *r, const char *text, char *err
     case T_FACTOR:
         return fail(err, errlen, "%s: '%s' is not a number greater than %g and at most %g",
                     label, text, r->min, r->max);
+    case T_FRACTION:
+        return fail(err, errlen, "%s: '%s' is not a number from %g to %g", label, text,
+                    r->min, r->max);
     case T_PROTO: {
         char names[VALUE_TEXT_MAX];
         protocol_names_text(names, sizeof(names));
@@ -239,6 +247,20 @@ static bool apply_number(const struct settings_row *r, uint64_t *field, const ch
               : r->type == T_OCTAL ? parse_uint(text, 8, &v)
                                    : parse_uint(text, 10, &v);
     if (!ok || (double)v < r->min || (double)v > r->max)
+        return fail_range(r, text, err, errlen);
+    *field = v;
+    return true;
+}
+
+/* T_FACTOR excludes its minimum (a growth factor of 1 never grows), T_FRACTION takes it. */
+static bool apply_double(const struct settings_row *r, double *field, const char *text,
+                         char *err, size_t errlen)
+{
+    double v;
+    if (!parse_factor(text, &v))
+        return fail_range(r, text, err, errlen);
+    bool above_min = r->type == T_FRACTION ? v >= r->min : v > r->min;
+    if (!above_min || v > r->max)
         return fail_range(r, text, err, errlen);
     *field = v;
     return true;
@@ -289,14 +311,11 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
     case T_UINT:
     case T_SIZE:
     case T_OCTAL:
+    case T_LEVEL:
         return apply_number(r, p, text, err, errlen);
-    case T_FACTOR: {
-        double v;
-        if (!parse_factor(text, &v) || !(v > r->min) || v > r->max)
-            return fail_range(r, text, err, errlen);
-        *(double *)p = v;
-        return true;
-    }
+    case T_FACTOR:
+    case T_FRACTION:
+        return apply_double(r, p, text, err, errlen);
     case T_STR:
     case T_LIST:
         return apply_string(r, p, text);
@@ -333,8 +352,8 @@ static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t e
     const struct settings_row *r = find_ext(entry, klen);
     if (r == NULL && value == NULL && strncmp(entry, "no_", 3) == 0) {
         r = find_ext(entry + 3, klen - 3);
-        if (r != NULL && r->type == T_ONOFF)
-            return apply_row(s, r, "0", err, errlen);
+        if (r != NULL && (r->type == T_ONOFF || r->type == T_LEVEL))
+            return apply_row(s, r, EXT_OFF, err, errlen);
         r = NULL;
     }
     if (r == NULL)
@@ -344,6 +363,8 @@ static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t e
             return fail_range(r, value, err, errlen);
         return apply_row(s, r, NULL, err, errlen);
     }
+    if (r->type == T_LEVEL && value == NULL)
+        return apply_row(s, r, EXT_ON, err, errlen);
     if (value == NULL || *value == '\0')
         return fail(err, errlen, "-o %s needs a value (%s=<%s>)", r->name, r->name, r->arg);
     return apply_row(s, r, value, err, errlen);
@@ -413,6 +434,24 @@ static void build_getopt(char *shorts, struct option *longs)
     longs[k] = (struct option){ NULL, 0, NULL, 0 };
 }
 
+uint64_t settings_chunk_max_bytes(const struct settings *s)
+{
+    return s->slab_chunk_max != 0 ? s->slab_chunk_max * KIB : s->page_size / 2;
+}
+
+/* memcached's rules and words: chunks tile a page (here -I is the page too). */
+static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errlen)
+{
+    unsigned long long chunk = settings_chunk_max_bytes(s), page = s->page_size;
+    if (chunk > page)
+        return fail(err, errlen, "slab_chunk_max (bytes: %llu) cannot be larger than "
+                                 "-I (item_size_max %llu)", chunk, page);
+    if (page % chunk != 0)
+        return fail(err, errlen, "-I (item_size_max: %llu) must be evenly divisible by "
+                                 "slab_chunk_max (bytes: %llu)", page, chunk);
+    return true;
+}
+
 /* Combinations of values that each passed their own range check. */
 static bool settings_check(const struct settings *s, char *err, size_t errlen)
 {
@@ -420,13 +459,10 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         (*s->unix_socket == '\0' || strlen(s->unix_socket) > SETTINGS_UNIX_PATH_MAX))
         return fail(err, errlen, "-s (--unix-socket): the path must have 1 to %d bytes",
                     SETTINGS_UNIX_PATH_MAX);
-    if (s->page_size > s->mem_limit_mb * KIB * KIB / 2) {
-        char isz[VALUE_TEXT_MAX];
-        size_text(s->page_size, isz, sizeof(isz));
-        return fail(err, errlen, "-I (--max-item-size) %s cannot be more than half of "
-                                 "-m (--memory-limit) %llu MB", isz,
-                    (unsigned long long)s->mem_limit_mb);
-    }
+    if (s->page_size > s->mem_limit_mb * KIB * KIB / 2)
+        return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max.");
+    if (!chunk_max_fits_page(s, err, errlen))
+        return false;
     if (s->chunk_min >= s->page_size)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
@@ -495,10 +531,16 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->page_size = (uint32_t)s->page_size;
     cfg->factor = s->factor;
     cfg->chunk_min = (uint32_t)s->chunk_min;
+    cfg->chunk_max = (uint32_t)settings_chunk_max_bytes(s);
     cfg->prealloc = s->prealloc;
     cfg->no_evict = s->no_evict;
     cfg->use_cas = !s->no_cas;
     cfg->hash_power = (uint32_t)s->hashpower;
+    cfg->slab_reassign = s->slab_reassign;
+    cfg->automove = (unsigned)s->slab_automove;
+    cfg->automove_ratio = s->slab_automove_ratio;
+    cfg->automove_window = (unsigned)s->slab_automove_window;
+    cfg->automove_freeratio = s->slab_automove_freeratio;
 }
 
 /* -------------------------------------------------------------- help, man */
@@ -544,7 +586,10 @@ static void usage_row(FILE *out, const struct settings_row *r)
     int n;
     if (r->kind == ROW_EXT)
         n = snprintf(lead, sizeof(lead), "   - %s%s:", r->name,
-                     r->type == T_ONOFF ? "" : r->type == T_HASH ? "=<name>" : "=<num>");
+                     r->type == T_ONOFF   ? ""
+                     : r->type == T_HASH  ? "=<name>"
+                     : r->type == T_LEVEL ? "[=<num>]"
+                                          : "=<num>");
     else if (r->arg != NULL)
         n = snprintf(lead, sizeof(lead), "-%c, --%s=<%s>", r->shortc, r->name, r->arg);
     else
@@ -601,6 +646,58 @@ static void man_row(FILE *out, const struct settings_row *r)
     fputc('\n', out);
 }
 
+/* How memory moves: pages, page moves, automove, chained items, limits. */
+static void man_memory(FILE *out)
+{
+    fputs(".SH MEMORY\n"
+          "Item memory (\\fB\\-m\\fR) is cut into pages of \\fB\\-I\\fR bytes; each page"
+          " belongs to one slab class at a time and is carved into that class's chunks."
+          " An item larger than \\fBslab_chunk_max\\fR (default half a page) is a chain of"
+          " chunks: full chunks of the largest class and a last one of the smallest class that"
+          " holds the rest, so a value costs about its own size. The largest item is a page"
+          " less its headers.\n"
+          ".PP\n"
+          "Pages move between classes (unless \\fBno_slab_reassign\\fR): the mover empties"
+          " a page in small steps beside the running workers, copies each live item into a free"
+          " chunk of the same class when there is one and evicts it otherwise, waits out items"
+          " that replies in flight still read, and hands the page to the class that needs it or"
+          " to a global pool. A class that has no free chunk, no page to take and nothing of its"
+          " own to evict takes a page at once from the class whose LRU tail is oldest. The"
+          " \\fBstats\\fR counters \\fBslabs_moved\\fR, \\fBslab_reassign_*\\fR and"
+          " \\fBslab_global_page_pool\\fR report the moves, as memcached.\n"
+          ".PP\n"
+          "Automove (\\fBslab_automove=1\\fR, the default) samples every class many times a"
+          " second: whether it evicted or refused a store since the last sample, and the age of"
+          " its LRU tail. A page moves only from a class that has not evicted for"
+          " \\fBslab_automove_window\\fR samples to one that evicted in each of them, and only"
+          " when the receiver's tail is younger than \\fBslab_automove_ratio\\fR times the"
+          " giver's: memory goes where it buys hits. After a change of value sizes the starving"
+          " class gets pages within a fraction of a second, one page per sample; on a steady"
+          " mix where every class evicts nothing moves, and a class that gave pages never takes"
+          " them back from one that still evicts, so pages do not go back and forth. A class"
+          " whose free chunks exceed \\fBslab_automove_freeratio\\fR of \\fB\\-m\\fR gives"
+          " pages first. \\fBslab_automove=2\\fR is memcached's aggressive mode: a page to"
+          " the class that evicted most on every sample with evictions.\n"
+          ".PP\n"
+          "\\fBcache_memlimit\\fR lowers or raises \\fB\\-m\\fR at run time: a lower limit"
+          " drains pages, oldest LRU tails first, and gives them back to the system (the"
+          " resident size falls); a higher one is used at once.\n", out);
+}
+
+/* The commands beyond memcached's storage and retrieval that manage memory. */
+static void man_commands(FILE *out)
+{
+    fputs(".SH COMMANDS\n"
+          ".TP\n\\fBslabs reassign\\fR \\fIsrc\\fR \\fIdst\\fR\n"
+          "Moves one page from class \\fIsrc\\fR (\\-1: any class with a page to spare;"
+          " 0: the global pool) to class \\fIdst\\fR (0: the pool). Replies, as memcached"
+          " 1.6.45: OK, BUSY (a move is in progress), BADCLASS, NOSPARE (the source has fewer"
+          " than two pages), SAME; CLIENT_ERROR slab reassignment disabled under"
+          " \\fBno_slab_reassign\\fR.\n"
+          ".TP\n\\fBslabs automove\\fR \\fB0\\fR|\\fB1\\fR|\\fB2\\fR\n"
+          "Sets the automove mode at run time (\\fBstats settings\\fR shows it).\n", out);
+}
+
 void settings_man(FILE *out)
 {
     fprintf(out, ".TH SLABCACHE 1 \"\" \"%s %s\" \"User Commands\"\n", PACKAGE_NAME,
@@ -619,6 +716,8 @@ void settings_man(FILE *out)
     for (size_t i = 0; i < ROWS_N; i++)
         if (settings_rows[i].kind == ROW_EXT)
             man_row(out, &settings_rows[i]);
+    man_memory(out);
+    man_commands(out);
     fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT or the"
           " \\fBshutdown\\fR command; non\\-zero on a bad option, with a one\\-line"
           " message on standard error.\n"
@@ -627,6 +726,19 @@ void settings_man(FILE *out)
           " the key was given in base64 or when its bytes hold whitespace or control"
           " characters; memcached 1.6.45 writes such a key raw, so a newline in it"
           " breaks the reply line.\n"
+          ".PP\n"
+          "The \\fB\\-I\\fR flag sets the page size as well as the largest item, as"
+          " memcached up to 1.4; memcached 1.6 keeps 1 MB pages and \\fB\\-I\\fR only"
+          " raises its item limit."
+          " Because pages move and large items are chained, a large \\fB\\-I\\fR no longer"
+          " strands memory in the class that took a page first, but each class still holds"
+          " whole pages: at \\fB\\-I 4m \\-m 64\\fR only 16 classes can hold items at once.\n"
+          ".PP\n"
+          "Automove is our policy (above), not memcached's: \\fBslab_automove_window\\fR"
+          " counts samples rather than seconds, \\fBslab_automove_ratio\\fR compares LRU tail"
+          " ages, and their defaults differ. \\fBslabs automove ratio\\fR, \\fBwindow\\fR"
+          " and \\fBfreeratio\\fR are not taken at run time (CLIENT_ERROR bad command line"
+          " format); give them with \\fB\\-o\\fR.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 
@@ -671,7 +783,7 @@ static void emit_d(settings_emit_fn emit, void *arg, const char *name, enum sett
                    double v)
 {
     char buf[VALUE_TEXT_MAX];
-    snprintf(buf, sizeof(buf), "%.2f", v);
+    snprintf(buf, sizeof(buf), fmt == FMT_FACTOR3 ? "%.3f" : "%.2f", v);
     if (fmt != FMT_NONE)
         emit(arg, name, buf);
 }

@@ -50,6 +50,8 @@
 #define SETTINGS_CTYPE_T_ACTION  bool      /* -h, -V: the caller acts and exits */
 #define SETTINGS_CTYPE_T_EXTENDED bool     /* -o: keys go to EXT rows */
 #define SETTINGS_CTYPE_T_ONOFF   bool      /* -o key (true) or no_key (false) */
+#define SETTINGS_CTYPE_T_LEVEL   uint64_t  /* -o key=N within [min, max]; key = 1, no_key = 0 */
+#define SETTINGS_CTYPE_T_FRACTION double   /* >= min, <= max */
 #define SETTINGS_CTYPE_T_HASH    const char * /* one of memcached's hash names (static) */
 
 /* How `stats settings` prints a value. */
@@ -59,6 +61,7 @@ enum settings_fmt {
     FMT_MB,         /* field holds MB, printed in bytes */
     FMT_OCT,        /* octal, no prefix */
     FMT_FACTOR,     /* two decimals */
+    FMT_FACTOR3,    /* three decimals */
     FMT_STR,        /* text, "NULL" when unset */
     FMT_YES,        /* bool: yes/no */
     FMT_NOT_YES,    /* bool inverted: yes when false */
@@ -83,6 +86,11 @@ enum settings_fmt {
 #define SETTINGS_HASHPOWER_MIN 12   /* memcached's floor; the store itself takes 0 */
 #define SETTINGS_IDLE_MAX (86400ULL * 365)
 #define SETTINGS_UNIX_PATH_MAX 107   /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
+/* Page moves, memcached 1.6.45's ranges: the automove window; the chunk
+ * limit in kilobytes (0 here: half a page, memcached's default). */
+#define SETTINGS_AUTOMOVE_WINDOW_MIN 3
+#define SETTINGS_AUTOMOVE_WINDOW_MAX 1800
+#define SETTINGS_CHUNK_MAX_KB_MAX 1024
 
 /* clang-format off */
 #define SETTINGS_TABLE(OPT, EXT, STAT) \
@@ -130,8 +138,25 @@ enum settings_fmt {
     EXT(hashpower, T_UINT, "hashpower", SETTINGS_TEXT(HASH_POWER_DEFAULT), NULL, \
         SETTINGS_HASHPOWER_MIN, HASH_POWER_MAX, "hashpower_init", FMT_NUM, \
         "initial hash table size is 2^hashpower buckets; grows at runtime") \
-    STAT("slab_reassign", FMT_YES, false) \
-    STAT("slab_automove", FMT_NUM, 0) \
+    EXT(slab_reassign, T_ONOFF, "slab_reassign", "1", NULL, 0, 0, "slab_reassign", FMT_YES, \
+        "pages may move between classes (no_slab_reassign: a page stays with its first class)") \
+    EXT(slab_automove, T_LEVEL, "slab_automove", SETTINGS_TEXT(AUTOMOVE_DEFAULT), NULL, \
+        AUTOMOVE_OFF, AUTOMOVE_AGGRESSIVE, "slab_automove", FMT_NUM, \
+        "0: pages move only when asked (slabs reassign); 1: from classes that stopped " \
+        "evicting to classes that evict; 2: memcached's aggressive mode, on every eviction") \
+    EXT(slab_automove_ratio, T_FACTOR, "slab_automove_ratio", \
+        SETTINGS_TEXT(AUTOMOVE_RATIO_DEFAULT), NULL, 0, 1, "slab_automove_ratio", FMT_FACTOR, \
+        "automove takes a page only from a class whose LRU tail is older than the " \
+        "receiving class's tail divided by this") \
+    EXT(slab_automove_window, T_UINT, "slab_automove_window", \
+        SETTINGS_TEXT(AUTOMOVE_WINDOW_DEFAULT), NULL, SETTINGS_AUTOMOVE_WINDOW_MIN, \
+        SETTINGS_AUTOMOVE_WINDOW_MAX, "slab_automove_window", FMT_NUM, \
+        "automove samples in a row a class must evict to get a page, " \
+        "or not evict to give one") \
+    EXT(slab_chunk_max, T_UINT, "slab_chunk_max", "0", "half of -I", 0, \
+        SETTINGS_CHUNK_MAX_KB_MAX, NULL, FMT_NONE, \
+        "largest chunk in kilobytes; a larger item is a chain of chunks") \
+    STAT("slab_chunk_max", FMT_NUM, settings_chunk_max_bytes(s)) \
     STAT("lru_crawler", FMT_YES, false) \
     STAT("flush_enabled", FMT_YES, true) \
     EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
@@ -142,6 +167,10 @@ enum settings_fmt {
     EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
         "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
     STAT("track_sizes", FMT_YES, false) \
+    EXT(slab_automove_freeratio, T_FRACTION, "slab_automove_freeratio", \
+        SETTINGS_TEXT(AUTOMOVE_FREERATIO_DEFAULT), NULL, 0, 1, "slab_automove_freeratio", \
+        FMT_FACTOR3, "a class whose free chunks hold more than this share of -m gives " \
+        "pages first, before items are evicted for a move") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \
@@ -200,6 +229,9 @@ void settings_usage(FILE *out);
 
 /* The man page (troff), from the same rows; date-free so builds repeat. */
 void settings_man(FILE *out);
+
+/* slab_chunk_max in bytes: the -o value (kilobytes), or half of -I by default. */
+uint64_t settings_chunk_max_bytes(const struct settings *s);
 
 /* True when -o hash_algorithm named another hash than the one used (xxh3). */
 bool settings_hash_substituted(const struct settings *s);

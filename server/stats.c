@@ -384,6 +384,7 @@ static void stats_settings(struct server *srv, struct stat_sink *sink)
 {
     struct settings now = srv->settings;   /* shallow: strings stay owned by srv */
     now.verbose = (unsigned)log_level();   /* the `verbosity` command changes it */
+    now.slab_automove = store_automove(srv->store);   /* and `slabs automove` this */
     settings_stats(&now, stats_settings_emit, sink);
 }
 

@@ -71,3 +71,11 @@ t_client_test_large_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_large_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_large_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_large
+# test_slabs: `slabs reassign`/`slabs automove` replies and the workloads of
+# page moves (size shift, random sizes, cache_memlimit lowered).
+check_PROGRAMS += t/client/test_slabs
+t_client_test_slabs_SOURCES = t/client/test_slabs.c
+t_client_test_slabs_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_slabs_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_slabs_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_slabs

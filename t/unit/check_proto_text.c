@@ -294,9 +294,48 @@ START_TEST(cache_memlimit)
     EXPECT("cache_memlimit abc\r\n", "ERROR\r\n");
     EXPECT("cache_memlimit -5\r\n", "ERROR\r\n");
     EXPECT("cache_memlimit\r\n", "ERROR\r\n");
+    /* memcached 1.6.45: bare digits, at most 11 of them; later tokens ignored */
+    EXPECT("cache_memlimit +64\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit 000000000064\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit 4294967296\r\n", "ERROR\r\n");
+    EXPECT("cache_memlimit 00000000064 1 2\r\n", "OK\r\n");
     struct store_stats ss;
     store_stats(st, &ss);
     ck_assert_uint_eq(ss.limit_maxbytes, 64u * 1024 * 1024);
+}
+END_TEST
+
+/* slabs reassign / automove: memcached 1.6.45's parsing; a fresh store has
+ * no page to spare. */
+START_TEST(slabs_commands)
+{
+    EXPECT("slabs reassign 1 2\r\n", "CLIENT_ERROR slab reassignment disabled\r\n");
+    env.slab_reassign = true;
+    EXPECT("slabs reassign 1 1\r\n", "SAME src and dst class are identical\r\n");
+    EXPECT("slabs reassign 1 2\r\n", "NOSPARE source class has no spare pages\r\n");
+    EXPECT("slabs reas 1 2\r\n", "NOSPARE source class has no spare pages\r\n");
+    EXPECT("slabs reassign 1 999\r\n", "BADCLASS invalid src or dst class id\r\n");
+    EXPECT("slabs reassign -2 1\r\n", "BADCLASS invalid src or dst class id\r\n");
+    EXPECT("slabs reassign x 1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("slabs reassign +1 2\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("slabs reassign 000000000001 2\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("slabs reassign 2147483648 1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("slabs reassign 1 2 3\r\n", "ERROR\r\n");
+    EXPECT("slabs reassign 1 2 noreply\r\n", "");
+    EXPECT("slabs reassigned 1 2\r\n", "ERROR\r\n");
+    EXPECT("slabs\r\n", "ERROR\r\n");
+    EXPECT("slabs automove\r\n", "ERROR\r\n");
+    EXPECT("slabs automove 0\r\n", "OK\r\n");
+    ck_assert_uint_eq(store_automove(st), AUTOMOVE_OFF);
+    EXPECT("slabs a 2 extra\r\n", "OK\r\n");
+    ck_assert_uint_eq(store_automove(st), AUTOMOVE_AGGRESSIVE);
+    EXPECT("slabs automove 1 noreply\r\n", "");
+    ck_assert_uint_eq(store_automove(st), AUTOMOVE_OURS);
+    EXPECT("slabs automove 3\r\n", "ERROR\r\n");
+    EXPECT("slabs automove 4294967296\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("slabs automove -1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("slabs automove ratio 0.5\r\n", "CLIENT_ERROR bad command line format\r\n");
+    ck_assert_uint_eq(store_automove(st), AUTOMOVE_OURS);
 }
 END_TEST
 
@@ -884,6 +923,7 @@ static Suite *proto_text_suite(void)
     tcase_add_test(tc, version_verbosity_quit);
     tcase_add_test(tc, shutdown_command);
     tcase_add_test(tc, cache_memlimit);
+    tcase_add_test(tc, slabs_commands);
     tcase_add_test(tc, stats_commands);
     tcase_add_test(tc, noreply_everywhere);
     tcase_add_test(tc, counters_after_a_session);

@@ -172,8 +172,7 @@ END_TEST
 
 START_TEST(combinations_and_later_features)
 {
-    PARSE_ERR("-I (--max-item-size) 64m cannot be more than half of -m (--memory-limit) 64 MB",
-              "-I", "64m");
+    PARSE_ERR("Cannot set item size limit higher than 1/2 of memory max.", "-I", "64m");
     PARSE_OK("-I", "32m");
     PARSE_ERR("-n (--slab-min-size) 2048 must be smaller than -I (--max-item-size) 1024", "-n",
               "2048", "-I", "1k");
@@ -209,7 +208,6 @@ START_TEST(extended_options)
     ck_assert_uint_eq(st.hashpower, 12);
     ck_assert_uint_eq(st.idle_timeout, 5);
     PARSE_ERR("-o: unknown or unsupported option 'foo'", "-o", "foo=1");
-    PARSE_ERR("-o: unknown or unsupported option 'slab_chunk_max'", "-o", "slab_chunk_max=16");
     PARSE_ERR("-o: unknown or unsupported option 'tail_repair_time'", "-o",
               "hashpower=20,tail_repair_time=10");
     PARSE_ERR("-o hashpower: '99' is not a number from 12 to 31", "-o", "hashpower=99");
@@ -217,6 +215,50 @@ START_TEST(extended_options)
     PARSE_ERR("-o idle_timeout: 'x' is not a number from 0 to 31536000", "-o", "idle_timeout=x");
     PARSE_ERR("-o hashpower needs a value (hashpower=<value>)", "-o", "hashpower");
     PARSE_ERR("-o hashpower needs a value (hashpower=<value>)", "-o", "hashpower=");
+}
+END_TEST
+
+/* memcached 1.6.45's page-move options, its ranges and its chunk rules. */
+START_TEST(page_move_options)
+{
+    PARSE_OK("-p", "1");
+    ck_assert(st.slab_reassign);
+    ck_assert_uint_eq(st.slab_automove, 1);
+    ck_assert_double_eq(st.slab_automove_ratio, AUTOMOVE_RATIO_DEFAULT);
+    ck_assert_uint_eq(st.slab_automove_window, AUTOMOVE_WINDOW_DEFAULT);
+    ck_assert_double_eq(st.slab_automove_freeratio, AUTOMOVE_FREERATIO_DEFAULT);
+    ck_assert_uint_eq(settings_chunk_max_bytes(&st), 512 * 1024);
+    PARSE_OK("-o", "no_slab_reassign,no_slab_automove");
+    ck_assert(!st.slab_reassign);
+    ck_assert_uint_eq(st.slab_automove, 0);
+    PARSE_OK("-o", "slab_automove=0,slab_automove,slab_reassign");
+    ck_assert(st.slab_reassign);
+    ck_assert_uint_eq(st.slab_automove, 1);
+    PARSE_OK("-o", "slab_automove=2,slab_automove_ratio=1,slab_automove_window=1800",
+             "-o", "slab_automove_freeratio=0");
+    ck_assert_uint_eq(st.slab_automove, 2);
+    ck_assert_double_eq(st.slab_automove_ratio, 1.0);
+    ck_assert_uint_eq(st.slab_automove_window, 1800);
+    ck_assert_double_eq(st.slab_automove_freeratio, 0.0);
+    PARSE_OK("-I", "4m", "-o", "slab_chunk_max=16");
+    ck_assert_uint_eq(settings_chunk_max_bytes(&st), 16 * 1024);
+    PARSE_OK("-I", "4m");
+    ck_assert_uint_eq(settings_chunk_max_bytes(&st), 2 * 1024 * 1024);
+    PARSE_ERR("-o slab_automove: '3' is not a number from 0 to 2", "-o", "slab_automove=3");
+    PARSE_ERR("-o slab_automove_ratio: '0' is not a number greater than 0 and at most 1", "-o",
+              "slab_automove_ratio=0");
+    PARSE_ERR("-o slab_automove_window: '2' is not a number from 3 to 1800", "-o",
+              "slab_automove_window=2");
+    PARSE_ERR("-o slab_automove_freeratio: '1.5' is not a number from 0 to 1", "-o",
+              "slab_automove_freeratio=1.5");
+    PARSE_ERR("-o slab_reassign takes no value (use slab_reassign or no_slab_reassign)", "-o",
+              "slab_reassign=1");
+    PARSE_ERR("-o slab_chunk_max: '2048' is not a number from 0 to 1024", "-o",
+              "slab_chunk_max=2048");
+    PARSE_ERR("slab_chunk_max (bytes: 1048576) cannot be larger than -I (item_size_max 524288)",
+              "-I", "512k", "-o", "slab_chunk_max=1024");
+    PARSE_ERR("-I (item_size_max: 1048576) must be evenly divisible by slab_chunk_max "
+              "(bytes: 3072)", "-o", "slab_chunk_max=3");
 }
 END_TEST
 
@@ -484,8 +526,10 @@ START_TEST(stats_settings_names_and_order)
         "num_threads_per_udp 4\ndetail_enabled no\nreqs_per_event 20\ncas_enabled no\n"
         "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
         "auth_enabled_ascii no\nitem_size_max 1048576\nhashpower_init 20\n"
-        "slab_reassign no\nslab_automove 0\nlru_crawler no\nflush_enabled yes\n"
-        "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n";
+        "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.50\n"
+        "slab_automove_window 3\nslab_chunk_max 524288\nlru_crawler no\nflush_enabled yes\n"
+        "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n"
+        "slab_automove_freeratio 0.010\n";
     ck_assert_str_eq(c.text, expect);
 }
 END_TEST
@@ -502,6 +546,20 @@ START_TEST(store_config_from_settings)
     ck_assert_uint_eq(cfg.chunk_min, 96);
     ck_assert(cfg.prealloc && cfg.no_evict && !cfg.use_cas);
     ck_assert_uint_eq(cfg.hash_power, 18);
+    ck_assert(cfg.slab_reassign);
+    ck_assert_uint_eq(cfg.automove, AUTOMOVE_DEFAULT);
+    ck_assert_uint_eq(cfg.chunk_max, 1024 * 1024);   /* half of -I 2m */
+    PARSE_OK("-o", "no_slab_reassign,slab_automove=2,slab_automove_ratio=0.25",
+             "-o", "slab_automove_window=7,slab_automove_freeratio=0.5");
+    settings_store_config(&st, &cfg);
+    ck_assert(!cfg.slab_reassign);
+    ck_assert_uint_eq(cfg.automove, AUTOMOVE_AGGRESSIVE);
+    ck_assert_double_eq(cfg.automove_ratio, 0.25);
+    ck_assert_uint_eq(cfg.automove_window, 7);
+    ck_assert_double_eq(cfg.automove_freeratio, 0.5);
+    PARSE_OK("-o", "slab_chunk_max=16");
+    settings_store_config(&st, &cfg);
+    ck_assert_uint_eq(cfg.chunk_max, 16 * 1024);
 }
 END_TEST
 
@@ -542,6 +600,7 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, combinations_and_later_features);
     tcase_add_test(tc, unknown_and_missing);
     tcase_add_test(tc, extended_options);
+    tcase_add_test(tc, page_move_options);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, help_lists_every_option);
     tcase_add_test(tc, help_defaults_from_table);
