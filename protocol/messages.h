@@ -51,5 +51,7 @@
 #define MSG_REASSIGN_SAME     "SAME src and dst class are identical\r\n"
 #define MSG_REASSIGN_OFF      "CLIENT_ERROR slab reassignment disabled\r\n"
 #define MSG_AUTOMOVE_WINDOW   "CLIENT_ERROR automove window too low or too high\r\n"
+/* ours: a tuning value our automove cannot use; the reason follows */
+#define MSG_AUTOMOVE_TUNE_PREFIX "CLIENT_ERROR "
 
 #endif

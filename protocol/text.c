@@ -23,6 +23,8 @@
  *    discarded as it arrives through pc->swallow, never buffered.
  * No allocation per request; numbers by hand (text_parse.c, common/decimal.h).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -45,6 +47,8 @@
 #define TEXT_STATS_GROUP_MAX 64
 #define TEXT_CRLF_LEN 2
 #define TEXT_ADMIN_DIGITS_MAX 11       /* memcached reads no longer 32-bit numbers */
+#define TEXT_ADMIN_DOUBLE_MAX 31       /* ...nor longer fractions (safe_strtod's buffer) */
+#define TEXT_ADMIN_ERR_MAX 128
 /* "VALUE " key " " flags " " bytes " " cas "\r\n" at its longest (nkey is 8 bits). */
 #define TEXT_VALUE_HDR_MAX (MSG_LEN(MSG_VALUE_PREFIX) + UINT8_MAX + 3 * (1 + DECIMAL_U64_MAX) + 2)
 
@@ -580,10 +584,70 @@ static void text_slabs_reassign(struct text_req *rq)
     reply_add(rq->out, r->text, r->len);
 }
 
+/* A number as memcached's safe_strtod reads one (strtod over the whole
+ * token, at most TEXT_ADMIN_DOUBLE_MAX bytes). */
+static bool text_admin_double(const struct text_token *t, double *out)
+{
+    char buf[TEXT_ADMIN_DOUBLE_MAX + 1];
+    if (t->len == 0 || t->len > TEXT_ADMIN_DOUBLE_MAX)
+        return false;
+    memcpy(buf, t->p, t->len);
+    buf[t->len] = '\0';
+    char *end;
+    errno = 0;
+    *out = strtod(buf, &end);
+    return errno != ERANGE && end == buf + t->len;
+}
+
+/* slabs automove ratio|freeratio|window N: memcached 1.6.45's parsing and
+ * words; a value our automove cannot use is refused with the reason. */
+static void text_slabs_automove_tune(struct text_req *rq, const struct text_token *sub)
+{
+    struct store_automove_tuning t;
+    store_automove_tuning(rq->store, &t);
+    bool window = !text_token_abbreviates(sub, "ratio") && !text_token_abbreviates(sub, "freeratio");
+    if (window) {
+        uint32_t w;
+        if (rq->ntok < 4 || !text_parse_u32(&rq->tok[3], &w)) {
+            REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+            return;
+        }
+        if (w < AUTOMOVE_WINDOW_MIN || w > AUTOMOVE_WINDOW_MAX) {
+            REPLY_LIT(rq->out, MSG_AUTOMOVE_WINDOW);
+            return;
+        }
+        t.window = w;
+    } else {
+        double v;
+        if (rq->ntok < 4 || !text_admin_double(&rq->tok[3], &v)) {
+            REPLY_LIT(rq->out, MSG_ERROR);
+            return;
+        }
+        if (text_token_abbreviates(sub, "ratio"))
+            t.ratio = v;
+        else
+            t.freeratio = v;
+    }
+    char err[TEXT_ADMIN_ERR_MAX];
+    if (!store_set_automove_tuning(rq->store, &t, err, sizeof(err))) {
+        REPLY_LIT(rq->out, MSG_AUTOMOVE_TUNE_PREFIX);
+        reply_add_str(rq->out, err);
+        REPLY_LIT(rq->out, MSG_CRLF);
+        return;
+    }
+    REPLY_LIT(rq->out, MSG_OK);
+}
+
 static void text_slabs_automove(struct text_req *rq)
 {
+    const struct text_token *sub = &rq->tok[2];
+    if (text_token_abbreviates(sub, "ratio") || text_token_abbreviates(sub, "freeratio") ||
+        text_token_abbreviates(sub, "window")) {
+        text_slabs_automove_tune(rq, sub);
+        return;
+    }
     int64_t level;
-    if (!text_admin_number(&rq->tok[2], false, &level)) {
+    if (!text_admin_number(sub, false, &level)) {
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }

@@ -695,7 +695,12 @@ static void man_commands(FILE *out)
           " than two pages), SAME; CLIENT_ERROR slab reassignment disabled under"
           " \\fBno_slab_reassign\\fR.\n"
           ".TP\n\\fBslabs automove\\fR \\fB0\\fR|\\fB1\\fR|\\fB2\\fR\n"
-          "Sets the automove mode at run time (\\fBstats settings\\fR shows it).\n", out);
+          "Sets the automove mode at run time (\\fBstats settings\\fR shows it).\n"
+          ".TP\n\\fBslabs automove ratio\\fR|\\fBfreeratio\\fR|\\fBwindow\\fR \\fIvalue\\fR\n"
+          "Sets \\fBslab_automove_ratio\\fR, \\fBslab_automove_freeratio\\fR or"
+          " \\fBslab_automove_window\\fR at run time, with memcached 1.6.45's parsing and"
+          " replies (OK; ERROR for a ratio that is not a number; CLIENT_ERROR automove window"
+          " too low or too high outside 3..1800).\n", out);
 }
 
 void settings_man(FILE *out)
@@ -731,14 +736,17 @@ void settings_man(FILE *out)
           " memcached up to 1.4; memcached 1.6 keeps 1 MB pages and \\fB\\-I\\fR only"
           " raises its item limit."
           " Because pages move and large items are chained, a large \\fB\\-I\\fR no longer"
-          " strands memory in the class that took a page first, but each class still holds"
-          " whole pages: at \\fB\\-I 4m \\-m 64\\fR only 16 classes can hold items at once.\n"
+          " strands memory in the class that took a page first. Each class still holds"
+          " whole pages, so at \\fB\\-I 4m \\-m 64\\fR only 16 classes can own one; an"
+          " item of a class without a page is built from chunks free in other classes"
+          " (a chain) rather than evicting anything.\n"
           ".PP\n"
           "Automove is our policy (above), not memcached's: \\fBslab_automove_window\\fR"
           " counts samples rather than seconds, \\fBslab_automove_ratio\\fR compares LRU tail"
-          " ages, and their defaults differ. \\fBslabs automove ratio\\fR, \\fBwindow\\fR"
-          " and \\fBfreeratio\\fR are not taken at run time (CLIENT_ERROR bad command line"
-          " format); give them with \\fB\\-o\\fR.\n"
+          " ages, and their defaults differ. \\fBslabs automove ratio\\fR and"
+          " \\fBfreeratio\\fR refuse values our automove cannot use (a ratio outside"
+          " 0..1, a free ratio outside [0, 1)) with CLIENT_ERROR and the reason, where"
+          " memcached 1.6.45 takes any number.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 

@@ -88,8 +88,8 @@ enum settings_fmt {
 #define SETTINGS_UNIX_PATH_MAX 107   /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 /* Page moves, memcached 1.6.45's ranges: the automove window; the chunk
  * limit in kilobytes (0 here: half a page, memcached's default). */
-#define SETTINGS_AUTOMOVE_WINDOW_MIN 3
-#define SETTINGS_AUTOMOVE_WINDOW_MAX 1800
+#define SETTINGS_AUTOMOVE_WINDOW_MIN AUTOMOVE_WINDOW_MIN
+#define SETTINGS_AUTOMOVE_WINDOW_MAX AUTOMOVE_WINDOW_MAX
 #define SETTINGS_CHUNK_MAX_KB_MAX 1024
 
 /* clang-format off */

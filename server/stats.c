@@ -384,7 +384,12 @@ static void stats_settings(struct server *srv, struct stat_sink *sink)
 {
     struct settings now = srv->settings;   /* shallow: strings stay owned by srv */
     now.verbose = (unsigned)log_level();   /* the `verbosity` command changes it */
-    now.slab_automove = store_automove(srv->store);   /* and `slabs automove` this */
+    now.slab_automove = store_automove(srv->store);   /* and `slabs automove` these */
+    struct store_automove_tuning t;
+    store_automove_tuning(srv->store, &t);
+    now.slab_automove_ratio = t.ratio;
+    now.slab_automove_window = t.window;
+    now.slab_automove_freeratio = t.freeratio;
     settings_stats(&now, stats_settings_emit, sink);
 }
 

@@ -500,6 +500,8 @@ void mover_destroy(store *s);   /* stops the thread if started */
  * bounded part of a move from the class whose tail is oldest (or the move in
  * progress). true when a page came free (retry slab_alloc). No lock held. */
 bool mover_page_for(store *s, unsigned cls);
+/* The ranges of automove's tuning (store_create and store_set_automove_tuning). */
+bool automove_tuning_ok(const struct store_automove_tuning *t, char *err, size_t errlen);
 /* One bounded piece of background work (the thread's loop body): a step of
  * the move in progress, else a limit trim, else an automove decision.
  * Returns true while there is more to do right away. No lock held. */

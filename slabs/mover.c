@@ -569,6 +569,46 @@ unsigned store_automove(const store *s)
     return atomic_load_explicit(&((store *)s)->mover.automove, memory_order_relaxed);
 }
 
+bool automove_tuning_ok(const struct store_automove_tuning *t, char *err, size_t errlen)
+{
+    if (!(t->ratio > 0.0 && t->ratio <= 1.0)) {
+        snprintf(err, errlen, "slab_automove_ratio must be above 0 and at most 1");
+        return false;
+    }
+    if (t->window < AUTOMOVE_WINDOW_MIN || t->window > AUTOMOVE_WINDOW_MAX) {
+        snprintf(err, errlen, "slab_automove_window must be between %d and %d",
+                 AUTOMOVE_WINDOW_MIN, AUTOMOVE_WINDOW_MAX);
+        return false;
+    }
+    if (!(t->freeratio >= 0.0 && t->freeratio < 1.0)) {
+        snprintf(err, errlen, "slab_automove_freeratio must be at least 0 and below 1");
+        return false;
+    }
+    return true;
+}
+
+/* The tuning lives in s->cfg, read by automove under mover.lock. */
+void store_automove_tuning(store *s, struct store_automove_tuning *out)
+{
+    pthread_mutex_lock(&s->mover.lock);
+    *out = (struct store_automove_tuning){ s->cfg.automove_ratio, s->cfg.automove_window,
+                                           s->cfg.automove_freeratio };
+    pthread_mutex_unlock(&s->mover.lock);
+}
+
+bool store_set_automove_tuning(store *s, const struct store_automove_tuning *t, char *err,
+                               size_t errlen)
+{
+    if (!automove_tuning_ok(t, err, errlen))
+        return false;
+    pthread_mutex_lock(&s->mover.lock);
+    s->cfg.automove_ratio = t->ratio;
+    s->cfg.automove_window = t->window;
+    s->cfg.automove_freeratio = t->freeratio;
+    pthread_mutex_unlock(&s->mover.lock);
+    return true;
+}
+
 /* ---- slabs reassign ---- */
 
 static bool class_or_pool(const store *s, int cls)

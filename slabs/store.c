@@ -69,19 +69,9 @@ static bool automove_config_check(const struct store_config *c, char *err, size_
         snprintf(err, errlen, "slab_automove must be 0, 1 or 2");
         return false;
     }
-    if (!(c->automove_ratio > 0.0 && c->automove_ratio <= 1.0)) {
-        snprintf(err, errlen, "slab_automove_ratio must be above 0 and at most 1");
-        return false;
-    }
-    if (c->automove_window < 1) {
-        snprintf(err, errlen, "slab_automove_window must be at least 1");
-        return false;
-    }
-    if (!(c->automove_freeratio >= 0.0 && c->automove_freeratio < 1.0)) {
-        snprintf(err, errlen, "slab_automove_freeratio must be at least 0 and below 1");
-        return false;
-    }
-    return true;
+    struct store_automove_tuning t = { c->automove_ratio, c->automove_window,
+                                       c->automove_freeratio };
+    return automove_tuning_ok(&t, err, errlen);
 }
 
 /* Bytes of the smallest class: header (+CAS) + chunk_min, aligned. */

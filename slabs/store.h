@@ -76,6 +76,8 @@ struct store_config {
 #define AUTOMOVE_DEFAULT AUTOMOVE_OURS
 #define AUTOMOVE_RATIO_DEFAULT 0.5
 #define AUTOMOVE_WINDOW_DEFAULT 3
+#define AUTOMOVE_WINDOW_MIN 3        /* memcached 1.6.45's bounds on the window */
+#define AUTOMOVE_WINDOW_MAX 1800
 #define AUTOMOVE_FREERATIO_DEFAULT 0.01
 
 /* Fills cfg with memcached's defaults. */
@@ -267,6 +269,19 @@ enum store_reassign store_slab_reassign(store *s, int src, int dst);
 /* Automove mode: AUTOMOVE_OFF, _OURS, _AGGRESSIVE (others are ignored). */
 void store_set_automove(store *s, unsigned mode);
 unsigned store_automove(const store *s);
+
+/* Automove's tuning (store_config's automove_ratio, _window, _freeratio),
+ * read and changed at run time: `slabs automove ratio|window|freeratio`. */
+struct store_automove_tuning {
+    double ratio;
+    unsigned window;
+    double freeratio;
+};
+void store_automove_tuning(store *s, struct store_automove_tuning *out);
+/* Sets all three; a value store_create would refuse changes nothing and
+ * writes why into err (one line). */
+bool store_set_automove_tuning(store *s, const struct store_automove_tuning *t, char *err,
+                               size_t errlen);
 
 /*
  * Starts the mover thread (page moves, automove, limit shrinking); it

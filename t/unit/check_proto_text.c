@@ -334,8 +334,30 @@ START_TEST(slabs_commands)
     EXPECT("slabs automove 3\r\n", "ERROR\r\n");
     EXPECT("slabs automove 4294967296\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("slabs automove -1\r\n", "CLIENT_ERROR bad command line format\r\n");
-    EXPECT("slabs automove ratio 0.5\r\n", "CLIENT_ERROR bad command line format\r\n");
     ck_assert_uint_eq(store_automove(st), AUTOMOVE_OURS);
+    /* the tuning, with memcached 1.6.45's parsing (prefixes, strtod) */
+    struct store_automove_tuning t;
+    EXPECT("slabs automove ratio 0.7\r\n", "OK\r\n");
+    EXPECT("slabs automove f 0.03\r\n", "OK\r\n");
+    EXPECT("slabs automove w 10\r\n", "OK\r\n");
+    store_automove_tuning(st, &t);
+    ck_assert_double_eq(t.ratio, 0.7);
+    ck_assert_double_eq(t.freeratio, 0.03);
+    ck_assert_uint_eq(t.window, 10);
+    EXPECT("slabs automove ratio\r\n", "ERROR\r\n");
+    EXPECT("slabs automove ratio x\r\n", "ERROR\r\n");
+    EXPECT("slabs automove ratio 1e400\r\n", "ERROR\r\n");
+    EXPECT("slabs automove ratios 0.5\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("slabs automove window 2\r\n", "CLIENT_ERROR automove window too low or too high\r\n");
+    EXPECT("slabs automove window 1801\r\n",
+           "CLIENT_ERROR automove window too low or too high\r\n");
+    EXPECT("slabs automove window x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* ours: a ratio our automove cannot use is refused with the reason */
+    EXPECT("slabs automove ratio 5\r\n",
+           "CLIENT_ERROR slab_automove_ratio must be above 0 and at most 1\r\n");
+    store_automove_tuning(st, &t);
+    ck_assert_double_eq(t.ratio, 0.7);
+    ck_assert_uint_eq(t.window, 10);
 }
 END_TEST
 
