@@ -25,10 +25,11 @@ typedef uint32_t rel_time_t;
 /* Fixes the process start time; call once before anything reads the clock. */
 void clock_init(void);
 
-/* Re-reads the wall clock (plus any test offset) into the cached value. */
+/* Re-reads the wall clock into the cached value (not once a test drives it). */
 void clock_tick(void);
 
-/* Tests only: pretends that `seconds` more have passed, then ticks. */
+/* Tests only: pretends that `seconds` more have passed. From then on only
+ * clock_advance moves the clock (until clock_init), so steps are exact. */
 void clock_advance(int64_t seconds);
 
 /* Seconds since start (cached). */
@@ -37,7 +38,7 @@ rel_time_t clock_now(void);
 /* Unix time of the process start, as used to convert relative times. */
 time_t clock_started(void);
 
-/* Unix time now, consistent with clock_now() (includes the test offset). */
+/* Unix time now, consistent with clock_now() (includes clock_advance's seconds). */
 time_t clock_unix_now(void);
 
 /*
