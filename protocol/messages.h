@@ -52,4 +52,8 @@
 #define MSG_REASSIGN_OFF      "CLIENT_ERROR slab reassignment disabled\r\n"
 #define MSG_AUTOMOVE_WINDOW   "CLIENT_ERROR automove window too low or too high\r\n"
 
+/* ---- lru tune (memcached 1.6.45's words) ---- */
+#define MSG_LRU_PCTS          "ERROR hot and warm pcts must not exceed 80\r\n"
+#define MSG_LRU_FACTORS       "ERROR hot/warm age factors must be greater than 0\r\n"
+
 #endif

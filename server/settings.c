@@ -439,6 +439,11 @@ uint64_t settings_chunk_max_bytes(const struct settings *s)
     return s->slab_chunk_max != 0 ? s->slab_chunk_max * KIB : s->page_size / 2;
 }
 
+uint64_t settings_temporary_ttl(const struct settings *s)
+{
+    return s->temporary_ttl != 0 ? s->temporary_ttl : TEMPORARY_TTL_DEFAULT;
+}
+
 /* memcached's rules and words: chunks tile a page (here -I is the page too). */
 static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errlen)
 {
@@ -541,6 +546,14 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->automove_ratio = s->slab_automove_ratio;
     cfg->automove_window = (unsigned)s->slab_automove_window;
     cfg->automove_freeratio = s->slab_automove_freeratio;
+    cfg->lru_maintainer = s->lru_maintainer;
+    cfg->lru_segmented = s->lru_segmented && s->lru_maintainer;  /* as memcached */
+    cfg->hot_lru_pct = (unsigned)s->hot_lru_pct;
+    cfg->warm_lru_pct = (unsigned)s->warm_lru_pct;
+    cfg->hot_max_factor = s->hot_max_factor;
+    cfg->warm_max_factor = s->warm_max_factor;
+    cfg->temp_lru = s->temporary_ttl != 0;
+    cfg->temporary_ttl = (uint32_t)settings_temporary_ttl(s);
 }
 
 /* -------------------------------------------------------------- help, man */

@@ -778,9 +778,12 @@ static unsigned lru_lift_cold_locked(store *s, struct slab_class *sc)
     return moved;
 }
 
+/* factor times COLD's age; no limit for a factor `lru tune` let through
+ * that gives no number of seconds (NaN, infinity, huge). */
 static rel_time_t lru_age_limit(double factor, rel_time_t cold_age)
 {
-    return (rel_time_t)(factor * (double)cold_age);
+    double limit = factor * (double)cold_age;
+    return limit >= 0 && limit < (double)LRU_NO_AGE_LIMIT ? (rel_time_t)limit : LRU_NO_AGE_LIMIT;
 }
 
 /* One maintainer step on class cls; returns the items it moved or freed. */
@@ -843,9 +846,9 @@ void store_lru_set_segmented(store *s, bool segmented)
 enum store_lru_tune store_lru_tune(store *s, unsigned hot_pct, unsigned warm_pct,
                                    double hot_max_factor, double warm_max_factor)
 {
-    if (hot_pct + warm_pct > LRU_PCT_MAX)
+    if ((uint32_t)(hot_pct + warm_pct) > LRU_PCT_MAX)
         return STORE_LRU_TUNE_PCTS;
-    if (!(hot_max_factor > 0) || !(warm_max_factor > 0))
+    if (hot_max_factor <= 0 || warm_max_factor <= 0)   /* memcached lets NaN through */
         return STORE_LRU_TUNE_FACTORS;
     atomic_store_explicit(&s->lru.hot_pct, hot_pct, memory_order_relaxed);
     atomic_store_explicit(&s->lru.warm_pct, warm_pct, memory_order_relaxed);
@@ -862,6 +865,7 @@ void store_lru_set_temp_ttl(store *s, int64_t ttl)
 void store_lru_settings(store *s, struct store_lru_settings *out)
 {
     int64_t ttl = atomic_load_explicit(&s->lru.temp_ttl, memory_order_relaxed);
+    out->maintainer = s->cfg.lru_maintainer;
     out->segmented = lru_segmented(s);
     out->hot_lru_pct = atomic_load_explicit(&s->lru.hot_pct, memory_order_relaxed);
     out->warm_lru_pct = atomic_load_explicit(&s->lru.warm_pct, memory_order_relaxed);

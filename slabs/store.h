@@ -307,7 +307,8 @@ enum store_lru_tune {
     STORE_LRU_TUNE_PCTS,        /* hot + warm above LRU_PCT_MAX */
     STORE_LRU_TUNE_FACTORS,     /* an age factor not above 0 */
 };
-/* Sets the segments' shares and age factors together, or none of them. */
+/* Sets the segments' shares and age factors together, or none of them;
+ * hot_pct + warm_pct is summed in 32 bits, as memcached does. */
 enum store_lru_tune store_lru_tune(store *s, unsigned hot_pct, unsigned warm_pct,
                                    double hot_max_factor, double warm_max_factor);
 /* Items stored with a TTL <= ttl seconds go to TEMP from now on; ttl < 0:
@@ -316,6 +317,7 @@ void store_lru_set_temp_ttl(store *s, int64_t ttl);
 
 /* The LRU settings now, for `stats settings`. */
 struct store_lru_settings {
+    bool maintainer;            /* the maintainer runs: mode and temp_ttl may change */
     bool segmented;
     unsigned hot_lru_pct, warm_lru_pct;
     double hot_max_factor, warm_max_factor;
