@@ -282,6 +282,7 @@ struct slab_class {
     ilink lru_head[LRU_SEGS];   /* most recent of each segment */
     ilink lru_tail[LRU_SEGS];   /* least recent */
     uint64_t seg_items[LRU_SEGS];   /* items in each segment */
+    uint64_t evicted_seen;          /* `evicted` at the maintainer's last step */
     STORE_CLASS_STATS(SLAB_CLASS_LRU_FIELD)    /* curr_items, evicted, ... */
     _Atomic uint64_t seg_hits[LRU_SEGS];   /* hits_to_*: counted by gets, no lock */
 };
@@ -640,10 +641,23 @@ void it_link_locked(store *s, item *it, uint64_t hv);
 void it_unlink_locked(store *s, item *it, uint64_t hv);
 void it_replace_locked(store *s, item *old, item *it, uint64_t hv);
 void it_bump_locked(store *s, item *it, rel_time_t now);
-/* A hit: marks it fetched, then as memcached 1.6: segmented, a second hit
- * sets IT_ACTIVE (one atomic or, no lru_lock); flat, it_bump_locked. The
- * key's stripe lock held. */
-void it_hit_locked(store *s, item *it);
+/* The rest of it_hit_locked, for a hit that changes something. */
+void it_hit_slow_locked(store *s, item *it, uint8_t iflags_before, uint8_t kind);
+/* A hit: counted in hits_to_<its segment>; marks it fetched, then as
+ * memcached 1.6: segmented, a second hit sets IT_ACTIVE (one atomic or, no
+ * lru_lock); flat, it_bump_locked. Inline, as the get path's common case
+ * (fetched, active) only reads the item. The key's stripe lock held. */
+static inline void it_hit_locked(store *s, item *it)
+{
+    uint8_t before = iflags_get(it);
+    uint8_t kind = atomic_load_explicit(&it->kind, memory_order_relaxed);
+    unsigned seg = (kind & IT_SEG_MASK) >> IT_SEG_SHIFT;
+    atomic_fetch_add_explicit(&s->classes[it->cls].seg_hits[seg], 1, memory_order_relaxed);
+    if ((before & ITEM_FETCHED) && (kind & IT_ACTIVE) &&
+        atomic_load_explicit(&s->lru.segmented, memory_order_relaxed))
+        return;
+    it_hit_slow_locked(s, it, before, kind);
+}
 /*
  * A new item for key with room for nvalue bytes (exptime already relative),
  * unlinked, refcount 1: reclaim a dead item at the LRU tail, else a free
@@ -656,7 +670,7 @@ void lru_stats(store *s, unsigned cls, struct store_class_stats *out);
 void lru_init(store *s);
 /* One bounded step of the LRU maintainer over every class: juggles the
  * segments and frees dead items met at the tails. Returns how long the
- * caller may sleep (ms) before the next step: a millisecond after a step
+ * caller may sleep (ms) before the next step: a short while after a step
  * that moved or freed items, twice as long as last time (up to a second)
  * after one that found nothing. Called by one thread at a time (the mover
  * thread, or a test); no lock held. */

@@ -14,20 +14,22 @@
  * maintainer, below); what leaves them idle goes to COLD, whose tail is
  * evicted. A hit never takes the lru_lock: the second hit sets IT_ACTIVE
  * (and atime), and an active item moves up when a tail reaches it (HOT ->
- * WARM, WARM -> WARM's head, COLD -> WARM by the maintainer or the
- * allocation that meets it), so a scan of items set once flows through HOT
+ * WARM and WARM -> WARM's head when that segment must shrink, COLD -> WARM
+ * by the maintainer or the allocation that meets it), so a scan of items set once flows through HOT
  * and COLD past the items that are read. TEMP items never move.
  * `lru mode flat` keeps the single LRU of old in COLD: a hit moves an item
  * to its head at most once per LRU_BUMP_INTERVAL seconds (as memcached's
  * ITEM_UPDATE_INTERVAL).
  *
  * Allocation (it_alloc), with no stripe lock held:
- *   1. look at LRU_TAIL_SEARCH items from COLD's (and TEMP's) tail for an
+ *   1. flat mode only: look at LRU_TAIL_SEARCH items from the tail for an
  *      expired or flushed one nobody holds: reuse its chunk ("reclaimed");
+ *      segmented, the maintainer frees dead tail items in the background
+ *      (memcached 1.6 likewise), so a store does not walk a tail;
  *   2. else a chunk from the free list, the newest page, or a new page;
  *   3. else evict the least recent unreferenced item among COLD's tail ones
- *      (moving active ones up to WARM first), or HOT's, WARM's, TEMP's if
- *      COLD has none (not with no_evict);
+ *      (moving active ones up to WARM instead), or HOT's, WARM's, TEMP's if
+ *      COLD has none to give (not with no_evict);
  *   4. else spill: a chain of chunks already free in other classes
  *      (chain.c), evicting nothing;
  *   5. else, for a class without a page, take one from another class at
@@ -249,41 +251,63 @@ void store_release(store *s, item *it)
 
 /* ---- LRU segments (lru_lock held unless said) ---- */
 
-static enum lru_seg it_seg(const item *it)
+static inline enum lru_seg it_seg(const item *it)
 {
     uint8_t k = atomic_load_explicit(&((item *)it)->kind, memory_order_relaxed);
     return (enum lru_seg)((k & IT_SEG_MASK) >> IT_SEG_SHIFT);
 }
 
-static bool it_active(const item *it)
+static inline bool it_active(const item *it)
 {
     return (atomic_load_explicit(&((item *)it)->kind, memory_order_relaxed) & IT_ACTIVE) != 0;
 }
 
 /* Records it's segment and spends its hit (IT_ACTIVE): a move is the
- * reward. Atomic on the byte: a page mover reads the IT_* bits meanwhile. */
-static void it_set_seg_locked(item *it, enum lru_seg seg)
+ * reward. One compare-exchange on the byte: a hit may set IT_ACTIVE
+ * meanwhile, and a page mover reads the IT_* bits. */
+static inline void it_set_seg_locked(item *it, enum lru_seg seg)
 {
-    atomic_fetch_and_explicit(&it->kind, (uint8_t)~(IT_SEG_MASK | IT_ACTIVE),
-                              memory_order_relaxed);
-    atomic_fetch_or_explicit(&it->kind, (uint8_t)(seg << IT_SEG_SHIFT), memory_order_relaxed);
+    uint8_t k = atomic_load_explicit(&it->kind, memory_order_relaxed);
+    uint8_t want;
+    do
+        want = (uint8_t)((k & ~(IT_SEG_MASK | IT_ACTIVE)) | (seg << IT_SEG_SHIFT));
+    while (!atomic_compare_exchange_weak_explicit(&it->kind, &k, want, memory_order_relaxed,
+                                                  memory_order_relaxed));
 }
 
-static bool lru_segmented(store *s)
+static inline bool lru_segmented(store *s)
 {
     return atomic_load_explicit(&s->lru.segmented, memory_order_relaxed);
 }
 
-/* Makes it the most recent of sc's segment seg. sc->lru_lock held. */
-static void lru_insert_head_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
+/* Puts it at the head of sc's segment seg; the caller has recorded seg in
+ * its kind byte. sc->lru_lock held. */
+static inline void lru_push_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
 {
-    it_set_seg_locked(it, seg);
     ilist_push_head(s, &sc->lru_head[seg], &sc->lru_tail[seg], it);
     sc->seg_items[seg]++;
 }
 
+/* Makes it the most recent of sc's segment seg. sc->lru_lock held. */
+static inline void lru_insert_head_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
+{
+    it_set_seg_locked(it, seg);
+    lru_push_locked(s, sc, it, seg);
+}
+
+/* lru_insert_head_locked for an item being linked: a plain store of its
+ * kind byte will do, as nobody else writes it yet (a hit needs the stripe
+ * lock its linker holds; a page mover only reads it). sc->lru_lock held. */
+static inline void lru_insert_new_locked(store *s, struct slab_class *sc, item *it,
+                                         enum lru_seg seg)
+{
+    uint8_t kind = (uint8_t)(it_kind(it) | (seg << IT_SEG_SHIFT));
+    atomic_store_explicit(&it->kind, kind, memory_order_relaxed);
+    lru_push_locked(s, sc, it, seg);
+}
+
 /* Takes it out of whichever segment of sc holds it. sc->lru_lock held. */
-static void lru_remove_locked(store *s, struct slab_class *sc, item *it)
+static inline void lru_remove_locked(store *s, struct slab_class *sc, item *it)
 {
     enum lru_seg seg = it_seg(it);
     ilist_remove(s, &sc->lru_head[seg], &sc->lru_tail[seg], it);
@@ -291,7 +315,7 @@ static void lru_remove_locked(store *s, struct slab_class *sc, item *it)
 }
 
 /* Moves it to the head of seg (its own segment or another). lru_lock held. */
-static void lru_move_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
+static inline void lru_move_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
 {
     lru_remove_locked(s, sc, it);
     lru_insert_head_locked(s, sc, it, seg);
@@ -299,7 +323,7 @@ static void lru_move_locked(store *s, struct slab_class *sc, item *it, enum lru_
 
 /* The segment a new item joins: TEMP for a TTL within temp_ttl, else HOT;
  * COLD, the one list, in flat mode. */
-static enum lru_seg lru_seg_for_new(store *s, const item *it, rel_time_t now)
+static inline enum lru_seg lru_seg_for_new(store *s, const item *it, rel_time_t now)
 {
     if (!lru_segmented(s))
         return LRU_COLD;
@@ -314,16 +338,25 @@ static enum lru_seg lru_seg_for_new(store *s, const item *it, rel_time_t now)
 #define LRU_NO_AGE_LIMIT UINT32_MAX
 
 /*
- * One look at the tail of HOT or WARM (seg): an active tail moves up (HOT ->
- * WARM) or around (WARM's head); an idle tail over the segment's share of
- * the class's items, or older than max_age, moves down to COLD. Returns
- * whether it moved an item. sc->lru_lock held.
+ * One look at the tail of HOT or WARM (seg) when the segment is over its
+ * share of the class's items, or its tail is older than max_age: an active
+ * tail moves up (HOT -> WARM) or around (WARM's head), an idle one down to
+ * COLD. Within its limits a segment is left alone (no churn while the
+ * cache is not full). Returns whether it moved an item. sc->lru_lock held.
  */
 static bool lru_juggle_tail_locked(store *s, struct slab_class *sc, enum lru_seg seg,
                                    rel_time_t max_age, rel_time_t now)
 {
+    if (sc->seg_items[seg] == 0)
+        return false;
+    unsigned pct = atomic_load_explicit(seg == LRU_HOT ? &s->lru.hot_pct : &s->lru.warm_pct,
+                                        memory_order_relaxed);
+    uint64_t kept = sc->seg_items[LRU_HOT] + sc->seg_items[LRU_WARM] + sc->seg_items[LRU_COLD];
+    bool over_share = sc->seg_items[seg] * 100 > kept * pct;
+    if (!over_share && max_age == LRU_NO_AGE_LIMIT)
+        return false;
     item *it = it_at(s, sc->lru_tail[seg]);
-    if (it == NULL)
+    if (!over_share && now - item_atime(it) <= max_age)
         return false;
     if (it_active(it)) {
         if (seg == LRU_WARM)
@@ -331,24 +364,18 @@ static bool lru_juggle_tail_locked(store *s, struct slab_class *sc, enum lru_seg
         else
             sc->moves_to_warm++;
         lru_move_locked(s, sc, it, LRU_WARM);
-        return true;
+    } else {
+        sc->moves_to_cold++;
+        lru_move_locked(s, sc, it, LRU_COLD);
     }
-    unsigned pct = atomic_load_explicit(seg == LRU_HOT ? &s->lru.hot_pct : &s->lru.warm_pct,
-                                        memory_order_relaxed);
-    uint64_t kept = sc->seg_items[LRU_HOT] + sc->seg_items[LRU_WARM] + sc->seg_items[LRU_COLD];
-    bool over_share = sc->seg_items[seg] * 100 > kept * pct;
-    bool too_old = max_age != LRU_NO_AGE_LIMIT && now - item_atime(it) > max_age;
-    if (!over_share && !too_old)
-        return false;
-    sc->moves_to_cold++;
-    lru_move_locked(s, sc, it, LRU_COLD);
     return true;
 }
 
 /* After an item joined HOT: keeps HOT, then WARM (which HOT may have fed),
  * within their shares, one item each, so that segments hold without the
- * maintainer; the maintainer applies the age limits. lru_lock held. */
-static void lru_balance_locked(store *s, struct slab_class *sc)
+ * maintainer; the maintainer applies the age limits. Inline, on every
+ * store. lru_lock held. */
+static inline void lru_balance_locked(store *s, struct slab_class *sc)
 {
     if (lru_juggle_tail_locked(s, sc, LRU_HOT, LRU_NO_AGE_LIMIT, 0))
         lru_juggle_tail_locked(s, sc, LRU_WARM, LRU_NO_AGE_LIMIT, 0);
@@ -374,7 +401,7 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     assoc_insert_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
     enum lru_seg seg = lru_seg_for_new(s, it, now);
-    lru_insert_head_locked(s, sc, it, seg);
+    lru_insert_new_locked(s, sc, it, seg);
     if (seg == LRU_HOT)
         lru_balance_locked(s, sc);
     sc->curr_items++;
@@ -422,18 +449,17 @@ void it_bump_locked(store *s, item *it, rel_time_t now)
     atomic_store_explicit(&it->atime, now, memory_order_relaxed);
 }
 
-void it_hit_locked(store *s, item *it)
+void it_hit_slow_locked(store *s, item *it, uint8_t before, uint8_t kind)
 {
-    uint8_t before = atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
-    uint8_t k = atomic_load_explicit(&it->kind, memory_order_relaxed);
-    enum lru_seg seg = (enum lru_seg)((k & IT_SEG_MASK) >> IT_SEG_SHIFT);
-    atomic_fetch_add_explicit(&s->classes[it->cls].seg_hits[seg], 1, memory_order_relaxed);
+    if (!(before & ITEM_FETCHED))
+        atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
     if (!lru_segmented(s)) {
         it_bump_locked(s, it, clock_now());
         return;
     }
+    enum lru_seg seg = (enum lru_seg)((kind & IT_SEG_MASK) >> IT_SEG_SHIFT);
     /* a first hit only marks it fetched, as memcached: one read is no habit */
-    if (seg == LRU_TEMP || (k & IT_ACTIVE) || !(before & ITEM_FETCHED))
+    if (seg == LRU_TEMP || (kind & IT_ACTIVE) || !(before & ITEM_FETCHED))
         return;
     atomic_fetch_or_explicit(&it->kind, IT_ACTIVE, memory_order_relaxed);
     atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
@@ -583,28 +609,45 @@ static bool lru_try_take_locked(store *s, struct slab_class *sc, item *it, bool 
     return take;
 }
 
-/* Active COLD tails one eviction may move up to WARM before it settles. */
+/* Looks at LRU_TAIL_SEARCH items from seg's tail for a dead one to take
+ * (lru_try_take_locked): the allocation's first step, on every store, so
+ * it only reads exptimes unless a flush is pending. lru_lock held. */
+static inline item *lru_reclaim_from_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                     bool flushes, rel_time_t now)
+{
+    item *it = it_at(s, sc->lru_tail[seg]);
+    for (int tries = 0; it != NULL && tries < LRU_TAIL_SEARCH; tries++, it = it_at(s, it->prev)) {
+        if ((flushes || it_is_expired(it, now)) && lru_try_take_locked(s, sc, it, false, now))
+            return it;
+    }
+    return NULL;
+}
+
+/* Active tails one eviction may move up to WARM before it settles. */
 #define LRU_RESCUE_MAX (LRU_TAIL_SEARCH * 4)
 
-/* Looks at LRU_TAIL_SEARCH items from seg's tail for one to take
- * (lru_try_take_locked). Segmented, an eviction from COLD first moves the
- * active items it meets up to WARM: a hit earns one more round. */
-static item *lru_take_from_locked(store *s, struct slab_class *sc, enum lru_seg seg, bool evict,
-                                  bool flushes, rel_time_t now)
+/* Looks at LRU_TAIL_SEARCH items from seg's tail for one to evict (or a
+ * dead one). With spare_active the active items it meets are not taken:
+ * LRU_RESCUE_MAX of them move up to WARM (a hit earns one more round), the
+ * rest are passed over. lru_lock held. */
+static item *lru_evict_from_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                   bool spare_active, rel_time_t now)
 {
-    bool rescue = evict && seg == LRU_COLD && lru_segmented(s);
     unsigned rescued = 0;
     item *it = it_at(s, sc->lru_tail[seg]);
     for (int tries = 0; it != NULL && tries < LRU_TAIL_SEARCH;) {
         item *prev = it_at(s, it->prev);
-        if (rescue && rescued < LRU_RESCUE_MAX && it_active(it)) {
-            sc->moves_to_warm++;
-            lru_move_locked(s, sc, it, LRU_WARM);
-            rescued++;
+        if (spare_active && it_active(it)) {
+            if (rescued < LRU_RESCUE_MAX) {
+                sc->moves_to_warm++;
+                lru_move_locked(s, sc, it, LRU_WARM);
+                rescued++;
+            } else {
+                tries++;
+            }
         } else {
             tries++;
-            if ((evict || flushes || it_is_expired(it, now)) &&
-                lru_try_take_locked(s, sc, it, evict, now))
+            if (lru_try_take_locked(s, sc, it, true, now))
                 return it;
         }
         it = prev;
@@ -612,14 +655,29 @@ static item *lru_take_from_locked(store *s, struct slab_class *sc, enum lru_seg 
     return NULL;
 }
 
-/* Where an eviction looks, in turn: COLD's tail, then HOT's if COLD is
- * empty (or all held), then the others so that a full class still frees. */
+/* Where an eviction looks, in turn: COLD's tail, then HOT's (COLD empty,
+ * held, or all active), then the others so that a full class still frees;
+ * COLD and HOT spare their active items (segmented mode). Last, COLD
+ * again, active items and all (counted evicted_active). */
 static const enum lru_seg lru_evict_order[] = { LRU_COLD, LRU_HOT, LRU_WARM, LRU_TEMP };
+
+static item *lru_evict_locked(store *s, struct slab_class *sc, rel_time_t now)
+{
+    bool segmented = lru_segmented(s);
+    for (size_t i = 0; i < LRU_SEGS; i++) {
+        enum lru_seg seg = lru_evict_order[i];
+        bool spare = segmented && (seg == LRU_COLD || seg == LRU_HOT);
+        item *found = lru_evict_from_locked(s, sc, seg, spare, now);
+        if (found != NULL)
+            return found;
+    }
+    return segmented ? lru_evict_from_locked(s, sc, LRU_COLD, false, now) : NULL;
+}
 
 /*
  * Takes an item near a tail of class cls: a dead one (expired or flushed)
  * nobody holds at COLD's or TEMP's tail, or with evict also a live one
- * nobody holds (lru_evict_order). Returns it unlinked, claimed (refcount 1,
+ * nobody holds (lru_evict_locked). Returns it unlinked, claimed (refcount 1,
  * the caller's), or NULL.
  */
 item *lru_take_tail(store *s, unsigned cls, bool evict)
@@ -631,12 +689,12 @@ item *lru_take_tail(store *s, unsigned cls, bool evict)
 
     pthread_mutex_lock(&sc->lru_lock);
     if (!evict) {
-        found = lru_take_from_locked(s, sc, LRU_COLD, false, flushes, now);
+        found = lru_reclaim_from_locked(s, sc, LRU_COLD, flushes, now);
         if (found == NULL && sc->lru_tail[LRU_TEMP] != LINK_NONE)
-            found = lru_take_from_locked(s, sc, LRU_TEMP, false, flushes, now);
+            found = lru_reclaim_from_locked(s, sc, LRU_TEMP, flushes, now);
     }
-    for (size_t i = 0; evict && found == NULL && i < LRU_SEGS; i++)
-        found = lru_take_from_locked(s, sc, lru_evict_order[i], true, flushes, now);
+    if (evict && found == NULL)
+        found = lru_evict_locked(s, sc, now);
     if (found != NULL)
         sc->direct_reclaims++;
     pthread_mutex_unlock(&sc->lru_lock);
@@ -677,7 +735,8 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
             *why = STORE_TOO_LARGE;
         return NULL;
     }
-    item *it = lru_pull_tail(s, cls, nbytes, false);
+    /* segmented, dead items are the maintainer's to free, as memcached's */
+    item *it = lru_segmented(s) ? NULL : lru_pull_tail(s, cls, nbytes, false);
     if (it == NULL)
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
@@ -734,7 +793,7 @@ void lru_stats(store *s, unsigned cls, struct store_class_stats *out)
  * items at COLD's tail move up to WARM. At most LRU_MAINTAIN_BATCH items per
  * segment per step, so a get never waits long for the lru_lock. */
 #define LRU_MAINTAIN_BATCH 200
-#define LRU_BUSY_SLEEP_MS 1         /* after a step that moved or freed items */
+#define LRU_BUSY_SLEEP_MS 10        /* after a step that moved or freed items */
 #define LRU_IDLE_SLEEP_MAX_MS 1000  /* an idle maintainer's longest sleep */
 
 /* Frees the dead, unheld items at seg's tail (the allocation path's
@@ -764,9 +823,14 @@ static unsigned lru_juggle_locked(store *s, struct slab_class *sc, enum lru_seg 
     return moved;
 }
 
-/* COLD's active tail items move up to WARM; returns how many. lru_lock held. */
+/* COLD's active tail items move up to WARM, when the class evicted since
+ * the last step (without evictions nothing leaves COLD, and lifting would
+ * only churn); returns how many. lru_lock held. */
 static unsigned lru_lift_cold_locked(store *s, struct slab_class *sc)
 {
+    if (sc->evicted == sc->evicted_seen)
+        return 0;
+    sc->evicted_seen = sc->evicted;
     unsigned moved = 0;
     item *it;
     while (moved < LRU_MAINTAIN_BATCH && (it = it_at(s, sc->lru_tail[LRU_COLD])) != NULL &&

@@ -152,15 +152,16 @@ START_TEST(test_temp_for_short_ttl)
 END_TEST
 
 /* A first hit only marks an item fetched; a second sets the active bit and
- * nothing more (the item stays in COLD). The maintainer then lifts it. */
+ * nothing more (the item stays in COLD). The maintainer then lifts it, as
+ * the class evicts (without evictions nothing leaves COLD). */
 START_TEST(test_active_bit_moves_async)
 {
-    store_destroy(st);
-    st = mk(MANY_PAGES, false);
-    fill(MANY);
-    /* k0 went down to COLD first: it is COLD's tail */
-    ck_assert(has("k0"));
-    item *it = store_get(st, "k0", 2, NULL);   /* held across the move below */
+    fill(PER_PAGE);
+    ck_assert_int_eq(put("n1", 0), STORE_OK);   /* evicts COLD's tail, k0 */
+    ck_assert(!has("k0"));
+    /* k1 is COLD's tail now */
+    ck_assert(has("k1"));
+    item *it = store_get(st, "k1", 2, NULL);   /* held across the move below */
     ck_assert(atomic_load(&it->kind) & IT_ACTIVE);
     struct store_class_stats cs = cstats();
     ck_assert_uint_eq(cs.hits_to_cold, 2);
@@ -173,8 +174,13 @@ START_TEST(test_active_bit_moves_async)
     check_segments_add_up(&cs);
     ck_assert(!(atomic_load(&it->kind) & IT_ACTIVE));   /* the move spent the hit */
     store_release(st, it);
-    ck_assert(has("k0"));
+    ck_assert(has("k1"));
     ck_assert_uint_eq(cstats().hits_to_warm, 1);
+    /* no eviction since: an active COLD tail stays where it is */
+    ck_assert(has("k2"));
+    ck_assert(has("k2"));
+    lru_maintain(st);
+    ck_assert_uint_eq(cstats().moves_to_warm, 1);
 }
 END_TEST
 
