@@ -694,7 +694,17 @@ static void man_memory(FILE *out)
           ".PP\n"
           "\\fBcache_memlimit\\fR lowers or raises \\fB\\-m\\fR at run time: a lower limit"
           " drains pages, oldest LRU tails first, and gives them back to the system (the"
-          " resident size falls); a higher one is used at once.\n", out);
+          " resident size falls); a higher one is used at once.\n"
+          ".PP\n"
+          "Each class's LRU has segments, as memcached 1.6's: new items join HOT (TEMP when"
+          " \\fBtemporary_ttl\\fR is set and their TTL is within it), HOT and WARM are held to"
+          " \\fBhot_lru_pct\\fR and \\fBwarm_lru_pct\\fR of the class's items and to"
+          " \\fBhot_max_factor\\fR and \\fBwarm_max_factor\\fR times the age of COLD's"
+          " tail, and evictions take COLD's tail. A get never moves an item: a second hit marks"
+          " it active, and an active item reaching COLD's tail moves to WARM instead of being"
+          " evicted, so a scan of keys set once passes the keys that are read. The LRU"
+          " maintainer runs on the mover's thread: it applies the age limits and frees expired"
+          " and flushed items it meets at the tails, sleeping up to a second when idle.\n", out);
 }
 
 /* The commands beyond memcached's storage and retrieval that manage memory. */
@@ -708,7 +718,19 @@ static void man_commands(FILE *out)
           " than two pages), SAME; CLIENT_ERROR slab reassignment disabled under"
           " \\fBno_slab_reassign\\fR.\n"
           ".TP\n\\fBslabs automove\\fR \\fB0\\fR|\\fB1\\fR|\\fB2\\fR\n"
-          "Sets the automove mode at run time (\\fBstats settings\\fR shows it).\n", out);
+          "Sets the automove mode at run time (\\fBstats settings\\fR shows it).\n"
+          ".TP\n\\fBlru tune\\fR \\fIhot_pct\\fR \\fIwarm_pct\\fR \\fIhot_max_factor\\fR"
+          " \\fIwarm_max_factor\\fR\n"
+          "Sets the segments' limits at run time. Replies, as memcached 1.6.45: OK; ERROR hot"
+          " and warm pcts must not exceed 80; ERROR hot/warm age factors must be greater than"
+          " 0.\n"
+          ".TP\n\\fBlru mode\\fR \\fBflat\\fR|\\fBsegmented\\fR\n"
+          "Flat keeps one LRU per class, a hit moving its item to the head at most once a"
+          " minute; new items follow the mode at once.\n"
+          ".TP\n\\fBlru temp_ttl\\fR \\fIseconds\\fR\n"
+          "Items stored with a TTL up to \\fIseconds\\fR go to TEMP from now on; a negative"
+          " value turns TEMP off. \\fBlru mode\\fR and \\fBlru temp_ttl\\fR answer ERROR"
+          " under \\fBno_lru_maintainer\\fR, as memcached.\n", out);
 }
 
 void settings_man(FILE *out)
@@ -752,6 +774,11 @@ void settings_man(FILE *out)
           " ages, and their defaults differ. \\fBslabs automove ratio\\fR, \\fBwindow\\fR"
           " and \\fBfreeratio\\fR are not taken at run time (CLIENT_ERROR bad command line"
           " format); give them with \\fB\\-o\\fR.\n"
+          ".PP\n"
+          "The LRU segments' shares count items, not bytes; \\fBtemporary_ttl=0\\fR (the"
+          " default) means no TEMP LRU, where memcached's 0 turns one on (for TTLs of 0"
+          " seconds and less); \\fBstats items\\fR prints the segment rows after"
+          " \\fBlrutail_reflocked\\fR and always prints \\fBnumber_temp\\fR.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 
