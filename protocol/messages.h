@@ -54,4 +54,8 @@
 /* ours: a tuning value our automove cannot use; the reason follows */
 #define MSG_AUTOMOVE_TUNE_PREFIX "CLIENT_ERROR "
 
+/* ---- lru tune (memcached 1.6.45's words) ---- */
+#define MSG_LRU_PCTS          "ERROR hot and warm pcts must not exceed 80\r\n"
+#define MSG_LRU_FACTORS       "ERROR hot/warm age factors must be greater than 0\r\n"
+
 #endif

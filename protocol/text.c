@@ -669,6 +669,86 @@ static void text_cmd_slabs(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_ERROR);
 }
 
+/*
+ * lru tune <hot%> <warm%> <hot_factor> <warm_factor> | lru mode flat|segmented
+ * | lru temp_ttl <seconds>: memcached 1.6.45's process_lru_command. Prefixes
+ * of the subcommand are accepted, tokens after the arguments ignored, the
+ * percentages are summed in 32 bits (as memcached), the factors are
+ * strtod's, and mode and temp_ttl need the LRU maintainer.
+ */
+#define TEXT_LRU_FACTOR_TEXT_MAX 64
+
+/* A token strtod reads whole, as memcached's safe_strtod. */
+static bool text_lru_factor(const struct text_token *t, double *out)
+{
+    char buf[TEXT_LRU_FACTOR_TEXT_MAX];
+    if (t->len == 0 || t->len >= sizeof(buf))
+        return false;
+    memcpy(buf, t->p, t->len);
+    buf[t->len] = '\0';
+    char *end = NULL;
+    *out = strtod(buf, &end);
+    return end == buf + t->len;
+}
+
+static const struct text_lit text_lru_tune_replies[] = {
+    [STORE_LRU_TUNE_OK] = TEXT_LIT(MSG_OK),
+    [STORE_LRU_TUNE_PCTS] = TEXT_LIT(MSG_LRU_PCTS),
+    [STORE_LRU_TUNE_FACTORS] = TEXT_LIT(MSG_LRU_FACTORS),
+};
+
+static void text_lru_tune(struct text_req *rq)
+{
+    int64_t hot, warm;
+    double hot_factor, warm_factor;
+    if (!text_admin_number(&rq->tok[2], false, &hot) ||
+        !text_admin_number(&rq->tok[3], false, &warm) ||
+        !text_lru_factor(&rq->tok[4], &hot_factor) ||
+        !text_lru_factor(&rq->tok[5], &warm_factor)) {
+        REPLY_LIT(rq->out, MSG_ERROR);
+        return;
+    }
+    const struct text_lit *r = &text_lru_tune_replies[store_lru_tune(
+        rq->store, (unsigned)hot, (unsigned)warm, hot_factor, warm_factor)];
+    reply_add(rq->out, r->text, r->len);
+}
+
+static void text_lru_mode(struct text_req *rq)
+{
+    if (text_token_is(&rq->tok[2], "flat") || text_token_is(&rq->tok[2], "segmented")) {
+        store_lru_set_segmented(rq->store, text_token_is(&rq->tok[2], "segmented"));
+        REPLY_LIT(rq->out, MSG_OK);
+    } else {
+        REPLY_LIT(rq->out, MSG_ERROR);
+    }
+}
+
+static void text_lru_temp_ttl(struct text_req *rq)
+{
+    int64_t ttl;
+    if (!text_admin_number(&rq->tok[2], true, &ttl)) {
+        REPLY_LIT(rq->out, MSG_ERROR);
+        return;
+    }
+    store_lru_set_temp_ttl(rq->store, ttl);
+    REPLY_LIT(rq->out, MSG_OK);
+}
+
+static void text_cmd_lru(struct text_req *rq, unsigned arg)
+{
+    struct store_lru_settings now;
+    store_lru_settings(rq->store, &now);
+    const struct text_token *sub = &rq->tok[1];
+    if (text_token_abbreviates(sub, "tune") && rq->ntok >= 6)
+        text_lru_tune(rq);
+    else if (text_token_abbreviates(sub, "mode") && rq->ntok >= 3 && now.maintainer)
+        text_lru_mode(rq);
+    else if (text_token_abbreviates(sub, "temp_ttl") && rq->ntok >= 3 && now.maintainer)
+        text_lru_temp_ttl(rq);
+    else
+        REPLY_LIT(rq->out, MSG_ERROR);
+}
+
 struct text_stat_sink {
     struct stat_sink base;
     struct reply *out;
@@ -742,6 +822,7 @@ static const struct text_cmd text_cmds[] = {
     CMD("verbosity", 2, 3, TEXT_NOREPLY, 0, text_cmd_verbosity),
     CMD("cache_memlimit", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_memlimit),
     CMD("slabs", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_slabs),
+    CMD("lru", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_lru),
     CMD("quit", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_quit),
     CMD("shutdown", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_shutdown),
     CMD("mg", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_get),

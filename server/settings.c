@@ -439,6 +439,11 @@ uint64_t settings_chunk_max_bytes(const struct settings *s)
     return s->slab_chunk_max != 0 ? s->slab_chunk_max * KIB : s->page_size / 2;
 }
 
+uint64_t settings_temporary_ttl(const struct settings *s)
+{
+    return s->temporary_ttl != 0 ? s->temporary_ttl : TEMPORARY_TTL_DEFAULT;
+}
+
 /* memcached's rules and words: chunks tile a page (here -I is the page too). */
 static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errlen)
 {
@@ -541,6 +546,14 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->automove_ratio = s->slab_automove_ratio;
     cfg->automove_window = (unsigned)s->slab_automove_window;
     cfg->automove_freeratio = s->slab_automove_freeratio;
+    cfg->lru_maintainer = s->lru_maintainer;
+    cfg->lru_segmented = s->lru_segmented && s->lru_maintainer;  /* as memcached */
+    cfg->hot_lru_pct = (unsigned)s->hot_lru_pct;
+    cfg->warm_lru_pct = (unsigned)s->warm_lru_pct;
+    cfg->hot_max_factor = s->hot_max_factor;
+    cfg->warm_max_factor = s->warm_max_factor;
+    cfg->temp_lru = s->temporary_ttl != 0;
+    cfg->temporary_ttl = (uint32_t)settings_temporary_ttl(s);
 }
 
 /* -------------------------------------------------------------- help, man */
@@ -681,7 +694,17 @@ static void man_memory(FILE *out)
           ".PP\n"
           "\\fBcache_memlimit\\fR lowers or raises \\fB\\-m\\fR at run time: a lower limit"
           " drains pages, oldest LRU tails first, and gives them back to the system (the"
-          " resident size falls); a higher one is used at once.\n", out);
+          " resident size falls); a higher one is used at once.\n"
+          ".PP\n"
+          "Each class's LRU has segments, as memcached 1.6's: new items join HOT (TEMP when"
+          " \\fBtemporary_ttl\\fR is set and their TTL is within it), HOT and WARM are held to"
+          " \\fBhot_lru_pct\\fR and \\fBwarm_lru_pct\\fR of the class's items and to"
+          " \\fBhot_max_factor\\fR and \\fBwarm_max_factor\\fR times the age of COLD's"
+          " tail, and evictions take COLD's tail. A get never moves an item: a second hit marks"
+          " it active, and an active item reaching COLD's tail moves to WARM instead of being"
+          " evicted, so a scan of keys set once passes the keys that are read. The LRU"
+          " maintainer runs on the mover's thread: it applies the age limits and frees expired"
+          " and flushed items it meets at the tails, sleeping up to a second when idle.\n", out);
 }
 
 /* The commands beyond memcached's storage and retrieval that manage memory. */
@@ -700,7 +723,19 @@ static void man_commands(FILE *out)
           "Sets \\fBslab_automove_ratio\\fR, \\fBslab_automove_freeratio\\fR or"
           " \\fBslab_automove_window\\fR at run time, with memcached 1.6.45's parsing and"
           " replies (OK; ERROR for a ratio that is not a number; CLIENT_ERROR automove window"
-          " too low or too high outside 3..1800).\n", out);
+          " too low or too high outside 3..1800).\n"
+          ".TP\n\\fBlru tune\\fR \\fIhot_pct\\fR \\fIwarm_pct\\fR \\fIhot_max_factor\\fR"
+          " \\fIwarm_max_factor\\fR\n"
+          "Sets the segments' limits at run time. Replies, as memcached 1.6.45: OK; ERROR hot"
+          " and warm pcts must not exceed 80; ERROR hot/warm age factors must be greater than"
+          " 0.\n"
+          ".TP\n\\fBlru mode\\fR \\fBflat\\fR|\\fBsegmented\\fR\n"
+          "Flat keeps one LRU per class, a hit moving its item to the head at most once a"
+          " minute; new items follow the mode at once.\n"
+          ".TP\n\\fBlru temp_ttl\\fR \\fIseconds\\fR\n"
+          "Items stored with a TTL up to \\fIseconds\\fR go to TEMP from now on; a negative"
+          " value turns TEMP off. \\fBlru mode\\fR and \\fBlru temp_ttl\\fR answer ERROR"
+          " under \\fBno_lru_maintainer\\fR, as memcached.\n", out);
 }
 
 void settings_man(FILE *out)
@@ -747,6 +782,11 @@ void settings_man(FILE *out)
           " \\fBfreeratio\\fR refuse values our automove cannot use (a ratio outside"
           " 0..1, a free ratio outside [0, 1)) with CLIENT_ERROR and the reason, where"
           " memcached 1.6.45 takes any number.\n"
+          ".PP\n"
+          "The LRU segments' shares count items, not bytes; \\fBtemporary_ttl=0\\fR (the"
+          " default) means no TEMP LRU, where memcached's 0 turns one on (for TTLs of 0"
+          " seconds and less); \\fBstats items\\fR prints the segment rows after"
+          " \\fBlrutail_reflocked\\fR and always prints \\fBnumber_temp\\fR.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 

@@ -171,6 +171,27 @@ enum settings_fmt {
         SETTINGS_TEXT(AUTOMOVE_FREERATIO_DEFAULT), NULL, 0, 1, "slab_automove_freeratio", \
         FMT_FACTOR3, "a class whose free chunks hold more than this share of -m gives " \
         "pages first, before items are evicted for a move") \
+    EXT(lru_maintainer, T_ONOFF, "lru_maintainer", "1", NULL, 0, 0, \
+        "lru_maintainer_thread", FMT_YES, \
+        "the LRU maintainer juggles segments and frees dead items in the background " \
+        "(no_lru_maintainer: neither, and the LRU is flat)") \
+    EXT(lru_segmented, T_ONOFF, "lru_segmented", SETTINGS_TEXT(LRU_SEGMENTED_DEFAULT), NULL, \
+        0, 0, "lru_segmented", FMT_YES, \
+        "HOT, WARM and COLD segments per class (no_lru_segmented: one LRU, as `lru mode flat`)") \
+    EXT(hot_lru_pct, T_UINT, "hot_lru_pct", SETTINGS_TEXT(HOT_LRU_PCT_DEFAULT), NULL, 1, \
+        LRU_PCT_MAX - 1, "hot_lru_pct", FMT_NUM, "share of a class's items HOT holds, in percent") \
+    EXT(warm_lru_pct, T_UINT, "warm_lru_pct", SETTINGS_TEXT(WARM_LRU_PCT_DEFAULT), NULL, 1, \
+        LRU_PCT_MAX - 1, "warm_lru_pct", FMT_NUM, "share of a class's items WARM holds, in percent") \
+    EXT(hot_max_factor, T_FACTOR, "hot_max_factor", SETTINGS_TEXT(HOT_MAX_FACTOR_DEFAULT), NULL, \
+        0, SETTINGS_FACTOR_MAX, "hot_max_factor", FMT_FACTOR, \
+        "items idle longer than COLD's tail age times this leave HOT") \
+    EXT(warm_max_factor, T_FACTOR, "warm_max_factor", SETTINGS_TEXT(WARM_MAX_FACTOR_DEFAULT), \
+        NULL, 0, SETTINGS_FACTOR_MAX, "warm_max_factor", FMT_FACTOR, \
+        "items idle longer than COLD's tail age times this leave WARM") \
+    STAT("temp_lru", FMT_YES, s->temporary_ttl != 0) \
+    EXT(temporary_ttl, T_UINT, "temporary_ttl", "0", "no TEMP LRU", 0, INT32_MAX, NULL, FMT_NONE, \
+        "items stored with a TTL up to this many seconds go to a TEMP LRU, never bumped") \
+    STAT("temporary_ttl", FMT_NUM, settings_temporary_ttl(s)) \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \
@@ -232,6 +253,10 @@ void settings_man(FILE *out);
 
 /* slab_chunk_max in bytes: the -o value (kilobytes), or half of -I by default. */
 uint64_t settings_chunk_max_bytes(const struct settings *s);
+
+/* temporary_ttl as memcached shows it: the -o value, or its default (61)
+ * when no TEMP LRU was asked for (0). */
+uint64_t settings_temporary_ttl(const struct settings *s);
 
 /* True when -o hash_algorithm named another hash than the one used (xxh3). */
 bool settings_hash_substituted(const struct settings *s);

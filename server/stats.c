@@ -390,6 +390,14 @@ static void stats_settings(struct server *srv, struct stat_sink *sink)
     now.slab_automove_ratio = t.ratio;
     now.slab_automove_window = t.window;
     now.slab_automove_freeratio = t.freeratio;
+    struct store_lru_settings lru;                     /* and `lru ...` these */
+    store_lru_settings(srv->store, &lru);
+    now.lru_segmented = lru.segmented;
+    now.hot_lru_pct = lru.hot_lru_pct;
+    now.warm_lru_pct = lru.warm_lru_pct;
+    now.hot_max_factor = lru.hot_max_factor;
+    now.warm_max_factor = lru.warm_max_factor;
+    now.temporary_ttl = lru.temp_lru ? lru.temporary_ttl : 0;
     settings_stats(&now, stats_settings_emit, sink);
 }
 

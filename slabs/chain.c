@@ -90,7 +90,7 @@ static size_t head_seg0_len(const store *s, const item *head)
 
 bool item_is_chained(const item *it)
 {
-    return it->kind == IT_CHAINED;
+    return it_kind(it) == IT_CHAINED;
 }
 
 size_t chain_head_size(const store *s, const item *head)
@@ -122,7 +122,7 @@ bool item_seg_next(struct item_seg_iter *si, struct store_seg *seg)
         return false;
     const item *it = si->it;
     if (si->left == it->nvalue) {       /* segment 0: nothing given out yet */
-        if (it->kind == IT_CHAINED) {
+        if (it_kind(it) == IT_CHAINED) {
             seg->ptr = head_seg0(it);
             seg->len = head_seg0_len(si->s, it);
             si->next = it_at(si->s, head_first(it));
@@ -132,7 +132,7 @@ bool item_seg_next(struct item_seg_iter *si, struct store_seg *seg)
         }
     } else {
         const item *c = si->next;
-        SLABS_CHECK(c != NULL && c->kind == IT_CHUNK && c->hnext == it_link_of(si->s, it));
+        SLABS_CHECK(c != NULL && it_kind(c) == IT_CHUNK && c->hnext == it_link_of(si->s, it));
         seg->ptr = chunk_data(c);
         seg->len = c->nvalue;
         si->next = it_at(si->s, c->next);
@@ -168,7 +168,7 @@ static void value_walk(const store *s, const item *it, size_t off, char *buf, si
 
 void item_value_write(store *s, item *it, size_t off, const void *src, size_t n)
 {
-    if (it->kind == IT_PLAIN)
+    if (it_kind(it) == IT_PLAIN)
         memcpy(it_after_header(it) + it->nkey + off, src, n);
     else
         value_walk(s, it, off, (char *)src, n, true);
@@ -330,7 +330,7 @@ void chain_free_data(store *s, item *head)
     ilink l = head_first(head);
     while (l != LINK_NONE) {
         item *c = it_at(s, l);
-        SLABS_CHECK(c->kind == IT_CHUNK && c->hnext == it_link_of(s, head));
+        SLABS_CHECK(it_kind(c) == IT_CHUNK && c->hnext == it_link_of(s, head));
         l = c->next;
         slab_free(s, c, ITEM_HEADER_SIZE + c->nvalue);
     }

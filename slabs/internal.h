@@ -69,7 +69,8 @@
  *                       find_live_locked, commit_plain_locked,
  *                       delete_live_locked, touch_live_locked,
  *                       arith_in_place_locked, lookup_hit_locked
- *   class.lru_lock      lru_insert_head_locked/remove/count_taken_locked (items.c)
+ *   class.lru_lock      lru_insert_head_locked/remove/count_taken_locked,
+ *                       lru_move_locked, lru_balance_locked (items.c)
  *   class.slab_lock     slab_grow_locked, slab_page_new_locked (slab.c; the
  *                       latter takes page_lock inside), free_list_*_locked,
  *                       drain_scan_locked, it_try_pin (via the scan)
@@ -77,8 +78,7 @@
  *   mover.lock          move_*_locked, automove_*_locked (mover.c)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
- * Later (not built): an LRU crawler and hot/warm/cold segments (one LRU per
- * segment per class: `struct slab_class` grows); copying chained items out
+ * Later (not built): copying chained items out
  * of a draining page (the mover evicts them through their head).
  */
 #ifndef SLABS_INTERNAL_H
@@ -194,7 +194,7 @@ struct item {
     uint8_t nkey;
     _Atomic uint8_t iflags;
     uint8_t cls;
-    uint8_t kind;               /* IT_PLAIN, IT_CHAINED or IT_CHUNK; set under slab_lock */
+    _Atomic uint8_t kind;       /* IT_* | LRU segment | IT_ACTIVE: see below */
 };
 
 /*
@@ -213,6 +213,33 @@ struct item {
 #define IT_PLAIN 0
 #define IT_CHAINED 1
 #define IT_CHUNK 2
+#define IT_KIND_MASK 0x03
+/*
+ * The rest of the kind byte belongs to the LRU (items.c), for a linked item:
+ * bits 2-3 its segment (enum lru_seg), changed under the class's lru_lock;
+ * IT_ACTIVE, set by a hit under the key's stripe lock alone and cleared under
+ * lru_lock when the item moves. Every change is an atomic read-modify-write
+ * of the byte, so the IT_* bits a page mover reads stay intact and nobody's
+ * bit is lost. slab_alloc* store the whole byte (segment 0, not active).
+ */
+#define IT_SEG_SHIFT 2
+#define IT_SEG_MASK (0x03 << IT_SEG_SHIFT)
+#define IT_ACTIVE 0x10
+
+static inline uint8_t it_kind(const item *it)
+{
+    return atomic_load_explicit(&((item *)it)->kind, memory_order_relaxed) & IT_KIND_MASK;
+}
+
+/* The segments of a class's LRU (memcached 1.6's "modern" LRU). In flat
+ * mode every item lives in LRU_COLD, which is then the one LRU of old. */
+enum lru_seg {
+    LRU_HOT = 0,    /* new items, in insertion order */
+    LRU_WARM,       /* items hit while in COLD (or active at HOT's tail) */
+    LRU_COLD,       /* everything else; evictions come from its tail */
+    LRU_TEMP,       /* items with a TTL under temporary_ttl: never bumped */
+    LRU_SEGS
+};
 
 #define ITEM_HEADER_SIZE 32
 #define ITEM_CAS_SIZE 8
@@ -252,9 +279,12 @@ struct slab_class {
     STORE_CLASS_STATS(SLAB_CLASS_SLAB_FIELD)   /* used_chunks, mem_requested */
 
     pthread_mutex_t lru_lock;   /* LRU links and item counters */
-    ilink lru_head;         /* most recent */
-    ilink lru_tail;         /* least recent */
+    ilink lru_head[LRU_SEGS];   /* most recent of each segment */
+    ilink lru_tail[LRU_SEGS];   /* least recent */
+    uint64_t seg_items[LRU_SEGS];   /* items in each segment */
+    uint64_t evicted_seen;          /* `evicted` at the maintainer's last step */
     STORE_CLASS_STATS(SLAB_CLASS_LRU_FIELD)    /* curr_items, evicted, ... */
+    _Atomic uint64_t seg_hits[LRU_SEGS];   /* hits_to_*: counted by gets, no lock */
 };
 
 #undef SLAB_CLASS_LRU_FIELD
@@ -351,6 +381,19 @@ struct mover {
 #undef MOVER_COUNTER_FIELD
 };
 
+/* The LRU's run-time settings (`lru mode|tune|temp_ttl`, items.c) and its
+ * maintainer's state. */
+struct lru_state {
+    _Atomic bool segmented;
+    _Atomic unsigned hot_pct;           /* HOT's and WARM's share of the class's items */
+    _Atomic unsigned warm_pct;
+    _Atomic double hot_max_factor;      /* HOT's and WARM's tail age limits, as */
+    _Atomic double warm_max_factor;     /* factors of COLD's tail age */
+    _Atomic int64_t temp_ttl;           /* TTLs under this go to TEMP; < 0: no TEMP */
+    _Atomic uint64_t juggles;           /* maintainer steps that moved or freed items */
+    unsigned idle_ms;                   /* the maintainer's next sleep (its thread only) */
+};
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -372,6 +415,7 @@ struct store {
     _Atomic uint64_t pages_held;    /* pages not RELEASED nor UNCUT */
     _Atomic uint64_t pool_pages;    /* pages in the pool */
     struct mover mover;
+    struct lru_state lru;
 
     unsigned nclasses;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
@@ -586,8 +630,8 @@ bool it_try_pin(item *it);
  * slab_alloc_spare) and puts fresh in its place in the hash chain and LRU;
  * the old item loses its link reference. The key's stripe lock held. */
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv);
-/* The age of cls's LRU tail in seconds, or UINT32_MAX when its LRU is empty
- * (its pages hold nothing, the best to take). Takes lru_lock. */
+/* The age of cls's oldest LRU tail in seconds, or UINT32_MAX when its LRU
+ * is empty (its pages hold nothing, the best to take). Takes lru_lock. */
 rel_time_t lru_tail_age(store *s, unsigned cls);
 /* Fills a fresh chunk's header and key (kind set by slab_alloc*): refcount 1, unlinked. */
 void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,
@@ -599,6 +643,23 @@ void it_link_locked(store *s, item *it, uint64_t hv);
 void it_unlink_locked(store *s, item *it, uint64_t hv);
 void it_replace_locked(store *s, item *old, item *it, uint64_t hv);
 void it_bump_locked(store *s, item *it, rel_time_t now);
+/* The rest of it_hit_locked, for a hit that changes something. */
+void it_hit_slow_locked(store *s, item *it, uint8_t iflags_before, uint8_t kind);
+/* A hit: counted in hits_to_<its segment>; marks it fetched, then as
+ * memcached 1.6: segmented, a second hit sets IT_ACTIVE (one atomic or, no
+ * lru_lock); flat, it_bump_locked. Inline, as the get path's common case
+ * (fetched, active) only reads the item. The key's stripe lock held. */
+static inline void it_hit_locked(store *s, item *it)
+{
+    uint8_t before = iflags_get(it);
+    uint8_t kind = atomic_load_explicit(&it->kind, memory_order_relaxed);
+    unsigned seg = (kind & IT_SEG_MASK) >> IT_SEG_SHIFT;
+    atomic_fetch_add_explicit(&s->classes[it->cls].seg_hits[seg], 1, memory_order_relaxed);
+    if ((before & ITEM_FETCHED) && (kind & IT_ACTIVE) &&
+        atomic_load_explicit(&s->lru.segmented, memory_order_relaxed))
+        return;
+    it_hit_slow_locked(s, it, before, kind);
+}
 /*
  * A new item for key with room for nvalue bytes (exptime already relative),
  * unlinked, refcount 1: reclaim a dead item at the LRU tail, else a free
@@ -608,6 +669,15 @@ void it_bump_locked(store *s, item *it, rel_time_t now);
 item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,
                size_t nvalue, enum store_result *why);
 void lru_stats(store *s, unsigned cls, struct store_class_stats *out);
+void lru_init(store *s);
+/* One bounded step of the LRU maintainer over every class: juggles the
+ * segments and frees dead items met at the tails. Returns how long the
+ * caller may sleep (ms) before the next step: a short while after a step
+ * that moved or freed items, twice as long as last time (up to a second)
+ * after one that found nothing. Called by one thread at a time (the mover
+ * thread, or a test); no lock held. */
+long lru_maintain(store *s);
+uint64_t lru_juggles(store *s);   /* STORE_STATS lru_maintainer_juggles */
 /* Unlinks an item near cls's LRU tail that nobody holds: a dead one, or with
  * evict (and not no_evict) a live one; counted as reclaimed or evicted.
  * Returns it with refcount 1 (the caller's), or NULL. No stripe lock held. */

@@ -7,18 +7,29 @@
  * reference; whoever drops the last one returns the chunk to its free list,
  * so a reader that still holds a replaced or deleted item reads it safely.
  *
- * The LRU is doubly linked through 32-bit links, head = most recent. A hit
- * moves an item to the head at most once per LRU_BUMP_INTERVAL seconds (as
- * memcached's ITEM_UPDATE_INTERVAL), so most gets never take the LRU lock;
- * atime is the time of the last store or bump, hence precise to that
- * interval.
+ * Each class's LRU is four doubly linked lists (segments, memcached 1.6's
+ * "modern" LRU), head = most recent: a new item joins HOT (TEMP when its TTL
+ * is under temp_ttl); HOT and WARM are held to hot_pct / warm_pct of the
+ * class's items (at link time, one item per link) and to an age limit (the
+ * maintainer, below); what leaves them idle goes to COLD, whose tail is
+ * evicted. A hit never takes the lru_lock: the second hit sets IT_ACTIVE
+ * (and atime), and an active item moves up when a tail reaches it (HOT ->
+ * WARM and WARM -> WARM's head when that segment must shrink, COLD -> WARM
+ * by the maintainer or the allocation that meets it), so a scan of items set once flows through HOT
+ * and COLD past the items that are read. TEMP items never move.
+ * `lru mode flat` keeps the single LRU of old in COLD: a hit moves an item
+ * to its head at most once per LRU_BUMP_INTERVAL seconds (as memcached's
+ * ITEM_UPDATE_INTERVAL).
  *
  * Allocation (it_alloc), with no stripe lock held:
- *   1. look at LRU_TAIL_SEARCH items from the tail for an expired or flushed
- *      one nobody holds: reuse its chunk ("reclaimed");
+ *   1. flat mode only: look at LRU_TAIL_SEARCH items from the tail for an
+ *      expired or flushed one nobody holds: reuse its chunk ("reclaimed");
+ *      segmented, the maintainer frees dead tail items in the background
+ *      (memcached 1.6 likewise), so a store does not walk a tail;
  *   2. else a chunk from the free list, the newest page, or a new page;
- *   3. else evict the least recent unreferenced item among the tail ones
- *      (not with no_evict);
+ *   3. else evict the least recent unreferenced item among COLD's tail ones
+ *      (moving active ones up to WARM instead), or HOT's, WARM's, TEMP's if
+ *      COLD has none to give (not with no_evict);
  *   4. else spill: a chain of chunks already free in other classes
  *      (chain.c), evicting nothing;
  *   5. else, for a class without a page, take one from another class at
@@ -48,13 +59,13 @@ uint8_t item_nkey(const item *it)
 
 const char *item_value(const item *it)
 {
-    SLABS_CHECK(it->kind == IT_PLAIN);    /* a chained value is read by segments */
+    SLABS_CHECK(it_kind(it) == IT_PLAIN);    /* a chained value is read by segments */
     return it_after_header(it) + it->nkey;
 }
 
 char *item_value_mut(item *it)
 {
-    SLABS_CHECK(it->kind == IT_PLAIN);    /* a chained value is written by item_value_write */
+    SLABS_CHECK(it_kind(it) == IT_PLAIN);    /* a chained value is written by item_value_write */
     return it_after_header(it) + it->nkey;
 }
 
@@ -113,7 +124,7 @@ size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)
 /* The bytes accounted for it's own chunk (of a chain: its head's). */
 size_t it_total_size(const store *s, const item *it)
 {
-    if (it->kind == IT_CHAINED)
+    if (it_kind(it) == IT_CHAINED)
         return chain_head_size(s, it);
     return (size_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
 }
@@ -130,7 +141,7 @@ static inline void it_init_inline(store *s, item *it, unsigned cls, const char *
     it->nkey = (uint8_t)nkey;
     uint8_t f = (s->cfg.use_cas ? ITEM_HAS_CAS : 0) | (flags != 0 ? ITEM_HAS_FLAGS : 0);
     atomic_store_explicit(&it->iflags, f, memory_order_relaxed);
-    SLABS_CHECK(it->cls == cls && it->kind != IT_CHUNK);   /* set by slab_alloc* */
+    SLABS_CHECK(it->cls == cls && it_kind(it) != IT_CHUNK);   /* set by slab_alloc* */
     char *p = (char *)it + ITEM_HEADER_SIZE;
     if (s->cfg.use_cas) {
         memset(p, 0, ITEM_CAS_SIZE);
@@ -215,7 +226,7 @@ void it_unref(store *s, item *it)
     uint32_t before = atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel);
     SLABS_CHECK(before != 0);     /* refcount underflow: released once too often */
     if (before == 1) {
-        if (it->kind == IT_CHAINED)
+        if (it_kind(it) == IT_CHAINED)
             chain_free_data(s, it);     /* data chunks before their head */
         slab_free(s, it, it_total_size(s, it));
     }
@@ -238,18 +249,136 @@ void store_release(store *s, item *it)
         it_unref(s, it);
 }
 
-/* ---- LRU (lru_lock held) ---- */
+/* ---- LRU segments (lru_lock held unless said) ---- */
 
-/* Makes it the most recent of sc. sc->lru_lock held. */
-static void lru_insert_head_locked(store *s, struct slab_class *sc, item *it)
+static inline enum lru_seg it_seg(const item *it)
 {
-    ilist_push_head(s, &sc->lru_head, &sc->lru_tail, it);
+    uint8_t k = atomic_load_explicit(&((item *)it)->kind, memory_order_relaxed);
+    return (enum lru_seg)((k & IT_SEG_MASK) >> IT_SEG_SHIFT);
 }
 
-/* Takes it out of sc's LRU. sc->lru_lock held. */
-static void lru_remove_locked(store *s, struct slab_class *sc, item *it)
+static inline bool it_active(const item *it)
 {
-    ilist_remove(s, &sc->lru_head, &sc->lru_tail, it);
+    return (atomic_load_explicit(&((item *)it)->kind, memory_order_relaxed) & IT_ACTIVE) != 0;
+}
+
+/* Records it's segment and spends its hit (IT_ACTIVE): a move is the
+ * reward. One compare-exchange on the byte: a hit may set IT_ACTIVE
+ * meanwhile, and a page mover reads the IT_* bits. */
+static inline void it_set_seg_locked(item *it, enum lru_seg seg)
+{
+    uint8_t k = atomic_load_explicit(&it->kind, memory_order_relaxed);
+    uint8_t want;
+    do
+        want = (uint8_t)((k & ~(IT_SEG_MASK | IT_ACTIVE)) | (seg << IT_SEG_SHIFT));
+    while (!atomic_compare_exchange_weak_explicit(&it->kind, &k, want, memory_order_relaxed,
+                                                  memory_order_relaxed));
+}
+
+static inline bool lru_segmented(store *s)
+{
+    return atomic_load_explicit(&s->lru.segmented, memory_order_relaxed);
+}
+
+/* Puts it at the head of sc's segment seg; the caller has recorded seg in
+ * its kind byte. sc->lru_lock held. */
+static inline void lru_push_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
+{
+    ilist_push_head(s, &sc->lru_head[seg], &sc->lru_tail[seg], it);
+    sc->seg_items[seg]++;
+}
+
+/* Makes it the most recent of sc's segment seg. sc->lru_lock held. */
+static inline void lru_insert_head_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
+{
+    it_set_seg_locked(it, seg);
+    lru_push_locked(s, sc, it, seg);
+}
+
+/* lru_insert_head_locked for an item being linked: a plain store of its
+ * kind byte will do, as nobody else writes it yet (a hit needs the stripe
+ * lock its linker holds; a page mover only reads it). sc->lru_lock held. */
+static inline void lru_insert_new_locked(store *s, struct slab_class *sc, item *it,
+                                         enum lru_seg seg)
+{
+    uint8_t kind = (uint8_t)(it_kind(it) | (seg << IT_SEG_SHIFT));
+    atomic_store_explicit(&it->kind, kind, memory_order_relaxed);
+    lru_push_locked(s, sc, it, seg);
+}
+
+/* Takes it out of whichever segment of sc holds it. sc->lru_lock held. */
+static inline void lru_remove_locked(store *s, struct slab_class *sc, item *it)
+{
+    enum lru_seg seg = it_seg(it);
+    ilist_remove(s, &sc->lru_head[seg], &sc->lru_tail[seg], it);
+    sc->seg_items[seg]--;
+}
+
+/* Moves it to the head of seg (its own segment or another). lru_lock held. */
+static inline void lru_move_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
+{
+    lru_remove_locked(s, sc, it);
+    lru_insert_head_locked(s, sc, it, seg);
+}
+
+/* The segment a new item joins: TEMP for a TTL within temp_ttl, else HOT;
+ * COLD, the one list, in flat mode. */
+static inline enum lru_seg lru_seg_for_new(store *s, const item *it, rel_time_t now)
+{
+    if (!lru_segmented(s))
+        return LRU_COLD;
+    int64_t temp_ttl = atomic_load_explicit(&s->lru.temp_ttl, memory_order_relaxed);
+    rel_time_t e = item_exptime(it);
+    if (temp_ttl >= 0 && e != 0 && (int64_t)e - (int64_t)now <= temp_ttl)
+        return LRU_TEMP;
+    return LRU_HOT;
+}
+
+/* No age limit for lru_juggle_tail_locked (the link path checks shares only). */
+#define LRU_NO_AGE_LIMIT UINT32_MAX
+
+/*
+ * One look at the tail of HOT or WARM (seg) when the segment is over its
+ * share of the class's items, or its tail is older than max_age: an active
+ * tail moves up (HOT -> WARM) or around (WARM's head), an idle one down to
+ * COLD. Within its limits a segment is left alone (no churn while the
+ * cache is not full). Returns whether it moved an item. sc->lru_lock held.
+ */
+static bool lru_juggle_tail_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                   rel_time_t max_age, rel_time_t now)
+{
+    if (sc->seg_items[seg] == 0)
+        return false;
+    unsigned pct = atomic_load_explicit(seg == LRU_HOT ? &s->lru.hot_pct : &s->lru.warm_pct,
+                                        memory_order_relaxed);
+    uint64_t kept = sc->seg_items[LRU_HOT] + sc->seg_items[LRU_WARM] + sc->seg_items[LRU_COLD];
+    bool over_share = sc->seg_items[seg] * 100 > kept * pct;
+    if (!over_share && max_age == LRU_NO_AGE_LIMIT)
+        return false;
+    item *it = it_at(s, sc->lru_tail[seg]);
+    if (!over_share && now - item_atime(it) <= max_age)
+        return false;
+    if (it_active(it)) {
+        if (seg == LRU_WARM)
+            sc->moves_within_lru++;
+        else
+            sc->moves_to_warm++;
+        lru_move_locked(s, sc, it, LRU_WARM);
+    } else {
+        sc->moves_to_cold++;
+        lru_move_locked(s, sc, it, LRU_COLD);
+    }
+    return true;
+}
+
+/* After an item joined HOT: keeps HOT, then WARM (which HOT may have fed),
+ * within their shares, one item each, so that segments hold without the
+ * maintainer; the maintainer applies the age limits. Inline, on every
+ * store. lru_lock held. */
+static inline void lru_balance_locked(store *s, struct slab_class *sc)
+{
+    if (lru_juggle_tail_locked(s, sc, LRU_HOT, LRU_NO_AGE_LIMIT, 0))
+        lru_juggle_tail_locked(s, sc, LRU_WARM, LRU_NO_AGE_LIMIT, 0);
 }
 
 /* ---- linking (stripe lock held) ---- */
@@ -264,13 +393,17 @@ void it_link_locked(store *s, item *it, uint64_t hv)
         it_set_cas(s, it, it_next_cas(s));
     else
         it_next_cas(s);   /* the counter still counts mutations */
-    atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
+    rel_time_t now = clock_now();
+    atomic_store_explicit(&it->atime, now, memory_order_relaxed);
     /* release: a mover that pins the item and sees LINKED reads its key */
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
     assoc_insert_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
-    lru_insert_head_locked(s, sc, it);
+    enum lru_seg seg = lru_seg_for_new(s, it, now);
+    lru_insert_new_locked(s, sc, it, seg);
+    if (seg == LRU_HOT)
+        lru_balance_locked(s, sc);
     sc->curr_items++;
     sc->total_items++;
     pthread_mutex_unlock(&sc->lru_lock);
@@ -298,43 +431,66 @@ void it_replace_locked(store *s, item *old, item *it, uint64_t hv)
     it_link_locked(s, it, hv);
 }
 
-/* Moves a hit to its LRU head (at most once per LRU_BUMP_INTERVAL). The key's
- * stripe lock held, so the item cannot be unlinked halfway; takes lru_lock. */
+/* Refreshes a hit's atime at most once per LRU_BUMP_INTERVAL; in flat mode
+ * also moves it to the head of the one LRU (segmented, hits move items
+ * through IT_ACTIVE instead). The key's stripe lock held, so the item cannot
+ * be unlinked halfway; takes lru_lock in flat mode. */
 void it_bump_locked(store *s, item *it, rel_time_t now)
 {
     if (now - item_atime(it) < LRU_BUMP_INTERVAL)
         return;
-    struct slab_class *sc = &s->classes[it->cls];
-    pthread_mutex_lock(&sc->lru_lock);
-    if (iflags_get(it) & ITEM_LINKED) {
-        lru_remove_locked(s, sc, it);
-        lru_insert_head_locked(s, sc, it);
+    if (!lru_segmented(s)) {
+        struct slab_class *sc = &s->classes[it->cls];
+        pthread_mutex_lock(&sc->lru_lock);
+        if (iflags_get(it) & ITEM_LINKED)
+            lru_move_locked(s, sc, it, LRU_COLD);
+        pthread_mutex_unlock(&sc->lru_lock);
     }
-    pthread_mutex_unlock(&sc->lru_lock);
     atomic_store_explicit(&it->atime, now, memory_order_relaxed);
 }
 
-/* Puts fresh where old is in sc's LRU. sc->lru_lock held. */
+void it_hit_slow_locked(store *s, item *it, uint8_t before, uint8_t kind)
+{
+    if (!(before & ITEM_FETCHED))
+        atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
+    if (!lru_segmented(s)) {
+        it_bump_locked(s, it, clock_now());
+        return;
+    }
+    enum lru_seg seg = (enum lru_seg)((kind & IT_SEG_MASK) >> IT_SEG_SHIFT);
+    /* a first hit only marks it fetched, as memcached: one read is no habit */
+    if (seg == LRU_TEMP || (kind & IT_ACTIVE) || !(before & ITEM_FETCHED))
+        return;
+    atomic_fetch_or_explicit(&it->kind, IT_ACTIVE, memory_order_relaxed);
+    atomic_store_explicit(&it->atime, clock_now(), memory_order_relaxed);
+}
+
+/* Puts fresh where old is in sc's LRU, in old's segment and with its
+ * IT_ACTIVE. sc->lru_lock held. */
 static void lru_swap_locked(store *s, struct slab_class *sc, item *old, item *fresh)
 {
+    enum lru_seg seg = it_seg(old);
     ilink l = it_link_of(s, fresh);
+    it_set_seg_locked(fresh, seg);
+    if (it_active(old))
+        atomic_fetch_or_explicit(&fresh->kind, IT_ACTIVE, memory_order_relaxed);
     fresh->prev = old->prev;
     fresh->next = old->next;
     if (old->prev != LINK_NONE)
         it_at(s, old->prev)->next = l;
     else
-        sc->lru_head = l;
+        sc->lru_head[seg] = l;
     if (old->next != LINK_NONE)
         it_at(s, old->next)->prev = l;
     else
-        sc->lru_tail = l;
+        sc->lru_tail[seg] = l;
     old->prev = old->next = LINK_NONE;
 }
 
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[old->cls];
-    SLABS_CHECK(fresh->cls == old->cls && old->kind == IT_PLAIN);
+    SLABS_CHECK(fresh->cls == old->cls && it_kind(old) == IT_PLAIN);
     /* the header field by field (links and refcount stay fresh's), then
      * CAS, flags, key and value as bytes */
     fresh->nvalue = old->nvalue;
@@ -356,13 +512,27 @@ void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
     it_unref(s, old);
 }
 
+/* Seconds since seg's tail was stored or hit; 0 when seg is empty.
+ * lru_lock held. */
+static rel_time_t lru_seg_age_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                     rel_time_t now)
+{
+    item *tail = it_at(s, sc->lru_tail[seg]);
+    return tail != NULL ? now - item_atime(tail) : 0;
+}
+
 rel_time_t lru_tail_age(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
+    rel_time_t age = UINT32_MAX;
     pthread_mutex_lock(&sc->lru_lock);
-    item *tail = it_at(s, sc->lru_tail);
-    rel_time_t age = tail != NULL ? now - item_atime(tail) : UINT32_MAX;
+    for (int seg = 0; seg < LRU_SEGS; seg++) {
+        if (sc->lru_tail[seg] == LINK_NONE)
+            continue;
+        rel_time_t a = lru_seg_age_locked(s, sc, (enum lru_seg)seg, now);
+        age = age == UINT32_MAX || a > age ? a : age;
+    }
     pthread_mutex_unlock(&sc->lru_lock);
     return age;
 }
@@ -381,6 +551,8 @@ static void lru_count_taken_locked(store *s, struct slab_class *sc, item *it, bo
         return;
     }
     sc->evicted++;
+    if (it_active(it))
+        sc->evicted_active++;
     mover_note_pressure(s);
     if (item_exptime(it) != 0)
         sc->evicted_nonzero++;
@@ -402,10 +574,111 @@ static bool it_claim(item *it)
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
+/* Unlinks a tail item claimed under its stripe lock (refcount 0), counts
+ * it, and gives it refcount 1: the new owner's. lru_lock held. */
+static void lru_unlink_claimed_locked(store *s, struct slab_class *sc, item *it, uint64_t hv,
+                                      bool dead, rel_time_t now)
+{
+    assoc_delete_locked(s, it, hv);
+    lru_remove_locked(s, sc, it);
+    sc->curr_items--;
+    atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
+    lru_count_taken_locked(s, sc, it, dead, now);
+    /* release: a mover that pins it from now on sees it unlinked and
+     * leaves its key alone */
+    atomic_store_explicit(&it->refcount, 1, memory_order_release);
+}
+
+/* Takes the tail item it if it is dead, or evict says so, and nobody holds
+ * it: unlinked, refcount 1. Its stripe is only tried (lru_lock is held and
+ * the order is stripe -> LRU). lru_lock held. */
+static bool lru_try_take_locked(store *s, struct slab_class *sc, item *it, bool evict,
+                                rel_time_t now)
+{
+    struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
+    if (!key_trylock(&k))
+        return false;
+    bool dead = it_is_dead(s, it, now, NULL);
+    bool held = atomic_load_explicit(&it->refcount, memory_order_acquire) != 1;
+    if (held)
+        sc->lrutail_reflocked++;
+    bool take = !held && (dead || (evict && !s->cfg.no_evict)) && it_claim(it);
+    if (take)
+        lru_unlink_claimed_locked(s, sc, it, k.hv, dead, now);
+    key_unlock(&k);
+    return take;
+}
+
+/* Looks at LRU_TAIL_SEARCH items from seg's tail for a dead one to take
+ * (lru_try_take_locked): the allocation's first step, on every store, so
+ * it only reads exptimes unless a flush is pending. lru_lock held. */
+static inline item *lru_reclaim_from_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                     bool flushes, rel_time_t now)
+{
+    item *it = it_at(s, sc->lru_tail[seg]);
+    for (int tries = 0; it != NULL && tries < LRU_TAIL_SEARCH; tries++, it = it_at(s, it->prev)) {
+        if ((flushes || it_is_expired(it, now)) && lru_try_take_locked(s, sc, it, false, now))
+            return it;
+    }
+    return NULL;
+}
+
+/* Active tails one eviction may move up to WARM before it settles. */
+#define LRU_RESCUE_MAX (LRU_TAIL_SEARCH * 4)
+
+/* Looks at LRU_TAIL_SEARCH items from seg's tail for one to evict (or a
+ * dead one). With spare_active the active items it meets are not taken:
+ * LRU_RESCUE_MAX of them move up to WARM (a hit earns one more round), the
+ * rest are passed over. lru_lock held. */
+static item *lru_evict_from_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                   bool spare_active, rel_time_t now)
+{
+    unsigned rescued = 0;
+    item *it = it_at(s, sc->lru_tail[seg]);
+    for (int tries = 0; it != NULL && tries < LRU_TAIL_SEARCH;) {
+        item *prev = it_at(s, it->prev);
+        if (spare_active && it_active(it)) {
+            if (rescued < LRU_RESCUE_MAX) {
+                sc->moves_to_warm++;
+                lru_move_locked(s, sc, it, LRU_WARM);
+                rescued++;
+            } else {
+                tries++;
+            }
+        } else {
+            tries++;
+            if (lru_try_take_locked(s, sc, it, true, now))
+                return it;
+        }
+        it = prev;
+    }
+    return NULL;
+}
+
+/* Where an eviction looks, in turn: COLD's tail, then HOT's (COLD empty,
+ * held, or all active), then the others so that a full class still frees;
+ * COLD and HOT spare their active items (segmented mode). Last, COLD
+ * again, active items and all (counted evicted_active). */
+static const enum lru_seg lru_evict_order[] = { LRU_COLD, LRU_HOT, LRU_WARM, LRU_TEMP };
+
+static item *lru_evict_locked(store *s, struct slab_class *sc, rel_time_t now)
+{
+    bool segmented = lru_segmented(s);
+    for (size_t i = 0; i < LRU_SEGS; i++) {
+        enum lru_seg seg = lru_evict_order[i];
+        bool spare = segmented && (seg == LRU_COLD || seg == LRU_HOT);
+        item *found = lru_evict_from_locked(s, sc, seg, spare, now);
+        if (found != NULL)
+            return found;
+    }
+    return segmented ? lru_evict_from_locked(s, sc, LRU_COLD, false, now) : NULL;
+}
+
 /*
- * Takes an item near the tail of class cls: a dead one (expired or flushed)
- * nobody holds, or with evict also a live one nobody holds. Returns it
- * unlinked, claimed (refcount 1, the caller's), or NULL.
+ * Takes an item near a tail of class cls: a dead one (expired or flushed)
+ * nobody holds at COLD's or TEMP's tail, or with evict also a live one
+ * nobody holds (lru_evict_locked). Returns it unlinked, claimed (refcount 1,
+ * the caller's), or NULL.
  */
 item *lru_take_tail(store *s, unsigned cls, bool evict)
 {
@@ -415,34 +688,15 @@ item *lru_take_tail(store *s, unsigned cls, bool evict)
     item *found = NULL;
 
     pthread_mutex_lock(&sc->lru_lock);
-    item *it = it_at(s, sc->lru_tail);
-    for (int tries = 0; it != NULL && tries < LRU_TAIL_SEARCH;
-         tries++, it = it_at(s, it->prev)) {
-        if (!evict && !flushes && !it_is_expired(it, now))
-            continue;
-        struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
-        if (!key_trylock(&k))
-            continue;
-        bool dead = it_is_dead(s, it, now, NULL);
-        bool held = atomic_load_explicit(&it->refcount, memory_order_acquire) != 1;
-        if (held)
-            sc->lrutail_reflocked++;
-        bool take = !held && (dead || (evict && !s->cfg.no_evict)) && it_claim(it);
-        if (take) {
-            assoc_delete_locked(s, it, k.hv);
-            lru_remove_locked(s, sc, it);
-            sc->curr_items--;
-            atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
-            lru_count_taken_locked(s, sc, it, dead, now);
-            /* the allocating caller's reference; release: a mover that pins
-             * it from now on sees it unlinked and leaves its key alone */
-            atomic_store_explicit(&it->refcount, 1, memory_order_release);
-            found = it;
-        }
-        key_unlock(&k);
-        if (found != NULL)
-            break;
+    if (!evict) {
+        found = lru_reclaim_from_locked(s, sc, LRU_COLD, flushes, now);
+        if (found == NULL && sc->lru_tail[LRU_TEMP] != LINK_NONE)
+            found = lru_reclaim_from_locked(s, sc, LRU_TEMP, flushes, now);
     }
+    if (evict && found == NULL)
+        found = lru_evict_locked(s, sc, now);
+    if (found != NULL)
+        sc->direct_reclaims++;
     pthread_mutex_unlock(&sc->lru_lock);
     return found;
 }
@@ -454,7 +708,7 @@ item *lru_take_tail(store *s, unsigned cls, bool evict)
  */
 static item *lru_reuse(store *s, unsigned cls, item *found, size_t nbytes)
 {
-    if (found->kind == IT_CHAINED) {
+    if (it_kind(found) == IT_CHAINED) {
         it_unref(s, found);
         return slab_alloc(s, cls, nbytes);
     }
@@ -481,7 +735,8 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
             *why = STORE_TOO_LARGE;
         return NULL;
     }
-    item *it = lru_pull_tail(s, cls, nbytes, false);
+    /* segmented, dead items are the maintainer's to free, as memcached's */
+    item *it = lru_segmented(s) ? NULL : lru_pull_tail(s, cls, nbytes, false);
     if (it == NULL)
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
@@ -515,9 +770,178 @@ void lru_stats(store *s, unsigned cls, struct store_class_stats *out)
     STORE_CLASS_STATS(LRU_STAT_ROW)
 #undef LRU_STAT_ROW
 #undef LRU_STAT_COPY
-    item *tail = it_at(s, sc->lru_tail);
-    out->age = tail != NULL ? now - item_atime(tail) : 0;
+    out->age = lru_seg_age_locked(s, sc, LRU_COLD, now);
+    out->age_hot = lru_seg_age_locked(s, sc, LRU_HOT, now);
+    out->age_warm = lru_seg_age_locked(s, sc, LRU_WARM, now);
+    out->number_hot = sc->seg_items[LRU_HOT];
+    out->number_warm = sc->seg_items[LRU_WARM];
+    out->number_cold = sc->seg_items[LRU_COLD];
+    out->number_temp = sc->seg_items[LRU_TEMP];
     pthread_mutex_unlock(&sc->lru_lock);
+    out->hits_to_hot = atomic_load_explicit(&sc->seg_hits[LRU_HOT], memory_order_relaxed);
+    out->hits_to_warm = atomic_load_explicit(&sc->seg_hits[LRU_WARM], memory_order_relaxed);
+    out->hits_to_cold = atomic_load_explicit(&sc->seg_hits[LRU_COLD], memory_order_relaxed);
+    out->hits_to_temp = atomic_load_explicit(&sc->seg_hits[LRU_TEMP], memory_order_relaxed);
+}
+
+/* ---- the LRU maintainer ----
+ *
+ * A bounded step per class, run by the mover thread (mover.c) between its
+ * own steps: free the dead items at each segment's tail, then juggle: HOT
+ * and WARM tails move as lru_juggle_tail_locked says, with age limits of
+ * hot_max_factor / warm_max_factor times COLD's tail age, and the active
+ * items at COLD's tail move up to WARM. At most LRU_MAINTAIN_BATCH items per
+ * segment per step, so a get never waits long for the lru_lock. */
+#define LRU_MAINTAIN_BATCH 200
+#define LRU_BUSY_SLEEP_MS 10        /* after a step that moved or freed items */
+#define LRU_IDLE_SLEEP_MAX_MS 1000  /* an idle maintainer's longest sleep */
+
+/* Frees the dead, unheld items at seg's tail (the allocation path's
+ * reclaim, in the background). Returns how many. lru_lock held. */
+static unsigned lru_reclaim_tail_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                        rel_time_t now)
+{
+    unsigned freed = 0;
+    item *it = it_at(s, sc->lru_tail[seg]);
+    while (it != NULL && freed < LRU_MAINTAIN_BATCH && it_is_dead(s, it, now, NULL) &&
+           lru_try_take_locked(s, sc, it, false, now)) {
+        it_unref(s, it);    /* the chunk goes back to its free list */
+        freed++;
+        it = it_at(s, sc->lru_tail[seg]);
+    }
+    return freed;
+}
+
+/* Moves up to LRU_MAINTAIN_BATCH items of seg (lru_juggle_tail_locked);
+ * returns how many. lru_lock held. */
+static unsigned lru_juggle_locked(store *s, struct slab_class *sc, enum lru_seg seg,
+                                  rel_time_t max_age, rel_time_t now)
+{
+    unsigned moved = 0;
+    while (moved < LRU_MAINTAIN_BATCH && lru_juggle_tail_locked(s, sc, seg, max_age, now))
+        moved++;
+    return moved;
+}
+
+/* COLD's active tail items move up to WARM, when the class evicted since
+ * the last step (without evictions nothing leaves COLD, and lifting would
+ * only churn); returns how many. lru_lock held. */
+static unsigned lru_lift_cold_locked(store *s, struct slab_class *sc)
+{
+    if (sc->evicted == sc->evicted_seen)
+        return 0;
+    sc->evicted_seen = sc->evicted;
+    unsigned moved = 0;
+    item *it;
+    while (moved < LRU_MAINTAIN_BATCH && (it = it_at(s, sc->lru_tail[LRU_COLD])) != NULL &&
+           it_active(it)) {
+        sc->moves_to_warm++;
+        lru_move_locked(s, sc, it, LRU_WARM);
+        moved++;
+    }
+    return moved;
+}
+
+/* factor times COLD's age; no limit for a factor `lru tune` let through
+ * that gives no number of seconds (NaN, infinity, huge). */
+static rel_time_t lru_age_limit(double factor, rel_time_t cold_age)
+{
+    double limit = factor * (double)cold_age;
+    return limit >= 0 && limit < (double)LRU_NO_AGE_LIMIT ? (rel_time_t)limit : LRU_NO_AGE_LIMIT;
+}
+
+/* One maintainer step on class cls; returns the items it moved or freed. */
+static unsigned lru_maintain_class(store *s, unsigned cls, rel_time_t now)
+{
+    struct slab_class *sc = &s->classes[cls];
+    unsigned work = 0;
+    pthread_mutex_lock(&sc->lru_lock);
+    for (int seg = 0; seg < LRU_SEGS; seg++)
+        work += lru_reclaim_tail_locked(s, sc, (enum lru_seg)seg, now);
+    if (lru_segmented(s)) {
+        rel_time_t cold_age = lru_seg_age_locked(s, sc, LRU_COLD, now);
+        double hot_f = atomic_load_explicit(&s->lru.hot_max_factor, memory_order_relaxed);
+        double warm_f = atomic_load_explicit(&s->lru.warm_max_factor, memory_order_relaxed);
+        work += lru_juggle_locked(s, sc, LRU_HOT, lru_age_limit(hot_f, cold_age), now);
+        work += lru_juggle_locked(s, sc, LRU_WARM, lru_age_limit(warm_f, cold_age), now);
+        work += lru_lift_cold_locked(s, sc);
+    }
+    pthread_mutex_unlock(&sc->lru_lock);
+    return work;
+}
+
+long lru_maintain(store *s)
+{
+    rel_time_t now = clock_now();
+    unsigned work = 0;
+    for (unsigned cls = 1; cls <= s->nclasses; cls++)
+        work += lru_maintain_class(s, cls, now);
+    if (work > 0) {
+        atomic_fetch_add_explicit(&s->lru.juggles, 1, memory_order_relaxed);
+        s->lru.idle_ms = LRU_BUSY_SLEEP_MS;
+        return LRU_BUSY_SLEEP_MS;
+    }
+    /* nothing to do: sleep twice as long as last time, up to the maximum */
+    unsigned next = s->lru.idle_ms * 2;
+    s->lru.idle_ms = next > LRU_IDLE_SLEEP_MAX_MS ? LRU_IDLE_SLEEP_MAX_MS : next;
+    return (long)s->lru.idle_ms;
+}
+
+void lru_init(store *s)
+{
+    const struct store_config *c = &s->cfg;
+    atomic_init(&s->lru.segmented, c->lru_segmented);
+    atomic_init(&s->lru.hot_pct, c->hot_lru_pct);
+    atomic_init(&s->lru.warm_pct, c->warm_lru_pct);
+    atomic_init(&s->lru.hot_max_factor, c->hot_max_factor);
+    atomic_init(&s->lru.warm_max_factor, c->warm_max_factor);
+    atomic_init(&s->lru.temp_ttl, c->temp_lru ? (int64_t)c->temporary_ttl : -1);
+    atomic_init(&s->lru.juggles, 0);
+    s->lru.idle_ms = LRU_BUSY_SLEEP_MS;
+}
+
+/* ---- run-time settings (store.h) ---- */
+
+void store_lru_set_segmented(store *s, bool segmented)
+{
+    atomic_store_explicit(&s->lru.segmented, segmented, memory_order_relaxed);
+}
+
+enum store_lru_tune store_lru_tune(store *s, unsigned hot_pct, unsigned warm_pct,
+                                   double hot_max_factor, double warm_max_factor)
+{
+    if ((uint32_t)(hot_pct + warm_pct) > LRU_PCT_MAX)
+        return STORE_LRU_TUNE_PCTS;
+    if (hot_max_factor <= 0 || warm_max_factor <= 0)   /* memcached lets NaN through */
+        return STORE_LRU_TUNE_FACTORS;
+    atomic_store_explicit(&s->lru.hot_pct, hot_pct, memory_order_relaxed);
+    atomic_store_explicit(&s->lru.warm_pct, warm_pct, memory_order_relaxed);
+    atomic_store_explicit(&s->lru.hot_max_factor, hot_max_factor, memory_order_relaxed);
+    atomic_store_explicit(&s->lru.warm_max_factor, warm_max_factor, memory_order_relaxed);
+    return STORE_LRU_TUNE_OK;
+}
+
+void store_lru_set_temp_ttl(store *s, int64_t ttl)
+{
+    atomic_store_explicit(&s->lru.temp_ttl, ttl < 0 ? -1 : ttl, memory_order_relaxed);
+}
+
+void store_lru_settings(store *s, struct store_lru_settings *out)
+{
+    int64_t ttl = atomic_load_explicit(&s->lru.temp_ttl, memory_order_relaxed);
+    out->maintainer = s->cfg.lru_maintainer;
+    out->segmented = lru_segmented(s);
+    out->hot_lru_pct = atomic_load_explicit(&s->lru.hot_pct, memory_order_relaxed);
+    out->warm_lru_pct = atomic_load_explicit(&s->lru.warm_pct, memory_order_relaxed);
+    out->hot_max_factor = atomic_load_explicit(&s->lru.hot_max_factor, memory_order_relaxed);
+    out->warm_max_factor = atomic_load_explicit(&s->lru.warm_max_factor, memory_order_relaxed);
+    out->temp_lru = ttl >= 0;
+    out->temporary_ttl = ttl >= 0 ? (uint32_t)ttl : s->cfg.temporary_ttl;
+}
+
+uint64_t lru_juggles(store *s)
+{
+    return atomic_load_explicit(&s->lru.juggles, memory_order_relaxed);
 }
 
 /* ---- item marks (store.h) ---- */

@@ -26,6 +26,10 @@
  *   (busy_deletes), so a client that never reads its reply cannot pin a
  *   page for ever; their readers keep them until they let go.
  *
+ * The mover thread also runs the LRU maintainer's bounded step
+ * (lru_maintain, slabs/items.c) once per loop, and sleeps no longer than
+ * the maintainer asks.
+ *
  * Who runs moves: the mover thread (store_start_background), and an
  * allocation whose class has no page at all and nothing can be cut
  * (mover_page_for): it drains a page of the class whose LRU tail is oldest
@@ -154,7 +158,7 @@ static void move_out_locked(store *s, struct page_move *m, item *it, uint64_t hv
 {
     struct mover *mv = &s->mover;
     item *fresh = NULL;
-    if (it->kind == IT_PLAIN && it->cls == m->src) {
+    if (it_kind(it) == IT_PLAIN && it->cls == m->src) {
         uint64_t reclaims = 0;
         fresh = slab_alloc_spare(s, m->src, it_total_size(s, it), &reclaims);
         atomic_fetch_add_explicit(&mv->slab_reassign_inline_reclaim, reclaims,
@@ -488,6 +492,8 @@ static void *mover_thread(void *arg)
     while (!mv->stop) {
         pthread_mutex_unlock(&mv->lock);
         bool more = mover_work(s);
+        /* the LRU maintainer's step rides on this thread (slabs/items.c) */
+        long lru_ms = s->cfg.lru_maintainer ? lru_maintain(s) : MOVER_IDLE_WAIT_MS;
         pthread_mutex_lock(&mv->lock);
         if (more || mv->stop)
             continue;
@@ -499,6 +505,8 @@ static void *mover_thread(void *arg)
         long busy_wait = mv->move.passes >= MOVE_PATIENT_PASSES ? MOVE_LATE_WAIT_MS
                                                                  : MOVE_BUSY_WAIT_MS;
         long ms = mv->move.active ? busy_wait : automove ? AUTOMOVE_TICK_MS : MOVER_IDLE_WAIT_MS;
+        if (lru_ms < ms)
+            ms = lru_ms;
         mv->page_wanted = false;
         mover_sleep_locked(mv, ms);
     }

@@ -364,7 +364,7 @@ static inline void chunk_hand_out_locked(store *s, item *it, unsigned cls, size_
     atomic_store_explicit(&it->iflags, 0, memory_order_relaxed);
     atomic_store_explicit(&it->refcount, refs, memory_order_relaxed);
     it->cls = (uint8_t)cls;
-    it->kind = kind;
+    atomic_store_explicit(&it->kind, kind, memory_order_relaxed);   /* segment 0, not active */
     it->hnext = head;
     sc->used_chunks++;
     sc->mem_requested += nbytes;
@@ -619,9 +619,9 @@ unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned 
             continue;
         }
         m->in_use++;
-        item *owner = it->kind == IT_CHUNK ? it_at(s, it->hnext) : it;
+        item *owner = it_kind(it) == IT_CHUNK ? it_at(s, it->hnext) : it;
         /* one pin per chain: a second would read as a reader holding it */
-        if (it->kind == IT_CHUNK && pinned_already(pinned, n, owner))
+        if (it_kind(it) == IT_CHUNK && pinned_already(pinned, n, owner))
             continue;
         if (it_try_pin(owner))
             pinned[n++] = owner;
@@ -743,6 +743,7 @@ void store_stats(store *s, struct store_stats *out)
     out->total_malloced = atomic_load(&s->pages_held) * s->cfg.page_size;
     out->slab_global_page_pool = atomic_load(&s->pool_pages);
     mover_stats(s, out);
+    out->lru_maintainer_juggles = lru_juggles(s);
     out->limit_maxbytes = atomic_load(&s->mem_limit);
     out->hash_power_level = assoc_power(s);
     out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(ilink);

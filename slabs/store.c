@@ -61,6 +61,30 @@ void store_config_defaults(struct store_config *cfg)
     cfg->automove_ratio = AUTOMOVE_RATIO_DEFAULT;
     cfg->automove_window = AUTOMOVE_WINDOW_DEFAULT;
     cfg->automove_freeratio = AUTOMOVE_FREERATIO_DEFAULT;
+    cfg->lru_segmented = LRU_SEGMENTED_DEFAULT;
+    cfg->hot_lru_pct = HOT_LRU_PCT_DEFAULT;
+    cfg->warm_lru_pct = WARM_LRU_PCT_DEFAULT;
+    cfg->hot_max_factor = HOT_MAX_FACTOR_DEFAULT;
+    cfg->warm_max_factor = WARM_MAX_FACTOR_DEFAULT;
+    cfg->temp_lru = false;      /* memcached's: TEMP only when temporary_ttl is given */
+    cfg->temporary_ttl = TEMPORARY_TTL_DEFAULT;
+    cfg->lru_maintainer = true;
+}
+
+/* memcached's bounds: each share below LRU_PCT_MAX, factors above 0. */
+static bool lru_config_check(const struct store_config *c, char *err, size_t errlen)
+{
+    if (c->hot_lru_pct < 1 || c->hot_lru_pct >= LRU_PCT_MAX ||
+        c->warm_lru_pct < 1 || c->warm_lru_pct >= LRU_PCT_MAX) {
+        snprintf(err, errlen, "hot_lru_pct and warm_lru_pct must be at least 1 and below %d",
+                 LRU_PCT_MAX);
+        return false;
+    }
+    if (!(c->hot_max_factor > 0) || !(c->warm_max_factor > 0)) {
+        snprintf(err, errlen, "hot_max_factor and warm_max_factor must be above 0");
+        return false;
+    }
+    return true;
 }
 
 static bool automove_config_check(const struct store_config *c, char *err, size_t errlen)
@@ -137,7 +161,7 @@ static bool config_check(const struct store_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "hash power must be at most %d", HASH_POWER_MAX);
         return false;
     }
-    return automove_config_check(c, err, errlen);
+    return automove_config_check(c, err, errlen) && lru_config_check(c, err, errlen);
 }
 
 store *store_create(const struct store_config *cfg, char *err, size_t errlen)
@@ -156,6 +180,7 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
     atomic_init(&s->cas_seq, 0);
     atomic_init(&s->flush_word, 0);
     atomic_init(&s->oldest_cas, 0);
+    lru_init(s);
     if (slab_classes_init(s, err, errlen) != 0) {
         free(s);
         return NULL;
@@ -291,8 +316,7 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
             if (touch)
                 atomic_store_explicit(&it->exptime, clock_exptime(exptime),
                                       memory_order_relaxed);
-            atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
-            it_bump_locked(s, it, clock_now());
+            it_hit_locked(s, it);
             miss = STORE_HIT;
         }
         key_unlock(&k);
@@ -441,8 +465,7 @@ static enum store_result touch_live_locked(store *s, item *it, uint64_t hv, cons
     (void)hv;
     int64_t exptime = *(const int64_t *)arg;
     atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
-    atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);  /* as memcached */
-    it_bump_locked(s, it, clock_now());
+    it_hit_locked(s, it);
     return STORE_OK;
 }
 
@@ -588,7 +611,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             *result = v;
         char digits[DECIMAL_U64_MAX];
         size_t len = decimal_u64(digits, v);
-        if (len <= old->nvalue && old->kind == IT_PLAIN &&
+        if (len <= old->nvalue && it_kind(old) == IT_PLAIN &&
             atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
             arith_in_place_locked(s, old, digits, len, cas_out);
             if (it_out != NULL) {
@@ -682,7 +705,7 @@ static uint8_t marks_of(const item *it)
 
 size_t store_item_total_size(const store *s, const item *it)
 {
-    return it->kind == IT_CHAINED ? chain_total_size(s, it) : it_total_size(s, it);
+    return it_kind(it) == IT_CHAINED ? chain_total_size(s, it) : it_total_size(s, it);
 }
 
 /* The hit half of store_lookup. Stripe lock held. */
@@ -692,8 +715,7 @@ static void lookup_hit_locked(store *s, item *it, const struct store_lookup_opts
     hit->was_fetched = item_fetched(it);
     hit->atime = item_atime(it);
     if (!opt->no_bump) {
-        atomic_fetch_or_explicit(&it->iflags, ITEM_FETCHED, memory_order_relaxed);
-        it_bump_locked(s, it, clock_now());
+        it_hit_locked(s, it);
     }
 }
 

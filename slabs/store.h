@@ -68,6 +68,15 @@ struct store_config {
     unsigned automove_window;    /* samples the move condition must hold */
     double automove_freeratio;   /* free chunk bytes above this share of the
                                   * limit make a class give pages first */
+    /* The LRU (slabs/items.c); memcached 1.6's names and defaults. */
+    bool lru_segmented;      /* HOT/WARM/COLD(/TEMP) segments; false: one LRU */
+    unsigned hot_lru_pct;    /* HOT's share of a class's items, 1..LRU_PCT_MAX-1 */
+    unsigned warm_lru_pct;   /* WARM's */
+    double hot_max_factor;   /* HOT's tail may be this many times COLD's age */
+    double warm_max_factor;  /* WARM's */
+    bool temp_lru;           /* items with a TTL <= temporary_ttl go to TEMP */
+    uint32_t temporary_ttl;  /* seconds */
+    bool lru_maintainer;     /* the background step (with store_start_background) */
 };
 
 #define AUTOMOVE_OFF 0
@@ -79,6 +88,14 @@ struct store_config {
 #define AUTOMOVE_WINDOW_MIN 3        /* memcached 1.6.45's bounds on the window */
 #define AUTOMOVE_WINDOW_MAX 1800
 #define AUTOMOVE_FREERATIO_DEFAULT 0.01
+
+#define LRU_SEGMENTED_DEFAULT 1
+#define HOT_LRU_PCT_DEFAULT 20
+#define WARM_LRU_PCT_DEFAULT 40
+#define HOT_MAX_FACTOR_DEFAULT 0.2
+#define WARM_MAX_FACTOR_DEFAULT 2.0
+#define TEMPORARY_TTL_DEFAULT 61
+#define LRU_PCT_MAX 80           /* hot + warm at most (`lru tune`); each below it (-o) */
 
 /* Fills cfg with memcached's defaults. */
 void store_config_defaults(struct store_config *cfg);
@@ -296,6 +313,34 @@ int store_start_background(store *s, char *err, size_t errlen);
  */
 void store_maintain(store *s);
 
+/* ---- the LRU at run time (`lru mode|tune|temp_ttl`) ---- */
+
+void store_lru_set_segmented(store *s, bool segmented);
+
+enum store_lru_tune {
+    STORE_LRU_TUNE_OK = 0,
+    STORE_LRU_TUNE_PCTS,        /* hot + warm above LRU_PCT_MAX */
+    STORE_LRU_TUNE_FACTORS,     /* an age factor not above 0 */
+};
+/* Sets the segments' shares and age factors together, or none of them;
+ * hot_pct + warm_pct is summed in 32 bits, as memcached does. */
+enum store_lru_tune store_lru_tune(store *s, unsigned hot_pct, unsigned warm_pct,
+                                   double hot_max_factor, double warm_max_factor);
+/* Items stored with a TTL <= ttl seconds go to TEMP from now on; ttl < 0:
+ * no TEMP (its items stay there until they leave). */
+void store_lru_set_temp_ttl(store *s, int64_t ttl);
+
+/* The LRU settings now, for `stats settings`. */
+struct store_lru_settings {
+    bool maintainer;            /* the maintainer runs: mode and temp_ttl may change */
+    bool segmented;
+    unsigned hot_lru_pct, warm_lru_pct;
+    double hot_max_factor, warm_max_factor;
+    bool temp_lru;
+    uint32_t temporary_ttl;
+};
+void store_lru_settings(store *s, struct store_lru_settings *out);
+
 /* ---- statistics ---- */
 
 /*
@@ -345,6 +390,25 @@ void store_maintain(store *s);
     X(evicted_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, evicted_unfetched) \
     /* tail items skipped by an allocation because someone held them */       \
     X(lrutail_reflocked, uint64_t,   LRU_LOCK,  NO,   YES, lrutail_reflocked) \
+    /* the LRU segments (slabs/items.c): items in each, tail ages */          \
+    X(number_hot,        uint64_t,   READ,      NO,   YES, number_hot)        \
+    X(number_warm,       uint64_t,   READ,      NO,   YES, number_warm)       \
+    X(number_cold,       uint64_t,   READ,      NO,   YES, number_cold)       \
+    X(number_temp,       uint64_t,   READ,      NO,   YES, number_temp)       \
+    X(age_hot,           rel_time_t, READ,      NO,   YES, age_hot)           \
+    X(age_warm,          rel_time_t, READ,      NO,   YES, age_warm)          \
+    X(moves_to_cold,     uint64_t,   LRU_LOCK,  NO,   YES, moves_to_cold)     \
+    X(moves_to_warm,     uint64_t,   LRU_LOCK,  NO,   YES, moves_to_warm)     \
+    /* active WARM tails sent back to WARM's head */                          \
+    X(moves_within_lru,  uint64_t,   LRU_LOCK,  NO,   YES, moves_within_lru)  \
+    /* items an allocation took from a tail itself (reclaimed or evicted) */  \
+    X(direct_reclaims,   uint64_t,   LRU_LOCK,  NO,   YES, direct_reclaims)   \
+    X(hits_to_hot,       uint64_t,   READ,      NO,   YES, hits_to_hot)       \
+    X(hits_to_warm,      uint64_t,   READ,      NO,   YES, hits_to_warm)      \
+    X(hits_to_cold,      uint64_t,   READ,      NO,   YES, hits_to_cold)      \
+    X(hits_to_temp,      uint64_t,   READ,      NO,   YES, hits_to_temp)      \
+    /* evicted although hit since their last move */                          \
+    X(evicted_active,    uint64_t,   LRU_LOCK,  NO,   YES, evicted_active)    \
     X(total_items,       uint64_t,   LRU_LOCK,  NO,   NO,  total_items)
 
 /*
@@ -384,7 +448,9 @@ void store_maintain(store *s);
     X(slab_reassign_running,         bool,     READ, _, KEEP,  STATS)      \
     X(slabs_moved,                   uint64_t, READ, _, RESET, STATS)      \
     /* pages in the global pool (held, no class) */                       \
-    X(slab_global_page_pool,         uint64_t, READ, _, KEEP,  STATS)
+    X(slab_global_page_pool,         uint64_t, READ, _, KEEP,  STATS)      \
+    /* LRU maintainer steps that moved or freed items (slabs/items.c) */  \
+    X(lru_maintainer_juggles,        uint64_t, READ, _, KEEP,  STATS)
 
 #define STORE_STATS_FIELD(field, type, ...) type field;
 /* Per-class figures; counters under the class's own locks, read on demand. */

@@ -79,3 +79,12 @@ t_client_test_slabs_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_slabs_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_slabs_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_slabs
+
+# test_lru: `lru` replies, the LRU's stats settings keys, and issue 13's scan
+# (20,000 hot keys read while 600,000 new keys are set once, -m 64).
+check_PROGRAMS += t/client/test_lru
+t_client_test_lru_SOURCES = t/client/test_lru.c
+t_client_test_lru_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_lru_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_lru_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_lru

@@ -2,6 +2,9 @@
  * check_items: LRU order and the bump interval, the eviction choice (least
  * recent unheld item; expired or flushed ones first), -M, the expiry rules
  * (relative, absolute, negative) and flush_all, immediate and delayed.
+ * The stores here are flat (`lru mode flat`, the one LRU of old), so these
+ * checks also say that flat mode behaves as before; check_lru covers the
+ * segments.
  * Time moves with clock_advance(), never by sleeping.
  */
 #include <check.h>
@@ -30,6 +33,7 @@ static store *mk(bool no_evict, bool use_cas)
     c.no_evict = no_evict;
     c.use_cas = use_cas;
     c.hash_power = 6;
+    c.lru_segmented = false;
     return fx_store_create(&c);
 }
 

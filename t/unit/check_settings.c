@@ -529,7 +529,9 @@ START_TEST(stats_settings_names_and_order)
         "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.50\n"
         "slab_automove_window 3\nslab_chunk_max 524288\nlru_crawler no\nflush_enabled yes\n"
         "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n"
-        "slab_automove_freeratio 0.010\n";
+        "slab_automove_freeratio 0.010\nlru_maintainer_thread yes\nlru_segmented yes\n"
+        "hot_lru_pct 20\nwarm_lru_pct 40\nhot_max_factor 0.20\nwarm_max_factor 2.00\n"
+        "temp_lru no\ntemporary_ttl 61\n";
     ck_assert_str_eq(c.text, expect);
 }
 END_TEST
