@@ -12,6 +12,8 @@
  *            layout, allocation, freeing and the value-segment accessors
  *   store.c  store_create/destroy and the operations of store.h
  *   mover.c  page moves, the mover thread, automove, limit shrinking
+ *   crawler.c the LRU crawler thread (reclaims dead items by walking the
+ *            hash table) and the walk behind key dumps
  *
  * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
  * here starts with either, so a call site shows whether it goes through the
@@ -59,6 +61,8 @@
  *     happens under it.
  *   - page_lock guards the arena bump index, the page table, the pool and
  *     the released pages.
+ *   - crawler.admin_lock -> crawler.lock (crawler.c) stand apart: taken
+ *     with no other lock of the store held, and none is taken under them.
  *   - expand_lock serializes hash table growth steps; starting and ending a
  *     growth takes every stripe lock briefly (O(stripes), never O(items)).
  *
@@ -77,7 +81,7 @@
  *   mover.lock          move_*_locked, automove_*_locked (mover.c)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
- * Later (not built): an LRU crawler and hot/warm/cold segments (one LRU per
+ * Later (not built): hot/warm/cold segments (one LRU per
  * segment per class: `struct slab_class` grows); copying chained items out
  * of a draining page (the mover evicts them through their head).
  */
@@ -351,6 +355,31 @@ struct mover {
 #undef MOVER_COUNTER_FIELD
 };
 
+/* The LRU crawler (crawler.c). admin_lock serializes enable/disable; lock
+ * guards the thread's state and requests. Neither is held with another lock
+ * of the store, nor taken while one is held. */
+struct crawler {
+    pthread_mutex_t admin_lock;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;            /* a crawl is asked, stop */
+    pthread_t thread;
+    bool initialized;
+    bool started;
+    bool stop;
+    bool asked;                     /* want holds a crawl to run */
+    struct store_class_set want;
+    uint32_t want_tocrawl;
+    _Atomic bool stopping;          /* stop, for a crawl in progress */
+    _Atomic bool enabled;
+    _Atomic bool running;
+    _Atomic rel_time_t soonest;     /* earliest exptime that may be linked */
+    _Atomic uint32_t sleep_us;      /* pause between batches */
+    _Atomic uint32_t tocrawl;       /* items per class per asked crawl; 0 = all */
+    _Atomic uint64_t starts;
+    _Atomic uint64_t reclaimed[CLASS_MAX + 1];
+    _Atomic uint64_t items_checked[CLASS_MAX + 1];
+};
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -372,6 +401,7 @@ struct store {
     _Atomic uint64_t pages_held;    /* pages not RELEASED nor UNCUT */
     _Atomic uint64_t pool_pages;    /* pages in the pool */
     struct mover mover;
+    struct crawler crawler;
 
     unsigned nclasses;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
@@ -515,6 +545,18 @@ static inline void mover_note_pressure(store *s)
 /* The mover's rows of STORE_STATS. */
 void mover_stats(store *s, struct store_stats *out);
 
+/* ---- crawler.c ---- */
+int crawler_init(store *s);
+void crawler_destroy(store *s);   /* stops the thread if started */
+/* Starts the thread if enabled and not running. No lock held. */
+int crawler_start(store *s, char *err, size_t errlen);
+/* An item may expire at exptime (0: never): the schedule crawls then. Any lock. */
+void crawler_note_exptime(store *s, rel_time_t exptime);
+/* flush_all happened: crawl every class now. No lock held. */
+void crawler_flushed(store *s);
+void crawler_class_stats(store *s, unsigned cls, struct store_class_stats *out);
+void crawler_stats(store *s, struct store_stats *out);
+
 /* ---- assoc.c ---- */
 uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey);
 bool assoc_random_seed(uint64_t *seed);
@@ -529,6 +571,17 @@ void assoc_delete_locked(store *s, item *it, uint64_t hv);
 void assoc_maintain(store *s, unsigned buckets);
 unsigned assoc_power(store *s);
 bool assoc_expanding(store *s);
+/*
+ * A walk over every linked item, a few buckets at a time (assoc.c's top
+ * comment says why an item linked throughout is met exactly once despite
+ * growth). Zero a cursor (struct store_walk) to start. fn runs under the item's stripe lock and
+ * may unlink that item (it_unlink_locked); it must not take another stripe.
+ * Visits up to `buckets` buckets, every lock let go on return; false once
+ * the whole table is done. No lock held.
+ */
+typedef void (*assoc_visit_fn)(store *s, item *it, void *arg);
+bool assoc_walk(store *s, struct store_walk *cur, unsigned buckets, assoc_visit_fn fn,
+                void *arg);
 
 /* A key store.h accepts: 1..KEY_MAX_LENGTH bytes. */
 static inline bool key_ok(size_t nkey)

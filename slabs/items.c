@@ -269,6 +269,7 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
     assoc_insert_locked(s, it, hv);
+    crawler_note_exptime(s, item_exptime(it));   /* the crawler's schedule */
     pthread_mutex_lock(&sc->lru_lock);
     lru_insert_head_locked(s, sc, it);
     sc->curr_items++;

@@ -548,14 +548,14 @@ int store_start_background(store *s, char *err, size_t errlen)
 {
     struct mover *mv = &s->mover;
     if (mv->started)
-        return 0;
+        return crawler_start(s, err, errlen);
     int rc = pthread_create(&mv->thread, NULL, mover_thread, s);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the page mover thread: %s", strerror(rc));
         return -1;
     }
     mv->started = true;
-    return 0;
+    return crawler_start(s, err, errlen);   /* slabs/crawler.c, when enabled */
 }
 
 void store_set_automove(store *s, unsigned mode)
