@@ -541,6 +541,9 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->automove_ratio = s->slab_automove_ratio;
     cfg->automove_window = (unsigned)s->slab_automove_window;
     cfg->automove_freeratio = s->slab_automove_freeratio;
+    cfg->crawler = s->lru_crawler;
+    cfg->crawler_sleep_us = (uint32_t)s->lru_crawler_sleep;
+    cfg->crawler_tocrawl = (uint32_t)s->lru_crawler_tocrawl;
 }
 
 /* -------------------------------------------------------------- help, man */

@@ -385,6 +385,9 @@ static void stats_settings(struct server *srv, struct stat_sink *sink)
     struct settings now = srv->settings;   /* shallow: strings stay owned by srv */
     now.verbose = (unsigned)log_level();   /* the `verbosity` command changes it */
     now.slab_automove = store_automove(srv->store);   /* and `slabs automove` this */
+    now.lru_crawler = store_crawler_enabled(srv->store);   /* and `lru_crawler ...` these */
+    now.lru_crawler_sleep = store_crawler_sleep(srv->store);
+    now.lru_crawler_tocrawl = store_crawler_tocrawl(srv->store);
     settings_stats(&now, stats_settings_emit, sink);
 }
 

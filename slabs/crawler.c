@@ -230,6 +230,7 @@ static void crawler_stop(store *s)
     pthread_join(c->thread, NULL);
     c->started = false;
     c->stop = false;
+    c->asked = false;   /* a crawl asked of the stopped thread is dropped */
     atomic_store_explicit(&c->stopping, false, memory_order_relaxed);
 }
 
