@@ -26,7 +26,11 @@
  *     the soonest exptime among the live items it met (or "never"). Cost
  *     with nothing expiring: one wake-up a second and an atomic load; with
  *     TTLs, about one full walk per second at most while items keep
- *     expiring (CRAWL_IDLE_MS), each a bucket scan of the table.
+ *     expiring (CRAWL_IDLE_MS), each a bucket scan of the table, and never
+ *     more than a tenth of the time: a scheduled crawl that took d is
+ *     followed by at least CRAWL_REST_FACTOR d without one (a table of
+ *     millions of items, where a crawl takes seconds, is crawled less
+ *     often; expired items are still reclaimed when met meanwhile).
  * The thread sleeps on a condition variable while disabled or idle.
  */
 #include "slabs/internal.h"
@@ -39,22 +43,13 @@
 #define CRAWL_BATCH_BUCKETS 256    /* buckets per batch, then every lock is let go */
 #define CRAWL_IDLE_MS 1000         /* the thread looks at its schedule this often */
 #define CRAWL_NEVER UINT32_MAX     /* `soonest` when no exptime is known */
+#define CRAWL_REST_FACTOR 9        /* after a scheduled crawl of d, rest 9 d: 10% of a core */
 #define US_PER_S 1000000L
 #define NS_PER_US 1000L
 #define MS_PER_S 1000
 #define NS_PER_MS 1000000L
 
 /* ---- the schedule ---- */
-
-void crawler_note_exptime(store *s, rel_time_t exptime)
-{
-    _Atomic rel_time_t *soonest = &s->crawler.soonest;
-    rel_time_t cur = atomic_load_explicit(soonest, memory_order_relaxed);
-    while (exptime != 0 && exptime < cur &&
-           !atomic_compare_exchange_weak_explicit(soonest, &cur, exptime, memory_order_relaxed,
-                                                  memory_order_relaxed))
-        ;
-}
 
 /* ---- class sets ---- */
 
@@ -132,7 +127,15 @@ static void crawl_run(store *s, struct crawl *cr)
     atomic_store_explicit(&c->running, false, memory_order_relaxed);
 }
 
-/* A crawl of every class for the schedule: resets `soonest` to what it finds. */
+static uint64_t crawl_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)(ts.tv_nsec / NS_PER_MS);
+}
+
+/* A crawl of every class for the schedule: resets `soonest` to what it
+ * finds, and rests in proportion to how long it took. The thread only. */
 static void crawl_scheduled(store *s)
 {
     struct crawler *c = &s->crawler;
@@ -140,14 +143,18 @@ static void crawl_scheduled(store *s)
     store_class_set_all(&cr.classes);
     /* exptimes noted from here on lower soonest again; merged at the end */
     atomic_store_explicit(&c->soonest, CRAWL_NEVER, memory_order_relaxed);
+    uint64_t began = crawl_clock_ms();
     crawl_run(s, &cr);
+    uint64_t rest_s = (crawl_clock_ms() - began) * CRAWL_REST_FACTOR / MS_PER_S;
+    c->not_before = clock_now() + (rel_time_t)rest_s;
     crawler_note_exptime(s, cr.soonest == CRAWL_NEVER ? 0 : cr.soonest);
 }
 
 static bool crawl_due(store *s)
 {
     rel_time_t soonest = atomic_load_explicit(&s->crawler.soonest, memory_order_relaxed);
-    return soonest != CRAWL_NEVER && clock_now() >= soonest;
+    rel_time_t now = clock_now();
+    return soonest != CRAWL_NEVER && now >= soonest && now >= s->crawler.not_before;
 }
 
 /* ---- the thread ---- */

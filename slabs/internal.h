@@ -373,6 +373,7 @@ struct crawler {
     _Atomic bool enabled;
     _Atomic bool running;
     _Atomic rel_time_t soonest;     /* earliest exptime that may be linked */
+    rel_time_t not_before;          /* no scheduled crawl before (the thread's) */
     _Atomic uint32_t sleep_us;      /* pause between batches */
     _Atomic uint32_t tocrawl;       /* items per class per asked crawl; 0 = all */
     _Atomic uint64_t starts;
@@ -550,8 +551,17 @@ int crawler_init(store *s);
 void crawler_destroy(store *s);   /* stops the thread if started */
 /* Starts the thread if enabled and not running. No lock held. */
 int crawler_start(store *s, char *err, size_t errlen);
-/* An item may expire at exptime (0: never): the schedule crawls then. Any lock. */
-void crawler_note_exptime(store *s, rel_time_t exptime);
+/* An item may expire at exptime (0: never): the schedule crawls then. Any
+ * lock. Inline: the set path pays a load and a compare. */
+static inline void crawler_note_exptime(store *s, rel_time_t exptime)
+{
+    _Atomic rel_time_t *soonest = &s->crawler.soonest;
+    rel_time_t cur = atomic_load_explicit(soonest, memory_order_relaxed);
+    while (exptime != 0 && exptime < cur &&
+           !atomic_compare_exchange_weak_explicit(soonest, &cur, exptime, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
 /* flush_all happened: crawl every class now. No lock held. */
 void crawler_flushed(store *s);
 void crawler_class_stats(store *s, unsigned cls, struct store_class_stats *out);

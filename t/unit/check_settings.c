@@ -527,7 +527,8 @@ START_TEST(stats_settings_names_and_order)
         "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
         "auth_enabled_ascii no\nitem_size_max 1048576\nhashpower_init 20\n"
         "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.50\n"
-        "slab_automove_window 3\nslab_chunk_max 524288\nlru_crawler no\nflush_enabled yes\n"
+        "slab_automove_window 3\nslab_chunk_max 524288\nlru_crawler yes\n"
+        "lru_crawler_sleep 100\nlru_crawler_tocrawl 0\nflush_enabled yes\n"
         "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n"
         "slab_automove_freeratio 0.010\n";
     ck_assert_str_eq(c.text, expect);
