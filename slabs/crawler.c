@@ -159,19 +159,6 @@ static bool crawl_due(store *s)
 
 /* ---- the thread ---- */
 
-static void crawler_sleep_locked(struct crawler *c, long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / MS_PER_S;
-    until.tv_nsec += (ms % MS_PER_S) * NS_PER_MS;
-    if (until.tv_nsec >= NS_PER_MS * MS_PER_S) {
-        until.tv_sec++;
-        until.tv_nsec -= NS_PER_MS * MS_PER_S;
-    }
-    pthread_cond_timedwait(&c->wake, &c->lock, &until);
-}
-
 static void *crawler_thread(void *arg)
 {
     store *s = arg;
@@ -194,7 +181,7 @@ static void *crawler_thread(void *arg)
             pthread_mutex_lock(&c->lock);
             continue;
         }
-        crawler_sleep_locked(c, CRAWL_IDLE_MS);
+        mover_cond_wait_ms(&c->wake, &c->lock, CRAWL_IDLE_MS);
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -205,13 +192,7 @@ static void *crawler_thread(void *arg)
 int crawler_init(store *s)
 {
     struct crawler *c = &s->crawler;
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return -1;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&c->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0)
+    if (mover_cond_init(&c->wake) != 0)
         return -1;
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->admin_lock, NULL);

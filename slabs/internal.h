@@ -535,6 +535,10 @@ bool mover_page_for(store *s, unsigned cls);
  * the move in progress, else a limit trim, else an automove decision.
  * Returns true while there is more to do right away. No lock held. */
 bool mover_work(store *s);
+/* A condition variable on the monotonic clock, and a bounded wait on it with
+ * m held (the mover's and the crawler's threads sleep so). */
+int mover_cond_init(pthread_cond_t *cv);
+void mover_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, long ms);
 /* Wakes the mover thread (a page is wanted, the limit fell). No lock held. */
 void mover_wake(store *s);
 /* Counts an eviction or a refused store, so that automove samples the

@@ -467,7 +467,7 @@ void mover_wake(store *s)
     pthread_mutex_unlock(&mv->lock);
 }
 
-static void mover_sleep_locked(struct mover *mv, long ms)
+void mover_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, long ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -477,7 +477,18 @@ static void mover_sleep_locked(struct mover *mv, long ms)
         until.tv_sec++;
         until.tv_nsec -= NS_PER_MS * MS_PER_S;
     }
-    pthread_cond_timedwait(&mv->wake, &mv->lock, &until);
+    pthread_cond_timedwait(cv, m, &until);
+}
+
+int mover_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc == 0 ? 0 : -1;
 }
 
 static void *mover_thread(void *arg)
@@ -500,7 +511,7 @@ static void *mover_thread(void *arg)
                                                                  : MOVE_BUSY_WAIT_MS;
         long ms = mv->move.active ? busy_wait : automove ? AUTOMOVE_TICK_MS : MOVER_IDLE_WAIT_MS;
         mv->page_wanted = false;
-        mover_sleep_locked(mv, ms);
+        mover_cond_wait_ms(&mv->wake, &mv->lock, ms);
     }
     pthread_mutex_unlock(&mv->lock);
     return NULL;
@@ -511,13 +522,7 @@ static void *mover_thread(void *arg)
 int mover_init(store *s)
 {
     struct mover *mv = &s->mover;
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return -1;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&mv->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0)
+    if (mover_cond_init(&mv->wake) != 0)
         return -1;
     pthread_mutex_init(&mv->lock, NULL);
     atomic_init(&mv->automove, s->cfg.automove);
