@@ -559,9 +559,11 @@ int crawler_start(store *s, char *err, size_t errlen);
  * lock. Inline: the set path pays a load and a compare. */
 static inline void crawler_note_exptime(store *s, rel_time_t exptime)
 {
+    if (exptime == 0)
+        return;   /* never expires: the common case costs one compare */
     _Atomic rel_time_t *soonest = &s->crawler.soonest;
     rel_time_t cur = atomic_load_explicit(soonest, memory_order_relaxed);
-    while (exptime != 0 && exptime < cur &&
+    while (exptime < cur &&
            !atomic_compare_exchange_weak_explicit(soonest, &cur, exptime, memory_order_relaxed,
                                                   memory_order_relaxed))
         ;
