@@ -8,7 +8,8 @@
  *    (exp, la, cas, fetch, cls, size, flags); mgdump lists them too, a
  *    binary key in base64 with " b"; cachedump lists a class, with a limit;
  *  - a metadump while another client keeps writing still lists every key
- *    that was there before and stays there, exactly once;
+ *    that was there before and stays there, exactly once; a client that
+ *    does not read its dump costs the server less than CR_STALL_GROWTH_KB;
  *  - counts that tell the truth: after flush_all of CR_FLUSH_KEYS items,
  *    curr_items, bytes and every class's used_chunks and mem_requested are
  *    0 within CR_FLUSH_MS; CR_TTL_KEYS items with a CR_TTL_S second TTL
@@ -52,6 +53,9 @@
 #define CR_TOOL ("/tmp/memcached-1.6.45/scripts/memcached-tool")
 #define CR_BASE_FLAGS 100
 #define CR_RACE_KEYS 20000
+#define CR_BIG_KEYS 200000
+#define CR_STALL_S 2
+#define CR_STALL_GROWTH_KB (4 * 1024)
 
 struct h_server hc_srv;
 
@@ -392,6 +396,52 @@ START_TEST(test_metadump_while_writing)
 }
 END_TEST
 
+/* The server's resident memory in kB (slabcache's /proc entry). */
+static long long cr_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    long long kb = -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = atoll(line + 6);
+    fclose(f);
+    return kb;
+}
+
+/* A client that asks for a dump of CR_BIG_KEYS keys (about 17 MB of lines,
+ * more than the loopback socket buffers hold) and does not read it for a
+ * while: the server holds at most a piece of it, so its resident memory
+ * grows by less than CR_STALL_GROWTH_KB (not checked under sanitizers). */
+START_TEST(test_dump_bounded_for_slow_reader)
+{
+    if (!h_is_slabcache())
+        return;
+    HC_START(NULL);
+    int fd = hc_conn();
+    cr_fill(fd, 0, CR_BIG_KEYS, 10, 0);
+    long long before = cr_rss_kb(hc_srv.pid);
+    int slow = hc_conn();
+    ck_assert(h_send_str(slow, "lru_crawler metadump all\r\n"));
+    struct timespec ts = { CR_STALL_S, 0 };
+    nanosleep(&ts, NULL);
+    long long during = cr_rss_kb(hc_srv.pid);
+    /* not under sanitizers: ASan's quarantine keeps every freed piece resident */
+    if (cr_bound_ms(1) == 1)
+        ck_assert_msg(during - before < CR_STALL_GROWTH_KB,
+                      "RSS grew %lld kB during a stalled dump", during - before);
+    HC_USABLE(fd);                          /* other clients are served meanwhile */
+    size_t len;
+    char *d = cr_dump(slow, "", "END\r\n", &len);
+    ck_assert_int_eq(cr_count_lines(d, "key=key%3A"), CR_BIG_KEYS);
+    free(d);
+    close(slow);
+    close(fd);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- counts */
 
 static void cr_wait_items(long long want, long long bound_ms, long long since_ms,
@@ -539,6 +589,7 @@ static Suite *crawler_suite(void)
     tcase_add_test(tc, test_mgdump);
     tcase_add_test(tc, test_cachedump_class);
     tcase_add_test(tc, test_metadump_while_writing);
+    tcase_add_test(tc, test_dump_bounded_for_slow_reader);
     tcase_add_test(tc, test_flush_counts);
     tcase_add_test(tc, test_expiry_counts);
     tcase_add_test(tc, test_memcdump);
