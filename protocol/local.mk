@@ -7,4 +7,5 @@ libprotocol_a_SOURCES = \
 	protocol/text_parse.c protocol/text_parse.h \
 	protocol/text.c protocol/text.h \
 	protocol/meta.c protocol/meta.h \
+	protocol/dump.c protocol/dump.h \
 	protocol/binary.c protocol/binary.h

@@ -136,7 +136,7 @@ static size_t meta_b64_decode(const char *in, size_t n, char *out, size_t max)
     return len;
 }
 
-static size_t meta_b64_encode(const char *in, size_t n, char *out)
+size_t proto_b64_encode(const char *in, size_t n, char *out)
 {
     size_t len = 0;
     for (size_t i = 0; i < n; i += 3) {
@@ -200,7 +200,7 @@ static void line_key(struct meta_line *l, const char *key, size_t nkey, bool bin
         return;
     }
     char enc[META_KEY64_MAX];
-    line_add(l, enc, meta_b64_encode(key, nkey, enc));
+    line_add(l, enc, proto_b64_encode(key, nkey, enc));
     line_add(l, " b", 2);
 }
 
@@ -941,7 +941,7 @@ void proto_meta_debug(struct text_req *rq, unsigned arg)
     line_start(&l, MSG_META_ME);
     if (mc->o.key_binary) {
         char enc[META_KEY64_MAX];
-        line_add(&l, enc, meta_b64_encode(item_key(it), item_nkey(it), enc));
+        line_add(&l, enc, proto_b64_encode(item_key(it), item_nkey(it), enc));
     } else {
         line_add(&l, item_key(it), item_nkey(it));
     }

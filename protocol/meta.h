@@ -14,6 +14,9 @@
 
 #include "protocol/text.h"
 
+/* Base64 of n bytes into out (room for 4 * ceil(n / 3)); returns its length. */
+size_t proto_b64_encode(const char *in, size_t n, char *out);
+
 void proto_meta_get(struct text_req *rq, unsigned arg);      /* mg */
 void proto_meta_set(struct text_req *rq, unsigned arg);      /* ms */
 void proto_meta_delete(struct text_req *rq, unsigned arg);   /* md */

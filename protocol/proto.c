@@ -27,6 +27,7 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
 void proto_conn_reset(struct proto_conn *pc)
 {
     proto_pending_end(pc);
+    proto_stream_end(pc);
     pc->swallow = 0;
     pc->noreply = false;
     pc->get_cont = 0;

@@ -131,6 +131,8 @@ struct proto_pending {
     char *head;                        /* malloc'd with it, freed with it */
 };
 
+struct proto_dump;   /* dump.c */
+
 /* Per-connection protocol state. Zero it, then set env and counters. */
 struct proto_conn {
     const struct proto_env *env;
@@ -147,6 +149,7 @@ struct proto_conn {
     bool skip_line;                    /* discard input up to the next '\n' */
     uint8_t mode;                      /* enum proto_mode in use; AUTO until the first byte */
     struct proto_pending pend;         /* a large value being read into its item */
+    struct proto_dump *dump;           /* a dump being streamed (dump.c); NULL when none */
 };
 
 void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
@@ -170,7 +173,23 @@ static inline bool proto_in_block(const struct proto_conn *pc)
     return pc->swallow > 0 || pc->pend.it != NULL;
 }
 
-/* Releases anything the connection state holds (a value being filled). */
+/*
+ * Streams: a reply too long to build at once (lru_crawler metadump/mgdump,
+ * stats cachedump). While proto_streaming(), the connection sends what the
+ * reply holds and, each time it has drained, calls proto_stream_more() for
+ * the next bounded piece (a few hundred hash buckets' worth of lines); it
+ * runs no other request meanwhile, so replies stay in order. The last
+ * piece ends with the dump's END line and ends the stream.
+ */
+static inline bool proto_streaming(const struct proto_conn *pc)
+{
+    return pc->dump != NULL;
+}
+void proto_stream_more(struct proto_conn *pc, struct reply *out);
+/* Drops a stream in progress (the connection closes). */
+void proto_stream_end(struct proto_conn *pc);
+
+/* Releases anything the connection state holds (a value being filled, a stream). */
 void proto_conn_reset(struct proto_conn *pc);
 
 #endif

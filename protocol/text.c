@@ -30,6 +30,7 @@
 #include "config.h"
 #include "common/clock.h"
 #include "common/decimal.h"
+#include "protocol/dump.h"
 #include "protocol/internal.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
@@ -510,7 +511,7 @@ static void text_cmd_shutdown(struct text_req *rq, unsigned arg)
  * digits (a leading '-' only when negative_ok), at most
  * TEXT_ADMIN_DIGITS_MAX characters; int32_t when negative_ok, else uint32_t.
  */
-static bool text_admin_number(const struct text_token *t, bool negative_ok, int64_t *out)
+bool text_admin_number(const struct text_token *t, bool negative_ok, int64_t *out)
 {
     bool sign_ok = t->len > 0 && t->p[0] != '+' && (negative_ok || t->p[0] != '-');
     if (t->len > TEXT_ADMIN_DIGITS_MAX || !sign_ok || !text_parse_i64(t, out))
@@ -562,7 +563,7 @@ static void text_cmd_memlimit(struct text_req *rq, unsigned arg)
  * that noreply hides), automove ignores tokens after its level, and numbers
  * are bare digits (a '-' for class ids): text_admin_number.
  */
-static bool text_token_abbreviates(const struct text_token *t, const char *word)
+bool text_token_abbreviates(const struct text_token *t, const char *word)
 {
     return t->len > 0 && t->len <= strlen(word) && memcmp(t->p, word, t->len) == 0;
 }
@@ -772,6 +773,10 @@ static void text_cmd_stats(struct text_req *rq, unsigned arg)
     group[0] = '\0';
     if (rq->ntok >= 2) {
         const struct text_token *g = &rq->tok[1];
+        if (text_token_is(g, "cachedump")) {
+            proto_dump_cachedump(rq);   /* dump.c: a stream, like the crawler's dumps */
+            return;
+        }
         if (text_token_is(g, "reset")) {
             if (env->stats_reset != NULL)
                 env->stats_reset(env->arg);
@@ -823,6 +828,7 @@ static const struct text_cmd text_cmds[] = {
     CMD("cache_memlimit", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_memlimit),
     CMD("slabs", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_slabs),
     CMD("lru", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_lru),
+    CMD("lru_crawler", 2, TEXT_ANY_TOKENS, 0, 0, proto_dump_lru_crawler),
     CMD("quit", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_quit),
     CMD("shutdown", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_shutdown),
     CMD("mg", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_get),

@@ -38,6 +38,12 @@ struct text_req {
     bool replay;                       /* run again from pc->pend: its item holds the value */
 };
 
+/* Whether t is a prefix (1+ bytes) of word: memcached's subcommand matching. */
+bool text_token_abbreviates(const struct text_token *t, const char *word);
+/* An admin command's number, as memcached reads it: bare digits (a leading
+ * '-' only when negative_ok), int32_t when negative_ok, else uint32_t. */
+bool text_admin_number(const struct text_token *t, bool negative_ok, int64_t *out);
+
 /* A command handler; arg is its table row's (store mode, get variant, incr). */
 typedef void text_handler(struct text_req *rq, unsigned arg);
 

@@ -25,6 +25,13 @@
  * hand-off pipe, is served before this connection's next turn. (A zero
  * event_base_once or event_active would run again before any poll.)
  *
+ * Streams (proto.h: a long dump): while one is in progress the connection
+ * runs no request; each turn asks the protocol for the next piece, sends
+ * it, and takes the next turn only once the socket took it all (from
+ * conn_on_write), or after a poll (the yield timer) when it went out at
+ * once. So a dump costs at most one piece of memory and never starves
+ * other connections; the requests that follow it wait in the buffer.
+ *
  * Write side: replies of a whole batch collect in one struct reply and go
  * out with one writev per batch, also across yields (at most
  * CONN_OUT_HIGH_WATER bytes kept back); item values are sent straight from
@@ -348,6 +355,10 @@ static void conn_process(struct conn *c)
             c->closing = true;
         else if (action == PROTO_SHUTDOWN)
             c->shutdown = true;
+        if (proto_streaming(&c->pc)) {
+            c->yielded = true;   /* the stream goes first; later requests wait */
+            break;
+        }
     }
     if (c->rlen == 0)
         conn_rbuf_idle(c);
@@ -428,13 +439,25 @@ static bool conn_defer_write(const struct conn *c)
            reply_pending(c->out) <= CONN_OUT_HIGH_WATER;
 }
 
-/* Processes what is buffered, sends the replies, settles the events. */
+/* One piece of a stream; the next turn comes as a yield's (conn_settle). */
+static void conn_stream(struct conn *c)
+{
+    proto_stream_more(&c->pc, c->out);
+    c->yielded = true;
+}
+
+/* Processes what is buffered (or a stream's next piece), sends the
+ * replies, settles the events. */
 static void conn_run(struct conn *c)
 {
-    conn_process(c);
+    bool streaming = proto_streaming(&c->pc);
+    if (streaming)
+        conn_stream(c);
+    else
+        conn_process(c);
     if (c->peer_closed && !c->yielded)
         c->closing = true;    /* nothing more will come: flush, then close */
-    bool defer = conn_defer_write(c);
+    bool defer = !streaming && conn_defer_write(c);
     if (!defer && !conn_flush(c)) {
         conn_close(c);
         return;

@@ -554,6 +554,9 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->warm_max_factor = s->warm_max_factor;
     cfg->temp_lru = s->temporary_ttl != 0;
     cfg->temporary_ttl = (uint32_t)settings_temporary_ttl(s);
+    cfg->crawler = s->lru_crawler;
+    cfg->crawler_sleep_us = (uint32_t)s->lru_crawler_sleep;
+    cfg->crawler_tocrawl = (uint32_t)s->lru_crawler_tocrawl;
 }
 
 /* -------------------------------------------------------------- help, man */

@@ -157,7 +157,15 @@ enum settings_fmt {
         SETTINGS_CHUNK_MAX_KB_MAX, NULL, FMT_NONE, \
         "largest chunk in kilobytes; a larger item is a chain of chunks") \
     STAT("slab_chunk_max", FMT_NUM, settings_chunk_max_bytes(s)) \
-    STAT("lru_crawler", FMT_YES, false) \
+    EXT(lru_crawler, T_ONOFF, "lru_crawler", "1", NULL, 0, 0, "lru_crawler", FMT_YES, \
+        "the LRU crawler thread reclaims expired and flushed items in the background " \
+        "(no_lru_crawler: it does not run)") \
+    EXT(lru_crawler_sleep, T_UINT, "lru_crawler_sleep", SETTINGS_TEXT(CRAWLER_SLEEP_DEFAULT), \
+        NULL, 0, CRAWLER_SLEEP_MAX, "lru_crawler_sleep", FMT_NUM, \
+        "microseconds the crawler pauses between batches of hash buckets") \
+    EXT(lru_crawler_tocrawl, T_UINT, "lru_crawler_tocrawl", \
+        SETTINGS_TEXT(CRAWLER_TOCRAWL_DEFAULT), "all", 0, UINT32_MAX, "lru_crawler_tocrawl", \
+        FMT_NUM, "items per class an asked crawl looks at at most") \
     STAT("flush_enabled", FMT_YES, true) \
     EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
         "idle_timeout", FMT_NUM, "close connections idle this many seconds") \

@@ -398,6 +398,9 @@ static void stats_settings(struct server *srv, struct stat_sink *sink)
     now.hot_max_factor = lru.hot_max_factor;
     now.warm_max_factor = lru.warm_max_factor;
     now.temporary_ttl = lru.temp_lru ? lru.temporary_ttl : 0;
+    now.lru_crawler = store_crawler_enabled(srv->store);   /* and `lru_crawler ...` these */
+    now.lru_crawler_sleep = store_crawler_sleep(srv->store);
+    now.lru_crawler_tocrawl = store_crawler_tocrawl(srv->store);
     settings_stats(&now, stats_settings_emit, sink);
 }
 

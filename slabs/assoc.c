@@ -16,6 +16,18 @@
  * the bucket a reader looks at cannot move under it. The last move frees the
  * old table, again under every stripe lock.
  *
+ * Walking the table (assoc_walk, for the crawler and key dumps) goes by
+ * "logical buckets": at level L, logical bucket b is every key with
+ * hv & (2^L - 1) == b. L is fixed when a walk starts: the power then, less
+ * one while a growth is under way (the old table's power). The table only
+ * grows, so logical bucket b always is a fixed set of physical buckets:
+ * primary[b + k 2^L] when settled; during a growth, for each old bucket
+ * ob = b + k 2^L, old[ob] if not yet moved, else primary[ob] and
+ * primary[ob + old size]. All of them share one stripe (stripes <= initial
+ * buckets <= 2^L), so under that stripe lock no growth step can move an item
+ * into or out of the set, and every item linked for the whole walk is
+ * visited exactly once, whatever growth happens between batches.
+ *
  * The hash: xxh3 from libxxhash, keyed with a per-store seed that
  * store_create() draws from getrandom(2) (store_config.hash_seed fixes it
  * for tests). Keys that share a bucket cannot be computed without the seed,
@@ -247,6 +259,71 @@ void assoc_maintain(store *s, unsigned buckets)
             assoc_expand_finish_locked(s);
     }
     pthread_mutex_unlock(&a->expand_lock);
+}
+
+/* Calls fn on each item of one physical chain; fn may unlink that item. */
+static void assoc_walk_chain(store *s, ilink l, assoc_visit_fn fn, void *arg)
+{
+    while (l != LINK_NONE) {
+        item *it = it_at(s, l);
+        l = it->hnext;   /* before fn: it may unlink (and free) it */
+        fn(s, it, arg);
+    }
+}
+
+/* Visits logical bucket b of level `level` (see the top comment). Its stripe held. */
+static void assoc_walk_bucket_locked(store *s, unsigned level, uint64_t b, assoc_visit_fn fn,
+                                     void *arg)
+{
+    struct assoc *a = &s->assoc;
+    uint64_t step = (uint64_t)1 << level;
+    if (!atomic_load_explicit(&a->expanding, memory_order_relaxed)) {
+        for (uint64_t pb = b; pb < ((uint64_t)1 << a->power); pb += step)
+            assoc_walk_chain(s, a->primary[pb], fn, arg);
+        return;
+    }
+    uint64_t old_size = (uint64_t)1 << (a->power - 1);
+    uint64_t moved = atomic_load_explicit(&a->expand_bucket, memory_order_acquire);
+    for (uint64_t ob = b; ob < old_size; ob += step) {
+        if (ob >= moved) {
+            assoc_walk_chain(s, a->old[ob], fn, arg);
+        } else {
+            assoc_walk_chain(s, a->primary[ob], fn, arg);
+            assoc_walk_chain(s, a->primary[ob + old_size], fn, arg);
+        }
+    }
+}
+
+/* The level a new walk uses: the settled power. Read under stripe 0, which
+ * growth's start and end take too. */
+static unsigned assoc_walk_level(store *s)
+{
+    struct assoc *a = &s->assoc;
+    pthread_mutex_lock(&a->stripes[0]);
+    unsigned level = a->power;
+    if (atomic_load_explicit(&a->expanding, memory_order_relaxed))
+        level--;
+    pthread_mutex_unlock(&a->stripes[0]);
+    return level;
+}
+
+bool assoc_walk(store *s, struct store_walk *cur, unsigned buckets, assoc_visit_fn fn,
+                void *arg)
+{
+    struct assoc *a = &s->assoc;
+    if (!cur->started) {
+        cur->level = assoc_walk_level(s);
+        cur->next = 0;
+        cur->started = true;
+    }
+    uint64_t total = (uint64_t)1 << cur->level;
+    for (unsigned i = 0; i < buckets && cur->next < total; i++, cur->next++) {
+        pthread_mutex_t *lock = &a->stripes[cur->next & a->stripe_mask];
+        pthread_mutex_lock(lock);
+        assoc_walk_bucket_locked(s, cur->level, cur->next, fn, arg);
+        pthread_mutex_unlock(lock);
+    }
+    return cur->next < total;
 }
 
 unsigned assoc_power(store *s)

@@ -12,6 +12,8 @@
  *            layout, allocation, freeing and the value-segment accessors
  *   store.c  store_create/destroy and the operations of store.h
  *   mover.c  page moves, the mover thread, automove, limit shrinking
+ *   crawler.c the LRU crawler thread (reclaims dead items by walking the
+ *            hash table) and the walk behind key dumps
  *
  * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
  * here starts with either, so a call site shows whether it goes through the
@@ -59,6 +61,8 @@
  *     happens under it.
  *   - page_lock guards the arena bump index, the page table, the pool and
  *     the released pages.
+ *   - crawler.admin_lock -> crawler.lock (crawler.c) stand apart: taken
+ *     with no other lock of the store held, and none is taken under them.
  *   - expand_lock serializes hash table growth steps; starting and ending a
  *     growth takes every stripe lock briefly (O(stripes), never O(items)).
  *
@@ -78,8 +82,8 @@
  *   mover.lock          move_*_locked, automove_*_locked (mover.c)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
- * Later (not built): copying chained items out
- * of a draining page (the mover evicts them through their head).
+ * Later (not built): copying chained items out of a draining page (the mover
+ * evicts them through their head).
  */
 #ifndef SLABS_INTERNAL_H
 #define SLABS_INTERNAL_H
@@ -394,6 +398,32 @@ struct lru_state {
     unsigned idle_ms;                   /* the maintainer's next sleep (its thread only) */
 };
 
+/* The LRU crawler (crawler.c). admin_lock serializes enable/disable; lock
+ * guards the thread's state and requests. Neither is held with another lock
+ * of the store, nor taken while one is held. */
+struct crawler {
+    pthread_mutex_t admin_lock;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;            /* a crawl is asked, stop */
+    pthread_t thread;
+    bool initialized;
+    bool started;
+    bool stop;
+    bool asked;                     /* want holds a crawl to run */
+    struct store_class_set want;
+    uint32_t want_tocrawl;
+    _Atomic bool stopping;          /* stop, for a crawl in progress */
+    _Atomic bool enabled;
+    _Atomic bool running;
+    _Atomic rel_time_t soonest;     /* earliest exptime that may be linked */
+    rel_time_t not_before;          /* no scheduled crawl before (the thread's) */
+    _Atomic uint32_t sleep_us;      /* pause between batches */
+    _Atomic uint32_t tocrawl;       /* items per class per asked crawl; 0 = all */
+    _Atomic uint64_t starts;
+    _Atomic uint64_t reclaimed[CLASS_MAX + 1];
+    _Atomic uint64_t items_checked[CLASS_MAX + 1];
+};
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -416,6 +446,7 @@ struct store {
     _Atomic uint64_t pool_pages;    /* pages in the pool */
     struct mover mover;
     struct lru_state lru;
+    struct crawler crawler;
 
     unsigned nclasses;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
@@ -550,6 +581,10 @@ bool automove_tuning_ok(const struct store_automove_tuning *t, char *err, size_t
  * the move in progress, else a limit trim, else an automove decision.
  * Returns true while there is more to do right away. No lock held. */
 bool mover_work(store *s);
+/* A condition variable on the monotonic clock, and a bounded wait on it with
+ * m held (the mover's and the crawler's threads sleep so). */
+int mover_cond_init(pthread_cond_t *cv);
+void mover_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, long ms);
 /* Wakes the mover thread (a page is wanted, the limit fell). No lock held. */
 void mover_wake(store *s);
 /* Counts an eviction or a refused store, so that automove samples the
@@ -560,6 +595,29 @@ static inline void mover_note_pressure(store *s)
 }
 /* The mover's rows of STORE_STATS. */
 void mover_stats(store *s, struct store_stats *out);
+
+/* ---- crawler.c ---- */
+int crawler_init(store *s);
+void crawler_destroy(store *s);   /* stops the thread if started */
+/* Starts the thread if enabled and not running. No lock held. */
+int crawler_start(store *s, char *err, size_t errlen);
+/* An item may expire at exptime (0: never): the schedule crawls then. Any
+ * lock. Inline: the set path pays a load and a compare. */
+static inline void crawler_note_exptime(store *s, rel_time_t exptime)
+{
+    if (exptime == 0)
+        return;   /* never expires: the common case costs one compare */
+    _Atomic rel_time_t *soonest = &s->crawler.soonest;
+    rel_time_t cur = atomic_load_explicit(soonest, memory_order_relaxed);
+    while (exptime < cur &&
+           !atomic_compare_exchange_weak_explicit(soonest, &cur, exptime, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+/* flush_all happened: crawl every class now. No lock held. */
+void crawler_flushed(store *s);
+void crawler_class_stats(store *s, unsigned cls, struct store_class_stats *out);
+void crawler_stats(store *s, struct store_stats *out);
 
 /* ---- assoc.c ---- */
 uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey);
@@ -575,6 +633,17 @@ void assoc_delete_locked(store *s, item *it, uint64_t hv);
 void assoc_maintain(store *s, unsigned buckets);
 unsigned assoc_power(store *s);
 bool assoc_expanding(store *s);
+/*
+ * A walk over every linked item, a few buckets at a time (assoc.c's top
+ * comment says why an item linked throughout is met exactly once despite
+ * growth). Zero a cursor (struct store_walk) to start. fn runs under the item's stripe lock and
+ * may unlink that item (it_unlink_locked); it must not take another stripe.
+ * Visits up to `buckets` buckets, every lock let go on return; false once
+ * the whole table is done. No lock held.
+ */
+typedef void (*assoc_visit_fn)(store *s, item *it, void *arg);
+bool assoc_walk(store *s, struct store_walk *cur, unsigned buckets, assoc_visit_fn fn,
+                void *arg);
 
 /* A key store.h accepts: 1..KEY_MAX_LENGTH bytes. */
 static inline bool key_ok(size_t nkey)

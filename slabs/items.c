@@ -399,6 +399,7 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
     assoc_insert_locked(s, it, hv);
+    crawler_note_exptime(s, item_exptime(it));   /* the crawler's schedule */
     pthread_mutex_lock(&sc->lru_lock);
     enum lru_seg seg = lru_seg_for_new(s, it, now);
     lru_insert_new_locked(s, sc, it, seg);

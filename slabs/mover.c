@@ -471,7 +471,7 @@ void mover_wake(store *s)
     pthread_mutex_unlock(&mv->lock);
 }
 
-static void mover_sleep_locked(struct mover *mv, long ms)
+void mover_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, long ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -481,7 +481,18 @@ static void mover_sleep_locked(struct mover *mv, long ms)
         until.tv_sec++;
         until.tv_nsec -= NS_PER_MS * MS_PER_S;
     }
-    pthread_cond_timedwait(&mv->wake, &mv->lock, &until);
+    pthread_cond_timedwait(cv, m, &until);
+}
+
+int mover_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc == 0 ? 0 : -1;
 }
 
 static void *mover_thread(void *arg)
@@ -508,7 +519,7 @@ static void *mover_thread(void *arg)
         if (lru_ms < ms)
             ms = lru_ms;
         mv->page_wanted = false;
-        mover_sleep_locked(mv, ms);
+        mover_cond_wait_ms(&mv->wake, &mv->lock, ms);
     }
     pthread_mutex_unlock(&mv->lock);
     return NULL;
@@ -519,13 +530,7 @@ static void *mover_thread(void *arg)
 int mover_init(store *s)
 {
     struct mover *mv = &s->mover;
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return -1;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&mv->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0)
+    if (mover_cond_init(&mv->wake) != 0)
         return -1;
     pthread_mutex_init(&mv->lock, NULL);
     atomic_init(&mv->automove, s->cfg.automove);
@@ -556,14 +561,14 @@ int store_start_background(store *s, char *err, size_t errlen)
 {
     struct mover *mv = &s->mover;
     if (mv->started)
-        return 0;
+        return crawler_start(s, err, errlen);
     int rc = pthread_create(&mv->thread, NULL, mover_thread, s);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the page mover thread: %s", strerror(rc));
         return -1;
     }
     mv->started = true;
-    return 0;
+    return crawler_start(s, err, errlen);   /* slabs/crawler.c, when enabled */
 }
 
 void store_set_automove(store *s, unsigned mode)

@@ -710,6 +710,7 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
     out->chunk_size = sc->size;
     out->chunks_per_page = sc->perslab;
     lru_stats(s, cls, out);
+    crawler_class_stats(s, cls, out);
     pthread_mutex_lock(&sc->slab_lock);
     out->total_pages = sc->pages;
     out->total_chunks = sc->pages * sc->perslab;
@@ -744,6 +745,7 @@ void store_stats(store *s, struct store_stats *out)
     out->slab_global_page_pool = atomic_load(&s->pool_pages);
     mover_stats(s, out);
     out->lru_maintainer_juggles = lru_juggles(s);
+    crawler_stats(s, out);
     out->limit_maxbytes = atomic_load(&s->mem_limit);
     out->hash_power_level = assoc_power(s);
     out->hash_bytes = ((uint64_t)1 << out->hash_power_level) * sizeof(ilink);

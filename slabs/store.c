@@ -69,6 +69,9 @@ void store_config_defaults(struct store_config *cfg)
     cfg->temp_lru = false;      /* memcached's: TEMP only when temporary_ttl is given */
     cfg->temporary_ttl = TEMPORARY_TTL_DEFAULT;
     cfg->lru_maintainer = true;
+    cfg->crawler = true;
+    cfg->crawler_sleep_us = CRAWLER_SLEEP_DEFAULT;
+    cfg->crawler_tocrawl = CRAWLER_TOCRAWL_DEFAULT;
 }
 
 /* memcached's bounds: each share below LRU_PCT_MAX, factors above 0. */
@@ -190,8 +193,10 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    if (mover_init(s) != 0) {
-        snprintf(err, errlen, "cannot set up the page mover");
+    if (mover_init(s) != 0 || crawler_init(s) != 0) {
+        snprintf(err, errlen, "cannot set up the page mover or the crawler");
+        crawler_destroy(s);
+        mover_destroy(s);
         slab_arena_destroy(s);
         free(s);
         return NULL;
@@ -203,6 +208,7 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "cannot read a random hash seed: %s", strerror(errno));
         else
             snprintf(err, errlen, "out of memory for the hash table");
+        crawler_destroy(s);
         mover_destroy(s);
         slab_arena_destroy(s);
         free(s);
@@ -217,6 +223,7 @@ void store_destroy(store *s)
 {
     if (s == NULL)
         return;
+    crawler_destroy(s);
     mover_destroy(s);
     assoc_destroy(s);
     slab_arena_destroy(s);
@@ -313,9 +320,11 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
         it = lock_and_find(s, &k, key, nkey, &miss);
         if (it != NULL) {
             it_ref(it);
-            if (touch)
+            if (touch) {
                 atomic_store_explicit(&it->exptime, clock_exptime(exptime),
                                       memory_order_relaxed);
+                crawler_note_exptime(s, item_exptime(it));
+            }
             it_hit_locked(s, it);
             miss = STORE_HIT;
         }
@@ -465,6 +474,7 @@ static enum store_result touch_live_locked(store *s, item *it, uint64_t hv, cons
     (void)hv;
     int64_t exptime = *(const int64_t *)arg;
     atomic_store_explicit(&it->exptime, clock_exptime(exptime), memory_order_relaxed);
+    crawler_note_exptime(s, item_exptime(it));
     it_hit_locked(s, it);
     return STORE_OK;
 }
@@ -668,7 +678,10 @@ void store_flush(store *s, int64_t delay)
     rel_time_t at = delay > 0 ? clock_exptime(delay) : now;
     if (delay > 0 && at > now) {
         atomic_store_explicit(&s->flush_word, (uint64_t)at << 1, memory_order_release);
-    } else if (s->cfg.use_cas) {
+        crawler_note_exptime(s, at);   /* the crawler reclaims them once due */
+        return;
+    }
+    if (s->cfg.use_cas) {
         uint64_t next = atomic_load_explicit(&s->cas_seq, memory_order_relaxed) + 1;
         atomic_store_explicit(&s->oldest_cas, next, memory_order_release);
         atomic_store_explicit(&s->flush_word, 0, memory_order_release);
@@ -676,6 +689,7 @@ void store_flush(store *s, int64_t delay)
         atomic_store_explicit(&s->flush_word, ((uint64_t)now << 1) | FLUSH_INCLUSIVE,
                               memory_order_release);
     }
+    crawler_flushed(s);
 }
 
 void store_maintain(store *s)

@@ -77,6 +77,10 @@ struct store_config {
     bool temp_lru;           /* items with a TTL <= temporary_ttl go to TEMP */
     uint32_t temporary_ttl;  /* seconds */
     bool lru_maintainer;     /* the background step (with store_start_background) */
+    /* The LRU crawler (slabs/crawler.c). */
+    bool crawler;            /* -o lru_crawler: run it (store_start_background) */
+    uint32_t crawler_sleep_us;   /* pause between batches of buckets */
+    uint32_t crawler_tocrawl;    /* items per class per asked crawl; 0 = all */
 };
 
 #define AUTOMOVE_OFF 0
@@ -88,6 +92,9 @@ struct store_config {
 #define AUTOMOVE_WINDOW_MIN 3        /* memcached 1.6.45's bounds on the window */
 #define AUTOMOVE_WINDOW_MAX 1800
 #define AUTOMOVE_FREERATIO_DEFAULT 0.01
+#define CRAWLER_SLEEP_DEFAULT 100     /* -o lru_crawler_sleep, microseconds */
+#define CRAWLER_SLEEP_MAX 1000000     /* one second */
+#define CRAWLER_TOCRAWL_DEFAULT 0
 
 #define LRU_SEGMENTED_DEFAULT 1
 #define HOT_LRU_PCT_DEFAULT 20
@@ -307,6 +314,56 @@ bool store_set_automove_tuning(store *s, const struct store_automove_tuning *t, 
  */
 int store_start_background(store *s, char *err, size_t errlen);
 
+/* ---- the LRU crawler (slabs/crawler.c) ----
+ *
+ * A thread that walks the hash table in small batches and unlinks expired
+ * and flushed items: when asked (store_crawl), after flush_all, and when the
+ * earliest exptime stored comes due. store_start_background starts it when
+ * store_config.crawler is set; store_destroy stops it.
+ */
+
+/* A set of classes (1..CLASS_MAX). Zero it for the empty set. */
+struct store_class_set {
+    uint64_t bits[(CLASS_MAX + 1 + 63) / 64];
+};
+void store_class_set_add(struct store_class_set *set, unsigned cls);
+void store_class_set_all(struct store_class_set *set);
+bool store_class_set_has(const struct store_class_set *set, unsigned cls);
+
+/* `lru_crawler enable|disable`: 0, or -1 with a reason in err. */
+int store_crawler_enable(store *s, bool on, char *err, size_t errlen);
+bool store_crawler_enabled(const store *s);
+void store_crawler_set_sleep(store *s, uint32_t us);   /* <= CRAWLER_SLEEP_MAX */
+uint32_t store_crawler_sleep(const store *s);
+void store_crawler_set_tocrawl(store *s, uint32_t items);
+uint32_t store_crawler_tocrawl(const store *s);
+
+enum store_crawl {
+    STORE_CRAWL_OK,          /* started */
+    STORE_CRAWL_BUSY,        /* a crawl is running or waiting */
+    STORE_CRAWL_DISABLED,    /* the crawler is not running */
+};
+/* Asks for a crawl of classes (tocrawl items per class at most). */
+enum store_crawl store_crawl(store *s, const struct store_class_set *classes);
+
+/*
+ * A walk over the live items, in hash order, a few buckets per call, for
+ * key dumps: no lock is held between calls, an item linked for the whole
+ * walk is met exactly once (a chained item once), items linked or unlinked
+ * meanwhile maybe not. Zero a struct store_walk to start. Each call visits
+ * up to `buckets` buckets and calls fn for each live item of classes (NULL:
+ * all) under the item's lock: fn only reads it (the accessors above) and
+ * must be quick. Returns false once the walk is done.
+ */
+struct store_walk {          /* private fields */
+    uint64_t next;
+    unsigned level;
+    bool started;
+};
+typedef void (*store_walk_fn)(void *arg, const item *it);
+bool store_walk_step(store *s, struct store_walk *w, const struct store_class_set *classes,
+                     unsigned buckets, store_walk_fn fn, void *arg);
+
 /*
  * Background upkeep the server calls from its one-second timer: advances an
  * ongoing hash table expansion. Cheap when there is nothing to do.
@@ -388,6 +445,9 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     X(reclaimed,         uint64_t,   LRU_LOCK,  NO,   YES, reclaimed)         \
     X(expired_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, expired_unfetched) \
     X(evicted_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, evicted_unfetched) \
+    /* dead items the LRU crawler unlinked / items it looked at */           \
+    X(crawler_reclaimed, uint64_t,   READ,      NO,   YES, crawler_reclaimed) \
+    X(crawler_items_checked, uint64_t, READ,    NO,   YES, crawler_items_checked) \
     /* tail items skipped by an allocation because someone held them */       \
     X(lrutail_reflocked, uint64_t,   LRU_LOCK,  NO,   YES, lrutail_reflocked) \
     /* the LRU segments (slabs/items.c): items in each, tail ages */          \
@@ -437,6 +497,8 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     X(evicted_unfetched, uint64_t, SUM,  evicted_unfetched, RESET, STATS) \
     X(evictions,         uint64_t, SUM,  evicted,           RESET, STATS) \
     X(reclaimed,         uint64_t, SUM,  reclaimed,         RESET, STATS) \
+    X(crawler_reclaimed, uint64_t, SUM,  crawler_reclaimed, RESET, STATS) \
+    X(crawler_items_checked, uint64_t, SUM, crawler_items_checked, RESET, STATS) \
     /* page moves (slabs/mover.c), memcached 1.6.45's meaning and order */ \
     X(slab_reassign_rescues,         uint64_t, READ, _, RESET, STATS)      \
     X(slab_reassign_chunk_rescues,   uint64_t, READ, _, RESET, STATS)      \
@@ -447,6 +509,9 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     /* 1 while a page move is in progress */                             \
     X(slab_reassign_running,         bool,     READ, _, KEEP,  STATS)      \
     X(slabs_moved,                   uint64_t, READ, _, RESET, STATS)      \
+    /* the LRU crawler (slabs/crawler.c), where memcached prints them */  \
+    X(lru_crawler_running,           bool,     READ, _, KEEP,  STATS)      \
+    X(lru_crawler_starts,            uint64_t, READ, _, RESET, STATS)      \
     /* pages in the global pool (held, no class) */                       \
     X(slab_global_page_pool,         uint64_t, READ, _, KEEP,  STATS)      \
     /* LRU maintainer steps that moved or freed items (slabs/items.c) */  \

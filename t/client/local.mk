@@ -88,3 +88,13 @@ t_client_test_lru_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_lru_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_lru_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_lru
+
+# test_crawler: `lru_crawler` and `stats cachedump` replies, the dumps
+# (metadump, mgdump, cachedump, memcdump, memcached-tool), and the flush and
+# expiry counts the crawler keeps true.
+check_PROGRAMS += t/client/test_crawler
+t_client_test_crawler_SOURCES = t/client/test_crawler.c
+t_client_test_crawler_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_crawler_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_crawler_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_crawler
