@@ -482,8 +482,11 @@ START_TEST(test_flush_counts)
     long long t0 = cr_now_ms();
     cr_wait_items(0, CR_FLUSH_MS, t0, "flush_all");
     ck_assert_int_eq(cr_stat("", "bytes"), 0);
-    if (h_is_slabcache())   /* memcached's LRU maintainer takes most of them */
-        ck_assert_int_eq(cr_stat("", "crawler_reclaimed"), CR_FLUSH_KEYS);
+    /* the crawler and the LRU maintainer share the work (memcached's
+     * maintainer takes most of them, and counts them nowhere we read) */
+    if (h_is_slabcache())
+        ck_assert_int_eq(cr_stat("", "crawler_reclaimed") + cr_stat("", "reclaimed"),
+                         CR_FLUSH_KEYS);
     cr_slabs_all_zero("used_chunks");
     cr_slabs_all_zero("mem_requested");
     ck_assert_int_eq(cr_stat("slabs", "total_malloced") >= 0, 1);
@@ -500,8 +503,9 @@ START_TEST(test_expiry_counts)
     ck_assert_int_eq(cr_stat("", "curr_items"), CR_TTL_KEYS);
     cr_wait_items(0, CR_TTL_MS, t0, "2 s TTL");
     ck_assert_int_eq(cr_stat("", "bytes"), 0);
-    if (h_is_slabcache())
-        ck_assert_int_eq(cr_stat("", "crawler_reclaimed"), CR_TTL_KEYS);
+    if (h_is_slabcache())       /* crawler and maintainer, as above */
+        ck_assert_int_eq(cr_stat("", "crawler_reclaimed") + cr_stat("", "reclaimed"),
+                         CR_TTL_KEYS);
     cr_slabs_all_zero("used_chunks");
     close(fd);
 }

@@ -39,6 +39,7 @@ static store *mk(unsigned power, bool crawler)
     c.hash_power = power;
     c.crawler = crawler;
     c.crawler_sleep_us = 0;
+    c.lru_maintainer = false;   /* the crawler alone reclaims: its counts are exact */
     return fx_store_create(&c);
 }
 
