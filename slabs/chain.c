@@ -19,15 +19,18 @@
  * holds the chains. Chunks are never reused in place here, because a chunk's
  * kind and owner change only in slab.c under its class's slab_lock (a page
  * mover reads them there). When a chunk cannot be had, what was built is
- * freed and the chain is tried again the spill way.
+ * freed; the largest class, if it has no page at all, takes one from
+ * another class (mover_page_for) and the chain is tried once more.
  *
- * Spill (chain_spill, also it_alloc's last resort for any item): pages are
- * handed to classes for good, so a full cache can have no page for a class
- * while others have free chunks (say -I 4m -m 64: 16 pages, 30 sizes). The
- * item is then built from chunks already free in any classes, the smallest
- * that fits each piece or else the largest smaller one, evicting nothing.
- * Only when that fails too does the allocation fail (STORE_NO_MEMORY,
- * counted).
+ * Spill (chain_spill, it_alloc's last resort for an item that fits one
+ * chunk): a full cache can have no page for a class while others have free
+ * chunks (say -I 4m -m 64: 16 pages, 30 sizes). The item is then built from
+ * chunks already free in any classes, the smallest that fits each piece or
+ * else the largest smaller one, evicting nothing. A chained (large) item
+ * never spills: 300 clients each starting a 1 MB store took every free chunk
+ * of the small classes that way (a 1 MB value in 88-byte pieces), and a
+ * small store then found no memory. Only when that fails too does the
+ * allocation fail (STORE_NO_MEMORY, counted).
  *
  * Freeing (the last reference of the head, in it_unref): data chunks first,
  * in order, then the head, so a data chunk that is not free always has a
@@ -211,11 +214,16 @@ static item *chain_take(store *s, size_t nbytes, ilink head)
         item *c = chain_take_in(s, cls, nbytes, head);
         if (c != NULL)
             return c;
-        if (!chain_make_room(s, cls)) {
-            if (cls == top)
-                return NULL;
-            cls = top;
-        }
+        if (chain_make_room(s, cls))
+            continue;
+        /* A class of last chunks may hold no item of its own to free: a
+         * chain freed in the largest class gives its last chunk back, which
+         * costs far less than a chunk of the largest class for the rest. */
+        if (cls != top && i + 1 < CHAIN_ALLOC_TRIES && chain_make_room(s, top))
+            continue;
+        if (cls == top)
+            return NULL;
+        cls = top;
     }
     return NULL;
 }
@@ -306,8 +314,6 @@ item *chain_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_ti
         return NULL;
     }
     item *head = chain_build(s, key, nkey, flags, exptime, nvalue, false);
-    if (head == NULL)
-        head = chain_build(s, key, nkey, flags, exptime, nvalue, true);
     /* The largest class without a page at all takes one at once (as it_alloc). */
     if (head == NULL && !s->cfg.no_evict && mover_page_for(s, s->nclasses))
         head = chain_build(s, key, nkey, flags, exptime, nvalue, false);

@@ -699,8 +699,10 @@ bool it_try_pin(item *it);
  * slab_alloc_spare) and puts fresh in its place in the hash chain and LRU;
  * the old item loses its link reference. The key's stripe lock held. */
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv);
-/* The age of cls's oldest LRU tail in seconds, or UINT32_MAX when its LRU
- * is empty (its pages hold nothing, the best to take). Takes lru_lock. */
+/* The age of cls's oldest LRU tail in seconds; UINT32_MAX when its LRU is
+ * empty and no chunk is in use (its pages hold nothing, the best to take);
+ * 0 when only chains' data chunks are (their age is their heads'). Takes
+ * lru_lock, then slab_lock. */
 rel_time_t lru_tail_age(store *s, unsigned cls);
 /* Fills a fresh chunk's header and key (kind set by slab_alloc*): refcount 1, unlinked. */
 void it_init(store *s, item *it, unsigned cls, const char *key, size_t nkey,

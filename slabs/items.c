@@ -535,6 +535,14 @@ rel_time_t lru_tail_age(store *s, unsigned cls)
         age = age == UINT32_MAX || a > age ? a : age;
     }
     pthread_mutex_unlock(&sc->lru_lock);
+    if (age == UINT32_MAX) {
+        /* No item of its own, but chunks in use: data chunks of chains whose
+         * heads (and ages) live in the largest class. Not a stale class. */
+        pthread_mutex_lock(&sc->slab_lock);
+        if (sc->used_chunks > 0)
+            age = 0;
+        pthread_mutex_unlock(&sc->slab_lock);
+    }
     return age;
 }
 

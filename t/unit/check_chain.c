@@ -401,17 +401,18 @@ END_TEST
 
 START_TEST(test_spill_every_size)
 {
-    /* 8 pages of 64 KB and 30 sizes from 60 B to 60 KB, one class each:
+    /* 8 pages of 64 KB and 30 sizes from 60 B to 30 KB in 26 classes
+     * (slab_chunk_max = the page: none is chained, and chains never spill):
      * after 8 classes have their page the others spill into chunks free in
      * those pages, evicting nothing */
-    store *s = mk(8 * 64 * KB, 64 * KB, 0);
+    store *s = mk(8 * 64 * KB, 64 * KB, 64 * KB);
     enum { SIZES = 30 };
     size_t n[SIZES];
     char *v[SIZES];
     char key[16];
     uint64_t cost = 0;
     for (int i = 0; i < SIZES; i++) {
-        n[i] = (size_t)(60.0 * pow(1024.0, i / (double)(SIZES - 1)));
+        n[i] = (size_t)(60.0 * pow(512.0, i / (double)(SIZES - 1)));
         v[i] = pattern(n[i], (unsigned)i);
         snprintf(key, sizeof(key), "s%d", i);
         ck_assert_msg(put(s, key, v[i], n[i]) == STORE_OK, "size %zu", n[i]);
