@@ -811,8 +811,12 @@ static unsigned lru_reclaim_tail_locked(store *s, struct slab_class *sc, enum lr
                                         rel_time_t now)
 {
     unsigned freed = 0;
+    bool flushes = flush_pending(s);
     item *it = it_at(s, sc->lru_tail[seg]);
-    while (it != NULL && freed < LRU_MAINTAIN_BATCH && it_is_dead(s, it, now, NULL) &&
+    /* Only the exptime (atomic) is read before the key's lock: the CAS a
+     * flush compares is written under that lock (in-place incr), so
+     * lru_try_take_locked decides deadness under it. */
+    while (it != NULL && freed < LRU_MAINTAIN_BATCH && (flushes || it_is_expired(it, now)) &&
            lru_try_take_locked(s, sc, it, false, now)) {
         it_unref(s, it);    /* the chunk goes back to its free list */
         freed++;
