@@ -677,21 +677,6 @@ static void text_cmd_slabs(struct text_req *rq, unsigned arg)
  * percentages are summed in 32 bits (as memcached), the factors are
  * strtod's, and mode and temp_ttl need the LRU maintainer.
  */
-#define TEXT_LRU_FACTOR_TEXT_MAX 64
-
-/* A token strtod reads whole, as memcached's safe_strtod. */
-static bool text_lru_factor(const struct text_token *t, double *out)
-{
-    char buf[TEXT_LRU_FACTOR_TEXT_MAX];
-    if (t->len == 0 || t->len >= sizeof(buf))
-        return false;
-    memcpy(buf, t->p, t->len);
-    buf[t->len] = '\0';
-    char *end = NULL;
-    *out = strtod(buf, &end);
-    return end == buf + t->len;
-}
-
 static const struct text_lit text_lru_tune_replies[] = {
     [STORE_LRU_TUNE_OK] = TEXT_LIT(MSG_OK),
     [STORE_LRU_TUNE_PCTS] = TEXT_LIT(MSG_LRU_PCTS),
@@ -704,8 +689,8 @@ static void text_lru_tune(struct text_req *rq)
     double hot_factor, warm_factor;
     if (!text_admin_number(&rq->tok[2], false, &hot) ||
         !text_admin_number(&rq->tok[3], false, &warm) ||
-        !text_lru_factor(&rq->tok[4], &hot_factor) ||
-        !text_lru_factor(&rq->tok[5], &warm_factor)) {
+        !text_admin_double(&rq->tok[4], &hot_factor) ||
+        !text_admin_double(&rq->tok[5], &warm_factor)) {
         REPLY_LIT(rq->out, MSG_ERROR);
         return;
     }
