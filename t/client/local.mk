@@ -6,6 +6,10 @@ noinst_LIBRARIES += libtclient.a
 libtclient_a_SOURCES = t/client/harness.c
 noinst_HEADERS += t/client/harness.h t/client/hcheck.h
 
+# DROPIN_TESTS: suites whose every check both servers must pass, memcached
+# 1.6.45 and slabcache (each suite adds itself: DROPIN_TESTS += t/client/x).
+DROPIN_TESTS =
+
 T_CLIENT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 T_CLIENT_LDADD = libtclient.a $(CHECK_LIBS)
 
