@@ -102,3 +102,9 @@ t_client_test_crawler_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_crawler_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_crawler_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_crawler
+
+# test_slabtop: contrib/slabtop --once with asserted figures, and its live
+# view under tmux (sort key, q); both servers pass it.
+dist_noinst_SCRIPTS += t/client/test_slabtop.py
+TESTS += t/client/test_slabtop.py
+DROPIN_TESTS += t/client/test_slabtop.py
