@@ -108,3 +108,12 @@ TESTS += t/client/test_crawler
 dist_noinst_SCRIPTS += t/client/test_slabtop.py
 TESTS += t/client/test_slabtop.py
 DROPIN_TESTS += t/client/test_slabtop.py
+
+# test_metrics: -o metrics_port, GET /metrics after sets (TYPE lines, values,
+# per-class labels, whole families; promtool check metrics where installed).
+check_PROGRAMS += t/client/test_metrics
+t_client_test_metrics_SOURCES = t/client/test_metrics.c
+t_client_test_metrics_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_metrics_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_metrics_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_metrics
