@@ -11,3 +11,17 @@ dist_noinst_SCRIPTS += contrib/bench/compare
 EXTRA_DIST += doc/performance.md
 
 dist_noinst_SCRIPTS += contrib/slabtop
+
+# contrib/systemd: the service unit (with the configured paths) goes where
+# systemd looks for the units of /usr and /usr/local ($(prefix)/lib/systemd/
+# system), its flags file to $(sysconfdir). t/client/test_install.sh checks
+# both after a DESTDIR install and runs `systemd-analyze verify` on the unit.
+systemdsystemunitdir = $(prefix)/lib/systemd/system
+systemdsystemunit_DATA = contrib/systemd/slabcache.service
+dist_sysconf_DATA = contrib/systemd/slabcache.conf
+EXTRA_DIST += contrib/systemd/slabcache.service.in
+CLEANFILES += contrib/systemd/slabcache.service
+contrib/systemd/slabcache.service: $(srcdir)/contrib/systemd/slabcache.service.in Makefile
+	@$(MKDIR_P) contrib/systemd
+	$(AM_V_GEN)sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+		$(srcdir)/contrib/systemd/slabcache.service.in > $@.tmp && mv $@.tmp $@

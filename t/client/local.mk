@@ -117,3 +117,8 @@ t_client_test_metrics_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_metrics_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_metrics_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_metrics
+
+# test_install: `make install` (DESTDIR) places the server, man page, systemd
+# unit and flags file; systemd-analyze verify on the unit where available.
+dist_noinst_SCRIPTS += t/client/test_install.sh
+TESTS += t/client/test_install.sh
