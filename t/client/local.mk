@@ -122,3 +122,14 @@ TESTS += t/client/test_metrics
 # unit and flags file; systemd-analyze verify on the unit where available.
 dist_noinst_SCRIPTS += t/client/test_install.sh
 TESTS += t/client/test_install.sh
+
+# test_cluster: three servers behind nutcracker and through libmemcached
+# ketama: 10,000 keys spread, one owner each, read back, one server stopped
+# and ejected while the others keep serving their keys.
+check_PROGRAMS += t/client/test_cluster
+t_client_test_cluster_SOURCES = t/client/test_cluster.c
+t_client_test_cluster_CFLAGS = $(T_CLIENT_CFLAGS) $(LIBMEMCACHED_CFLAGS)
+t_client_test_cluster_LDADD = $(T_CLIENT_LDADD) $(LIBMEMCACHED_LIBS)
+EXTRA_t_client_test_cluster_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_cluster
+DROPIN_TESTS += t/client/test_cluster
