@@ -6,3 +6,4 @@ CLEANFILES += doc/slabcache.1
 doc/slabcache.1: server/gen_man$(EXEEXT)
 	@$(MKDIR_P) doc
 	$(AM_V_GEN)./server/gen_man$(EXEEXT) > $@.tmp && mv $@.tmp $@
+EXTRA_DIST += doc/scaling.md
