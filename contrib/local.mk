@@ -25,3 +25,4 @@ contrib/systemd/slabcache.service: $(srcdir)/contrib/systemd/slabcache.service.i
 	@$(MKDIR_P) contrib/systemd
 	$(AM_V_GEN)sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 		$(srcdir)/contrib/systemd/slabcache.service.in > $@.tmp && mv $@.tmp $@
+dist_noinst_SCRIPTS += contrib/bench/fill_density

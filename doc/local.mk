@@ -7,3 +7,4 @@ doc/slabcache.1: server/gen_man$(EXEEXT)
 	@$(MKDIR_P) doc
 	$(AM_V_GEN)./server/gen_man$(EXEEXT) > $@.tmp && mv $@.tmp $@
 EXTRA_DIST += doc/scaling.md
+EXTRA_DIST += doc/tuning.md
