@@ -4,7 +4,9 @@
  * Sockets are opened and bound before the process daemonizes or drops
  * privileges, so a busy port is reported on the terminal with a non-zero
  * exit, and ports below 1024 work with -u. As memcached, -s replaces the
- * network: with a UNIX socket no TCP or UDP socket is opened.
+ * network: with a UNIX socket no TCP or UDP socket is opened. The metrics
+ * endpoint's sockets (-o metrics_port) are bound here too, at the first -l
+ * host (127.0.0.1 with -s), and handed to server/metrics.c.
  *
  * Accepting runs on the main thread: each new socket is counted against -c
  * (beyond it the client gets memcached's "ERROR Too many open connections"

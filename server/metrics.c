@@ -46,7 +46,7 @@
 #define METRICS_SOCKETS_MAX 8          /* addresses the -l host may resolve to */
 #define METRICS_TIMEOUT_SECONDS 10
 #define METRICS_HEADERS_MAX 8192
-#define METRICS_FIELDS_MAX 64          /* per-class fields of `stats slabs` + `stats items` */
+#define METRICS_FIELDS_MAX 128         /* per-class fields of `stats slabs` + `stats items` */
 #define METRICS_NAME_MAX 128
 #define METRICS_VALUE_MAX 64
 #define METRICS_SAMPLES_INITIAL 256
