@@ -177,7 +177,7 @@ static bool metric_is_counter(const char *stat, const struct metric_rule *r)
     return r->kind == METRIC_COUNTER || (r->kind == METRIC_AUTO && stats_is_counter(stat));
 }
 
-static bool ends_with(const char *s, const char *suffix)
+static bool metric_ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0 && (n == m || s[n - m - 1] == '_');
@@ -189,7 +189,7 @@ static void metric_name(const char *stat, const char *scope, char *out, size_t c
     const struct metric_rule *r = metric_rule_of(stat);
     const char *base = r->rename != NULL ? r->rename : stat;
     const char *unit = unit_suffix[r->unit];
-    bool add_unit = *unit != '\0' && !ends_with(base, unit);
+    bool add_unit = *unit != '\0' && !metric_ends_with(base, unit);
     snprintf(out, cap, METRICS_PREFIX "%s%s%s%s%s", scope, base, add_unit ? "_" : "",
              add_unit ? unit : "", metric_is_counter(stat, r) ? "_total" : "");
 }
