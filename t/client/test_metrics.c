@@ -171,7 +171,7 @@ static void mt_promtool(const char *body)
 
 START_TEST(scrape_after_sets)
 {
-    struct h_server s;
+    struct h_server s = { 0 };
     int mport = h_free_port();
     ck_assert(mt_start(&s, mport));
     mt_set_and_get(s.port);
@@ -228,7 +228,7 @@ END_TEST
 
 START_TEST(other_paths_are_404)
 {
-    struct h_server s;
+    struct h_server s = { 0 };
     int mport = h_free_port();
     ck_assert(mt_start(&s, mport));
     ck_assert_uint_gt(mt_get(mport, "/"), 0);
@@ -266,7 +266,7 @@ START_TEST(unix_socket_serves_on_loopback)
     int mport = h_free_port();
     snprintf(opt, sizeof(opt), "metrics_port=%d", mport);
     const char *args[] = { "-s", path, "-o", opt, NULL };
-    struct h_server s;
+    struct h_server s = { 0 };
     ck_assert(h_server_start_args(&s, args, path, 0));
     ck_assert_uint_gt(mt_get(mport, "/metrics"), 0);
     ck_assert_ptr_nonnull(strstr(mt_body(), "\nslabcache_curr_items 0\n"));
