@@ -6,3 +6,5 @@ CLEANFILES += doc/slabcache.1
 doc/slabcache.1: server/gen_man$(EXEEXT)
 	@$(MKDIR_P) doc
 	$(AM_V_GEN)./server/gen_man$(EXEEXT) > $@.tmp && mv $@.tmp $@
+EXTRA_DIST += doc/scaling.md
+EXTRA_DIST += doc/tuning.md

@@ -4,7 +4,9 @@
  * Sockets are opened and bound before the process daemonizes or drops
  * privileges, so a busy port is reported on the terminal with a non-zero
  * exit, and ports below 1024 work with -u. As memcached, -s replaces the
- * network: with a UNIX socket no TCP or UDP socket is opened.
+ * network: with a UNIX socket no TCP or UDP socket is opened. The metrics
+ * endpoint's sockets (-o metrics_port) are bound here too, at the first -l
+ * host (127.0.0.1 with -s), and handed to server/metrics.c.
  *
  * Accepting runs on the main thread: each new socket is counted against -c
  * (beyond it the client gets memcached's "ERROR Too many open connections"
@@ -39,6 +41,7 @@
 
 #define LISTEN_REJECT_MSG "ERROR Too many open connections\r\n"
 #define LISTEN_PORT_TEXT_MAX 8
+#define LISTEN_LOOPBACK "127.0.0.1"   /* where -s servers put other TCP ports */
 #define LISTEN_EMFILE_PAUSE_MS 50
 #define LISTEN_MODE_BITS 0777
 #define US_PER_SEC 1000000ULL
@@ -144,8 +147,34 @@ static int listen_add(struct server *srv, const struct addrinfo *ai, unsigned po
 }
 
 /*
- * One -l entry: "host", "host:port" or "[v6]:port". For TCP the entry's port
- * overrides -p; UDP always uses -U.
+ * Splits one -l entry, "host", "host:port" or "[v6]:port", in place: returns
+ * the host ("" for all interfaces) and sets *port to the entry's port, or to
+ * NULL when it names none. NULL for a malformed entry.
+ */
+static char *listen_spec_split(char *spec, char **port)
+{
+    char *host = spec;
+    *port = NULL;
+    if (*host == '[') {
+        char *close_br = strchr(host, ']');
+        if (close_br == NULL)
+            return NULL;
+        *close_br = '\0';
+        host++;
+        if (close_br[1] == ':')
+            *port = close_br + 2;
+    } else {
+        char *colon = strchr(host, ':');
+        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+            *colon = '\0';
+            *port = colon + 1;
+        }
+    }
+    return host;
+}
+
+/*
+ * One -l entry. For TCP the entry's port overrides -p; UDP always uses -U.
  */
 static int listen_one(struct server *srv, char *spec, int socktype, char *err, size_t errlen)
 {
@@ -153,25 +182,14 @@ static int listen_one(struct server *srv, char *spec, int socktype, char *err, s
     char port[LISTEN_PORT_TEXT_MAX];
     snprintf(port, sizeof(port), "%llu",
              (unsigned long long)(udp ? srv->settings.udp_port : srv->settings.port));
-    char *host = spec;
-    if (*host == '[') {
-        char *close_br = strchr(host, ']');
-        if (close_br == NULL) {
-            snprintf(err, errlen, "-l: bad address '%s'", spec);
-            return -1;
-        }
-        *close_br = '\0';
-        host++;
-        if (close_br[1] == ':' && !udp)
-            snprintf(port, sizeof(port), "%s", close_br + 2);
-    } else {
-        char *colon = strchr(host, ':');
-        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-            *colon = '\0';
-            if (!udp)
-                snprintf(port, sizeof(port), "%s", colon + 1);
-        }
+    char *spec_port;
+    char *host = listen_spec_split(spec, &spec_port);
+    if (host == NULL) {
+        snprintf(err, errlen, "-l: bad address '%s'", spec);
+        return -1;
     }
+    if (spec_port != NULL && !udp)
+        snprintf(port, sizeof(port), "%s", spec_port);
     struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC,
                               .ai_socktype = socktype };
     struct addrinfo *res = NULL;
@@ -212,6 +230,52 @@ static int listen_network(struct server *srv, int socktype, char *err, size_t er
     }
     free(copy);
     return rc;
+}
+
+/*
+ * The metrics endpoint's sockets (server/metrics.c): TCP on port at the host
+ * of the first -l entry (every address it resolves to), on all interfaces
+ * without -l, or on 127.0.0.1 when -s replaces the network. Bound here, with
+ * the cache's sockets, so a busy port fails the start. Returns the count of
+ * sockets written to fds, -1 on error (err set).
+ */
+int listeners_open_port(struct server *srv, unsigned port, int *fds, size_t cap, char *err,
+                        size_t errlen)
+{
+    const char *first = srv->settings.unix_socket != NULL ? LISTEN_LOOPBACK
+                        : srv->settings.listen != NULL ? srv->settings.listen : "";
+    char *copy = strndup(first, strcspn(first, ","));
+    char *spec_port;
+    char *host = copy != NULL ? listen_spec_split(copy, &spec_port) : NULL;
+    char port_text[LISTEN_PORT_TEXT_MAX];
+    snprintf(port_text, sizeof(port_text), "%u", port);
+    struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    int rc = host == NULL ? EAI_NONAME
+                          : getaddrinfo(*host != '\0' ? host : NULL, port_text, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on '%s' port %u: %s", first, port, gai_strerror(rc));
+        free(copy);
+        return -1;
+    }
+    int n = 0;
+    for (struct addrinfo *ai = res; ai != NULL && (size_t)n < cap; ai = ai->ai_next) {
+        int fd = listen_bind(srv, ai, port, err, errlen);
+        if (fd == -1) {
+            while (n > 0)
+                close(fds[--n]);
+            n = -1;
+            break;
+        }
+        if (fd >= 0)
+            fds[n++] = fd;
+    }
+    freeaddrinfo(res);
+    free(copy);
+    if (n == 0)
+        snprintf(err, errlen, "no usable address for '%s' port %u", first, port);
+    return n > 0 ? n : -1;
 }
 
 /* ------------------------------------------------------------ UNIX socket */

@@ -7,7 +7,8 @@
  * table -> daemonize (-d; the parent waits until the child is serving) ->
  * drop privileges (-u) -> lock memory (-k) -> write the pid file (-P) ->
  * start the store's mover thread (after the fork: threads do not survive
- * it), the workers and the main loop. SIGTERM, SIGINT and the `shutdown`
+ * it), the workers, the metrics endpoint (-o metrics_port, bound with the
+ * listeners) and the main loop. SIGTERM, SIGINT and the `shutdown`
  * command all end in server_stop(): the main loop returns, accepting stops,
  * the workers close their connections and are joined, and only then are the
  * listening sockets closed and freed (workers read that array for `stats`),
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
         enable_coredumps();
     raise_fd_limit(s);
     build_store(&srv);
-    if (listeners_open(&srv, err, sizeof(err)) != 0)
+    if (listeners_open(&srv, err, sizeof(err)) != 0 || metrics_open(&srv, err, sizeof(err)) != 0)
         die("%s", err);
     print_class_table(srv.store);
 
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
     if (store_start_background(srv.store, err, sizeof(err)) != 0 || stats_init(&srv) != 0 ||
         workers_start(&srv, err, sizeof(err)) != 0)
         die("%s", err);
-    if (listeners_arm(&srv) != 0)
+    if (listeners_arm(&srv) != 0 || metrics_start(&srv) != 0)
         die("cannot watch the listening sockets");
     struct timeval tick = { MAIN_TICK_SECONDS, 0 };
     struct event *tick_ev = add_event(&srv, -1, EV_PERSIST, server_on_tick, &tick);
@@ -298,6 +299,7 @@ int main(int argc, char **argv)
     listeners_pause(&srv);
     workers_stop(&srv);
     listeners_close(&srv);
+    metrics_close(&srv);
     event_free(tick_ev);
     event_free(term_ev);
     event_free(int_ev);

@@ -156,6 +156,7 @@ struct server {
     _Atomic bool stopping;
     pid_t pid;
     struct stats_state *stats;          /* stats.c: the `stats reset` baseline */
+    struct metrics *metrics;            /* metrics.c: -o metrics_port, NULL when off */
 };
 
 /* ---- conn.c (worker thread) ---- */
@@ -177,6 +178,9 @@ int listeners_arm(struct server *srv);
 void listeners_pause(struct server *srv);
 /* Closes every socket and removes the -s file. Call after workers_stop. */
 void listeners_close(struct server *srv);
+/* Binds TCP sockets on port where the first -l entry says (metrics.c). */
+int listeners_open_port(struct server *srv, unsigned port, int *fds, size_t cap, char *err,
+                        size_t errlen);
 
 /* ---- udp.c (worker threads) ---- */
 /* Watches every UDP socket from w's event base. */
@@ -189,6 +193,17 @@ int stats_init(struct server *srv);
 void stats_free(struct server *srv);
 bool stats_group(void *srv, const char *group, struct stat_sink *sink);
 void stats_reset(void *srv);
+/* True for a line of `stats` (or, without its "N:" prefix, of `stats slabs`
+ * and `stats items`) that only counts up until `stats reset`. */
+bool stats_is_counter(const char *name);
+
+/* ---- metrics.c (main thread): GET /metrics on -o metrics_port ---- */
+/* Binds the port (before -d and -u, as the listeners); nothing when off. */
+int metrics_open(struct server *srv, char *err, size_t errlen);
+/* Serves scrapes from the main event base. */
+int metrics_start(struct server *srv);
+/* Stops serving and closes the sockets. */
+void metrics_close(struct server *srv);
 
 /* ---- main.c ---- */
 /* Asks the main loop to stop (any thread). */

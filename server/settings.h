@@ -200,6 +200,9 @@ enum settings_fmt {
     EXT(temporary_ttl, T_UINT, "temporary_ttl", "0", "no TEMP LRU", 0, INT32_MAX, NULL, FMT_NONE, \
         "items stored with a TTL up to this many seconds go to a TEMP LRU, never bumped") \
     STAT("temporary_ttl", FMT_NUM, settings_temporary_ttl(s)) \
+    EXT(metrics_port, T_UINT, "metrics_port", "0", "off", 0, SETTINGS_PORT_MAX, NULL, FMT_NONE, \
+        "serve GET /metrics (Prometheus text format) on this TCP port, at the first -l " \
+        "address (127.0.0.1 with -s)") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \

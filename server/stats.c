@@ -438,6 +438,33 @@ static void stats_conns(struct server *srv, struct stat_sink *sink)
     }
 }
 
+/* STORE_STATS rows `stats reset` clears, and the class fields they sum. */
+#define STATS_RESET_NAME(field, type, from, class_field, reset, shown) \
+    STATS_RESET_NAME_##reset(field)
+#define STATS_RESET_NAME_RESET(name) #name,
+#define STATS_RESET_NAME_KEEP(name)
+#define STATS_RESET_CLASS_NAME(field, type, from, class_field, reset, shown) \
+    STATS_RESET_CLASS_NAME_##from(class_field, reset)
+#define STATS_RESET_CLASS_NAME_SUM(class_field, reset) STATS_RESET_NAME_##reset(class_field)
+#define STATS_RESET_CLASS_NAME_READ(class_field, reset)
+#define STATS_NAME(name) #name,
+#define STATS_ROW_NAME(name, ...) #name,
+
+bool stats_is_counter(const char *name)
+{
+    static const char *const counters[] = {
+        PROTO_THREAD_COUNTERS(STATS_NAME)
+        STATS_SERVER_COUNTERS(STATS_ROW_NAME)
+        STORE_STATS(STATS_RESET_NAME)
+        PROTO_CLASS_COUNTERS(STATS_NAME)
+        STORE_STATS(STATS_RESET_CLASS_NAME)
+    };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        if (strcmp(name, counters[i]) == 0)
+            return true;
+    return false;
+}
+
 static void stats_sizes(struct server *srv, struct stat_sink *sink)
 {
     stat_str(sink, "sizes_status", "disabled");

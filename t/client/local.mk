@@ -102,3 +102,34 @@ t_client_test_crawler_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_crawler_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_crawler_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_crawler
+
+# test_slabtop: contrib/slabtop --once with asserted figures, and its live
+# view under tmux (sort key, q); both servers pass it.
+dist_noinst_SCRIPTS += t/client/test_slabtop.py
+TESTS += t/client/test_slabtop.py
+DROPIN_TESTS += t/client/test_slabtop.py
+
+# test_metrics: -o metrics_port, GET /metrics after sets (TYPE lines, values,
+# per-class labels, whole families; promtool check metrics where installed).
+check_PROGRAMS += t/client/test_metrics
+t_client_test_metrics_SOURCES = t/client/test_metrics.c
+t_client_test_metrics_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_metrics_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_metrics_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_metrics
+
+# test_install: `make install` (DESTDIR) places the server, man page, systemd
+# unit and flags file; systemd-analyze verify on the unit where available.
+dist_noinst_SCRIPTS += t/client/test_install.sh
+TESTS += t/client/test_install.sh
+
+# test_cluster: three servers behind nutcracker and through libmemcached
+# ketama: 10,000 keys spread, one owner each, read back, one server stopped
+# and ejected while the others keep serving their keys.
+check_PROGRAMS += t/client/test_cluster
+t_client_test_cluster_SOURCES = t/client/test_cluster.c
+t_client_test_cluster_CFLAGS = $(T_CLIENT_CFLAGS) $(LIBMEMCACHED_CFLAGS)
+t_client_test_cluster_LDADD = $(T_CLIENT_LDADD) $(LIBMEMCACHED_LIBS)
+EXTRA_t_client_test_cluster_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_cluster
+DROPIN_TESTS += t/client/test_cluster
