@@ -557,6 +557,7 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->crawler = s->lru_crawler;
     cfg->crawler_sleep_us = (uint32_t)s->lru_crawler_sleep;
     cfg->crawler_tocrawl = (uint32_t)s->lru_crawler_tocrawl;
+    cfg->memory_file = s->memory_file;
 }
 
 /* -------------------------------------------------------------- help, man */
@@ -843,7 +844,7 @@ static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum sett
                    const char *v)
 {
     if (fmt != FMT_NONE)
-        emit(arg, name, v != NULL ? v : "NULL");
+        emit(arg, name, v != NULL ? v : fmt == FMT_STR_PRINTF ? "(null)" : "NULL");
 }
 
 #define EMIT_VALUE(name, fmt, v) \

@@ -63,6 +63,7 @@ enum settings_fmt {
     FMT_FACTOR,     /* two decimals */
     FMT_FACTOR3,    /* three decimals */
     FMT_STR,        /* text, "NULL" when unset */
+    FMT_STR_PRINTF, /* text, "(null)" when unset (memcached prints a NULL %s) */
     FMT_YES,        /* bool: yes/no */
     FMT_NOT_YES,    /* bool inverted: yes when false */
     FMT_NOT_ON,     /* bool inverted: on when false */
@@ -200,6 +201,10 @@ enum settings_fmt {
     EXT(temporary_ttl, T_UINT, "temporary_ttl", "0", "no TEMP LRU", 0, INT32_MAX, NULL, FMT_NONE, \
         "items stored with a TTL up to this many seconds go to a TEMP LRU, never bumped") \
     STAT("temporary_ttl", FMT_NUM, settings_temporary_ttl(s)) \
+    OPT(memory_file, T_STR, 'e', "memory-file", "file", NULL, NULL, 0, 0, \
+        "memory_file", FMT_STR_PRINTF, "item memory in this file (use a RAM disk): SIGUSR1 or " \
+        "\"shutdown graceful\" saves the cache in it, the next start with the same file " \
+        "and memory settings resumes it") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \
