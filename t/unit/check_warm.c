@@ -184,6 +184,23 @@ static void class_figures(store *s, uint64_t *out)
     }
 }
 
+static void saved_file(void)
+{
+    store *s = open_store(MEM);
+    fill(s);
+    save_and_close(s);
+}
+
+/* A store resumed from saved_file with its background threads running. */
+static store *resume_running(void)
+{
+    saved_file();
+    store *s = open_store(MEM);
+    char err[FX_ERR_MAX];
+    ck_assert_int_eq(store_start_background(s, err, sizeof(err)), 0);
+    return s;
+}
+
 START_TEST(test_items_survive)
 {
     store *s = open_store(MEM);
@@ -222,12 +239,7 @@ END_TEST
 /* A resumed store saves again and resumes again; works meanwhile. */
 START_TEST(test_second_round)
 {
-    store *s = open_store(MEM);
-    fill(s);
-    save_and_close(s);
-    s = open_store(MEM);
-    char err[FX_ERR_MAX];
-    ck_assert_int_eq(store_start_background(s, err, sizeof(err)), 0);
+    store *s = resume_running();
     struct kept more;
     put(s, "more", "m", 1, 3, 0, &more);
     save_and_close(s);
@@ -263,15 +275,11 @@ START_TEST(test_dead_items_dropped)
 }
 END_TEST
 
-/* Memory full after a resume: evictions and page moves take resumed items. */
+/* Memory full after a resume: stores go on by evicting, with the mover,
+ * the LRU maintainer and the crawler running on the resumed store. */
 START_TEST(test_resumed_store_evicts)
 {
-    store *s = open_store(MEM);
-    fill(s);
-    save_and_close(s);
-    s = open_store(MEM);
-    char err[FX_ERR_MAX];
-    ck_assert_int_eq(store_start_background(s, err, sizeof(err)), 0);
+    store *s = resume_running();
     static char big[100 * 1024];
     memset(big, 'b', sizeof(big));
     char key[32];
@@ -300,13 +308,6 @@ static void expect_cold(uint64_t mem, const char *why)
     /* and it works from empty */
     put(s, "after", "a", 1, 0, 0, NULL);
     store_destroy(s);
-}
-
-static void saved_file(void)
-{
-    store *s = open_store(MEM);
-    fill(s);
-    save_and_close(s);
 }
 
 START_TEST(test_other_settings_cold)
