@@ -289,12 +289,18 @@ int warm_map(store *s, uint64_t arena_bytes, char *err, size_t errlen)
     struct warm *w = &s->warm;
     uint64_t pages = arena_bytes / s->cfg.page_size;
     struct stat st;
-    if (warm_open(s, err, errlen) != 0 || fstat(w->fd, &st) != 0)
+    if (warm_open(s, err, errlen) != 0)
         goto fail;
+    if (fstat(w->fd, &st) != 0) {
+        snprintf(err, errlen, "cannot stat the memory file %s: %s", s->cfg.memory_file,
+                 strerror(errno));
+        goto fail;
+    }
     warm_check_saved(s, (uint64_t)st.st_size, pages);
     w->region = region_for(pages);
     w->map_size = w->region + arena_bytes;
-    if (w->saved == NULL && warm_size_file(s, w->map_size, err, errlen) != 0)
+    /* a saved file keeps its size; its blocks are made sure of all the same */
+    if (warm_size_file(s, w->map_size, err, errlen) != 0)
         goto fail;
     w->map = mmap(NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
     if (w->map == MAP_FAILED) {
