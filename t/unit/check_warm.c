@@ -31,6 +31,10 @@
 #define CHAIN_KEY "chained"
 #define MARK "UNIQUE-VALUE-MARK"
 #define NOTE_MAX 256
+#define MOVE_KEYS 40               /* of MOVE_VALUE bytes: about 4 pages of one class */
+#define MOVE_VALUE (100 * 1024)
+#define MOVE_WAIT_MS 10000         /* a move of one page takes ms; sanitizers slow it */
+#define MOVE_POLL_MS 10
 /* A byte of the saved -m in the file's header (magic, version, class
  * count, two checksums come first: slabs/restart.c's struct warm_meta). */
 #define META_SETTINGS_BYTE 32
@@ -294,6 +298,50 @@ START_TEST(test_resumed_store_evicts)
 }
 END_TEST
 
+/* A page of resumed items moves to the pool: the mover rescues or evicts
+ * them as on any page, and every key left reads back whole. */
+START_TEST(test_resumed_page_moves)
+{
+    store *s = open_store(MEM);
+    static char val[MOVE_VALUE];
+    char key[32];
+    unsigned cls = 0;
+    for (int i = 0; i < MOVE_KEYS; i++) {
+        snprintf(key, sizeof(key), "mv:%d", i);
+        memset(val, 'a' + i % 26, sizeof(val));
+        put(s, key, val, sizeof(val), 0, 0, NULL);
+    }
+    item *it = store_get(s, "mv:0", 4, NULL);
+    cls = item_class(it);
+    store_release(s, it);
+    save_and_close(s);
+    s = open_store(MEM);
+    char err[FX_ERR_MAX];
+    ck_assert_int_eq(store_slab_reassign(s, (int)cls, 0), STORE_REASSIGN_OK);
+    ck_assert_int_eq(store_start_background(s, err, sizeof(err)), 0);
+    struct store_stats st;
+    for (int waited = 0; waited < MOVE_WAIT_MS; waited += MOVE_POLL_MS) {
+        store_stats(s, &st);
+        if (st.slabs_moved > 0)
+            break;
+        usleep(MOVE_POLL_MS * 1000);
+    }
+    ck_assert_uint_eq(st.slabs_moved, 1);
+    for (int i = 0; i < MOVE_KEYS; i++) {
+        snprintf(key, sizeof(key), "mv:%d", i);
+        it = store_get(s, key, strlen(key), NULL);
+        if (it == NULL)
+            continue;   /* evicted by the move: no free chunk took it */
+        memset(val, 'a' + i % 26, sizeof(val));
+        char got[MOVE_VALUE];
+        item_value_read(s, it, 0, got, sizeof(got));
+        ck_assert_msg(memcmp(got, val, sizeof(val)) == 0, "%s after the move", key);
+        store_release(s, it);
+    }
+    store_destroy(s);
+}
+END_TEST
+
 static void expect_cold(uint64_t mem, const char *why)
 {
     store *s = open_store(mem);
@@ -436,6 +484,7 @@ static Suite *warm_suite(void)
     tcase_add_test(tc, test_second_round);
     tcase_add_test(tc, test_dead_items_dropped);
     tcase_add_test(tc, test_resumed_store_evicts);
+    tcase_add_test(tc, test_resumed_page_moves);
     tcase_add_test(tc, test_other_settings_cold);
     tcase_add_test(tc, test_corrupt_not_served);
     tcase_add_test(tc, test_unsaved_is_cold);
