@@ -109,7 +109,8 @@ static uint64_t region_for(uint64_t pages)
 
 static uint64_t meta_sum(const struct warm_meta *m, uint64_t region)
 {
-    struct warm_meta head = *m;
+    struct warm_meta head;
+    memcpy(&head, m, sizeof(head));   /* bytes, padding included, as saved */
     memset(head.magic, 0, sizeof(head.magic));
     head.meta_sum = 0;
     uint64_t sum = assoc_hash(WARM_SUM_SEED, (const char *)&head, sizeof(head));
