@@ -41,6 +41,12 @@ void clock_advance(int64_t seconds)
                           memory_order_relaxed);
 }
 
+void clock_resume(time_t started)
+{
+    process_started = started;
+    clock_tick();
+}
+
 rel_time_t clock_now(void)
 {
     return atomic_load_explicit(&current_time, memory_order_relaxed);

@@ -32,6 +32,12 @@ void clock_tick(void);
  * clock_advance moves the clock (until clock_init), so steps are exact. */
 void clock_advance(int64_t seconds);
 
+/* A warm restart (slabs/restart.c) goes on with the clock of the process
+ * that saved the cache: relative times in item memory keep their meaning
+ * (memcached restores its process_started so). Uptime then counts from
+ * that process's start. Call before other threads read the clock. */
+void clock_resume(time_t started);
+
 /* Seconds since start (cached). */
 rel_time_t clock_now(void);
 

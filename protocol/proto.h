@@ -112,6 +112,7 @@ enum proto_action {
     PROTO_CONTINUE = 0,  /* go on with the next request */
     PROTO_CLOSE,         /* send what is in the reply, then close (quit, fatal error) */
     PROTO_SHUTDOWN,      /* `shutdown`: send the reply, then stop the server */
+    PROTO_SHUTDOWN_GRACEFUL, /* `shutdown graceful`: the same, saving the -e memory file */
 };
 
 /*

@@ -492,15 +492,20 @@ static void text_cmd_quit(struct text_req *rq, unsigned arg)
     rq->action = PROTO_CLOSE;
 }
 
-/* shutdown [graceful]: only with -A; both modes stop the server here. */
+/* shutdown [graceful]: only with -A. As memcached: plain stops the server
+ * (SIGINT's way), graceful also saves the -e memory file (SIGUSR1's way). */
 static void text_cmd_shutdown(struct text_req *rq, unsigned arg)
 {
     if (!rq->pc->env->shutdown_enabled) {
         REPLY_LIT(rq->out, MSG_SHUTDOWN_OFF);
         return;
     }
-    if (rq->ntok == 1 || (rq->ntok == 2 && text_token_is(&rq->tok[1], "graceful"))) {
+    if (rq->ntok == 1) {
         rq->action = PROTO_SHUTDOWN;
+        return;
+    }
+    if (rq->ntok == 2 && text_token_is(&rq->tok[1], "graceful")) {
+        rq->action = PROTO_SHUTDOWN_GRACEFUL;
         return;
     }
     REPLY_LIT(rq->out, MSG_BAD_SHUTDOWN);

@@ -353,8 +353,8 @@ static void conn_process(struct conn *c)
         atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
         if (action == PROTO_CLOSE)
             c->closing = true;
-        else if (action == PROTO_SHUTDOWN)
-            c->shutdown = true;
+        else if (action == PROTO_SHUTDOWN || action == PROTO_SHUTDOWN_GRACEFUL)
+            c->shutdown = action;
         if (proto_streaming(&c->pc)) {
             c->yielded = true;   /* the stream goes first; later requests wait */
             break;
@@ -408,7 +408,7 @@ static bool conn_settle(struct conn *c, bool defer_write)
         if (pending > 0)
             return true;
         if (c->shutdown)
-            server_stop(c->worker->srv);
+            server_stop_for(c->worker->srv, c->shutdown);
         conn_close(c);
         return false;
     }

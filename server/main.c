@@ -13,7 +13,9 @@
  * the workers close their connections and are joined, and only then are the
  * listening sockets closed and freed (workers read that array for `stats`),
  * the -s socket file and the pid file removed, the store (and its mover
- * thread) destroyed, and the process exits 0.
+ * thread) destroyed, and the process exits 0. SIGUSR1 and `shutdown
+ * graceful` stop the same way and, with -e, save the cache into the memory
+ * file once the workers are gone (store_save), as memcached's graceful stop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,13 +53,37 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct server *srv = arg;
     log_info("Signal handled: %s.\n", strsignal((int)sig));
-    server_stop(srv);
+    server_stop_for(srv, sig == SIGUSR1 ? PROTO_SHUTDOWN_GRACEFUL : PROTO_SHUTDOWN);
 }
 
 void server_stop(struct server *srv)
 {
     atomic_store(&srv->stopping, true);
     event_base_loopbreak(srv->base);
+}
+
+void server_stop_for(struct server *srv, enum proto_action action)
+{
+    if (action == PROTO_SHUTDOWN_GRACEFUL)
+        atomic_store(&srv->graceful, true);
+    server_stop(srv);
+}
+
+/* -e: what became of the memory file, one line as memcached says it. */
+static void report_warm_start(store *st)
+{
+    char note[MAIN_ERR_MAX];
+    if (store_warm_status(st, note, sizeof(note)) != STORE_WARM_OFF)
+        log_error("%s\n", note);
+}
+
+/* A graceful stop saves the cache for the next start with -e. */
+static void save_memory_file(struct server *srv)
+{
+    char err[MAIN_ERR_MAX];
+    log_error("Gracefully stopping\n");
+    if (store_save(srv->store, err, sizeof(err)) != 0)
+        log_error("%s\n", err);
 }
 
 static void server_set_verbosity(void *arg, int level)
@@ -230,7 +256,7 @@ static struct event *add_event(struct server *srv, evutil_socket_t fd, short wha
 }
 
 /*
- * SIGTERM/SIGINT stay blocked from the start until their libevent handlers
+ * SIGTERM/SIGINT/SIGUSR1 stay blocked from the start until their libevent handlers
  * are in place: the listening sockets accept (into the backlog) before the
  * event loop runs, so a client may already send a stop signal, which would
  * otherwise kill the process with the default action. Threads started while
@@ -242,6 +268,7 @@ static void stop_signals_block(bool block)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
@@ -260,6 +287,7 @@ int main(int argc, char **argv)
         enable_coredumps();
     raise_fd_limit(s);
     build_store(&srv);
+    report_warm_start(srv.store);
     if (listeners_open(&srv, err, sizeof(err)) != 0 || metrics_open(&srv, err, sizeof(err)) != 0)
         die("%s", err);
     print_class_table(srv.store);
@@ -285,6 +313,7 @@ int main(int argc, char **argv)
     struct event *tick_ev = add_event(&srv, -1, EV_PERSIST, server_on_tick, &tick);
     struct event *term_ev = add_event(&srv, SIGTERM, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
     struct event *int_ev = add_event(&srv, SIGINT, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
+    struct event *usr1_ev = add_event(&srv, SIGUSR1, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
     stop_signals_block(false);
     if (ready >= 0) {
         char one = 1;
@@ -295,14 +324,19 @@ int main(int argc, char **argv)
 
     event_base_dispatch(srv.base);
 
-    log_info("Exiting normally\n");
+    bool graceful = atomic_load(&srv.graceful);
+    if (!graceful)
+        log_info("Exiting normally\n");
     listeners_pause(&srv);
     workers_stop(&srv);
     listeners_close(&srv);
     metrics_close(&srv);
+    if (graceful)
+        save_memory_file(&srv);
     event_free(tick_ev);
     event_free(term_ev);
     event_free(int_ev);
+    event_free(usr1_ev);
     event_base_free(srv.base);
     if (s->pidfile != NULL)
         unlink(s->pidfile);

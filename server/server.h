@@ -76,7 +76,7 @@ struct conn {
     struct proto_conn pc;
     bool closing;               /* PROTO_CLOSE: flush, then close */
     bool peer_closed;           /* read EOF: answer what was sent, then close */
-    bool shutdown;              /* PROTO_SHUTDOWN: flush, then stop the server */
+    enum proto_action shutdown; /* PROTO_SHUTDOWN(_GRACEFUL): flush, then stop the server */
     bool yielded;               /* stopped (-R or back-pressure) with requests left in rbuf */
     _Atomic int state;          /* enum conn_state, for `stats conns` */
     _Atomic rel_time_t last_cmd;
@@ -154,6 +154,7 @@ struct server {
     counter_t total_conns;              /* main thread only */
     counter_t rejected_conns;           /* main thread only */
     _Atomic bool stopping;
+    _Atomic bool graceful;              /* the stop saves the -e memory file */
     pid_t pid;
     struct stats_state *stats;          /* stats.c: the `stats reset` baseline */
     struct metrics *metrics;            /* metrics.c: -o metrics_port, NULL when off */
@@ -208,5 +209,8 @@ void metrics_close(struct server *srv);
 /* ---- main.c ---- */
 /* Asks the main loop to stop (any thread). */
 void server_stop(struct server *srv);
+/* The same for a `shutdown` command's action: PROTO_SHUTDOWN_GRACEFUL is
+ * SIGUSR1's graceful stop (the -e memory file is saved). */
+void server_stop_for(struct server *srv, enum proto_action action);
 
 #endif

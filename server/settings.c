@@ -557,6 +557,7 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->crawler = s->lru_crawler;
     cfg->crawler_sleep_us = (uint32_t)s->lru_crawler_sleep;
     cfg->crawler_tocrawl = (uint32_t)s->lru_crawler_tocrawl;
+    cfg->memory_file = s->memory_file;
 }
 
 /* -------------------------------------------------------------- help, man */
@@ -741,6 +742,31 @@ static void man_commands(FILE *out)
           " under \\fBno_lru_maintainer\\fR, as memcached.\n", out);
 }
 
+static void man_warm(FILE *out)
+{
+    fputs(".SH WARM RESTART\n"
+          "With \\fB\\-e\\fR \\fIfile\\fR item memory lives in \\fIfile\\fR (put it on a RAM"
+          " disk such as /dev/shm), created or resized to \\fB\\-m\\fR plus a small header and"
+          " given real blocks at start, so a file system without room stops the start with a"
+          " one\\-line error. SIGUSR1 or \\fBshutdown graceful\\fR (with \\fB\\-A\\fR) stops the"
+          " server and saves the cache in the file: the settings that shape memory"
+          " (\\fB\\-m \\-I \\-n \\-f \\-C\\fR, \\fBslab_chunk_max\\fR and the class table), the"
+          " page table, the clock, the CAS counter and checksums of the metadata and of the"
+          " item memory. The next start with the same file and settings serves every item"
+          " that was live, with its value, flags, CAS and TTL (the clock goes on from the"
+          " saved process start, as memcached, so \\fBuptime\\fR counts from it too)."
+          " SIGTERM, SIGINT, plain \\fBshutdown\\fR or a crash save nothing, and the next"
+          " start is cold.\n"
+          ".PP\n"
+          "A file saved with other settings, with a checksum that does not match, cut short"
+          " or not saved by a graceful stop is never served: as memcached, the server starts"
+          " with an empty cache and says why in one line on standard error. Unlike"
+          " memcached 1.6.45 the metadata is in the file itself (no \\fIfile\\fR.meta), item"
+          " memory is checksummed, a start in the same second as the save resumes, and a"
+          " second server on a file in use is refused. \\fBcache_memlimit\\fR cannot raise"
+          " the limit above the file's \\fB\\-m\\fR.\n", out);
+}
+
 void settings_man(FILE *out)
 {
     fprintf(out, ".TH SLABCACHE 1 \"\" \"%s %s\" \"User Commands\"\n", PACKAGE_NAME,
@@ -749,7 +775,8 @@ void settings_man(FILE *out)
           ".SH SYNOPSIS\n.B slabcache\n[\\fIoptions\\fR]\n"
           ".SH DESCRIPTION\n"
           "slabcache keeps key/value items in memory carved into slab classes and serves\n"
-          "them over memcached's text protocol. Without \\fB\\-v\\fR it prints nothing.\n"
+          "them over memcached's text protocol. Without \\fB\\-v\\fR it prints nothing but"
+          " what \\fB\\-e\\fR reports (WARM RESTART).\n"
           ".SH OPTIONS\n", out);
     for (size_t i = 0; i < ROWS_N; i++)
         if (settings_rows[i].kind == ROW_OPT)
@@ -761,7 +788,8 @@ void settings_man(FILE *out)
             man_row(out, &settings_rows[i]);
     man_memory(out);
     man_commands(out);
-    fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT or the"
+    man_warm(out);
+    fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT, SIGUSR1 or the"
           " \\fBshutdown\\fR command; non\\-zero on a bad option, with a one\\-line"
           " message on standard error.\n"
           ".SH DIFFERENCES FROM MEMCACHED\n"
@@ -843,7 +871,7 @@ static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum sett
                    const char *v)
 {
     if (fmt != FMT_NONE)
-        emit(arg, name, v != NULL ? v : "NULL");
+        emit(arg, name, v != NULL ? v : fmt == FMT_STR_PRINTF ? "(null)" : "NULL");
 }
 
 #define EMIT_VALUE(name, fmt, v) \

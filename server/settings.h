@@ -63,6 +63,7 @@ enum settings_fmt {
     FMT_FACTOR,     /* two decimals */
     FMT_FACTOR3,    /* three decimals */
     FMT_STR,        /* text, "NULL" when unset */
+    FMT_STR_PRINTF, /* text, "(null)" when unset (memcached prints a NULL %s) */
     FMT_YES,        /* bool: yes/no */
     FMT_NOT_YES,    /* bool inverted: yes when false */
     FMT_NOT_ON,     /* bool inverted: on when false */
@@ -203,6 +204,10 @@ enum settings_fmt {
     EXT(metrics_port, T_UINT, "metrics_port", "0", "off", 0, SETTINGS_PORT_MAX, NULL, FMT_NONE, \
         "serve GET /metrics (Prometheus text format) on this TCP port, at the first -l " \
         "address (127.0.0.1 with -s)") \
+    OPT(memory_file, T_STR, 'e', "memory-file", "file", NULL, NULL, 0, 0, \
+        "memory_file", FMT_STR_PRINTF, "item memory in this file (use a RAM disk): SIGUSR1 or " \
+        "\"shutdown graceful\" saves the cache in it, the next start with the same file " \
+        "and memory settings resumes it") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \

@@ -173,8 +173,8 @@ static void udp_run(struct worker *w, const struct udp_peer *peer, const char *b
         buf += used;
         len -= used;
         udp_send_reply(w, peer);
-        if (action == PROTO_SHUTDOWN)
-            server_stop(w->srv);
+        if (action == PROTO_SHUTDOWN || action == PROTO_SHUTDOWN_GRACEFUL)
+            server_stop_for(w->srv, action);
         if (action != PROTO_CONTINUE)
             break;
     }

@@ -205,7 +205,7 @@ int crawler_init(store *s)
 }
 
 /* Stops the thread (if running) and waits for it. */
-static void crawler_stop(store *s)
+void crawler_stop(store *s)
 {
     struct crawler *c = &s->crawler;
     if (!c->started)

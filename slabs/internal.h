@@ -14,6 +14,8 @@
  *   mover.c  page moves, the mover thread, automove, limit shrinking
  *   crawler.c the LRU crawler thread (reclaims dead items by walking the
  *            hash table) and the walk behind key dumps
+ *   restart.c warm restart (-e): the arena as a memory file, its saved
+ *            metadata, and the resume walk that rebuilds hash and LRUs
  *
  * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
  * here starts with either, so a call site shows whether it goes through the
@@ -424,6 +426,21 @@ struct crawler {
     _Atomic uint64_t items_checked[CLASS_MAX + 1];
 };
 
+/* The memory file of -e (restart.c). The file is a header region (struct
+ * warm_meta and the page table, restart.c) followed by the arena. */
+#define WARM_NOTE_MAX 256
+struct warm_meta;
+struct warm {
+    int fd;                     /* -1: no memory file */
+    char *map;                  /* the whole file, mapped shared */
+    uint64_t map_size;
+    uint64_t region;            /* header region bytes: the arena is map + region */
+    enum store_warm status;
+    struct warm_meta *saved;    /* a checked copy of the saved header region
+                                 * while it waits for warm_resume; else NULL */
+    char note[WARM_NOTE_MAX];
+};
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -447,6 +464,7 @@ struct store {
     struct mover mover;
     struct lru_state lru;
     struct crawler crawler;
+    struct warm warm;
 
     unsigned nclasses;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
@@ -568,9 +586,23 @@ uint64_t slab_trim_pool(store *s);
 /* Pages held above the limit (0 when within it). */
 uint64_t slab_pages_over_limit(store *s);
 
+/* restart.c's resume, before any other thread runs (no lock needed, the
+ * locks are taken anyway for the SLABS_DEBUG checks): */
+/* Page pg (< used) as saved: its class for PAGE_CLASS/DRAINING (a draining
+ * page is a class page again), the pool for MOVING/POOL, else released. */
+void slab_resume_page(store *s, uint64_t pg, unsigned cls, uint8_t state);
+/* Class cls still had end_left chunks never carved in page pg. */
+void slab_resume_carve(store *s, unsigned cls, uint64_t pg, uint32_t end_left);
+/* Chunks of page pg ever carved (the rest hold leftovers of its past). */
+uint32_t slab_page_carved(const store *s, uint64_t pg, unsigned cls);
+/* A chunk of a resumed page kept with nbytes in use / made free. */
+void slab_resume_used(store *s, item *it, size_t nbytes);
+void slab_resume_free(store *s, item *it);
+
 /* ---- mover.c ---- */
 int mover_init(store *s);
 void mover_destroy(store *s);   /* stops the thread if started */
+void mover_stop(store *s);      /* stops the thread if started; can start again */
 /* A page for class cls when it has no page and none can be cut: runs a
  * bounded part of a move from the class whose tail is oldest (or the move in
  * progress). true when a page came free (retry slab_alloc). No lock held. */
@@ -599,6 +631,7 @@ void mover_stats(store *s, struct store_stats *out);
 /* ---- crawler.c ---- */
 int crawler_init(store *s);
 void crawler_destroy(store *s);   /* stops the thread if started */
+void crawler_stop(store *s);      /* stops the thread if started; can start again */
 /* Starts the thread if enabled and not running. No lock held. */
 int crawler_start(store *s, char *err, size_t errlen);
 /* An item may expire at exptime (0: never): the schedule crawls then. Any
@@ -618,6 +651,16 @@ static inline void crawler_note_exptime(store *s, rel_time_t exptime)
 void crawler_flushed(store *s);
 void crawler_class_stats(store *s, unsigned cls, struct store_class_stats *out);
 void crawler_stats(store *s, struct store_stats *out);
+
+/* ---- restart.c ---- */
+/* slab_arena_init with a memory file: maps it (arena_bytes after the
+ * header region), checks what it saved. */
+int warm_map(store *s, uint64_t arena_bytes, char *err, size_t errlen);
+void warm_unmap(store *s);
+/* The hash power a resumed store starts with (at least want). */
+unsigned warm_hash_power(const store *s, unsigned want);
+/* The end of store_create: brings a checked saved state back. */
+void warm_resume(store *s);
 
 /* ---- assoc.c ---- */
 uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey);
@@ -713,6 +756,10 @@ size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue);
 void it_link_locked(store *s, item *it, uint64_t hv);
 void it_unlink_locked(store *s, item *it, uint64_t hv);
 void it_replace_locked(store *s, item *old, item *it, uint64_t hv);
+/* A resumed item (restart.c) goes back into the hash table and into the
+ * LRU segment it was in (COLD when the LRU is flat), keeping its CAS and
+ * times: refcount 1, LINKED. */
+void it_resume_link_locked(store *s, item *it, uint64_t hv);
 void it_bump_locked(store *s, item *it, rel_time_t now);
 /* The rest of it_hit_locked, for a hit that changes something. */
 void it_hit_slow_locked(store *s, item *it, uint8_t iflags_before, uint8_t kind);

@@ -410,6 +410,22 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
+void it_resume_link_locked(store *s, item *it, uint64_t hv)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));
+    enum lru_seg seg = lru_segmented(s) ? it_seg(it) : LRU_COLD;
+    atomic_store_explicit(&it->refcount, 1, memory_order_relaxed);   /* the link's */
+    atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
+    assoc_insert_locked(s, it, hv);
+    crawler_note_exptime(s, item_exptime(it));
+    pthread_mutex_lock(&sc->lru_lock);
+    lru_insert_new_locked(s, sc, it, seg);
+    sc->curr_items++;
+    sc->total_items++;
+    pthread_mutex_unlock(&sc->lru_lock);
+}
+
 /* Unlinks it and drops the link's reference (which may free it). The key's
  * stripe lock held; takes the class's lru_lock. */
 void it_unlink_locked(store *s, item *it, uint64_t hv)

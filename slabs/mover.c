@@ -539,19 +539,26 @@ int mover_init(store *s)
     return 0;
 }
 
+void mover_stop(store *s)
+{
+    struct mover *mv = &s->mover;
+    if (!mv->initialized || !mv->started)
+        return;
+    pthread_mutex_lock(&mv->lock);
+    mv->stop = true;
+    pthread_cond_signal(&mv->wake);
+    pthread_mutex_unlock(&mv->lock);
+    pthread_join(mv->thread, NULL);
+    mv->started = false;
+    mv->stop = false;
+}
+
 void mover_destroy(store *s)
 {
     struct mover *mv = &s->mover;
     if (!mv->initialized)
         return;
-    if (mv->started) {
-        pthread_mutex_lock(&mv->lock);
-        mv->stop = true;
-        pthread_cond_signal(&mv->wake);
-        pthread_mutex_unlock(&mv->lock);
-        pthread_join(mv->thread, NULL);
-        mv->started = false;
-    }
+    mover_stop(s);
     pthread_cond_destroy(&mv->wake);
     pthread_mutex_destroy(&mv->lock);
     mv->initialized = false;

@@ -22,6 +22,8 @@
  * The arena reserves max(mem_limit, ARENA_RESERVE_MIN) bytes (capped at
  * ARENA_MAX) of address space, so store_set_mem_limit can raise the limit up
  * to that at run time; a raise beyond it is clamped to the reservation.
+ * With a memory file (-e) the arena is that file instead, mapped shared and
+ * exactly mem_limit's pages long (restart.c), so it outlives the process.
  *
  * -L (prealloc): every page under the limit is touched at start (so the RSS is
  * taken up front, as memcached -L), and each class is given one page; the
@@ -95,13 +97,18 @@ int slab_classes_init(store *s, char *err, size_t errlen)
     return 0;
 }
 
-int slab_arena_init(store *s, char *err, size_t errlen)
+static void slab_arena_unmap(store *s)
 {
-    uint64_t ps = s->cfg.page_size;
-    uint64_t want = s->cfg.mem_limit > ARENA_RESERVE_MIN ? s->cfg.mem_limit : ARENA_RESERVE_MIN;
-    if (want > ARENA_MAX)
-        want = ARENA_MAX;
-    want -= want % ps;
+    if (s->warm.fd >= 0)
+        warm_unmap(s);
+    else
+        munmap(s->arena, s->arena_size);
+    s->arena = NULL;
+}
+
+/* The anonymous arena: address space only, pages cost RSS once written. */
+static int arena_reserve(store *s, uint64_t want, char *err, size_t errlen)
+{
     void *p = mmap(NULL, want, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
@@ -110,14 +117,38 @@ int slab_arena_init(store *s, char *err, size_t errlen)
         return -1;
     }
     s->arena = p;
+    return 0;
+}
+
+/* Bytes of arena: with a memory file exactly the limit's pages (at least
+ * one), as the file holds them; else max(limit, ARENA_RESERVE_MIN). */
+static uint64_t arena_bytes_for(const store *s)
+{
+    uint64_t ps = s->cfg.page_size;
+    uint64_t want = s->cfg.mem_limit;
+    if (s->cfg.memory_file == NULL && want < ARENA_RESERVE_MIN)
+        want = ARENA_RESERVE_MIN;
+    if (want > ARENA_MAX)
+        want = ARENA_MAX;
+    want -= want % ps;
+    return want < ps ? ps : want;
+}
+
+int slab_arena_init(store *s, char *err, size_t errlen)
+{
+    uint64_t want = arena_bytes_for(s);
+    s->warm.fd = -1;
+    int rc = s->cfg.memory_file != NULL ? warm_map(s, want, err, errlen)
+                                        : arena_reserve(s, want, err, errlen);
+    if (rc != 0)
+        return -1;
     s->arena_size = want;
-    s->pages_reserved = want / ps;
+    s->pages_reserved = want / s->cfg.page_size;
     s->page_class = calloc(s->pages_reserved, 1);
     s->page_state = calloc(s->pages_reserved, 1);
     s->page_next = calloc(s->pages_reserved, sizeof(*s->page_next));
     if (s->page_class == NULL || s->page_state == NULL || s->page_next == NULL) {
-        munmap(p, want);
-        s->arena = NULL;
+        slab_arena_unmap(s);
         snprintf(err, errlen, "out of memory for the page table");
         return -1;
     }
@@ -137,7 +168,7 @@ void slab_arena_destroy(store *s)
         pthread_mutex_destroy(&s->classes[i].lru_lock);
     }
     if (s->arena != NULL) {
-        munmap(s->arena, s->arena_size);
+        slab_arena_unmap(s);
         pthread_mutex_destroy(&s->page_lock);
     }
     free(s->page_class);
@@ -449,6 +480,63 @@ void slab_prealloc(store *s)
         if (!ok)
             break;
     }
+}
+
+/* ---- a resumed arena (restart.c), before any other thread runs ---- */
+
+void slab_resume_page(store *s, uint64_t pg, unsigned cls, uint8_t state)
+{
+    pthread_mutex_lock(&s->page_lock);
+    if (pg >= atomic_load_explicit(&s->pages_used, memory_order_relaxed))
+        atomic_store_explicit(&s->pages_used, pg + 1, memory_order_relaxed);
+    if (state == PAGE_CLASS || state == PAGE_DRAINING) {
+        s->page_class[pg] = (uint8_t)cls;
+        s->page_state[pg] = PAGE_CLASS;
+        s->classes[cls].pages++;     /* single-threaded: no slab_lock needed */
+        atomic_fetch_add_explicit(&s->pages_held, 1, memory_order_relaxed);
+    } else if (state == PAGE_MOVING || state == PAGE_POOL) {
+        pool_push_locked(s, pg);
+        atomic_fetch_add_explicit(&s->pages_held, 1, memory_order_relaxed);
+    } else {
+        s->page_state[pg] = PAGE_RELEASED;
+        page_stack_push_locked(s, &s->released_top, pg);
+    }
+    pthread_mutex_unlock(&s->page_lock);
+}
+
+void slab_resume_carve(store *s, unsigned cls, uint64_t pg, uint32_t end_left)
+{
+    struct slab_class *sc = &s->classes[cls];
+    sc->end_left = end_left;
+    sc->end_ptr = page_start(s, pg) + (uint64_t)(sc->perslab - end_left) * sc->size;
+}
+
+uint32_t slab_page_carved(const store *s, uint64_t pg, unsigned cls)
+{
+    const struct slab_class *sc = &s->classes[cls];
+    bool newest = sc->end_left > 0 && slab_page_of(s, sc->end_ptr) == pg;
+    return newest ? sc->perslab - sc->end_left : sc->perslab;
+}
+
+void slab_resume_used(store *s, item *it, size_t nbytes)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    pthread_mutex_lock(&sc->slab_lock);
+    chunk_check(s, it, it->cls);
+    sc->used_chunks++;
+    sc->mem_requested += nbytes;
+    pthread_mutex_unlock(&sc->slab_lock);
+}
+
+void slab_resume_free(store *s, item *it)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    pthread_mutex_lock(&sc->slab_lock);
+    chunk_check(s, it, it->cls);
+    atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
+    atomic_store_explicit(&it->refcount, 0, memory_order_relaxed);
+    free_list_push_locked(s, sc, it);
+    pthread_mutex_unlock(&sc->slab_lock);
 }
 
 /* ---- the part of store.h that is the class table and memory limit ---- */

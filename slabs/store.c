@@ -56,6 +56,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->use_cas = true;
     cfg->hash_power = HASH_POWER_DEFAULT;
     cfg->hash_seed = 0;
+    cfg->memory_file = NULL;
     cfg->slab_reassign = true;
     cfg->automove = AUTOMOVE_DEFAULT;
     cfg->automove_ratio = AUTOMOVE_RATIO_DEFAULT;
@@ -203,7 +204,7 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
     }
     uint64_t seed = cfg->hash_seed;
     bool seeded = seed != 0 || assoc_random_seed(&seed);
-    if (!seeded || assoc_init(s, cfg->hash_power, seed) != 0) {
+    if (!seeded || assoc_init(s, warm_hash_power(s, cfg->hash_power), seed) != 0) {
         if (!seeded)
             snprintf(err, errlen, "cannot read a random hash seed: %s", strerror(errno));
         else
@@ -214,7 +215,8 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    if (cfg->prealloc)
+    warm_resume(s);
+    if (cfg->prealloc && s->warm.status != STORE_WARM_RESUMED)
         slab_prealloc(s);
     return s;
 }

@@ -61,6 +61,9 @@ struct store_config {
     bool use_cas;            /* false with -C: no CAS field in items, cas always 0 */
     uint32_t hash_power;     /* initial buckets = 2^hash_power (-o hashpower) */
     uint64_t hash_seed;      /* key hash seed; 0 (the default): a random one per store */
+    const char *memory_file; /* -e: the arena is this file, saved by store_save and
+                                resumed by the next store_create (slabs/restart.c);
+                                NULL: anonymous memory. The caller keeps the string. */
     /* Page moves (slabs/mover.c). */
     bool slab_reassign;      /* pages may move between classes (-o slab_reassign) */
     unsigned automove;       /* AUTOMOVE_OFF / _OURS (default) / _AGGRESSIVE */
@@ -271,6 +274,29 @@ void store_flush(store *s, int64_t delay);
  * and give back class pages, oldest LRU tails first, until the pages held
  * fit (items in them are rescued or evicted). */
 void store_set_mem_limit(store *s, uint64_t bytes);
+
+/* ---- warm restart (-e, slabs/restart.c) ---- */
+
+/* What store_create made of cfg.memory_file. */
+enum store_warm {
+    STORE_WARM_OFF = 0,      /* no memory file */
+    STORE_WARM_NEW,          /* no saved state in the file: started empty */
+    STORE_WARM_COLD,         /* saved state not usable (other settings, corrupt,
+                              * not saved cleanly): started empty */
+    STORE_WARM_RESUMED,      /* the saved items are back */
+};
+/* The outcome, with a one-line explanation (no newline) in note if not NULL
+ * (e.g. why a saved file was not resumed, or how many items were). */
+enum store_warm store_warm_status(const store *s, char *note, size_t notelen);
+
+/*
+ * Saves the store into its memory file for the next store_create with the
+ * same file and settings. Call when no other thread uses the store, just
+ * before store_destroy; the background threads are stopped first. Without
+ * a memory file it does nothing and returns 0. -1 with a one-line reason in
+ * err if the file cannot be written (the next start is then cold).
+ */
+int store_save(store *s, char *err, size_t errlen);
 
 /* ---- page moves (slabs/mover.c) ---- */
 

@@ -133,3 +133,11 @@ t_client_test_cluster_LDADD = $(T_CLIENT_LDADD) $(LIBMEMCACHED_LIBS)
 EXTRA_t_client_test_cluster_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_cluster
 DROPIN_TESTS += t/client/test_cluster
+# test_warm: -e warm restart across SIGUSR1 and `shutdown graceful` (owner: warm).
+check_PROGRAMS += t/client/test_warm
+t_client_test_warm_SOURCES = t/client/test_warm.c
+t_client_test_warm_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_warm_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_warm_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_warm
+DROPIN_TESTS += t/client/test_warm

@@ -270,7 +270,7 @@ END_TEST
 
 START_TEST(shutdown_command)
 {
-    EXPECT("shutdown\r\n", "ERROR: shutdown not enabled\r\n");
+    EXPECT("shutdown\r\n", "SERVER_ERROR: shutdown not enabled\r\n");
     env.shutdown_enabled = true;
     ck_assert_uint_eq(fx_run("shutdown foo\r\n"), 14);
     ck_assert_str_eq(got, "CLIENT_ERROR invalid shutdown mode\r\n");
@@ -278,7 +278,8 @@ START_TEST(shutdown_command)
     ck_assert_int_eq(last_action, PROTO_SHUTDOWN);
     ck_assert_str_eq(got, "");
     ck_assert_uint_eq(fx_run("shutdown graceful\r\n"), 19);
-    ck_assert_int_eq(last_action, PROTO_SHUTDOWN);
+    ck_assert_int_eq(last_action, PROTO_SHUTDOWN_GRACEFUL);
+    ck_assert_str_eq(got, "");
 }
 END_TEST
 

@@ -315,6 +315,9 @@ static const struct {
     { 'B', "protocol", "name", "protocol: auto, ascii or binary (default: auto)" },
     { 'I', "max-item-size", "num",
       "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)" },
+    { 'e', "memory-file", "file",
+      "item memory in this file (use a RAM disk): SIGUSR1 or \"shutdown graceful\" saves the "
+      "cache in it, the next start with the same file and memory settings resumes it" },
     { 'd', "daemon", NULL, "run as a daemon" },
     { 'P', "pidfile", "file", "save PID in <file>, removed at exit" },
     { 'u', "user", "user", "assume identity of <user> (required when run as root)" },
@@ -532,7 +535,7 @@ START_TEST(stats_settings_names_and_order)
         "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n"
         "slab_automove_freeratio 0.010\nlru_maintainer_thread yes\nlru_segmented yes\n"
         "hot_lru_pct 20\nwarm_lru_pct 40\nhot_max_factor 0.20\nwarm_max_factor 2.00\n"
-        "temp_lru no\ntemporary_ttl 61\n";
+        "temp_lru no\ntemporary_ttl 61\nmemory_file (null)\n";
     ck_assert_str_eq(c.text, expect);
 }
 END_TEST
