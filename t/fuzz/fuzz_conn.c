@@ -29,7 +29,7 @@
  * Checked after every input (a failed check aborts, which libFuzzer reports):
  *  - item references: every store function that hands out or takes back
  *    a reference (store_get, store_get_touch, store_lookup,
- *    store_item_alloc, store_arith_cond; store_commit, store_commit_invalidate,
+ *    store_item_alloc, store_arith_cond; store_commit, store_commit_cond,
  *    store_release) is wrapped (-Wl,--wrap, t/fuzz/run
  *    links the store as one relocatable object so only protocol -> store
  *    calls are counted); every reference the protocol gets must be handed
@@ -121,9 +121,8 @@ void __real_store_release(store *s, item *it);
 item *__real_store_lookup(store *s, const char *key, size_t nkey,
                           const struct store_lookup_opts *opt, struct store_lookup_before *hit,
                           enum store_miss *why);
-enum store_result __real_store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                                 uint64_t cas_in, bool invalidate,
-                                                 uint64_t *cas_out);
+enum store_result __real_store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                          uint64_t *cas_out, size_t *nvalue_out);
 enum store_result __real_store_arith_cond(store *s, const char *key, size_t nkey,
                                           const struct store_arith_cond *a, uint64_t *result,
                                           bool *created, item **it_out);
@@ -139,9 +138,8 @@ void __wrap_store_release(store *s, item *it);
 item *__wrap_store_lookup(store *s, const char *key, size_t nkey,
                           const struct store_lookup_opts *opt, struct store_lookup_before *hit,
                           enum store_miss *why);
-enum store_result __wrap_store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                                 uint64_t cas_in, bool invalidate,
-                                                 uint64_t *cas_out);
+enum store_result __wrap_store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                          uint64_t *cas_out, size_t *nvalue_out);
 enum store_result __wrap_store_arith_cond(store *s, const char *key, size_t nkey,
                                           const struct store_arith_cond *a, uint64_t *result,
                                           bool *created, item **it_out);
@@ -222,12 +220,11 @@ item *__wrap_store_lookup(store *s, const char *key, size_t nkey,
     return it;
 }
 
-enum store_result __wrap_store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                                 uint64_t cas_in, bool invalidate,
-                                                 uint64_t *cas_out)
+enum store_result __wrap_store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                          uint64_t *cas_out, size_t *nvalue_out)
 {
-    fuzz_unhold(it, "store_commit_invalidate");
-    return __real_store_commit_invalidate(s, it, mode, cas_in, invalidate, cas_out);
+    fuzz_unhold(it, "store_commit_cond");
+    return __real_store_commit_cond(s, it, c, cas_out, nvalue_out);
 }
 
 enum store_result __wrap_store_arith_cond(store *s, const char *key, size_t nkey,
