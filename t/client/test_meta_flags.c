@@ -99,6 +99,10 @@ static const struct mf_row mg_base64_rows[] = {
      */
     { "mg YQpi b N30 k v\r\n", "VA 0 kYQpi b W\r\n\r\n", true },
     { "mg YQpi b k s\r\n", "HD kYQpi b s0 Z\r\n", true },
+    /* memcached's md x drops the binary mark the same way */
+    { "ms YQpj 1 b\r\nx\r\n", "HD\r\n", false },
+    { "md YQpj b x\r\n", "HD\r\n", false },
+    { "mg YQpj b k v\r\n", "VA 0 kYQpj b\r\n\r\n", true },
     MF_END
 };
 
