@@ -494,9 +494,22 @@ static size_t meta_split(struct meta_cmd *mc, size_t first_flag)
 }
 
 /*
+ * memcached's pre-parse, for every meta command with a key: the key's
+ * length, the number of words, then the flags. Returns an error line or NULL.
+ */
+static const char *meta_preparse(struct meta_cmd *mc, size_t words)
+{
+    if (mc->tok[0].len > KEY_MAX_LENGTH)
+        return MSG_BAD_FORMAT;
+    if (words > META_WORDS_MAX)
+        return MSG_META_FLAGS_LONG;
+    return meta_parse_flags(mc);
+}
+
+/*
  * The checks mg, md and ma share, in memcached's order. Returns false when
  * an error was answered; flag_error (ma's) replaces every message of the
- * flags' pass.
+ * pre-parse.
  */
 static bool meta_prepare(struct meta_cmd *mc, const char *flag_error)
 {
@@ -505,13 +518,7 @@ static bool meta_prepare(struct meta_cmd *mc, const char *flag_error)
         meta_error(mc, MSG_BAD_FORMAT);
         return false;
     }
-    const char *err = NULL;
-    if (mc->tok[0].len > KEY_MAX_LENGTH)
-        err = MSG_BAD_FORMAT;
-    else if (words > META_WORDS_MAX)
-        err = MSG_META_FLAGS_LONG;
-    else
-        err = meta_parse_flags(mc);
+    const char *err = meta_preparse(mc, words);
     if (err != NULL) {
         meta_error(mc, flag_error != NULL ? flag_error : err);
         return false;
@@ -805,14 +812,8 @@ void proto_meta_set(struct text_req *rq, unsigned arg)
         meta_error(mc, MSG_BAD_FORMAT);
         return;
     }
-    const char *err = NULL;
     enum store_mode mode = STORE_SET;
-    if (mc->tok[0].len > KEY_MAX_LENGTH)
-        err = MSG_BAD_FORMAT;
-    else if (words > META_WORDS_MAX)
-        err = MSG_META_FLAGS_LONG;
-    else
-        err = meta_parse_flags(mc);
+    const char *err = meta_preparse(mc, words);
     if (err == NULL && !ms_mode(mc->o.mode, &mode))
         err = MSG_META_SET_MODE;
     if (err != NULL) {
