@@ -1011,12 +1011,10 @@ void proto_meta_debug(struct text_req *rq, unsigned arg)
         meta_error(mc, MSG_BAD_FORMAT);
         return;
     }
-    if (mc->ntok >= 2 && text_token_is(&mc->tok[1], "b")) {
-        const char *err = meta_decode_key(mc);
-        if (err != NULL) {
-            meta_error(mc, err);
-            return;
-        }
+    /* A key that does not decode: memcached's me says bad command line format. */
+    if (mc->ntok >= 2 && text_token_is(&mc->tok[1], "b") && meta_decode_key(mc) != NULL) {
+        meta_error(mc, MSG_BAD_FORMAT);
+        return;
     }
     counter_inc(&mc->ctr->cmd_meta);
     struct store_lookup_opts opt = { true, false, 0, false, NULL };

@@ -226,6 +226,8 @@ static const struct mf_row mn_me_rows[] = {
     { "me t\r\n", "ME t exp=%d la=%d cas=91 fetch=no cls=%d size=%d\r\n", false },
     { "me YQ== b x\r\n", "ME a exp=-1 la=%d cas=90 fetch=no cls=%d size=%d\r\n", false },
     { "me\r\n", "CLIENT_ERROR bad command line format\r\n", false },
+    { "me YQ b x\r\n", "CLIENT_ERROR bad command line format\r\n", false },
+    { "me a !\r\n", "CLIENT_ERROR bad command line format\r\n", false },
     /* memcached honours b only when a word follows it */
     { "me YQ== b\r\n", "ME a exp=-1 la=%d cas=90 fetch=no cls=%d size=%d\r\n", true },
     MF_END

@@ -47,7 +47,7 @@ START_TEST(noop_and_debug)
     EXPECT("me b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=42\r\n");
     EXPECT("me b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=42\r\n"); /* not fetched */
     EXPECT("me Yg== b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=42\r\n");
-    EXPECT("me Yg= b\r\n", "CLIENT_ERROR error decoding key\r\n");
+    EXPECT("me Yg= b\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("ms c 70 F5 T0\r\n" DIGITS70 "\r\n", "HD\r\n");
     EXPECT("me c\r\n", "ME c exp=-1 la=0 cas=3 fetch=no cls=3 size=115\r\n");
     ck_assert_uint_eq(ctr->cmd_meta, 6);   /* the me commands, not the decode error */
