@@ -193,7 +193,7 @@ static void line_flag(struct meta_line *l, char c)
  * binary protocol) goes back in base64 whatever its item says, so the reply
  * line stays one line; memcached 1.6.45 writes such a key raw.
  */
-static bool key_is_printable(const char *key, size_t nkey)
+bool proto_key_is_printable(const char *key, size_t nkey)
 {
     for (size_t i = 0; i < nkey; i++) {
         unsigned char ch = (unsigned char)key[i];
@@ -204,11 +204,11 @@ static bool key_is_printable(const char *key, size_t nkey)
 }
 
 /* " k<key>", the key in base64 followed by " b" when it is binary or cannot
- * stand raw in a line (key_is_printable). */
+ * stand raw in a line (proto_key_is_printable). */
 static void line_key(struct meta_line *l, const char *key, size_t nkey, bool binary)
 {
     line_flag(l, 'k');
-    if (!binary && key_is_printable(key, nkey)) {
+    if (!binary && proto_key_is_printable(key, nkey)) {
         line_add(l, key, nkey);
         return;
     }
@@ -1029,7 +1029,7 @@ void proto_meta_debug(struct text_req *rq, unsigned arg)
     rel_time_t exp = item_exptime(it);
     char tail[META_LINE_MAX / 4];
     line_start(&l, MSG_META_ME);
-    if (item_key_binary(it) || !key_is_printable(item_key(it), item_nkey(it))) {
+    if (item_key_binary(it) || !proto_key_is_printable(item_key(it), item_nkey(it))) {
         char enc[META_KEY64_MAX];
         line_add(&l, enc, proto_b64_encode(item_key(it), item_nkey(it), enc));
     } else {

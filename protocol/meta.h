@@ -16,6 +16,9 @@
 
 /* Base64 of n bytes into out (room for 4 * ceil(n / 3)); returns its length. */
 size_t proto_b64_encode(const char *in, size_t n, char *out);
+/* Whether a key may stand raw in a reply line (no whitespace, no control
+ * byte); one that may not is echoed in base64 with " b", as a binary key. */
+bool proto_key_is_printable(const char *key, size_t nkey);
 
 void proto_meta_get(struct text_req *rq, unsigned arg);      /* mg */
 void proto_meta_set(struct text_req *rq, unsigned arg);      /* ms */
