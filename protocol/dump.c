@@ -5,7 +5,8 @@
  *   metadump  "OK", then per live item
  *             "key=<url-encoded> exp=<unix|-1> la=<unix> cas=<n> fetch=<yes|no>
  *              cls=<n> size=<n> flags=<n> \n" (one line, LF only), then "END"
- *   mgdump    "OK", then "mg <key>" or "mg <base64 key> b" (binary keys), "EN"
+ *   mgdump    "OK", then "mg <key>" or "mg <base64 key> b" (binary keys, and keys
+ *             that cannot stand raw in a line, as meta's k), "EN"
  *   cachedump "ITEM <key> [<value bytes> b; <unix exptime|0> s]" for items of
  *             one class, at most <limit> (0: all) and CACHEDUMP_BYTES_MAX
  *             bytes of lines, binary keys left out, then "END"
@@ -106,7 +107,7 @@ static void dump_mg_line(struct proto_dump *d, const item *it)
 {
     char *p = reply_reserve(d->out, DUMP_LINE_MAX);
     size_t n = (size_t)sprintf(p, "mg ");
-    if (item_key_binary(it)) {
+    if (item_key_binary(it) || !proto_key_is_printable(item_key(it), item_nkey(it))) {
         n += proto_b64_encode(item_key(it), item_nkey(it), p + n);
         n += (size_t)sprintf(p + n, " b\r\n");
     } else {

@@ -1,19 +1,22 @@
 /*
- * meta: memcached 1.6.18's meta commands on top of slabs/store.h.
+ * meta: memcached 1.6.45's meta commands on top of slabs/store.h.
  *
  *   mg <key> <flag>*            get, with per-item facts and recache tokens
  *   ms <key> <datalen> <flag>*  store (set/add/replace/append/prepend/cas)
- *   md <key> <flag>*            delete, or mark stale (I)
+ *   md <key> <flag>*            delete, mark stale (I), or empty the value (x)
  *   ma <key> <flag>*            incr/decr, with auto-create (N, J)
  *   mn                          "MN": marks the end of a pipeline of quiet commands
  *   me <key> [b]                debug line about an item
  *
  * Each command runs in three steps:
  *  1. split the line in place and pre-parse the flags, as memcached does for
- *     all meta commands alike: one pass over the flag tokens that records
- *     what each asks for and rejects duplicates and unknown letters (first
- *     error of those two wins; later bad tokens overwrite earlier ones);
- *  2. call the store once (store_lookup, store_commit_invalidate, ...);
+ *     all meta commands alike: a flag token must start with a letter (or a
+ *     digit, then refused as an unknown flag); one pass over the flag tokens
+ *     records what each asks for and stops at a duplicate or an unknown
+ *     letter; a bad value is remembered and the pass goes on (the last
+ *     message wins). E<token> gives the CAS an item this command creates or
+ *     changes gets, instead of the next one;
+ *  2. call the store once (store_lookup, store_commit_cond, ...);
  *  3. compose the reply line: a two-letter code, then the flags that return
  *     something, in the order the client sent them, then (mg/ma with v) the
  *     value. Flags act in order too: in "mg k t T30" the t shows the TTL from
@@ -38,17 +41,23 @@
 #include "protocol/text.h"
 #include "protocol/text_parse.h"
 
-/* memcached refuses a meta line of this many words (command word included). */
+/* memcached refuses a meta line of more words than this (command word included). */
 #define META_WORDS_MAX 20
-/* Tokens split after the command word: enough to see META_WORDS_MAX words. */
-#define META_TOKENS (META_WORDS_MAX + 1)
+/* memcached's tokenizer stops after 23 words, the command word included: the
+ * tokens after the command word it looks at, more than META_WORDS_MAX. */
+#define META_TOKENS 22
 #define META_OPAQUE_MAX 32                 /* O token, the 'O' included */
+/* memcached's number readers refuse a longer token (before looking at it). */
+#define META_NUM32_CHARS_MAX 11
+#define META_NUM64_CHARS_MAX 22
+/* memcached reads the byte after M: for a bare M a space or the line end,
+ * which no mode is. */
+#define META_MODE_MISSING ' '
 #define META_FLAG_CHARS 128                /* a flag letter is 7-bit */
 #define META_KEY64_MAX (((KEY_MAX_LENGTH + 2) / 3) * 4)
 /* The longest reply line: code, 17 flags of at most a key in base64 + " b"
  * or a 20-digit number, CRLF; rounded up. */
 #define META_LINE_MAX 1024
-#define META_VLEN_MAX (INT32_MAX - 2)
 
 /* What the flags asked for (step 1). */
 struct meta_opts {
@@ -60,12 +69,15 @@ struct meta_opts {
     bool new_ttl;         /* T */
     bool has_cas;         /* C */
     bool set_stale;       /* I */
+    bool remove_value;    /* x */
+    bool has_new_cas;     /* E */
     char mode;            /* M, 0 = none */
     uint32_t client_flags;   /* F */
     int64_t exptime;         /* T */
     int64_t vivify_exptime;  /* N */
     int64_t recache;         /* R */
     uint64_t cas;            /* C */
+    uint64_t new_cas;        /* E */
     uint64_t initial;        /* J */
     uint64_t delta;          /* D */
 };
@@ -181,7 +193,7 @@ static void line_flag(struct meta_line *l, char c)
  * binary protocol) goes back in base64 whatever its item says, so the reply
  * line stays one line; memcached 1.6.45 writes such a key raw.
  */
-static bool key_is_printable(const char *key, size_t nkey)
+bool proto_key_is_printable(const char *key, size_t nkey)
 {
     for (size_t i = 0; i < nkey; i++) {
         unsigned char ch = (unsigned char)key[i];
@@ -191,11 +203,12 @@ static bool key_is_printable(const char *key, size_t nkey)
     return true;
 }
 
-/* " k<key>", the key in base64 followed by " b" when it is binary. */
+/* " k<key>", the key in base64 followed by " b" when it is binary or cannot
+ * stand raw in a line (proto_key_is_printable). */
 static void line_key(struct meta_line *l, const char *key, size_t nkey, bool binary)
 {
     line_flag(l, 'k');
-    if (!binary) {
+    if (!binary && proto_key_is_printable(key, nkey)) {
         line_add(l, key, nkey);
         return;
     }
@@ -256,27 +269,56 @@ static void line_ttl(struct meta_line *l, const item *it)
 
 /* ---------------------------------------------------------------- numbers */
 
-static struct text_token meta_arg(const struct text_token *t)
+/*
+ * memcached 1.6.45's strict readers: at most max_chars characters, all
+ * digits (no sign, no spaces; an empty string reads as 0), at most limit.
+ */
+static bool meta_digits(const char *p, size_t n, size_t max_chars, uint64_t limit,
+                        uint64_t *out)
 {
-    struct text_token a = { t->p + 1, t->len - 1 };
-    return a;
+    uint64_t v = 0;
+    if (n > max_chars)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (d > 9 || v > (limit - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
 }
 
-/* memcached's safe_strtol into an int32: a 64-bit value, then truncated. */
+/* A signed 32-bit number: an optional '-', then digits. */
+static bool meta_num_i32(const char *p, size_t n, int64_t *out)
+{
+    bool neg = n > 0 && p[0] == '-';
+    uint64_t v;
+    if (n > META_NUM32_CHARS_MAX ||
+        !meta_digits(p + neg, n - neg, META_NUM32_CHARS_MAX, (uint64_t)INT32_MAX + neg, &v))
+        return false;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return true;
+}
+
+/* A flag's value: the token after its letter, which must not be empty. */
 static bool meta_i32(const struct text_token *t, int64_t *out)
 {
-    struct text_token a = meta_arg(t);
-    int64_t v;
-    if (!text_parse_i64(&a, &v))
+    return t->len > 1 && meta_num_i32(t->p + 1, t->len - 1, out);
+}
+
+static bool meta_u32(const struct text_token *t, uint32_t *out)
+{
+    uint64_t v;
+    if (t->len < 2 || !meta_digits(t->p + 1, t->len - 1, META_NUM32_CHARS_MAX, UINT32_MAX, &v))
         return false;
-    *out = (int32_t)v;
+    *out = (uint32_t)v;
     return true;
 }
 
 static bool meta_u64(const struct text_token *t, uint64_t *out)
 {
-    struct text_token a = meta_arg(t);
-    return text_parse_u64(&a, out);
+    return t->len > 1 && meta_digits(t->p + 1, t->len - 1, META_NUM64_CHARS_MAX, UINT64_MAX, out);
 }
 
 /* ---------------------------------------------------------------- step 1: flags */
@@ -292,11 +334,14 @@ static const char *meta_decode_key(struct meta_cmd *mc)
     return NULL;
 }
 
-/* One flag with a value; returns an error line or NULL. */
+/*
+ * One flag with a value; returns an error line, MSG_BAD_FORMAT for the F
+ * flag's (memcached sets no message of its own there, so an earlier one
+ * stays: see meta_parse_flags), or NULL.
+ */
 static const char *meta_flag_value(struct meta_cmd *mc, const struct text_token *t)
 {
     struct meta_opts *o = &mc->o;
-    uint64_t u;
     switch (t->p[0]) {
     case 'N':
         o->vivify = true;
@@ -307,20 +352,15 @@ static const char *meta_flag_value(struct meta_cmd *mc, const struct text_token 
     case 'R':
         return meta_i32(t, &o->recache) ? NULL : MSG_META_BAD_TOKEN;
     case 'F':
-        /* memcached sets no message of its own here: the default one shows. */
-        if (t->len > 1 && t->p[1] == '-')
-            return MSG_BAD_FORMAT;
-        if (!meta_u64(t, &u))
-            return MSG_BAD_FORMAT;
-        o->client_flags = (uint32_t)u;
-        return NULL;
+        return meta_u32(t, &o->client_flags) ? NULL : MSG_BAD_FORMAT;
     case 'C':
-        o->has_cas = true;
-        return meta_u64(t, &o->cas) ? NULL : MSG_META_BAD_TOKEN;
+        o->has_cas = meta_u64(t, &o->cas);
+        return o->has_cas ? NULL : MSG_META_BAD_TOKEN;
+    case 'E':
+        o->has_new_cas = meta_u64(t, &o->new_cas);
+        return o->has_new_cas ? NULL : MSG_META_BAD_TOKEN;
     case 'M':
-        if (t->len != 2)
-            return MSG_META_M_LENGTH;
-        o->mode = t->p[1];
+        o->mode = t->len > 1 ? t->p[1] : META_MODE_MISSING;
         return NULL;
     case 'J':
         return meta_u64(t, &o->initial) ? NULL : MSG_META_BAD_INITIAL;
@@ -334,12 +374,14 @@ static const char *meta_flag_value(struct meta_cmd *mc, const struct text_token 
 /*
  * The flag letters every meta command accepts (each then uses the ones it
  * knows): a duplicate or an unknown letter stops at once; a bad value is
- * remembered and the pass goes on, a later bad value replacing it.
+ * remembered and the pass goes on, a later bad value replacing it (a bad F
+ * only when no other came first: memcached's F sets no message).
  */
 static const char *meta_parse_flags(struct meta_cmd *mc)
 {
     bool seen[META_FLAG_CHARS] = { false };
     const char *err = NULL;
+    bool bad = false;
     struct meta_opts *o = &mc->o;
     memset(o, 0, sizeof(*o));
     o->delta = 1;
@@ -354,7 +396,8 @@ static const char *meta_parse_flags(struct meta_cmd *mc)
         case 'b':
             e = meta_decode_key(mc);
             break;
-        case 'N': case 'T': case 'R': case 'F': case 'C': case 'M': case 'J': case 'D':
+        case 'N': case 'T': case 'R': case 'F': case 'C': case 'E': case 'M': case 'J':
+        case 'D':
             e = meta_flag_value(mc, t);
             break;
         case 'v':
@@ -369,16 +412,22 @@ static const char *meta_parse_flags(struct meta_cmd *mc)
         case 'I':
             o->set_stale = true;
             break;
+        case 'x':
+            o->remove_value = true;
+            break;
         case 'O': case 'P': case 'L': case 'k': case 's': case 't': case 'c':
         case 'f': case 'h': case 'l':
             break;
         default:
             return MSG_META_BAD_FLAG;
         }
-        if (e != NULL)
-            err = e;
+        if (e != NULL) {
+            bad = true;
+            if (c != 'F')
+                err = e;
+        }
     }
-    return err;
+    return bad && err == NULL ? MSG_BAD_FORMAT : err;
 }
 
 static bool meta_opaque_ok(const struct meta_cmd *mc)
@@ -394,6 +443,12 @@ static void meta_error(struct meta_cmd *mc, const char *msg)
     reply_add_str(mc->rq->out, msg);
 }
 
+/* The CAS E gives an item this command creates or changes; NULL: the next. */
+static const uint64_t *meta_new_cas(const struct meta_cmd *mc)
+{
+    return mc->o.has_new_cas ? &mc->o.new_cas : NULL;
+}
+
 /* Each command's state, on its handler's stack. */
 static void meta_start(struct meta_cmd *mc, struct text_req *rq)
 {
@@ -406,37 +461,64 @@ static void meta_start(struct meta_cmd *mc, struct text_req *rq)
 }
 
 /*
- * Splits the line: key first, flags from first_flag. Returns the number of
- * words (command word included); more than the table holds counts as too many.
+ * Whether memcached's tokenizer takes the flag tokens: each must start with
+ * a letter (its range 'A'..'z' takes in [ \ ] ^ _ `) or a digit.
  */
-static size_t meta_split(struct meta_cmd *mc)
+static bool meta_flags_tokenize(const struct meta_cmd *mc)
+{
+    for (size_t i = mc->first_flag; i < mc->ntok; i++) {
+        char c = mc->tok[i].p[0];
+        if (!(c >= 'A' && c <= 'z') && !(c >= '0' && c <= '9'))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Splits the line: key first, flags from first_flag. Returns the number of
+ * words (command word included); more than the table holds counts as too
+ * many. 0 when memcached's tokenizer refuses the line (meta_flags_tokenize).
+ */
+static size_t meta_split(struct meta_cmd *mc, size_t first_flag)
 {
     const char *p = mc->rq->rest;
     const char *end = mc->rq->line.end;
+    mc->first_flag = first_flag;
     mc->ntok = text_tokenize(&p, end, mc->tok, META_TOKENS);
     bool more = text_skip_spaces(p, end) != end;
     mc->key = mc->ntok > 0 ? mc->tok[0].p : NULL;
     mc->nkey = mc->ntok > 0 ? mc->tok[0].len : 0;
+    if (!meta_flags_tokenize(mc))
+        return 0;
     return 1 + mc->ntok + (more ? 1 : 0);
 }
 
 /*
+ * memcached's pre-parse, for every meta command with a key: the key's
+ * length, the number of words, then the flags. Returns an error line or NULL.
+ */
+static const char *meta_preparse(struct meta_cmd *mc, size_t words)
+{
+    if (mc->tok[0].len > KEY_MAX_LENGTH)
+        return MSG_BAD_FORMAT;
+    if (words > META_WORDS_MAX)
+        return MSG_META_FLAGS_LONG;
+    return meta_parse_flags(mc);
+}
+
+/*
  * The checks mg, md and ma share, in memcached's order. Returns false when
- * an error was answered.
+ * an error was answered; flag_error (ma's) replaces every message of the
+ * pre-parse.
  */
 static bool meta_prepare(struct meta_cmd *mc, const char *flag_error)
 {
-    size_t words = meta_split(mc);
-    mc->first_flag = 1;
-    if (mc->ntok == 0 || mc->tok[0].len > KEY_MAX_LENGTH) {
+    size_t words = meta_split(mc, 1);
+    if (words == 0 || mc->ntok == 0) {
         meta_error(mc, MSG_BAD_FORMAT);
         return false;
     }
-    if (words >= META_WORDS_MAX) {
-        meta_error(mc, MSG_META_FLAGS_LONG);
-        return false;
-    }
-    const char *err = meta_parse_flags(mc);
+    const char *err = meta_preparse(mc, words);
     if (err != NULL) {
         meta_error(mc, flag_error != NULL ? flag_error : err);
         return false;
@@ -516,8 +598,7 @@ static void mg_hit_flags(struct meta_cmd *mc, struct meta_line *l, struct mg_sta
             line_token(l, t);
             break;
         case 'k':
-            line_key(l, item_key(it), item_nkey(it),
-                     item_key_binary(it) || !key_is_printable(item_key(it), item_nkey(it)));
+            line_key(l, item_key(it), item_nkey(it), item_key_binary(it));
             break;
         default:
             break;
@@ -557,6 +638,9 @@ static void mg_hit(struct meta_cmd *mc, struct mg_state *st)
     struct meta_line l;
     struct reply *out = mc->rq->out;
     item *it = st->it;
+    /* C: the client has this version already, so no value. */
+    if (mc->o.has_cas && item_cas(it) == mc->o.cas)
+        mc->o.value = false;
     if (mc->o.value) {
         line_start(&l, MSG_META_VA);
         line_u64(&l, item_nvalue(it));
@@ -581,7 +665,7 @@ void proto_meta_get(struct text_req *rq, unsigned arg)
     if (!meta_prepare(mc, NULL))
         return;
     struct store_lookup_opts opt = { mc->o.no_update, mc->o.vivify, mc->o.vivify_exptime,
-                                     mc->o.key_binary };
+                                     mc->o.key_binary, meta_new_cas(mc) };
     struct mg_state st = { NULL, { false, 0, false }, false, false };
     enum store_miss why = STORE_HIT;
     st.it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &st.hit, &why);
@@ -638,7 +722,7 @@ static void ms_no_item(struct meta_cmd *mc, enum store_result why, size_t vlen)
     store_delete(mc->store, mc->key, mc->nkey, 0, NULL);
 }
 
-static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas)
+static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas, size_t nvalue)
 {
     const char *code;
     switch (res) {
@@ -674,16 +758,26 @@ static void ms_reply(struct meta_cmd *mc, enum store_result res, uint64_t cas)
         } else if (t->p[0] == 'c') {
             line_flag(&l, 'c');
             line_u64(&l, res == STORE_OK ? cas : 0);
+        } else if (t->p[0] == 's') {
+            line_flag(&l, 's');
+            line_u64(&l, nvalue);
         }
     }
     line_send(mc, &l);
+}
+
+/* Append and prepend with N create the item on a miss, with N's exptime. */
+static bool ms_vivifies(const struct meta_cmd *mc, enum store_mode mode)
+{
+    return mc->o.vivify && (mode == STORE_APPEND || mode == STORE_PREPEND);
 }
 
 /* The value, once its item is filled (text_block_item): store, answer. */
 static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen)
 {
     enum store_result why;
-    int64_t exptime = mc->o.new_ttl ? mc->o.exptime : 0;
+    bool vivify = ms_vivifies(mc, mode);
+    int64_t exptime = vivify ? mc->o.vivify_exptime : mc->o.new_ttl ? mc->o.exptime : 0;
     struct text_item_spec spec = { mc->key, mc->nkey, mc->o.client_flags, exptime, vlen };
     item *it = text_block_item(mc->rq, &spec, &why);
     if (it == NULL) {
@@ -697,11 +791,12 @@ static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen)
     counter_inc(&mc->ctr->cmd_set);
     counter_inc(&mc->ctr->cls[cls].cmd_set);
     uint64_t cas = 0;
-    enum store_result res = store_commit_invalidate(mc->store, it, mode, mc->o.cas,
-                                              mc->o.set_stale, &cas);
+    size_t nvalue = vlen;
+    struct store_commit_cond c = { mode, mc->o.cas, mc->o.set_stale, vivify, meta_new_cas(mc) };
+    enum store_result res = store_commit_cond(mc->store, it, &c, &cas, &nvalue);
     if (mode == STORE_CAS)
         proto_count_cas(mc->ctr, cls, res);
-    ms_reply(mc, res, cas);
+    ms_reply(mc, res, cas, nvalue);
 }
 
 /* ms <key> <datalen> <flag>*: memcached's checks in its order. */
@@ -709,25 +804,16 @@ void proto_meta_set(struct text_req *rq, unsigned arg)
 {
     struct meta_cmd cmd, *mc = &cmd;
     meta_start(mc, rq);
-    size_t words = meta_split(mc);
-    mc->first_flag = 2;
+    size_t words = meta_split(mc, 2);
     int64_t vlen;
-    if (mc->tok[0].len > KEY_MAX_LENGTH || mc->ntok < 2) {
+    /* Up to the length nothing is swallowed: the block's size is not known. */
+    if (words == 0 || mc->ntok < 2 ||
+        !meta_num_i32(mc->tok[1].p, mc->tok[1].len, &vlen) || vlen < 0) {
         meta_error(mc, MSG_BAD_FORMAT);
         return;
     }
-    if (words >= META_WORDS_MAX) {
-        meta_error(mc, MSG_META_SET_FLAGS_LONG);
-        return;
-    }
-    if (!text_parse_i64(&mc->tok[1], &vlen) || vlen < 0 || vlen > META_VLEN_MAX) {
-        meta_error(mc, MSG_BAD_FORMAT);
-        return;
-    }
-    const char *err = meta_parse_flags(mc);
     enum store_mode mode = STORE_SET;
-    if (err == NULL && !meta_opaque_ok(mc))
-        err = MSG_META_OPAQUE_LONG;
+    const char *err = meta_preparse(mc, words);
     if (err == NULL && !ms_mode(mc->o.mode, &mode))
         err = MSG_META_SET_MODE;
     if (err != NULL) {
@@ -741,6 +827,10 @@ void proto_meta_set(struct text_req *rq, unsigned arg)
         ms_no_item(mc, STORE_TOO_LARGE, (size_t)vlen);
         return;
     }
+    if (!meta_opaque_ok(mc)) {
+        ms_refuse(mc, MSG_META_OPAQUE_LONG, (size_t)vlen);
+        return;
+    }
     ms_store(mc, mode, (size_t)vlen);
 }
 
@@ -750,10 +840,11 @@ void proto_meta_delete(struct text_req *rq, unsigned arg)
 {
     struct meta_cmd cmd, *mc = &cmd;
     meta_start(mc, rq);
-    if (!meta_prepare(mc, MSG_META_BAD_OR_DUP))
+    if (!meta_prepare(mc, NULL))
         return;
     struct store_delete_cond d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
-                                mc->o.new_ttl, mc->o.exptime };
+                                   mc->o.new_ttl, mc->o.exptime, mc->o.remove_value,
+                                   mc->o.client_flags, meta_new_cas(mc) };
     unsigned cls = 0;
     enum store_result res = store_delete_cond(mc->store, mc->key, mc->nkey, &d, &cls);
     const char *code = MSG_META_HD;
@@ -838,7 +929,7 @@ static void ma_hit(struct meta_cmd *mc, item *it, uint64_t result, bool created)
         }
     }
     store_release(mc->store, it);
-    if (mc->o.quiet && !created)
+    if (mc->o.quiet)
         return;
     if (mc->o.value) {
         line_add(&l, MSG_CRLF, MSG_LEN(MSG_CRLF));
@@ -870,7 +961,7 @@ void proto_meta_arith(struct text_req *rq, unsigned arg)
     }
     /* Created without an exptime: ma_hit applies N's and T's in the flags' order. */
     struct store_arith_cond a = { incr, mc->o.delta, mc->o.has_cas, mc->o.cas,
-                                  mc->o.vivify, mc->o.initial, 0 };
+                                  mc->o.vivify, mc->o.initial, 0, meta_new_cas(mc) };
     uint64_t result = 0;
     bool created = false;
     item *it = NULL;
@@ -906,28 +997,27 @@ void proto_meta_arith(struct text_req *rq, unsigned arg)
 /* ---------------------------------------------------------------- me, mn */
 
 /*
- * me <key> [b]: memcached's debug line. exp is printed as memcached 1.6.18
- * prints it (now - exptime, so a future expiry shows negative; -1 for none);
- * cls and size are ours (our classes and item headers differ).
+ * me <key> [b]: memcached's debug line. exp is the TTL left, as memcached
+ * 1.6.45 prints it (-1 for none); cls and size are ours (our classes and
+ * item headers differ). A key echoes as mg's k does. memcached honours b
+ * only when another word follows it (it counts the words off by one); we
+ * honour it always.
  */
 void proto_meta_debug(struct text_req *rq, unsigned arg)
 {
     struct meta_cmd cmd, *mc = &cmd;
     meta_start(mc, rq);
-    meta_split(mc);
-    if (mc->ntok == 0 || mc->tok[0].len > KEY_MAX_LENGTH) {
+    if (meta_split(mc, 1) == 0 || mc->ntok == 0 || mc->tok[0].len > KEY_MAX_LENGTH) {
         meta_error(mc, MSG_BAD_FORMAT);
         return;
     }
-    if (mc->ntok >= 2 && text_token_is(&mc->tok[1], "b")) {
-        const char *err = meta_decode_key(mc);
-        if (err != NULL) {
-            meta_error(mc, err);
-            return;
-        }
+    /* A key that does not decode: memcached's me says bad command line format. */
+    if (mc->ntok >= 2 && text_token_is(&mc->tok[1], "b") && meta_decode_key(mc) != NULL) {
+        meta_error(mc, MSG_BAD_FORMAT);
+        return;
     }
     counter_inc(&mc->ctr->cmd_meta);
-    struct store_lookup_opts opt = { true, false, 0, false };
+    struct store_lookup_opts opt = { true, false, 0, false, NULL };
     struct store_lookup_before hit;
     item *it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &hit, NULL);
     if (it == NULL) {
@@ -939,7 +1029,7 @@ void proto_meta_debug(struct text_req *rq, unsigned arg)
     rel_time_t exp = item_exptime(it);
     char tail[META_LINE_MAX / 4];
     line_start(&l, MSG_META_ME);
-    if (mc->o.key_binary) {
+    if (item_key_binary(it) || !proto_key_is_printable(item_key(it), item_nkey(it))) {
         char enc[META_KEY64_MAX];
         line_add(&l, enc, proto_b64_encode(item_key(it), item_nkey(it), enc));
     } else {
@@ -947,7 +1037,7 @@ void proto_meta_debug(struct text_req *rq, unsigned arg)
     }
     int n = snprintf(tail, sizeof(tail),
                      " exp=%" PRId32 " la=%" PRIu32 " cas=%" PRIu64 " fetch=%s cls=%u size=%zu",
-                     exp == 0 ? -1 : (int32_t)(now - exp), (uint32_t)(now - hit.atime),
+                     exp == 0 ? -1 : (int32_t)(exp - now), (uint32_t)(now - hit.atime),
                      item_cas(it), hit.was_fetched ? "yes" : "no", item_class(it),
                      store_item_total_size(mc->store, it));
     line_add(&l, tail, (size_t)n);

@@ -474,6 +474,9 @@ struct store {
     _Atomic uint64_t cas_seq;   /* last CAS handed out */
     _Atomic uint64_t flush_word;
     _Atomic uint64_t oldest_cas;  /* items with a smaller CAS are flushed; 0 = none */
+    /* When oldest_cas was set: an item with a smaller CAS that a client chose
+     * (meta E) after that flush was stored later, so it is not flushed. */
+    _Atomic rel_time_t oldest_cas_at;
 };
 
 /* ---- item layout ---- */
@@ -756,6 +759,9 @@ size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue);
 void it_link_locked(store *s, item *it, uint64_t hv);
 void it_unlink_locked(store *s, item *it, uint64_t hv);
 void it_replace_locked(store *s, item *old, item *it, uint64_t hv);
+/* The same with the CAS the client chose (cas NULL: the next one). */
+void it_link_cas_locked(store *s, item *it, uint64_t hv, const uint64_t *cas);
+void it_replace_cas_locked(store *s, item *old, item *it, uint64_t hv, const uint64_t *cas);
 /* A resumed item (restart.c) goes back into the hash table and into the
  * LRU segment it was in (COLD when the LRU is flat), keeping its CAS and
  * times: refcount 1, LINKED. */

@@ -183,7 +183,8 @@ static bool it_is_flushed(store *s, item *it, rel_time_t now)
             return true;
     }
     uint64_t oc = atomic_load_explicit(&s->oldest_cas, memory_order_acquire);
-    return oc != 0 && (iflags_get(it) & ITEM_HAS_CAS) && item_cas(it) < oc;
+    return oc != 0 && (iflags_get(it) & ITEM_HAS_CAS) && item_cas(it) < oc &&
+           item_atime(it) <= atomic_load_explicit(&s->oldest_cas_at, memory_order_relaxed);
 }
 
 static bool it_is_expired(const item *it, rel_time_t now)
@@ -383,13 +384,16 @@ static inline void lru_balance_locked(store *s, struct slab_class *sc)
 
 /* ---- linking (stripe lock held) ---- */
 
-/* Links a new item: new CAS, hash table, LRU head; the link takes its own
- * reference. The key's stripe lock held; takes the class's lru_lock. */
-void it_link_locked(store *s, item *it, uint64_t hv)
+/* Links a new item: new CAS (or *cas, one the client chose: memcached's E
+ * flag), hash table, LRU head; the link takes its own reference. The key's
+ * stripe lock held; takes the class's lru_lock. */
+void it_link_cas_locked(store *s, item *it, uint64_t hv, const uint64_t *cas)
 {
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));  /* linked twice, or free */
-    if (s->cfg.use_cas)
+    if (cas != NULL)
+        it_set_cas(s, it, *cas);
+    else if (s->cfg.use_cas)
         it_set_cas(s, it, it_next_cas(s));
     else
         it_next_cas(s);   /* the counter still counts mutations */
@@ -442,10 +446,20 @@ void it_unlink_locked(store *s, item *it, uint64_t hv)
 }
 
 /* old's place under the key goes to it. The key's stripe lock held. */
-void it_replace_locked(store *s, item *old, item *it, uint64_t hv)
+void it_link_locked(store *s, item *it, uint64_t hv)
+{
+    it_link_cas_locked(s, it, hv, NULL);
+}
+
+void it_replace_cas_locked(store *s, item *old, item *it, uint64_t hv, const uint64_t *cas)
 {
     it_unlink_locked(s, old, hv);
-    it_link_locked(s, it, hv);
+    it_link_cas_locked(s, it, hv, cas);
+}
+
+void it_replace_locked(store *s, item *old, item *it, uint64_t hv)
+{
+    it_replace_cas_locked(s, old, it, hv, NULL);
 }
 
 /* Refreshes a hit's atime at most once per LRU_BUMP_INTERVAL; in flat mode

@@ -184,6 +184,7 @@ store *store_create(const struct store_config *cfg, char *err, size_t errlen)
     atomic_init(&s->cas_seq, 0);
     atomic_init(&s->flush_word, 0);
     atomic_init(&s->oldest_cas, 0);
+    atomic_init(&s->oldest_cas_at, 0);
     lru_init(s);
     if (slab_classes_init(s, err, errlen) != 0) {
         free(s);
@@ -277,14 +278,14 @@ static void after_write(store *s)
  * caller's references to it and old are left to the caller. True if swapped.
  */
 static bool swap_if_same(store *s, item *old, item *it, const struct key_lock *k,
-                         bool keep_exptime, uint64_t *cas_out)
+                         bool keep_exptime, const uint64_t *new_cas, uint64_t *cas_out)
 {
     key_lock(k);
     bool same = find_live_locked(s, item_key(old), old->nkey, k->hv, NULL) == old;
     if (same) {
         if (keep_exptime)
             atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
-        it_replace_locked(s, old, it, k->hv);
+        it_replace_cas_locked(s, old, it, k->hv, new_cas);
         if (cas_out != NULL)
             *cas_out = item_cas(it);
     }
@@ -356,12 +357,12 @@ item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
     return it_alloc(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
 }
 
-/* set/add/replace/cas under the stripe lock: links it or says why not. */
-static enum store_result commit_plain_locked(store *s, item *it, enum store_mode mode,
-                                             uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
+/* set/add/replace/cas under the stripe lock: links it (with c's CAS) or says why not. */
+static enum store_result commit_plain_locked(store *s, item *it, const struct store_commit_cond *c,
+                                             uint64_t hv, uint64_t *cas_out)
 {
     item *old = find_live_locked(s, item_key(it), it->nkey, hv, NULL);
-    switch (mode) {
+    switch (c->mode) {
     case STORE_ADD:
         if (old != NULL) {
             it_bump_locked(s, old, clock_now());
@@ -375,16 +376,16 @@ static enum store_result commit_plain_locked(store *s, item *it, enum store_mode
     case STORE_CAS:
         if (old == NULL)
             return STORE_NOT_FOUND;
-        if (item_cas(old) != cas_in)
+        if (item_cas(old) != c->cas)
             return STORE_EXISTS;
         break;
     default:
         break;
     }
     if (old != NULL)
-        it_replace_locked(s, old, it, hv);
+        it_replace_cas_locked(s, old, it, hv, c->new_cas);
     else
-        it_link_locked(s, it, hv);
+        it_link_cas_locked(s, it, hv, c->new_cas);
     if (cas_out != NULL)
         *cas_out = item_cas(it);
     return STORE_OK;
@@ -392,17 +393,26 @@ static enum store_result commit_plain_locked(store *s, item *it, enum store_mode
 
 /*
  * append/prepend: the old value plus the caller's bytes go into a new item
- * (maybe of a larger class) that keeps the old flags and exptime.
+ * (maybe of a larger class) that keeps the old flags and exptime. On a miss
+ * with c->vivify the caller's item is stored as it is (memcached's ms MA N).
  */
-static enum store_result commit_concat(store *s, item *add, bool append, uint64_t cas_in,
-                                       const struct key_lock *k, uint64_t *cas_out)
+static enum store_result commit_concat(store *s, item *add, const struct store_commit_cond *c,
+                                       const struct key_lock *k, uint64_t *cas_out,
+                                       size_t *nvalue_out)
 {
     const char *key = item_key(add);
     size_t nkey = add->nkey;
     for (;;) {
         key_lock(k);
         item *old = find_live_locked(s, key, nkey, k->hv, NULL);
-        if (old == NULL || (cas_in != 0 && item_cas(old) != cas_in)) {
+        if (old == NULL && c->vivify) {
+            it_link_cas_locked(s, add, k->hv, c->new_cas);
+            if (cas_out != NULL)
+                *cas_out = item_cas(add);
+            key_unlock(k);
+            return STORE_OK;
+        }
+        if (old == NULL || (c->cas != 0 && item_cas(old) != c->cas)) {
             key_unlock(k);
             return old == NULL ? STORE_NOT_STORED : STORE_EXISTS;
         }
@@ -416,34 +426,48 @@ static enum store_result commit_concat(store *s, item *add, bool append, uint64_
             it_unref(s, old);
             return why;
         }
+        bool append = c->mode == STORE_APPEND;
         const item *first = append ? old : add, *second = append ? add : old;
         value_copy(s, it, 0, first);
         value_copy(s, it, first->nvalue, second);
 
-        bool same = swap_if_same(s, old, it, k, true, cas_out);
+        bool same = swap_if_same(s, old, it, k, true, c->new_cas, cas_out);
         it_unref(s, it);
         it_unref(s, old);
-        if (same)
+        if (same) {
+            if (nvalue_out != NULL)
+                *nvalue_out = total;
             return STORE_OK;
+        }
     }
 }
 
-enum store_result store_commit(store *s, item *it, enum store_mode mode,
-                               uint64_t cas_in, uint64_t *cas_out)
+/* store_commit and the plain modes of store_commit_cond. */
+static enum store_result commit(store *s, item *it, const struct store_commit_cond *c,
+                                uint64_t *cas_out, size_t *nvalue_out)
 {
     struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res;
-    if (mode == STORE_APPEND || mode == STORE_PREPEND) {
-        res = commit_concat(s, it, mode == STORE_APPEND, cas_in, &k, cas_out);
+    if (nvalue_out != NULL)
+        *nvalue_out = it->nvalue;
+    if (c->mode == STORE_APPEND || c->mode == STORE_PREPEND) {
+        res = commit_concat(s, it, c, &k, cas_out, nvalue_out);
         it_unref(s, it);
     } else {
         key_lock(&k);
-        res = commit_plain_locked(s, it, mode, cas_in, k.hv, cas_out);
+        res = commit_plain_locked(s, it, c, k.hv, cas_out);
         key_unlock(&k);
         it_unref(s, it);
     }
     after_write(s);
     return res;
+}
+
+enum store_result store_commit(store *s, item *it, enum store_mode mode,
+                               uint64_t cas_in, uint64_t *cas_out)
+{
+    struct store_commit_cond c = { .mode = mode, .cas = cas_in };
+    return commit(s, it, &c, cas_out, NULL);
 }
 
 struct delete_arg {
@@ -547,12 +571,12 @@ static uint64_t arith_apply(uint64_t v, bool incr, uint64_t delta)
 
 /* Rewrites it in place (nobody else holds it). Stripe lock held. */
 static void arith_in_place_locked(store *s, item *it, const char *digits, size_t len,
-                                  uint64_t *cas_out)
+                                  const uint64_t *new_cas, uint64_t *cas_out)
 {
     char *v = item_value_mut(it);
     memcpy(v, digits, len);
     memset(v + len, ' ', it->nvalue - len);
-    uint64_t cas = it_next_cas(s);
+    uint64_t cas = new_cas != NULL ? *new_cas : it_next_cas(s);
     it_set_cas(s, it, cas);
     if (cas_out != NULL)
         *cas_out = item_cas(it);
@@ -561,20 +585,20 @@ static void arith_in_place_locked(store *s, item *it, const char *digits, size_t
 /* store_arith_cond on a miss with vivify (binary incr on a miss too): stores the
  * initial number as it is. */
 static enum store_result arith_vivify(store *s, const char *key, size_t nkey,
-                                      const struct key_lock *k, uint64_t initial,
-                                      int64_t exptime, item **it_out)
+                                      const struct key_lock *k,
+                                      const struct store_arith_cond *a, item **it_out)
 {
     char digits[DECIMAL_U64_MAX];
-    size_t len = decimal_u64(digits, initial);
+    size_t len = decimal_u64(digits, a->initial);
     enum store_result why = STORE_OK;
-    item *it = it_alloc(s, key, nkey, 0, clock_exptime(exptime), len, &why);
+    item *it = it_alloc(s, key, nkey, 0, clock_exptime(a->vivify_exptime), len, &why);
     if (it == NULL)
         return STORE_NO_MEMORY;
     item_value_write(s, it, 0, digits, len);
     key_lock(k);
     bool taken = find_live_locked(s, key, nkey, k->hv, NULL) != NULL;
     if (!taken)
-        it_link_locked(s, it, k->hv);
+        it_link_cas_locked(s, it, k->hv, a->new_cas);
     key_unlock(k);
     if (taken) {
         it_unref(s, it);
@@ -604,8 +628,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             key_unlock(&k);
             if (!a->vivify)
                 return STORE_NOT_FOUND;
-            enum store_result r = arith_vivify(s, key, nkey, &k, a->initial,
-                                               a->vivify_exptime, it_out);
+            enum store_result r = arith_vivify(s, key, nkey, &k, a, it_out);
             *created = r == STORE_OK;
             *result = a->initial;
             return r;
@@ -625,7 +648,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
         size_t len = decimal_u64(digits, v);
         if (len <= old->nvalue && it_kind(old) == IT_PLAIN &&
             atomic_load_explicit(&old->refcount, memory_order_acquire) == 1) {
-            arith_in_place_locked(s, old, digits, len, cas_out);
+            arith_in_place_locked(s, old, digits, len, a->new_cas, cas_out);
             if (it_out != NULL) {
                 it_ref(old);
                 *it_out = old;
@@ -642,7 +665,7 @@ static enum store_result arith_core(store *s, const char *key, size_t nkey,
             return STORE_NO_MEMORY;
         }
         item_value_write(s, it, 0, digits, len);
-        bool same = swap_if_same(s, old, it, &k, true, cas_out);
+        bool same = swap_if_same(s, old, it, &k, true, a->new_cas, cas_out);
         it_unref(s, old);
         if (same) {
             after_write(s);
@@ -685,6 +708,7 @@ void store_flush(store *s, int64_t delay)
     }
     if (s->cfg.use_cas) {
         uint64_t next = atomic_load_explicit(&s->cas_seq, memory_order_relaxed) + 1;
+        atomic_store_explicit(&s->oldest_cas_at, now, memory_order_relaxed);
         atomic_store_explicit(&s->oldest_cas, next, memory_order_release);
         atomic_store_explicit(&s->flush_word, 0, memory_order_release);
     } else {
@@ -756,7 +780,7 @@ item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lo
         if (it != NULL) {
             it_ref(it);
         } else if (fresh != NULL) {
-            it_link_locked(s, fresh, k.hv);     /* our reference stays with the caller */
+            it_link_cas_locked(s, fresh, k.hv, opt->new_cas);   /* our reference stays with the caller */
             it = fresh;
             fresh = NULL;
             hit->created = true;
@@ -784,25 +808,27 @@ item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lo
     }
 }
 
-enum store_result store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                          uint64_t cas_in, bool invalidate, uint64_t *cas_out)
+enum store_result store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                    uint64_t *cas_out, size_t *nvalue_out)
 {
-    if (!invalidate || mode != STORE_CAS)
-        return store_commit(s, it, mode, cas_in, cas_out);
+    if (!c->invalidate || c->mode != STORE_CAS)
+        return commit(s, it, c, cas_out, nvalue_out);
+    if (nvalue_out != NULL)
+        *nvalue_out = it->nvalue;
     struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
     enum store_result res = STORE_OK;
     item *old = lock_and_find(s, &k, item_key(it), it->nkey, NULL);
     if (old == NULL) {
         res = STORE_NOT_FOUND;
-    } else if (item_cas(old) == cas_in) {
-        it_replace_locked(s, old, it, k.hv);
-    } else if (cas_in < item_cas(old)) {
+    } else if (item_cas(old) == c->cas) {
+        it_replace_cas_locked(s, old, it, k.hv, c->new_cas);
+    } else if (c->cas < item_cas(old)) {
         /* An older writer may still store, but only as a stale value. */
         atomic_store_explicit(&it->exptime, item_exptime(old), memory_order_relaxed);
         atomic_fetch_or_explicit(&it->iflags,
                                  (uint8_t)(ITEM_STALE | (marks_of(old) & ITEM_TOKEN_SENT)),
                                  memory_order_relaxed);
-        it_replace_locked(s, old, it, k.hv);
+        it_replace_cas_locked(s, old, it, k.hv, c->new_cas);
     } else {
         res = STORE_EXISTS;
     }
@@ -814,15 +840,23 @@ enum store_result store_commit_invalidate(store *s, item *it, enum store_mode mo
     return res;
 }
 
-/* A copy of old marked stale (token mark cleared, so the next reader wins). */
-static item *stale_copy(store *s, item *old, const struct store_delete_cond *d)
+/*
+ * The item a conditional delete keeps in old's place: a copy marked stale
+ * (token mark cleared, so the next reader wins), or with remove_value an
+ * empty one with d's flags (stale too when asked).
+ */
+static item *kept_copy(store *s, item *old, const struct store_delete_cond *d)
 {
-    rel_time_t exp = d->touch ? clock_exptime(d->exptime) : item_exptime(old);
-    item *it = it_alloc(s, item_key(old), old->nkey, item_flags(old), exp, old->nvalue, NULL);
+    rel_time_t exp = d->touch ? clock_exptime(d->exptime)
+                              : d->remove_value ? 0 : item_exptime(old);
+    uint32_t flags = d->remove_value ? d->flags : item_flags(old);
+    uint32_t nvalue = d->remove_value ? 0 : old->nvalue;
+    item *it = it_alloc(s, item_key(old), old->nkey, flags, exp, nvalue, NULL);
     if (it == NULL)
         return NULL;
-    value_copy(s, it, 0, old);
-    uint8_t marks = (uint8_t)((marks_of(old) & ITEM_KEY_BINARY) | ITEM_STALE);
+    if (!d->remove_value)
+        value_copy(s, it, 0, old);
+    uint8_t marks = (uint8_t)((marks_of(old) & ITEM_KEY_BINARY) | (d->stale ? ITEM_STALE : 0));
     atomic_fetch_or_explicit(&it->iflags, marks, memory_order_relaxed);
     return it;
 }
@@ -841,7 +875,7 @@ enum store_result store_delete_cond(store *s, const char *key, size_t nkey,
         }
         if (cls != NULL)
             *cls = old->cls;
-        if (!d->stale) {
+        if (!d->stale && !d->remove_value) {
             it_unlink_locked(s, old, k.hv);
             key_unlock(&k);
             return STORE_OK;
@@ -849,12 +883,15 @@ enum store_result store_delete_cond(store *s, const char *key, size_t nkey,
         it_ref(old);
         key_unlock(&k);
 
-        item *it = stale_copy(s, old, d);
+        item *it = kept_copy(s, old, d);
         if (it == NULL) {
             it_unref(s, old);
             return STORE_NO_MEMORY;
         }
-        bool same = swap_if_same(s, old, it, &k, false, NULL);
+        /* An emptied item keeps its CAS; a stale one gets a new one. */
+        uint64_t old_cas = item_cas(old);
+        const uint64_t *cas = d->new_cas != NULL ? d->new_cas : d->stale ? NULL : &old_cas;
+        bool same = swap_if_same(s, old, it, &k, false, cas, NULL);
         it_unref(s, it);
         it_unref(s, old);
         if (same) {

@@ -591,6 +591,7 @@ struct store_lookup_opts {
     bool vivify;             /* on a miss create an empty item... */
     int64_t vivify_exptime;  /* ...with this exptime (protocol value), token mark set, */
     bool key_binary;         /* ...and marked as having a binary key (item_key_binary) */
+    const uint64_t *new_cas; /* ...with this CAS (memcached's E flag); NULL: the next */
 };
 
 /* The item's state from before the lookup. */
@@ -608,21 +609,36 @@ struct store_lookup_before {
 item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lookup_opts *opt,
                    struct store_lookup_before *hit, enum store_miss *why);
 
+/* How a meta store (ms) commits: store_commit's mode and CAS, and more. */
+struct store_commit_cond {
+    enum store_mode mode;
+    uint64_t cas;            /* to match, as store_commit's cas_in */
+    bool invalidate;         /* STORE_CAS: a CAS older than the stored item's still
+                              * stores, keeping the old exptime and token mark and
+                              * marking the new item stale */
+    bool vivify;             /* append/prepend on a miss store the item as it is */
+    const uint64_t *new_cas; /* the stored item's CAS (memcached's E flag); NULL: the next */
+};
+
 /*
- * store_commit with an invalidate rule: in STORE_CAS mode with invalidate, a
- * CAS older than the stored item's still stores, keeping the old exptime and
- * token mark and marking the new item stale. Other modes: store_commit.
+ * store_commit under c's rules. *cas_out (if not NULL) receives the stored
+ * item's CAS, *nvalue_out (if not NULL) its value length (for append and
+ * prepend, the whole value's).
  */
-enum store_result store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                          uint64_t cas_in, bool invalidate, uint64_t *cas_out);
+enum store_result store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                    uint64_t *cas_out, size_t *nvalue_out);
 
 /* The condition and effect of a conditional delete. */
 struct store_delete_cond {
     bool has_cas;            /* only if the CAS matches (0 included) */
     uint64_t cas;
     bool stale;              /* keep the item, mark it stale, new CAS */
-    bool touch;              /* with stale: new exptime */
+    bool touch;              /* with stale or remove_value: new exptime */
     int64_t exptime;
+    bool remove_value;       /* keep the key with an empty value, these client flags
+                              * and exptime (0 unless touch), its CAS unless stale */
+    uint32_t flags;
+    const uint64_t *new_cas; /* the kept item's CAS (memcached's E flag); NULL: as above */
 };
 
 /* STORE_OK, STORE_NOT_FOUND, STORE_EXISTS, or STORE_NO_MEMORY (no room for
@@ -640,6 +656,7 @@ struct store_arith_cond {
     bool vivify;             /* on a miss store `initial` (no delta applied)... */
     uint64_t initial;
     int64_t vivify_exptime;  /* ...with this exptime (protocol value; binary incr's) */
+    const uint64_t *new_cas; /* the result's CAS (memcached's E flag); NULL: the next */
 };
 
 /*

@@ -67,6 +67,16 @@ t_client_test_meta_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_meta_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_binary t/client/test_meta
 
+# test_meta_flags: every meta flag of memcached 1.6.45's protocol.txt, a table
+# both servers must pass.
+check_PROGRAMS += t/client/test_meta_flags
+t_client_test_meta_flags_SOURCES = t/client/test_meta_flags.c
+t_client_test_meta_flags_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_meta_flags_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_meta_flags_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_meta_flags
+DROPIN_TESTS += t/client/test_meta_flags
+
 # test_large: values beyond slab_chunk_max (chained items) over every
 # protocol, byte for byte, and the -m 64 memory figures of large values.
 check_PROGRAMS += t/client/test_large

@@ -267,6 +267,10 @@ START_TEST(test_mgdump)
     int fd = hc_conn();
     cr_fill(fd, 0, CR_KEYS, 10, 0);
     HC_EXPECT(fd, "ms AAEC 1 b\r\nz\r\n", "HD\r\n");
+    /* ours: a key with a control byte goes out in base64 too (memcached writes it raw) */
+    int unprintable = h_is_slabcache() ? 1 : 0;
+    if (unprintable)
+        HC_EXPECT(fd, "ms a\001b 1\r\nz\r\n", "HD\r\n");
     size_t len;
     char *d = cr_dump(fd, "lru_crawler mgdump all\r\n", "EN\r\n", &len);
     ck_assert(strncmp(d, "OK\r\n", 4) == 0);
@@ -277,7 +281,7 @@ START_TEST(test_mgdump)
         ck_assert_ptr_nonnull(nl);
         *nl = '\0';
         ck_assert_msg(strncmp(p, "mg ", 3) == 0, "line \"%s\"", p);
-        if (strcmp(p, "mg AAEC b") == 0) {
+        if (strcmp(p, "mg AAEC b") == 0 || strcmp(p, "mg YQFi b") == 0) {
             binary++;
         } else {
             int i = cr_index(p + 3, false);
@@ -287,8 +291,8 @@ START_TEST(test_mgdump)
         lines++;
         p = nl + 2;
     }
-    ck_assert_int_eq(lines, CR_KEYS + 1);
-    ck_assert_int_eq(binary, 1);
+    ck_assert_int_eq(lines, CR_KEYS + 1 + unprintable);
+    ck_assert_int_eq(binary, 1 + unprintable);
     for (int i = 0; i < CR_KEYS; i++)
         ck_assert_int_eq(seen[i], 1);
     free(seen);

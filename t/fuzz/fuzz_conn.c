@@ -29,16 +29,17 @@
  * Checked after every input (a failed check aborts, which libFuzzer reports):
  *  - item references: every store function that hands out or takes back
  *    a reference (store_get, store_get_touch, store_lookup,
- *    store_item_alloc, store_arith_cond; store_commit, store_commit_invalidate,
+ *    store_item_alloc, store_arith_cond; store_commit, store_commit_cond,
  *    store_release) is wrapped (-Wl,--wrap, t/fuzz/run
  *    links the store as one relocatable object so only protocol -> store
  *    calls are counted); every reference the protocol gets must be handed
  *    back exactly once, and none may be released that it does not hold;
  *    once the reply is drained and the connection reset none may remain;
  *  - the reply stream is well formed: text lines end in "\r\n", start with
- *    a known word, and VALUE/VA data blocks have their declared length and
- *    "\r\n"; binary responses have magic 0x81 and consistent lengths; the
- *    stream ends on a message boundary;
+ *    a known word, meta reply lines hold only printable words (an opaque
+ *    token aside: see fuzz_meta_words_printable), and VALUE/VA data blocks
+ *    have their declared length and "\r\n"; binary responses have magic
+ *    0x81 and consistent lengths; the stream ends on a message boundary;
  *  - proto_process never consumes more than it was given, and "need" is
  *    larger than what it had when it asks for more, by no more than
  *    PROTO_BLOCK_BUFFERED_MAX + PROTO_NEED_HEAD_MAX (a larger value is read
@@ -121,9 +122,8 @@ void __real_store_release(store *s, item *it);
 item *__real_store_lookup(store *s, const char *key, size_t nkey,
                           const struct store_lookup_opts *opt, struct store_lookup_before *hit,
                           enum store_miss *why);
-enum store_result __real_store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                                 uint64_t cas_in, bool invalidate,
-                                                 uint64_t *cas_out);
+enum store_result __real_store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                          uint64_t *cas_out, size_t *nvalue_out);
 enum store_result __real_store_arith_cond(store *s, const char *key, size_t nkey,
                                           const struct store_arith_cond *a, uint64_t *result,
                                           bool *created, item **it_out);
@@ -139,9 +139,8 @@ void __wrap_store_release(store *s, item *it);
 item *__wrap_store_lookup(store *s, const char *key, size_t nkey,
                           const struct store_lookup_opts *opt, struct store_lookup_before *hit,
                           enum store_miss *why);
-enum store_result __wrap_store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                                 uint64_t cas_in, bool invalidate,
-                                                 uint64_t *cas_out);
+enum store_result __wrap_store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                          uint64_t *cas_out, size_t *nvalue_out);
 enum store_result __wrap_store_arith_cond(store *s, const char *key, size_t nkey,
                                           const struct store_arith_cond *a, uint64_t *result,
                                           bool *created, item **it_out);
@@ -222,12 +221,11 @@ item *__wrap_store_lookup(store *s, const char *key, size_t nkey,
     return it;
 }
 
-enum store_result __wrap_store_commit_invalidate(store *s, item *it, enum store_mode mode,
-                                                 uint64_t cas_in, bool invalidate,
-                                                 uint64_t *cas_out)
+enum store_result __wrap_store_commit_cond(store *s, item *it, const struct store_commit_cond *c,
+                                          uint64_t *cas_out, size_t *nvalue_out)
 {
-    fuzz_unhold(it, "store_commit_invalidate");
-    return __real_store_commit_invalidate(s, it, mode, cas_in, invalidate, cas_out);
+    fuzz_unhold(it, "store_commit_cond");
+    return __real_store_commit_cond(s, it, c, cas_out, nvalue_out);
 }
 
 enum store_result __wrap_store_arith_cond(store *s, const char *key, size_t nkey,
@@ -310,6 +308,43 @@ static uint64_t fuzz_parse_len(const char *p, size_t n, const char *line)
 
 #define FUZZ_WORDS_MAX 8
 
+/* First words of the meta replies whose words are checked by fuzz_meta_words_printable. */
+static const char *const fuzz_meta_codes[] = { "HD", "VA", "EN", "NF", "NS", "EX", "ME" };
+
+static bool fuzz_word_is(const char *w, size_t wl, const char *const *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(set[i]) == wl && memcmp(set[i], w, wl) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * A meta reply line's words hold no control byte (bytes over 0x7f, as in
+ * UTF-8 keys, are fine), but for an opaque (O) token, which comes back as
+ * the client sent it: a key is echoed raw only when it holds none, else in
+ * base64. A key written raw with its control bytes (a "\r\n" among them
+ * splits the line where nothing else may) fails here whatever bytes follow.
+ */
+static void fuzz_meta_words_printable(const struct fuzz_validator *v)
+{
+    size_t i = 0;
+    while (i < v->nline) {
+        size_t j = i;
+        while (j < v->nline && v->line[j] != ' ')
+            j++;
+        if (i > 0 && v->line[i] != 'O') {
+            for (size_t k = i; k < j; k++) {
+                unsigned char ch = (unsigned char)v->line[k];
+                if (ch < '!' || ch == 0x7f)
+                    fuzz_fail("meta reply with byte 0x%02x in a word: \"%s\" at byte %llu", ch,
+                              v->line, (unsigned long long)v->bytes);
+            }
+        }
+        i = j + 1;
+    }
+}
+
 /* A complete text line (without "\r\n"), NUL-terminated in v->line. */
 static void fuzz_text_line(struct fuzz_validator *v)
 {
@@ -319,10 +354,11 @@ static void fuzz_text_line(struct fuzz_validator *v)
     v->messages++;
     if (fuzz_all_digits(w[0], wl[0]) && nw == 1)
         return;   /* incr/decr result */
-    bool known = false;
-    for (size_t i = 0; i < sizeof(fuzz_text_words) / sizeof(fuzz_text_words[0]); i++)
-        if (strlen(fuzz_text_words[i]) == wl[0] && memcmp(fuzz_text_words[i], w[0], wl[0]) == 0)
-            known = true;
+    bool known = fuzz_word_is(w[0], wl[0], fuzz_text_words,
+                              sizeof(fuzz_text_words) / sizeof(fuzz_text_words[0]));
+    if (known && fuzz_word_is(w[0], wl[0], fuzz_meta_codes,
+                              sizeof(fuzz_meta_codes) / sizeof(fuzz_meta_codes[0])))
+        fuzz_meta_words_printable(v);
     if (!known)
         fuzz_fail("reply line with unknown first word: \"%s\" at byte %llu", v->line,
                   (unsigned long long)v->bytes);

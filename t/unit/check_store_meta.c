@@ -1,8 +1,9 @@
 /*
  * check_store_meta: the store's support for the meta commands (store.h
  * "meta support"): lookups that report and vivify, the token/stale/binary
- * marks, cas with invalidate, delete-or-mark-stale and arith with a CAS
- * check and creation. Against a real store; time moves with clock_advance().
+ * marks, cas with invalidate, delete-or-mark-stale-or-empty, arith with a
+ * CAS check and creation, append with creation, and CAS values a client
+ * chose (meta E). Against a real store; time moves with clock_advance().
  */
 #include <check.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ static uint64_t put(const char *key, const char *value, int64_t exptime)
 
 static item *peek(const char *key)
 {
-    struct store_lookup_opts opt = { true, false, 0, false };
+    struct store_lookup_opts opt = { true, false, 0, false, NULL };
     struct store_lookup_before hit;
     return store_lookup(st, key, strlen(key), &opt, &hit, NULL);
 }
@@ -48,7 +49,7 @@ static item *peek(const char *key)
 START_TEST(get_meta_reports_before_state)
 {
     put("a", "v", 0);
-    struct store_lookup_opts opt = { false, false, 0, false };
+    struct store_lookup_opts opt = { false, false, 0, false, NULL };
     struct store_lookup_before hit;
     enum store_miss why = STORE_MISS;
     clock_advance(3);
@@ -80,7 +81,7 @@ END_TEST
 
 START_TEST(get_meta_vivifies_once)
 {
-    struct store_lookup_opts opt = { false, true, 30, false };
+    struct store_lookup_opts opt = { false, true, 30, false, NULL };
     struct store_lookup_before hit;
     item *it = store_lookup(st, "v", 1, &opt, &hit, NULL);
     ck_assert_ptr_nonnull(it);
@@ -132,7 +133,8 @@ static enum store_result cas_put(const char *key, const char *value, uint64_t ca
 {
     item *it = store_item_alloc(st, key, strlen(key), 0, exptime, strlen(value), NULL);
     memcpy(item_value_mut(it), value, strlen(value));
-    return store_commit_invalidate(st, it, STORE_CAS, cas, invalidate, cas_out);
+    struct store_commit_cond c = { STORE_CAS, cas, invalidate, false, NULL };
+    return store_commit_cond(st, it, &c, cas_out, NULL);
 }
 
 START_TEST(commit_with_invalidate)
@@ -166,13 +168,14 @@ START_TEST(commit_with_invalidate)
     /* other modes behave as store_commit */
     item *add = store_item_alloc(st, "a", 1, 0, 0, 1, NULL);
     memcpy(item_value_mut(add), "z", 1);
-    ck_assert_int_eq(store_commit_invalidate(st, add, STORE_ADD, 0, true, NULL), STORE_NOT_STORED);
+    struct store_commit_cond c = { STORE_ADD, 0, true, false, NULL };
+    ck_assert_int_eq(store_commit_cond(st, add, &c, NULL, NULL), STORE_NOT_STORED);
 }
 END_TEST
 
 START_TEST(delete_meta)
 {
-    struct store_delete_cond d = { false, 0, false, false, 0 };
+    struct store_delete_cond d = { false, 0, false, false, 0, false, 0, NULL };
     unsigned cls = 0;
     ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, &cls), STORE_NOT_FOUND);
     uint64_t c = put("a", "val", 100);
@@ -213,7 +216,7 @@ END_TEST
 
 START_TEST(arith_meta)
 {
-    struct store_arith_cond a = { true, 5, false, 0, false, 0, 0 };
+    struct store_arith_cond a = { true, 5, false, 0, false, 0, 0, NULL };
     uint64_t res = 0;
     bool created = true;
     item *it = NULL;
@@ -259,6 +262,98 @@ START_TEST(arith_meta)
 }
 END_TEST
 
+
+/* The CAS a client chose (meta E): on a vivify, a store, an arith, a kept delete. */
+START_TEST(chosen_cas)
+{
+    uint64_t e = 500;
+    struct store_lookup_opts opt = { false, true, 0, false, &e };
+    struct store_lookup_before hit;
+    item *it = store_lookup(st, "v", 1, &opt, &hit, NULL);
+    ck_assert(hit.created);
+    ck_assert_uint_eq(item_cas(it), 500);
+    store_release(st, it);
+
+    item *n = store_item_alloc(st, "a", 1, 0, 0, 1, NULL);
+    memcpy(item_value_mut(n), "1", 1);
+    e = 7;
+    uint64_t cas = 0;
+    struct store_commit_cond c = { STORE_SET, 0, false, false, &e };
+    ck_assert_int_eq(store_commit_cond(st, n, &c, &cas, NULL), STORE_OK);
+    ck_assert_uint_eq(cas, 7);
+
+    e = 8;
+    struct store_arith_cond a = { true, 1, true, 7, false, 0, 0, &e };
+    uint64_t res = 0;
+    bool created = false;
+    ck_assert_int_eq(store_arith_cond(st, "a", 1, &a, &res, &created, &it), STORE_OK);
+    ck_assert_uint_eq(res, 2);
+    ck_assert_uint_eq(item_cas(it), 8);
+    store_release(st, it);
+
+    /* emptied: its own CAS unless one is chosen; stale: a new one */
+    struct store_delete_cond d = { false, 0, false, false, 0, true, 9, NULL };
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, NULL), STORE_OK);
+    it = store_get(st, "a", 1, NULL);
+    ck_assert_uint_eq(item_cas(it), 8);
+    ck_assert_uint_eq(item_nvalue(it), 0);
+    ck_assert_uint_eq(item_flags(it), 9);
+    ck_assert(!item_is_stale(it));
+    store_release(st, it);
+    d.stale = true;
+    ck_assert_int_eq(store_delete_cond(st, "a", 1, &d, NULL), STORE_OK);
+    it = store_get(st, "a", 1, NULL);
+    ck_assert_uint_ne(item_cas(it), 8);      /* the next of the store's own */
+    ck_assert(item_is_stale(it));
+    store_release(st, it);
+}
+END_TEST
+
+/* A chosen CAS below the last flush's still lives when stored after it. */
+START_TEST(chosen_cas_after_flush)
+{
+    put("old", "x", 0);
+    store_flush(st, 0);
+    ck_assert_ptr_null(store_get(st, "old", 3, NULL));
+    clock_advance(1);
+    uint64_t e = 1;
+    item *n = store_item_alloc(st, "a", 1, 0, 0, 1, NULL);
+    memcpy(item_value_mut(n), "1", 1);
+    struct store_commit_cond c = { STORE_SET, 0, false, false, &e };
+    ck_assert_int_eq(store_commit_cond(st, n, &c, NULL, NULL), STORE_OK);
+    item *it = store_get(st, "a", 1, NULL);
+    ck_assert_ptr_nonnull(it);
+    ck_assert_uint_eq(item_cas(it), 1);
+    store_release(st, it);
+}
+END_TEST
+
+/* Append and prepend with vivify store the value on a miss, and say the new length. */
+START_TEST(concat_vivify)
+{
+    item *n = store_item_alloc(st, "a", 1, 3, 0, 2, NULL);
+    memcpy(item_value_mut(n), "hi", 2);
+    struct store_commit_cond c = { STORE_APPEND, 0, false, true, NULL };
+    size_t len = 0;
+    ck_assert_int_eq(store_commit_cond(st, n, &c, NULL, &len), STORE_OK);
+    ck_assert_uint_eq(len, 2);
+    n = store_item_alloc(st, "a", 1, 0, 0, 2, NULL);
+    memcpy(item_value_mut(n), "yo", 2);
+    c.mode = STORE_PREPEND;
+    ck_assert_int_eq(store_commit_cond(st, n, &c, NULL, &len), STORE_OK);
+    ck_assert_uint_eq(len, 4);
+    item *it = store_get(st, "a", 1, NULL);
+    ck_assert_mem_eq(item_value(it), "yohi", 4);
+    ck_assert_uint_eq(item_flags(it), 3);
+    store_release(st, it);
+    /* without vivify a miss is not stored */
+    n = store_item_alloc(st, "b", 1, 0, 0, 1, NULL);
+    memcpy(item_value_mut(n), "x", 1);
+    c.vivify = false;
+    ck_assert_int_eq(store_commit_cond(st, n, &c, NULL, NULL), STORE_NOT_STORED);
+}
+END_TEST
+
 static Suite *store_meta_suite(void)
 {
     Suite *s = suite_create("store_meta");
@@ -270,6 +365,9 @@ static Suite *store_meta_suite(void)
     tcase_add_test(tc, commit_with_invalidate);
     tcase_add_test(tc, delete_meta);
     tcase_add_test(tc, arith_meta);
+    tcase_add_test(tc, chosen_cas);
+    tcase_add_test(tc, chosen_cas_after_flush);
+    tcase_add_test(tc, concat_vivify);
     suite_add_tcase(s, tc);
     return s;
 }
