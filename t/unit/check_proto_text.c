@@ -247,8 +247,8 @@ END_TEST
 
 START_TEST(version_verbosity_quit)
 {
-    EXPECT("version\r\n", "VERSION 1.6.18\r\n");
-    EXPECT("version x\r\n", "VERSION 1.6.18\r\n");
+    EXPECT("version\r\n", "VERSION " PROTOCOL_VERSION "\r\n");
+    EXPECT("version x\r\n", "VERSION " PROTOCOL_VERSION "\r\n");
     EXPECT("verbosity 1\r\n", "OK\r\n");
     ck_assert_int_eq(verbosity_calls, 1);
     ck_assert_int_eq(verbosity_level, 1);
@@ -813,7 +813,7 @@ START_TEST(long_multiget_with_long_key)
     memcpy(in + o, " a\r\nversion\r\n", 13);
     o += 13;
     feed(in, o, 1000);
-    ck_assert_str_eq(got, "CLIENT_ERROR bad command line format\r\nVERSION 1.6.18"
+    ck_assert_str_eq(got, "CLIENT_ERROR bad command line format\r\nVERSION " PROTOCOL_VERSION
                           "\r\n");
 }
 END_TEST
