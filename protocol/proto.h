@@ -94,6 +94,8 @@ static inline bool proto_mode_parse(const char *name, enum proto_mode *mode)
 struct proto_env {
     store *store;
     bool shutdown_enabled;       /* -A */
+    bool flush_disabled;         /* -F: flush_all refused */
+    bool dump_disabled;          /* -X: cachedump, metadump, mgdump refused */
     bool slab_reassign;          /* -o slab_reassign: `slabs reassign` allowed */
     enum proto_mode mode;        /* -B (default auto) */
     /*
