@@ -838,10 +838,21 @@ void settings_man(FILE *out)
             man_row(out, &settings_rows[i]);
     man_memory(out);
     man_commands(out);
-    fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT or the"
+    fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-i\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT or the"
           " \\fBshutdown\\fR command; non\\-zero on a bad option, with a one\\-line"
           " message on standard error.\n"
           ".SH DIFFERENCES FROM MEMCACHED\n"
+          "\\fBversion\\fR reports 1.6.45, the memcached release whose behaviour we"
+          " follow; \\fB\\-V\\fR and the \\fBstats\\fR key \\fBslabcache_version\\fR"
+          " give ours. Options marked \"accepted, no effect\" above start the server as"
+          " memcached's do and are named at \\fB\\-v\\fR; options marked \"refused\""
+          " name a feature this build lacks. \\fB\\-p 0\\fR with neither"
+          " \\fB\\-U\\fR nor \\fB\\-s\\fR is refused (memcached starts listening"
+          " nowhere), and so is an unknown \\fB\\-l proto[...]\\fR name (memcached"
+          " ignores it). \\fBstats settings\\fR reports \\fBhash_algorithm xxh3\\fR,"
+          " the hash in use, and the \\fBext_*\\fR keys with the values of an"
+          " extstore that is not configured.\n"
+          ".PP\n"
           "A meta command's \\fBk\\fR flag echoes a key in base64 (with \\fBb\\fR) when"
           " the key was given in base64 or when its bytes hold whitespace or control"
           " characters; memcached 1.6.45 writes such a key raw, so a newline in it"
