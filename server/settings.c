@@ -577,7 +577,8 @@ void settings_notices(const struct settings *s, settings_notice_fn note)
     char line[HELP_TEXT_MAX], label[VALUE_TEXT_MAX];
     for (size_t i = 0; i < ROWS_N; i++) {
         const struct settings_row *r = &settings_rows[i];
-        if (r->type != T_NOOP || !*(const bool *)row_field((struct settings *)s, r))
+        const bool *given = (const bool *)((const char *)s + r->off);
+        if (r->type != T_NOOP || !*given)
             continue;
         row_label(r, label, sizeof(label));
         snprintf(line, sizeof(line), "%s: accepted, no effect: %s", label, r->help);
