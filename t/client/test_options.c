@@ -5,8 +5,9 @@
  * through `make check-dropin`, against memcached 1.6.45 too, so a command
  * line one starts and the other refuses, or a reply that differs, fails.
  * What is ours alone (the -v notices of no-op options, the refusal of
- * features this build lacks, the `slabcache_version` stat, no_maxconns_fast's
- * pause) is checked only when h_is_slabcache().
+ * features this build lacks and the words of -l's refusals, the
+ * `slabcache_version` stat, no_maxconns_fast's pause) is checked only when
+ * h_is_slabcache().
  *
  * Covered: the command lines issue 14 lists as refused (each must start and
  * answer `version`), -F (flush_all refused over text and binary), -X (dump
@@ -37,6 +38,7 @@
 #define OP_BIN_AUTH_TEXT "Auth failure."
 #define OP_VERSION "1.6.45"
 #define OP_EX_USAGE 64                /* memcached's exit code for a bad option */
+#define OP_EX_OSERR 71                /* ... and when it cannot listen */
 #define OP_QUIET_MS 300               /* no reply within this: none is coming */
 #define OP_PATH_MAX 128
 #define OP_RETRY_MS 20
@@ -201,6 +203,37 @@ START_TEST(absent_features_refused)
         ck_assert_int_eq(rc, OP_EX_USAGE);
         ck_assert_str_eq(err, cases[i].err);
         ck_assert_str_eq(out, "");
+    }
+}
+END_TEST
+
+/* -l entries naming what this build lacks, or a bad tag: the listener is
+ * not opened and both servers exit as when they cannot listen (71). */
+START_TEST(listen_forms_refused)
+{
+    static const struct {
+        const char *spec;
+        const char *err;
+        bool ours_only;   /* memcached ignores an unknown proto[...] name */
+    } cases[] = {
+        { "notls:127.0.0.1:1", "slabcache: -l: 'notls': TLS is not built into slabcache\n",
+          false },
+        { "proto[proxy]:127.0.0.1:1",
+          "slabcache: -l: proto[proxy]: the proxy is not built into slabcache\n", false },
+        { "proto[http]:127.0.0.1:1",
+          "slabcache: -l: unknown protocol 'http' (ascii, binary or negotiating)\n", true },
+        { "tag[ninechars]:127.0.0.1:1",
+          "slabcache: -l: listener tags must be between 1 and 8 characters\n", false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].ours_only && !h_is_slabcache())
+            continue;
+        const char *const args[] = { "-u", "root", "-U", "0", "-l", cases[i].spec, NULL };
+        static char out[OP_OUT_MAX], err[OP_OUT_MAX];
+        int rc = h_run_capture(args, out, sizeof(out), err, sizeof(err), H_IO_TIMEOUT_MS);
+        ck_assert_int_eq(rc, OP_EX_OSERR);
+        if (h_is_slabcache())   /* memcached's words are its own; its exit code is this */
+            ck_assert_str_eq(err, cases[i].err);
     }
 }
 END_TEST
@@ -489,6 +522,7 @@ static Suite *options_suite(void)
     tcase_add_loop_test(tc, command_line_starts, 0, (int)OP_LINES_N);
     tcase_add_test(tc, noop_notices_at_v);
     tcase_add_test(tc, absent_features_refused);
+    tcase_add_test(tc, listen_forms_refused);
     tcase_add_test(tc, version_strings);
     tcase_add_test(tc, flush_disabled);
     tcase_add_test(tc, dump_disabled);
