@@ -516,6 +516,13 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
     return true;
 }
 
+/* memcached: -U <port> without -p puts TCP on that port too. */
+static void tcp_follows_udp(struct settings *s, bool port_given, bool udp_given)
+{
+    if (udp_given && !port_given && s->udp_port != 0)
+        s->port = s->udp_port;
+}
+
 /* getopt returned '?': optopt is the letter of an unknown short flag, else 0. */
 static enum settings_outcome parse_error(const char *arg, char *err, size_t errlen)
 {
@@ -537,6 +544,7 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
     optind = 0;   /* glibc: a full re-initialisation, so tests may parse again */
     opterr = 0;
     int c;
+    bool port_given = false, udp_given = false;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         const char *arg = argv[optind - 1];
         if (c == ':') {
@@ -553,7 +561,10 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
             return parse_error(arg, err, errlen);
         if (!apply_row(s, r, optarg, err, errlen))
             return SETTINGS_ERROR;
+        port_given |= r->off == offsetof(struct settings, port);
+        udp_given |= r->off == offsetof(struct settings, udp_port);
     }
+    tcp_follows_udp(s, port_given, udp_given);
     if (s->help)
         return SETTINGS_HELP;
     if (s->license)

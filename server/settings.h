@@ -116,7 +116,7 @@ enum settings_fmt {
     OPT(port, T_UINT, 'p', "port", "num", "11211", NULL, 0, SETTINGS_PORT_MAX, \
         "tcpport", FMT_NUM, "TCP port to listen on, 0: no TCP (then -U or -s)") \
     OPT(udp_port, T_UINT, 'U', "udp-port", "num", "0", "off", 0, SETTINGS_PORT_MAX, \
-        "udpport", FMT_NUM, "UDP port to listen on, on the -l addresses") \
+        "udpport", FMT_NUM, "UDP port to listen on, on the -l addresses (without -p, TCP too)") \
     OPT(listen, T_LIST, 'l', "listen", "addr", NULL, "all", 0, 0, \
         "inter", FMT_STR, "comma-separated interfaces to listen on: addr, addr:port, [v6]:port " \
         "or *, each optionally after memcached's proto[ascii|binary|negotiating]: (the " \

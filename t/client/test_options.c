@@ -11,7 +11,8 @@
  *
  * Covered: the command lines issue 14 lists as refused (each must start and
  * answer `version`), -F (flush_all refused over text and binary), -X (dump
- * commands refused), -p 0 with -s or -U (no TCP), -l's
+ * commands refused), -p 0 with -s or -U (no TCP), -U alone (TCP on its
+ * port too), -l's
  * proto[...]:tag[...]:ip:port forms, the version strings, and the keys of
  * `stats settings` in memcached's order. Every server runs on a free
  * 127.0.0.1 port and every wait is bounded (H_IO_TIMEOUT_MS).
@@ -365,6 +366,22 @@ START_TEST(tcp_off_with_udp)
 }
 END_TEST
 
+/* -U without -p: TCP listens on the UDP port too, as memcached. */
+START_TEST(tcp_follows_udp_port)
+{
+    int port = h_free_port();
+    char up[OP_PORT_TEXT];
+    snprintf(up, sizeof(up), "%d", port);
+    const char *const args[] = { "-U", up, "-l", "127.0.0.1", NULL };
+    ck_assert(h_server_start_args(&hc_srv, args, NULL, port));
+    op_expect_version(port);
+    static char st[OP_OUT_MAX];
+    ck_assert(h_stats(port, "settings", st, sizeof(st)));
+    ck_assert_int_eq(h_stat_num(st, "tcpport"), port);
+    ck_assert_int_eq(h_stat_num(st, "udpport"), port);
+}
+END_TEST
+
 /* memcached's -l forms: proto[...] picks the listener's protocol, tags are accepted. */
 START_TEST(listen_proto_and_tag_forms)
 {
@@ -528,6 +545,7 @@ static Suite *options_suite(void)
     tcase_add_test(tc, dump_disabled);
     tcase_add_test(tc, tcp_off_with_unix_socket);
     tcase_add_test(tc, tcp_off_with_udp);
+    tcase_add_test(tc, tcp_follows_udp_port);
     tcase_add_test(tc, listen_proto_and_tag_forms);
     tcase_add_test(tc, stats_settings_keys_in_order);
     tcase_add_test(tc, maxconns_fast_or_wait);

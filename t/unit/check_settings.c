@@ -300,7 +300,8 @@ static const struct {
     { 'm', "memory-limit", "num", "item memory in megabytes (default: 64)" },
     { 'c', "conn-limit", "num", "max simultaneous connections (default: 1024)" },
     { 'p', "port", "num", "TCP port to listen on, 0: no TCP (then -U or -s) (default: 11211)" },
-    { 'U', "udp-port", "num", "UDP port to listen on, on the -l addresses (default: 0, off)" },
+    { 'U', "udp-port", "num",
+      "UDP port to listen on, on the -l addresses (without -p, TCP too) (default: 0, off)" },
     { 'l', "listen", "addr",
       "comma-separated interfaces to listen on: addr, addr:port, [v6]:port or *, each "
       "optionally after memcached's proto[ascii|binary|negotiating]: (the listener's protocol "
@@ -410,7 +411,8 @@ START_TEST(help_defaults_from_table)
 {
     static const char *const lines[] = {
         "\n-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n",
-        "\n-U, --udp-port=<num>      UDP port to listen on, on the -l addresses (default: 0, off)\n",
+        "\n-U, --udp-port=<num>      UDP port to listen on, on the -l addresses (without -p, "
+        "TCP too) (default: 0, off)\n",
         "\n-p, --port=<num>          TCP port to listen on, 0: no TCP (then -U or -s) "
         "(default: 11211)\n",
         "\n-a, --unix-mask=<mask>    access mask for the UNIX socket, in octal (default: 700)\n",
@@ -431,7 +433,8 @@ START_TEST(help_defaults_from_table)
     free(text);
     char *man = capture(settings_man);
     ck_assert(strstr(man, "\nmax item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)\n"));
-    ck_assert(strstr(man, "\nUDP port to listen on, on the \\-l addresses (default: 0, off)\n"));
+    ck_assert(strstr(man, "\nUDP port to listen on, on the \\-l addresses (without \\-p, TCP "
+                          "too) (default: 0, off)\n"));
     ck_assert(strstr(man, "\nreturn error on memory exhausted instead of evicting\n"));
     free(man);
 }
@@ -639,6 +642,14 @@ START_TEST(memcached_options)
               "proxy_config=/x.lua");
     PARSE_ERR("-Z (--enable-ssl): TLS is not built into slabcache", "-Z");
     PARSE_ERR("-S (--enable-sasl): SASL authentication is not built into slabcache", "-S");
+
+    /* as memcached, -U without -p moves TCP to the UDP port */
+    PARSE_OK("-U", "11300");
+    ck_assert_uint_eq(st.port, 11300);
+    PARSE_OK("-U", "11300", "-p", "11211");
+    ck_assert_uint_eq(st.port, 11211);
+    PARSE_OK("-U", "0");
+    ck_assert_uint_eq(st.port, 11211);
 
     /* -p 0: TCP off, so another listener is needed */
     PARSE_ERR("-p 0 turns TCP off: give -U <port> or -s <file> to listen on", "-p", "0");
