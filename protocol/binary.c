@@ -200,6 +200,7 @@ static const char *bin_status_text(uint16_t status)
     case BIN_ST_NOT_STORED: return BIN_MSG_NOT_STORED;
     case BIN_ST_DELTA_BADVAL: return BIN_MSG_DELTA_BADVAL;
     case BIN_ST_ENOMEM: return BIN_MSG_ENOMEM;
+    case BIN_ST_AUTH_ERROR: return BIN_MSG_AUTH_ERROR;
     default: return BIN_MSG_UNKNOWN_COMMAND;
     }
 }
@@ -432,9 +433,14 @@ static void bin_cmd_delete(struct bin_req *rq)
 
 /* ---------------------------------------------------------------- admin */
 
-/* flush, flushq: optional 4-byte delay in the extras. */
+/* flush, flushq: optional 4-byte delay in the extras. Under -F memcached
+ * answers an auth error and does not count the command. */
 static void bin_cmd_flush(struct bin_req *rq)
 {
+    if (rq->pc->env->flush_disabled) {
+        bin_error(rq, BIN_ST_AUTH_ERROR);
+        return;
+    }
     int64_t when = rq->h.extlen == BIN_EXT_TIME_LEN ? bin_get32(rq->ext) : 0;
     counter_inc(&rq->ctr->cmd_flush);
     store_flush(rq->store, proto_flush_delay(when));

@@ -67,6 +67,7 @@ enum bin_status {
     BIN_ST_EINVAL = 0x04,
     BIN_ST_NOT_STORED = 0x05,
     BIN_ST_DELTA_BADVAL = 0x06,
+    BIN_ST_AUTH_ERROR = 0x20,
     BIN_ST_UNKNOWN_COMMAND = 0x81,
     BIN_ST_ENOMEM = 0x82,
 };
@@ -79,6 +80,7 @@ enum bin_status {
 #define BIN_MSG_NOT_STORED      "Not stored."
 #define BIN_MSG_DELTA_BADVAL    "Non-numeric server-side value for incr or decr"
 #define BIN_MSG_UNKNOWN_COMMAND "Unknown command"
+#define BIN_MSG_AUTH_ERROR      "Auth failure."
 #define BIN_MSG_ENOMEM          "Out of memory"
 
 /* incr/decr expiration meaning "do not create a missing counter". */

@@ -41,6 +41,10 @@
 #define MSG_CACHEDUMP_USAGE  "CLIENT_ERROR bad command line\r\n"
 #define MSG_CACHEDUMP_CLASS  "CLIENT_ERROR Illegal slab id\r\n"
 #define MSG_MGDUMP_END       "EN\r\n"
+/* -X: memcached 1.6.45's words for each refused dump */
+#define MSG_METADUMP_OFF     "ERROR metadump not allowed\r\n"
+#define MSG_MGDUMP_OFF       "ERROR key dump not allowed\r\n"
+#define MSG_CACHEDUMP_OFF    "CLIENT_ERROR stats cachedump not allowed\r\n"
 
 enum dump_kind { DUMP_META, DUMP_MG, DUMP_CACHE };
 
@@ -262,11 +266,19 @@ static void dump_cmd_dump(struct text_req *rq, enum dump_kind kind,
     REPLY_LIT(rq->out, MSG_OK);
 }
 
-/* crawl, metadump, mgdump: the crawler must be on; then the class list. */
+/* crawl, metadump, mgdump: the crawler must be on, dumps allowed (-X);
+ * then the class list. */
 static void dump_cmd_classes(struct text_req *rq, const struct text_token *sub)
 {
     if (!store_crawler_enabled(rq->store)) {
         REPLY_LIT(rq->out, MSG_CRAWLER_OFF);
+        return;
+    }
+    if (rq->pc->env->dump_disabled && !text_token_abbreviates(sub, "crawl")) {
+        if (text_token_abbreviates(sub, "metadump"))
+            REPLY_LIT(rq->out, MSG_METADUMP_OFF);
+        else
+            REPLY_LIT(rq->out, MSG_MGDUMP_OFF);
         return;
     }
     struct store_class_set set;
@@ -344,6 +356,10 @@ void proto_dump_lru_crawler(struct text_req *rq, unsigned arg)
 void proto_dump_cachedump(struct text_req *rq)
 {
     int64_t id, limit;
+    if (rq->pc->env->dump_disabled) {
+        REPLY_LIT(rq->out, MSG_CACHEDUMP_OFF);
+        return;
+    }
     if (rq->ntok < 4) {
         REPLY_LIT(rq->out, MSG_CACHEDUMP_USAGE);
         return;

@@ -38,6 +38,7 @@
 #define MSG_DELETE_USAGE    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
 #define MSG_BAD_SHUTDOWN    "CLIENT_ERROR invalid shutdown mode\r\n"
 #define MSG_SHUTDOWN_OFF    "SERVER_ERROR: shutdown not enabled\r\n"
+#define MSG_FLUSH_OFF       "CLIENT_ERROR flush_all not allowed\r\n"
 #define MSG_TOO_LARGE       "SERVER_ERROR object too large for cache\r\n"
 #define MSG_NO_MEMORY       "SERVER_ERROR out of memory storing object\r\n"
 #define MSG_ARITH_NO_MEMORY "SERVER_ERROR out of memory\r\n"

@@ -22,6 +22,7 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
     memset(pc, 0, sizeof(*pc));
     pc->env = env;
     pc->counters = counters;
+    pc->listen_mode = (uint8_t)env->mode;
 }
 
 void proto_conn_reset(struct proto_conn *pc)
@@ -80,7 +81,8 @@ size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
     if (pc->pend.it != NULL)
         return proto_pending_fill(pc, buf, len, out, action);
     if (pc->mode == PROTO_MODE_AUTO)
-        pc->mode = (uint8_t)proto_bin_choose(pc->env->mode, (unsigned char)buf[0]);
+        pc->mode = (uint8_t)proto_bin_choose((enum proto_mode)pc->listen_mode,
+                                               (unsigned char)buf[0]);
     if (pc->mode == PROTO_MODE_BINARY)
         return proto_bin_process(pc, buf, len, out, action, need);
     return proto_text_process(pc, buf, len, out, action, need);

@@ -94,6 +94,8 @@ static inline bool proto_mode_parse(const char *name, enum proto_mode *mode)
 struct proto_env {
     store *store;
     bool shutdown_enabled;       /* -A */
+    bool flush_disabled;         /* -F: flush_all refused */
+    bool dump_disabled;          /* -X: cachedump, metadump, mgdump refused */
     bool slab_reassign;          /* -o slab_reassign: `slabs reassign` allowed */
     enum proto_mode mode;        /* -B (default auto) */
     /*
@@ -149,6 +151,8 @@ struct proto_conn {
     uint8_t get_cont;
     bool skip_line;                    /* discard input up to the next '\n' */
     uint8_t mode;                      /* enum proto_mode in use; AUTO until the first byte */
+    uint8_t listen_mode;               /* enum proto_mode offered: env->mode (-B) from
+                                        * proto_conn_init, or the listener's -l proto[...] */
     struct proto_pending pend;         /* a large value being read into its item */
     struct proto_dump *dump;           /* a dump being streamed (dump.c); NULL when none */
 };

@@ -460,11 +460,15 @@ static void text_cmd_touch(struct text_req *rq, unsigned arg)
 static void text_cmd_flush(struct text_req *rq, unsigned arg)
 {
     int64_t when = 0;
+    counter_inc(&rq->ctr->cmd_flush);   /* as memcached: refused ones count too */
+    if (rq->pc->env->flush_disabled) {
+        REPLY_LIT(rq->out, MSG_FLUSH_OFF);
+        return;
+    }
     if (rq->ntok - (rq->pc->noreply ? 1 : 0) >= 2 && !text_parse_i64(&rq->tok[1], &when)) {
         REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
         return;
     }
-    counter_inc(&rq->ctr->cmd_flush);
     store_flush(rq->store, proto_flush_delay(when));
     REPLY_LIT(rq->out, MSG_OK);
 }

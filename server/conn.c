@@ -135,7 +135,7 @@ static bool conn_rbuf_charge(struct worker *w, size_t old_size, size_t new_size)
     return true;
 }
 
-void conn_new(struct worker *w, int fd, const char *listen_addr)
+void conn_new(struct worker *w, int fd, const struct listener *l)
 {
     if (!conn_rbuf_charge(w, 0, CONN_RBUF_INITIAL)) {
         log_info("<%d closed: read_buf_mem_limit reached\n", fd);
@@ -163,9 +163,10 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
     c->rbuf = rbuf;
     c->rsize = CONN_RBUF_INITIAL;
     c->out = out;
-    c->listen_addr = listen_addr;
+    c->listen_addr = l->addr;
     proto_conn_init(&c->pc, &w->srv->env, &w->counters);
-    conn_peer_name(fd, listen_addr, c->addr, sizeof(c->addr));
+    c->pc.listen_mode = (uint8_t)l->mode;
+    conn_peer_name(fd, l->addr, c->addr, sizeof(c->addr));
     atomic_store(&c->last_cmd, clock_now());
     conn_set_state(c, CONN_new_cmd);
     c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
@@ -180,7 +181,7 @@ void conn_new(struct worker *w, int fd, const char *listen_addr)
     pthread_mutex_unlock(&w->lock);
 
     /* memcached's -vv line; only the auto one lacks the full stop */
-    enum proto_mode mode = w->srv->env.mode;
+    enum proto_mode mode = l->mode;
     log_debug("<%d new %s client connection%s\n", fd, proto_mode_name(mode, PROTO_NAME_LOG),
               mode == PROTO_MODE_AUTO ? "" : ".");
     if (c->rev == NULL || c->wev == NULL || c->yev == NULL || event_add(c->rev, NULL) != 0) {

@@ -4,18 +4,25 @@
  * Sockets are opened and bound before the process daemonizes or drops
  * privileges, so a busy port is reported on the terminal with a non-zero
  * exit, and ports below 1024 work with -u. As memcached, -s replaces the
- * network: with a UNIX socket no TCP or UDP socket is opened. The metrics
- * endpoint's sockets (-o metrics_port) are bound here too, at the first -l
- * host (127.0.0.1 with -s), and handed to server/metrics.c.
+ * network: with a UNIX socket no TCP or UDP socket is opened; -p 0 opens
+ * no TCP socket. A -l entry takes memcached 1.6.45's forms: optional
+ * proto[ascii|binary|negotiating]: (that listener's protocol instead of -B;
+ * each listener carries its mode to its connections) and tag[name]: or
+ * tag_name_: (checked, then unused: tags route memcached's proxy), before
+ * host, host:port, [v6]:port or *; entries are separated by ',' or ';'.
+ * The metrics endpoint's sockets (-o metrics_port) are bound here too, at
+ * the first -l host (127.0.0.1 with -s), and handed to server/metrics.c.
  *
  * Accepting runs on the main thread: each new socket is counted against -c
  * (beyond it the client gets memcached's "ERROR Too many open connections"
- * and is closed at once), made non-blocking (TCP_NODELAY for TCP), and
- * handed to a worker. When accept() itself fails for want of descriptors
- * (EMFILE/ENFILE) the pending connection stays in the kernel's queue, so
- * the listen event would fire again at once and spin: instead accepting is
- * paused for LISTEN_EMFILE_PAUSE_MS (counted in listen_disabled_num and
- * time_in_listen_disabled_us, as memcached) and resumed from a timer.
+ * and is closed at once; under -o no_maxconns_fast accepting pauses instead
+ * and the client waits in the backlog), made non-blocking (TCP_NODELAY for
+ * TCP), and handed to a worker. When accept() itself fails for want of
+ * descriptors (EMFILE/ENFILE) the pending connection stays in the kernel's
+ * queue, so the listen event would fire again at once and spin: instead
+ * accepting is paused for LISTEN_EMFILE_PAUSE_MS (counted in
+ * listen_disabled_num and time_in_listen_disabled_us, as memcached) and
+ * resumed from a timer, which also re-checks -c under no_maxconns_fast.
  *
  * UNIX socket file: a socket file left by a dead server is removed before
  * binding; one where a server still accepts is refused (memcached would
@@ -36,12 +43,15 @@
 
 #include <event2/util.h>
 
+#include "config.h"
 #include "common/log.h"
 #include "server/server.h"
 
 #define LISTEN_REJECT_MSG "ERROR Too many open connections\r\n"
 #define LISTEN_PORT_TEXT_MAX 8
 #define LISTEN_LOOPBACK "127.0.0.1"   /* where -s servers put other TCP ports */
+#define LISTEN_SEPARATORS ";,"        /* between -l entries, as memcached */
+#define LISTEN_ANY "*"                /* -l host meaning every interface */
 #define LISTEN_EMFILE_PAUSE_MS 50
 #define LISTEN_MODE_BITS 0777
 #define US_PER_SEC 1000000ULL
@@ -101,7 +111,8 @@ static int listen_bind(struct server *srv, const struct addrinfo *ai, unsigned p
     return fd;
 }
 
-static int listen_add_tcp(struct server *srv, int fd, enum listener_kind kind, const char *addr)
+static int listen_add_tcp(struct server *srv, int fd, enum listener_kind kind,
+                          enum proto_mode mode, const char *addr)
 {
     struct listener *l = realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*l));
     if (l == NULL)
@@ -111,6 +122,7 @@ static int listen_add_tcp(struct server *srv, int fd, enum listener_kind kind, c
     memset(l, 0, sizeof(*l));
     l->fd = fd;
     l->kind = kind;
+    l->mode = mode;
     snprintf(l->addr, sizeof(l->addr), "%s", addr);
     return 0;
 }
@@ -127,8 +139,8 @@ static int listen_add_udp(struct server *srv, int fd, const char *addr)
     return 0;
 }
 
-static int listen_add(struct server *srv, const struct addrinfo *ai, unsigned port, char *err,
-                      size_t errlen)
+static int listen_add(struct server *srv, const struct addrinfo *ai, unsigned port,
+                      enum proto_mode mode, char *err, size_t errlen)
 {
     int fd = listen_bind(srv, ai, port, err, errlen);
     if (fd == -2)
@@ -138,12 +150,103 @@ static int listen_add(struct server *srv, const struct addrinfo *ai, unsigned po
     char addr[SERVER_ADDR_MAX];
     listen_addr_text(ai, port, addr, sizeof(addr));
     int rc = ai->ai_socktype == SOCK_DGRAM ? listen_add_udp(srv, fd, addr)
-                                           : listen_add_tcp(srv, fd, LISTENER_TCP, addr);
+                                           : listen_add_tcp(srv, fd, LISTENER_TCP, mode, addr);
     if (rc != 0) {
         close(fd);
         snprintf(err, errlen, "out of memory");
     }
     return rc;
+}
+
+/* memcached's listener TLS modes: valid only with TLS, which is not built in. */
+static const char *const listen_tls_modes[] = { "notls", "btls", "mtls" };
+
+/* memcached's -l proto[...] names and what they select here. */
+static const struct {
+    const char *name;
+    enum proto_mode mode;
+} listen_protos[] = {
+    { "ascii", PROTO_MODE_ASCII },
+    { "binary", PROTO_MODE_BINARY },
+    { "negotiating", PROTO_MODE_AUTO },
+};
+#define LISTEN_PROTOS_N (sizeof(listen_protos) / sizeof(listen_protos[0]))
+#define LISTEN_PROTO_PREFIX "proto["
+#define LISTEN_PROTO_PROXY "proxy"
+#define LISTEN_TAG_PREFIX "tag"
+#define LISTEN_TAG_MAX 8              /* memcached: 1 to 8 characters */
+
+static bool listen_starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "name]:" at *p: cuts the name out and moves *p past the ':' (as memcached,
+ * the character after the closing mark is assumed to be one). */
+static char *listen_bracketed(char **p, char close_mark)
+{
+    char *name = *p, *end = strchr(name, close_mark);
+    if (end == NULL)
+        return NULL;
+    *end = '\0';
+    *p = end[1] != '\0' ? end + 2 : end + 1;
+    return name;
+}
+
+/* proto[ascii|binary|negotiating]: the listener's protocol instead of -B. */
+static int listen_parse_proto(char **p, enum proto_mode *mode, char *err, size_t errlen)
+{
+    if (!listen_starts(*p, LISTEN_PROTO_PREFIX))
+        return 0;
+    *p += strlen(LISTEN_PROTO_PREFIX);
+    const char *name = listen_bracketed(p, ']');
+    if (name == NULL) {
+        snprintf(err, errlen, "-l: invalid protocol spec: \"%s\"", *p);
+        return -1;
+    }
+    for (size_t i = 0; i < LISTEN_PROTOS_N; i++)
+        if (strcmp(name, listen_protos[i].name) == 0) {
+            *mode = listen_protos[i].mode;
+            return 0;
+        }
+    if (strcmp(name, LISTEN_PROTO_PROXY) == 0)
+        snprintf(err, errlen, "-l: proto[%s]: the proxy is not built into %s", name,
+                 PACKAGE_NAME);
+    else
+        snprintf(err, errlen, "-l: unknown protocol '%s' (ascii, binary or negotiating)", name);
+    return -1;
+}
+
+/* tag[name]: or tag_name_: names a listener for memcached's proxy routes;
+ * checked as memcached checks it, then unused (no proxy here). */
+static int listen_parse_tag(char **p, char *err, size_t errlen)
+{
+    size_t n = strlen(LISTEN_TAG_PREFIX);
+    if (!listen_starts(*p, LISTEN_TAG_PREFIX) || ((*p)[n] != '[' && (*p)[n] != '_'))
+        return 0;
+    char close_mark = (*p)[n] == '[' ? ']' : '_';
+    *p += n + 1;
+    const char *tag = listen_bracketed(p, close_mark);
+    if (tag == NULL || *tag == '\0' || strlen(tag) > LISTEN_TAG_MAX) {
+        snprintf(err, errlen, "-l: listener tags must be between 1 and %d characters",
+                 LISTEN_TAG_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* memcached's prefixes of a -l entry: [notls:|btls:|mtls:][proto[x]:][tag[x]:]. */
+static int listen_parse_prefixes(char **p, enum proto_mode *mode, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(listen_tls_modes) / sizeof(listen_tls_modes[0]); i++)
+        if (listen_starts(*p, listen_tls_modes[i])) {
+            snprintf(err, errlen, "-l: '%s': TLS is not built into %s", listen_tls_modes[i],
+                     PACKAGE_NAME);
+            return -1;
+        }
+    if (listen_parse_proto(p, mode, err, errlen) != 0)
+        return -1;
+    return listen_parse_tag(p, err, errlen);
 }
 
 /*
@@ -174,7 +277,9 @@ static char *listen_spec_split(char *spec, char **port)
 }
 
 /*
- * One -l entry. For TCP the entry's port overrides -p; UDP always uses -U.
+ * One -l entry: memcached's prefixes (above), then "host", "host:port",
+ * "[v6]:port" or "*" (all interfaces). For TCP the entry's port overrides
+ * -p; UDP always uses -U.
  */
 static int listen_one(struct server *srv, char *spec, int socktype, char *err, size_t errlen)
 {
@@ -182,8 +287,12 @@ static int listen_one(struct server *srv, char *spec, int socktype, char *err, s
     char port[LISTEN_PORT_TEXT_MAX];
     snprintf(port, sizeof(port), "%llu",
              (unsigned long long)(udp ? srv->settings.udp_port : srv->settings.port));
+    enum proto_mode mode = srv->settings.protocol;
+    char *host = spec;
+    if (listen_parse_prefixes(&host, &mode, err, errlen) != 0)
+        return -1;
     char *spec_port;
-    char *host = listen_spec_split(spec, &spec_port);
+    host = listen_spec_split(host, &spec_port);
     if (host == NULL) {
         snprintf(err, errlen, "-l: bad address '%s'", spec);
         return -1;
@@ -193,7 +302,8 @@ static int listen_one(struct server *srv, char *spec, int socktype, char *err, s
     struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC,
                               .ai_socktype = socktype };
     struct addrinfo *res = NULL;
-    int rc = getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res);
+    bool any = *host == '\0' || strcmp(host, LISTEN_ANY) == 0;
+    int rc = getaddrinfo(any ? NULL : host, port, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "-l: cannot use '%s': %s", *host ? host : "*", gai_strerror(rc));
         return -1;
@@ -201,7 +311,7 @@ static int listen_one(struct server *srv, char *spec, int socktype, char *err, s
     unsigned portnum = (unsigned)strtoul(port, NULL, 10);
     size_t before = udp ? srv->nudp : srv->nlisteners;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
-        if (listen_add(srv, ai, portnum, err, errlen) != 0) {
+        if (listen_add(srv, ai, portnum, mode, err, errlen) != 0) {
             freeaddrinfo(res);
             return -1;
         }
@@ -224,8 +334,8 @@ static int listen_network(struct server *srv, int socktype, char *err, size_t er
     if (*copy == '\0') {
         rc = listen_one(srv, copy, socktype, err, errlen);
     } else {
-        for (char *spec = strtok_r(copy, ",", &save); rc == 0 && spec != NULL;
-             spec = strtok_r(NULL, ",", &save))
+        for (char *spec = strtok_r(copy, LISTEN_SEPARATORS, &save); rc == 0 && spec != NULL;
+             spec = strtok_r(NULL, LISTEN_SEPARATORS, &save))
             rc = listen_one(srv, spec, socktype, err, errlen);
     }
     free(copy);
@@ -244,9 +354,16 @@ int listeners_open_port(struct server *srv, unsigned port, int *fds, size_t cap,
 {
     const char *first = srv->settings.unix_socket != NULL ? LISTEN_LOOPBACK
                         : srv->settings.listen != NULL ? srv->settings.listen : "";
-    char *copy = strndup(first, strcspn(first, ","));
-    char *spec_port;
-    char *host = copy != NULL ? listen_spec_split(copy, &spec_port) : NULL;
+    char *copy = strndup(first, strcspn(first, LISTEN_SEPARATORS));
+    char *spec_port, *host = copy;
+    enum proto_mode mode = srv->settings.protocol;
+    if (host != NULL && listen_parse_prefixes(&host, &mode, err, errlen) != 0) {
+        free(copy);
+        return -1;
+    }
+    host = host != NULL ? listen_spec_split(host, &spec_port) : NULL;
+    if (host != NULL && strcmp(host, LISTEN_ANY) == 0)
+        host[0] = '\0';
     char port_text[LISTEN_PORT_TEXT_MAX];
     snprintf(port_text, sizeof(port_text), "%u", port);
     struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC,
@@ -359,7 +476,8 @@ static int listen_unix(struct server *srv, char *err, size_t errlen)
     srv->unix_path = listen_unix_abs(path);
     char addr[SERVER_ADDR_MAX];
     snprintf(addr, sizeof(addr), "unix:%s", path);
-    if (srv->unix_path == NULL || listen_add_tcp(srv, fd, LISTENER_UNIX, addr) != 0) {
+    if (srv->unix_path == NULL ||
+        listen_add_tcp(srv, fd, LISTENER_UNIX, srv->settings.protocol, addr) != 0) {
         close(fd);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -371,7 +489,8 @@ int listeners_open(struct server *srv, char *err, size_t errlen)
 {
     if (srv->settings.unix_socket != NULL)
         return listen_unix(srv, err, errlen);
-    if (listen_network(srv, SOCK_STREAM, err, errlen) != 0)
+    /* -p 0: no TCP, as memcached (the settings check asked for -U then) */
+    if (srv->settings.port != 0 && listen_network(srv, SOCK_STREAM, err, errlen) != 0)
         return -1;
     if (srv->settings.udp_port != 0 && listen_network(srv, SOCK_DGRAM, err, errlen) != 0)
         return -1;
@@ -414,13 +533,13 @@ static void listen_resume(evutil_socket_t fd, short what, void *arg)
     log_info("Accepting connections again\n");
 }
 
-/* EMFILE/ENFILE: stop watching the listeners for a while instead of spinning. */
-static void listen_out_of_fds(struct server *srv, int e)
+/* Stops watching the listeners for a while (out of descriptors, or at -c
+ * under no_maxconns_fast): waiting clients stay in the kernel's backlog. */
+static void listen_pause(struct server *srv, const char *why)
 {
     if (!atomic_load(&srv->accepting))
         return;
-    log_error("accept(): %s; pausing accepting for %d ms\n", strerror(e),
-              LISTEN_EMFILE_PAUSE_MS);
+    log_error("%s; pausing accepting for %d ms\n", why, LISTEN_EMFILE_PAUSE_MS);
     atomic_store(&srv->accepting, false);
     counter_inc(&srv->listen_disabled_num);
     srv->listen_disabled_since_us = listen_now_us();
@@ -435,16 +554,21 @@ static void listen_accept(evutil_socket_t lfd, short what, void *arg)
     struct listener *l = arg;
     struct server *srv = l->srv;
     for (;;) {
+        bool full = atomic_load(&srv->curr_conns) >= srv->settings.maxconns;
+        if (full && !srv->settings.maxconns_fast) {
+            listen_pause(srv, "Too many open connections");
+            return;
+        }
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
-                listen_out_of_fds(srv, errno);
+                listen_pause(srv, strerror(errno));
             else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                      errno != ECONNABORTED)
                 log_info("accept(): %s\n", strerror(errno));
             return;
         }
-        if (atomic_load(&srv->curr_conns) >= srv->settings.maxconns) {
+        if (full) {
             listen_reject(srv, fd);
             continue;
         }
@@ -454,7 +578,7 @@ static void listen_accept(evutil_socket_t lfd, short what, void *arg)
             int on = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
         }
-        workers_dispatch(srv, fd, l->addr);
+        workers_dispatch(srv, fd, l);
     }
 }
 

@@ -31,6 +31,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <event2/thread.h>
 
 #include "config.h"
@@ -198,6 +199,21 @@ static void write_pidfile(const char *path)
         die("Could not write the pid file %s: %s", path, strerror(errno));
 }
 
+/* -i: memcached prints its own and libevent's licenses. */
+static void print_licenses(void)
+{
+    settings_version(stdout);
+    printf("%s ships no license text of its own: see its source tree.\n"
+           "It links libevent %s, under the 3-clause BSD license"
+           " (https://libevent.org/LICENSE.txt).\n",
+           PACKAGE_NAME, event_get_version());
+}
+
+static void log_notice(const char *line)
+{
+    log_info("%s\n", line);
+}
+
 static int parse_or_exit(struct server *srv, int argc, char **argv)
 {
     char err[SETTINGS_ERR_MAX];
@@ -206,7 +222,10 @@ static int parse_or_exit(struct server *srv, int argc, char **argv)
         settings_usage(stdout);
         exit(EXIT_SUCCESS);
     case SETTINGS_VERSION:
-        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        settings_version(stdout);
+        exit(EXIT_SUCCESS);
+    case SETTINGS_LICENSE:
+        print_licenses();
         exit(EXIT_SUCCESS);
     case SETTINGS_ERROR:
         fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
@@ -227,8 +246,9 @@ static void build_store(struct server *srv)
     char err[MAIN_ERR_MAX];
     settings_store_config(&srv->settings, &cfg);
     if (settings_hash_substituted(&srv->settings))
-        log_info("-o hash_algorithm=%s: keys hash with seeded xxh3 instead\n",
-                 srv->settings.hash_algorithm);
+        log_info("-o hash_algorithm=%s: keys hash with seeded %s instead\n",
+                 srv->settings.hash_algorithm, SETTINGS_HASH_USED);
+    settings_notices(&srv->settings, log_notice);
     srv->store = store_create(&cfg, err, sizeof(err));
     if (srv->store == NULL) {
         fprintf(stderr, "%s: %s\n", PACKAGE_NAME, err);
@@ -237,6 +257,8 @@ static void build_store(struct server *srv)
     srv->env = (struct proto_env){
         .store = srv->store,
         .shutdown_enabled = srv->settings.shutdown,
+        .flush_disabled = srv->settings.no_flush,
+        .dump_disabled = srv->settings.no_dump,
         .slab_reassign = srv->settings.slab_reassign,
         .mode = srv->settings.protocol,
         .stats = stats_group,

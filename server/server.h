@@ -88,7 +88,7 @@ struct conn {
 /* A socket accepted by the main thread, waiting for its worker. */
 struct conn_handoff {
     int fd;
-    const char *listen_addr;
+    const struct listener *listener;   /* lives as long as the server */
 };
 
 struct worker {
@@ -119,6 +119,7 @@ struct listener {
     struct server *srv;
     int fd;
     enum listener_kind kind;
+    enum proto_mode mode;       /* -B, or this -l entry's proto[...] */
     struct event *ev;
     char addr[SERVER_ADDR_MAX];
 };
@@ -161,14 +162,14 @@ struct server {
 };
 
 /* ---- conn.c (worker thread) ---- */
-void conn_new(struct worker *w, int fd, const char *listen_addr);
+void conn_new(struct worker *w, int fd, const struct listener *l);
 void conn_close(struct conn *c);
 /* Closes c if it has been idle for longer than idle seconds; returns true if closed. */
 bool conn_close_if_idle(struct conn *c, rel_time_t now, uint64_t idle);
 
 /* ---- worker.c ---- */
 int workers_start(struct server *srv, char *err, size_t errlen);
-void workers_dispatch(struct server *srv, int fd, const char *listen_addr);
+void workers_dispatch(struct server *srv, int fd, const struct listener *l);
 void workers_stop(struct server *srv);
 
 /* ---- listen.c (main thread) ---- */

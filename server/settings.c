@@ -23,7 +23,7 @@
 
 enum settings_type {
     T_FLAG, T_COUNT, T_UINT, T_SIZE, T_OCTAL, T_FACTOR, T_STR, T_LIST, T_PROTO,
-    T_ACTION, T_EXTENDED, T_ONOFF, T_HASH, T_LEVEL, T_FRACTION,
+    T_ACTION, T_EXTENDED, T_ONOFF, T_HASH, T_LEVEL, T_FRACTION, T_NOOP, T_ABSENT,
 };
 
 /* memcached 1.6.45's -o hash_algorithm names. The store always hashes keys
@@ -31,12 +31,15 @@ enum settings_type {
  * command lines still start, and -v says they were replaced. */
 static const char *const hash_names[] = { "jenkins", "murmur3", "xxh3" };
 #define HASH_NAMES_N (sizeof(hash_names) / sizeof(hash_names[0]))
-#define HASH_NAME_USED "xxh3"
 
 enum row_kind { ROW_OPT, ROW_EXT };
 
 /* What "-o key" and "-o no_key" mean for on/off and level rows (memcached's
  * slab_automove alone is level 1). */
+#define EXT_NO_PREFIX "no_"
+#define EXT_NO_PREFIX_LEN (sizeof(EXT_NO_PREFIX) - 1)
+/* An absent feature's -o row names a family of keys: "ext_*". */
+#define EXT_FAMILY_MARK '*'
 #define EXT_ON "1"
 #define EXT_OFF "0"
 
@@ -198,6 +201,17 @@ static bool fail(char *err, size_t errlen, const char *fmt, ...)
     return false;
 }
 
+/* A row of a feature this build does not have: one line naming it. */
+static bool fail_absent(const struct settings_row *r, const char *given, char *err,
+                        size_t errlen)
+{
+    if (r->kind == ROW_EXT)
+        return fail(err, errlen, "-o %s: %s is not built into %s", given, r->help,
+                    PACKAGE_NAME);
+    return fail(err, errlen, "-%c (--%s): %s is not built into %s", r->shortc, r->name,
+                r->help, PACKAGE_NAME);
+}
+
 static bool fail_range(const struct settings_row *r, const char *text, char *err, size_t errlen)
 {
     char label[VALUE_TEXT_MAX], lo[VALUE_TEXT_MAX], hi[VALUE_TEXT_MAX];
@@ -329,15 +343,29 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
         if ((*(const char **)p = hash_name_find(text)) == NULL)
             return fail_range(r, text, err, errlen);
         return true;
+    case T_NOOP:
+        *(bool *)p = true;   /* the value, if any, means nothing here */
+        return true;
+    case T_ABSENT:
+        return fail_absent(r, r->name, err, errlen);
     }
     return fail(err, errlen, "internal: row type %d", (int)r->type);
+}
+
+/* The row of an -o key: its own name, or a family ("ext_*") it starts with. */
+static bool ext_row_names(const struct settings_row *r, const char *key, size_t len)
+{
+    size_t n = strlen(r->name);
+    if (n > 0 && r->name[n - 1] == EXT_FAMILY_MARK)
+        return len >= n - 1 && strncmp(r->name, key, n - 1) == 0;
+    return n == len && strncmp(r->name, key, len) == 0;
 }
 
 static const struct settings_row *find_ext(const char *key, size_t len)
 {
     for (size_t i = 0; i < ROWS_N; i++) {
         const struct settings_row *r = &settings_rows[i];
-        if (r->kind == ROW_EXT && strlen(r->name) == len && strncmp(r->name, key, len) == 0)
+        if (r->kind == ROW_EXT && ext_row_names(r, key, len))
             return r;
     }
     return NULL;
@@ -350,14 +378,23 @@ static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t e
     size_t klen = eq != NULL ? (size_t)(eq - entry) : strlen(entry);
     const char *value = eq != NULL ? eq + 1 : NULL;
     const struct settings_row *r = find_ext(entry, klen);
-    if (r == NULL && value == NULL && strncmp(entry, "no_", 3) == 0) {
-        r = find_ext(entry + 3, klen - 3);
+    if (r == NULL && value == NULL && strncmp(entry, EXT_NO_PREFIX, EXT_NO_PREFIX_LEN) == 0) {
+        r = find_ext(entry + EXT_NO_PREFIX_LEN, klen - EXT_NO_PREFIX_LEN);
         if (r != NULL && (r->type == T_ONOFF || r->type == T_LEVEL))
             return apply_row(s, r, EXT_OFF, err, errlen);
+        if (r != NULL && r->type == T_NOOP)
+            return apply_row(s, r, NULL, err, errlen);
         r = NULL;
     }
     if (r == NULL)
         return fail(err, errlen, "-o: unknown or unsupported option '%.*s'", (int)klen, entry);
+    if (r->type == T_ABSENT) {
+        char given[VALUE_TEXT_MAX];
+        snprintf(given, sizeof(given), "%.*s", (int)klen, entry);
+        return fail_absent(r, given, err, errlen);
+    }
+    if (r->type == T_NOOP)
+        return apply_row(s, r, value, err, errlen);
     if (r->type == T_ONOFF) {
         if (value != NULL)
             return fail_range(r, value, err, errlen);
@@ -436,6 +473,8 @@ static void build_getopt(char *shorts, struct option *longs)
 
 uint64_t settings_chunk_max_bytes(const struct settings *s)
 {
+    if (!s->chunked_items)
+        return s->page_size;   /* memcached's no_chunked_items: one chunk per item */
     return s->slab_chunk_max != 0 ? s->slab_chunk_max * KIB : s->page_size / 2;
 }
 
@@ -464,6 +503,8 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         (*s->unix_socket == '\0' || strlen(s->unix_socket) > SETTINGS_UNIX_PATH_MAX))
         return fail(err, errlen, "-s (--unix-socket): the path must have 1 to %d bytes",
                     SETTINGS_UNIX_PATH_MAX);
+    if (s->port == 0 && s->udp_port == 0 && s->unix_socket == NULL)
+        return fail(err, errlen, "-p 0 turns TCP off: give -U <port> or -s <file> to listen on");
     if (s->page_size > s->mem_limit_mb * KIB * KIB / 2)
         return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max.");
     if (!chunk_max_fits_page(s, err, errlen))
@@ -473,6 +514,13 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
                                  "-I (--max-item-size) %llu",
                     (unsigned long long)s->chunk_min, (unsigned long long)s->page_size);
     return true;
+}
+
+/* memcached: -U <port> without -p puts TCP on that port too. */
+static void tcp_follows_udp(struct settings *s, bool port_given, bool udp_given)
+{
+    if (udp_given && !port_given && s->udp_port != 0)
+        s->port = s->udp_port;
 }
 
 /* getopt returned '?': optopt is the letter of an unknown short flag, else 0. */
@@ -496,6 +544,7 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
     optind = 0;   /* glibc: a full re-initialisation, so tests may parse again */
     opterr = 0;
     int c;
+    bool port_given = false, udp_given = false;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         const char *arg = argv[optind - 1];
         if (c == ':') {
@@ -512,9 +561,14 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
             return parse_error(arg, err, errlen);
         if (!apply_row(s, r, optarg, err, errlen))
             return SETTINGS_ERROR;
+        port_given |= r->off == offsetof(struct settings, port);
+        udp_given |= r->off == offsetof(struct settings, udp_port);
     }
+    tcp_follows_udp(s, port_given, udp_given);
     if (s->help)
         return SETTINGS_HELP;
+    if (s->license)
+        return SETTINGS_LICENSE;
     if (s->version)
         return SETTINGS_VERSION;
     if (optind < argc) {
@@ -526,7 +580,21 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
 
 bool settings_hash_substituted(const struct settings *s)
 {
-    return strcmp(s->hash_algorithm, HASH_NAME_USED) != 0;
+    return strcmp(s->hash_algorithm, SETTINGS_HASH_USED) != 0;
+}
+
+void settings_notices(const struct settings *s, settings_notice_fn note)
+{
+    char line[HELP_TEXT_MAX], label[VALUE_TEXT_MAX];
+    for (size_t i = 0; i < ROWS_N; i++) {
+        const struct settings_row *r = &settings_rows[i];
+        const bool *given = (const bool *)((const char *)s + r->off);
+        if (r->type != T_NOOP || !*given)
+            continue;
+        row_label(r, label, sizeof(label));
+        snprintf(line, sizeof(line), "%s: accepted, no effect: %s", label, r->help);
+        note(line);
+    }
 }
 
 void settings_store_config(const struct settings *s, struct store_config *cfg)
@@ -541,6 +609,7 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->no_evict = s->no_evict;
     cfg->use_cas = !s->no_cas;
     cfg->hash_power = (uint32_t)s->hashpower;
+    cfg->hash_expand = s->hashexpand;
     cfg->slab_reassign = s->slab_reassign;
     cfg->automove = (unsigned)s->slab_automove;
     cfg->automove_ratio = s->slab_automove_ratio;
@@ -584,6 +653,14 @@ static void size_default_text(const struct settings_row *r, char *buf, size_t le
 /* The help text as -h and the man page print it: with "(default: ...)". */
 static void row_help(const struct settings_row *r, char *buf, size_t len)
 {
+    if (r->type == T_NOOP) {
+        snprintf(buf, len, "accepted, no effect: %s", r->help);
+        return;
+    }
+    if (r->type == T_ABSENT) {
+        snprintf(buf, len, "refused: %s is not built into %s", r->help, PACKAGE_NAME);
+        return;
+    }
     if (!row_shows_default(r)) {
         snprintf(buf, len, "%s", r->help);
         return;
@@ -597,13 +674,19 @@ static void row_help(const struct settings_row *r, char *buf, size_t len)
              r->def != NULL && r->note != NULL ? ", " : "", r->note != NULL ? r->note : "");
 }
 
+/* -o rows shown without "=value": switches, and keys whose value means nothing. */
+static bool ext_row_bare(const struct settings_row *r)
+{
+    return r->type == T_ONOFF || r->type == T_NOOP || r->type == T_ABSENT;
+}
+
 static void usage_row(FILE *out, const struct settings_row *r)
 {
     char lead[VALUE_TEXT_MAX], help[HELP_TEXT_MAX];
     int n;
     if (r->kind == ROW_EXT)
         n = snprintf(lead, sizeof(lead), "   - %s%s:", r->name,
-                     r->type == T_ONOFF   ? ""
+                     ext_row_bare(r)      ? ""
                      : r->type == T_HASH  ? "=<name>"
                      : r->type == T_LEVEL ? "[=<num>]"
                                           : "=<num>");
@@ -615,9 +698,15 @@ static void usage_row(FILE *out, const struct settings_row *r)
     fprintf(out, "%-*s %s\n", n < HELP_COLUMN - 1 ? HELP_COLUMN - 1 : n, lead, help);
 }
 
+void settings_version(FILE *out)
+{
+    fprintf(out, "%s %s (memcached %s compatible)\n", PACKAGE_NAME, PACKAGE_VERSION,
+            PROTOCOL_VERSION);
+}
+
 void settings_usage(FILE *out)
 {
-    fprintf(out, "%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+    settings_version(out);
     for (size_t i = 0; i < ROWS_N; i++)
         if (settings_rows[i].kind == ROW_OPT)
             usage_row(out, &settings_rows[i]);
@@ -649,7 +738,7 @@ static void man_row(FILE *out, const struct settings_row *r)
     if (r->kind == ROW_EXT) {
         fputs(".B ", out);
         man_text(out, r->name);
-        fputs(r->type == T_ONOFF ? "\n" : "=\\fIvalue\\fR\n", out);
+        fputs(ext_row_bare(r) ? "\n" : "=\\fIvalue\\fR\n", out);
     } else {
         fprintf(out, "\\fB\\-%c\\fR, \\fB\\-\\-", r->shortc);
         man_text(out, r->name);
@@ -789,10 +878,21 @@ void settings_man(FILE *out)
     man_memory(out);
     man_commands(out);
     man_warm(out);
-    fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT, SIGUSR1 or the"
+    fputs(".SH EXIT STATUS\n0 after \\fB\\-h\\fR, \\fB\\-i\\fR, \\fB\\-V\\fR, SIGTERM, SIGINT, SIGUSR1 or the"
           " \\fBshutdown\\fR command; non\\-zero on a bad option, with a one\\-line"
           " message on standard error.\n"
           ".SH DIFFERENCES FROM MEMCACHED\n"
+          "\\fBversion\\fR reports 1.6.45, the memcached release whose behaviour we"
+          " follow; \\fB\\-V\\fR and the \\fBstats\\fR key \\fBslabcache_version\\fR"
+          " give ours. Options marked \"accepted, no effect\" above start the server as"
+          " memcached's do and are named at \\fB\\-v\\fR; options marked \"refused\""
+          " name a feature this build lacks. \\fB\\-p 0\\fR with neither"
+          " \\fB\\-U\\fR nor \\fB\\-s\\fR is refused (memcached starts listening"
+          " nowhere), and so is an unknown \\fB\\-l proto[...]\\fR name (memcached"
+          " ignores it). \\fBstats settings\\fR reports \\fBhash_algorithm xxh3\\fR,"
+          " the hash in use, and the \\fBext_*\\fR keys with the values of an"
+          " extstore that is not configured.\n"
+          ".PP\n"
           "A meta command's \\fBk\\fR flag (and \\fBme\\fR) echoes a key in base64 (with"
           " \\fBb\\fR) when the key was given in base64 or when its bytes hold whitespace"
           " or control characters; memcached 1.6.45 writes a key it vivified (\\fBmg"
@@ -888,7 +988,7 @@ static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum sett
     if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
 #define STATS_EXT_(field, type, key, def, note, mn, mx, stat, fmt, help) \
     if ((fmt) != FMT_NONE) EMIT_VALUE(stat, fmt, s->field);
-#define STATS_STAT_(stat, fmt, expr) emit_u(emit, arg, stat, fmt, (uint64_t)(expr));
+#define STATS_STAT_(stat, fmt, expr) EMIT_VALUE(stat, fmt, expr);
 
 void settings_stats(const struct settings *s, settings_emit_fn emit, void *arg)
 {

@@ -53,6 +53,8 @@
 #define SETTINGS_CTYPE_T_LEVEL   uint64_t  /* -o key=N within [min, max]; key = 1, no_key = 0 */
 #define SETTINGS_CTYPE_T_FRACTION double   /* >= min, <= max */
 #define SETTINGS_CTYPE_T_HASH    const char * /* one of memcached's hash names (static) */
+#define SETTINGS_CTYPE_T_NOOP    bool      /* accepted (any value, no_ too), no effect: -v says so */
+#define SETTINGS_CTYPE_T_ABSENT  bool      /* a feature not built in: refused, naming it */
 
 /* How `stats settings` prints a value. */
 enum settings_fmt {
@@ -92,6 +94,19 @@ enum settings_fmt {
 #define SETTINGS_AUTOMOVE_WINDOW_MIN AUTOMOVE_WINDOW_MIN
 #define SETTINGS_AUTOMOVE_WINDOW_MAX AUTOMOVE_WINDOW_MAX
 #define SETTINGS_CHUNK_MAX_KB_MAX 1024
+/* The hash every key goes through, whatever -o hash_algorithm names. */
+#define SETTINGS_HASH_USED "xxh3"
+/* Item flags are 32 bits (`stats settings` client_flags_size). */
+#define SETTINGS_CLIENT_FLAGS_SIZE 4
+/* memcached 1.6.45's extstore defaults: the ext_* keys are refused here (no
+ * extstore), so `stats settings` reports the values an unconfigured extstore
+ * has, as memcached does without -o ext_path. */
+#define SETTINGS_EXT_ITEM_SIZE 512
+#define SETTINGS_EXT_ITEM_AGE UINT32_MAX
+#define SETTINGS_EXT_RECACHE_RATE 2000
+#define SETTINGS_EXT_WBUF_SIZE (4 * 1024 * 1024)
+#define SETTINGS_EXT_MAX_SLEEP 1000000
+#define SETTINGS_EXT_MAX_FRAG 0.80
 
 /* clang-format off */
 #define SETTINGS_TABLE(OPT, EXT, STAT) \
@@ -99,12 +114,15 @@ enum settings_fmt {
         1, SETTINGS_MEM_MB_MAX, "maxbytes", FMT_MB, "item memory in megabytes") \
     OPT(maxconns, T_UINT, 'c', "conn-limit", "num", "1024", NULL, 1, SETTINGS_CONNS_MAX, \
         "maxconns", FMT_NUM, "max simultaneous connections") \
-    OPT(port, T_UINT, 'p', "port", "num", "11211", NULL, 1, SETTINGS_PORT_MAX, \
-        "tcpport", FMT_NUM, "TCP port to listen on") \
+    OPT(port, T_UINT, 'p', "port", "num", "11211", NULL, 0, SETTINGS_PORT_MAX, \
+        "tcpport", FMT_NUM, "TCP port to listen on, 0: no TCP (then -U or -s)") \
     OPT(udp_port, T_UINT, 'U', "udp-port", "num", "0", "off", 0, SETTINGS_PORT_MAX, \
-        "udpport", FMT_NUM, "UDP port to listen on, on the -l addresses") \
+        "udpport", FMT_NUM, "UDP port to listen on, on the -l addresses (without -p, TCP too)") \
     OPT(listen, T_LIST, 'l', "listen", "addr", NULL, "all", 0, 0, \
-        "inter", FMT_STR, "comma-separated interfaces to listen on, addr or addr:port") \
+        "inter", FMT_STR, "comma-separated interfaces to listen on: addr, addr:port, [v6]:port " \
+        "or *, each optionally after memcached's proto[ascii|binary|negotiating]: (the " \
+        "listener's protocol instead of -B) and tag[name]: (accepted; tags serve " \
+        "memcached's proxy)") \
     OPT(verbose, T_COUNT, 'v', "verbose", NULL, "0", NULL, 0, 0, \
         "verbosity", FMT_NUM, "verbose: -v errors/warnings, -vv also client commands, -vvv internals") \
     STAT("oldest", FMT_NUM, 0) \
@@ -136,9 +154,14 @@ enum settings_fmt {
     STAT("auth_enabled_ascii", FMT_YES, false) \
     OPT(page_size, T_SIZE, 'I', "max-item-size", "num", SETTINGS_TEXT(PAGE_SIZE_DEFAULT), NULL, \
         PAGE_SIZE_MIN, PAGE_SIZE_MAX, "item_size_max", FMT_NUM, "max item size, k/m/g suffixes") \
+    EXT(maxconns_fast, T_ONOFF, "maxconns_fast", "1", NULL, 0, 0, "maxconns_fast", FMT_YES, \
+        "a connection beyond -c gets \"ERROR Too many open connections\" and is closed at " \
+        "once (no_maxconns_fast: accepting pauses and it waits in the backlog)") \
     EXT(hashpower, T_UINT, "hashpower", SETTINGS_TEXT(HASH_POWER_DEFAULT), NULL, \
         SETTINGS_HASHPOWER_MIN, HASH_POWER_MAX, "hashpower_init", FMT_NUM, \
         "initial hash table size is 2^hashpower buckets; grows at runtime") \
+    EXT(hashexpand, T_ONOFF, "hashexpand", "1", NULL, 0, 0, NULL, FMT_NONE, \
+        "the hash table doubles as items grow (no_hashexpand: it keeps its -o hashpower size)") \
     EXT(slab_reassign, T_ONOFF, "slab_reassign", "1", NULL, 0, 0, "slab_reassign", FMT_YES, \
         "pages may move between classes (no_slab_reassign: a page stays with its first class)") \
     EXT(slab_automove, T_LEVEL, "slab_automove", SETTINGS_TEXT(AUTOMOVE_DEFAULT), NULL, \
@@ -167,19 +190,15 @@ enum settings_fmt {
     EXT(lru_crawler_tocrawl, T_UINT, "lru_crawler_tocrawl", \
         SETTINGS_TEXT(CRAWLER_TOCRAWL_DEFAULT), "all", 0, UINT32_MAX, "lru_crawler_tocrawl", \
         FMT_NUM, "items per class an asked crawl looks at at most") \
-    STAT("flush_enabled", FMT_YES, true) \
-    EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
-        "idle_timeout", FMT_NUM, "close connections idle this many seconds") \
-    EXT(read_buf_mem_limit, T_UINT, "read_buf_mem_limit", "0", "no limit", 0, SETTINGS_MEM_MB_MAX, \
-        "read_buf_mem_limit", FMT_MB, \
-        "megabytes of connection read buffers at most; a connection that needs more is closed") \
-    EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
-        "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
-    STAT("track_sizes", FMT_YES, false) \
-    EXT(slab_automove_freeratio, T_FRACTION, "slab_automove_freeratio", \
-        SETTINGS_TEXT(AUTOMOVE_FREERATIO_DEFAULT), NULL, 0, 1, "slab_automove_freeratio", \
-        FMT_FACTOR3, "a class whose free chunks hold more than this share of -m gives " \
-        "pages first, before items are evicted for a move") \
+    EXT(tail_repair_time, T_NOOP, "tail_repair_time", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "an item still referenced is never freed by force, so no tail needs repair") \
+    STAT("tail_repair_time", FMT_NUM, 0) \
+    OPT(no_flush, T_FLAG, 'F', "disable-flush-all", NULL, "0", NULL, 0, 0, \
+        "flush_enabled", FMT_NOT_YES, "disable the flush_all command") \
+    OPT(no_dump, T_FLAG, 'X', "disable-dumping", NULL, "0", NULL, 0, 0, \
+        "dump_enabled", FMT_NOT_YES, \
+        "disable dump commands: stats cachedump, lru_crawler metadump and mgdump") \
+    STAT("hash_algorithm", FMT_STR, SETTINGS_HASH_USED) \
     EXT(lru_maintainer, T_ONOFF, "lru_maintainer", "1", NULL, 0, 0, \
         "lru_maintainer_thread", FMT_YES, \
         "the LRU maintainer juggles segments and frees dead items in the background " \
@@ -201,13 +220,60 @@ enum settings_fmt {
     EXT(temporary_ttl, T_UINT, "temporary_ttl", "0", "no TEMP LRU", 0, INT32_MAX, NULL, FMT_NONE, \
         "items stored with a TTL up to this many seconds go to a TEMP LRU, never bumped") \
     STAT("temporary_ttl", FMT_NUM, settings_temporary_ttl(s)) \
-    EXT(metrics_port, T_UINT, "metrics_port", "0", "off", 0, SETTINGS_PORT_MAX, NULL, FMT_NONE, \
-        "serve GET /metrics (Prometheus text format) on this TCP port, at the first -l " \
-        "address (127.0.0.1 with -s)") \
+    EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
+        "idle_timeout", FMT_NUM, "close connections idle this many seconds") \
+    EXT(read_buf_mem_limit, T_UINT, "read_buf_mem_limit", "0", "no limit", 0, SETTINGS_MEM_MB_MAX, \
+        "read_buf_mem_limit", FMT_MB, \
+        "megabytes of connection read buffers at most; a connection that needs more is closed") \
+    EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
+        "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
+    STAT("track_sizes", FMT_YES, false) \
+    EXT(inline_ascii_resp, T_NOOP, "inline_ascii_resp", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "memcached 1.6 dropped it; replies are never inlined in items") \
+    STAT("inline_ascii_response", FMT_YES, false) \
+    STAT("ext_item_size", FMT_NUM, SETTINGS_EXT_ITEM_SIZE) \
+    STAT("ext_item_age", FMT_NUM, SETTINGS_EXT_ITEM_AGE) \
+    STAT("ext_low_ttl", FMT_NUM, 0) \
+    STAT("ext_recache_rate", FMT_NUM, SETTINGS_EXT_RECACHE_RATE) \
+    STAT("ext_wbuf_size", FMT_NUM, SETTINGS_EXT_WBUF_SIZE) \
+    STAT("ext_compact_under", FMT_NUM, 0) \
+    STAT("ext_drop_under", FMT_NUM, 0) \
+    STAT("ext_max_sleep", FMT_NUM, SETTINGS_EXT_MAX_SLEEP) \
+    STAT("ext_max_frag", FMT_FACTOR, SETTINGS_EXT_MAX_FRAG) \
+    EXT(slab_automove_freeratio, T_FRACTION, "slab_automove_freeratio", \
+        SETTINGS_TEXT(AUTOMOVE_FREERATIO_DEFAULT), NULL, 0, 1, "slab_automove_freeratio", \
+        FMT_FACTOR3, "a class whose free chunks hold more than this share of -m gives " \
+        "pages first, before items are evicted for a move") \
+    STAT("ext_drop_unread", FMT_YES, false) \
+    OPT(napi_ids, T_NOOP, 'N', "napi-ids", "num", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "connections are not steered to threads by NAPI id") \
+    STAT("num_napi_ids", FMT_NUM, 0) \
     OPT(memory_file, T_STR, 'e', "memory-file", "file", NULL, NULL, 0, 0, \
         "memory_file", FMT_STR_PRINTF, "item memory in this file (use a RAM disk): SIGUSR1 or " \
         "\"shutdown graceful\" saves the cache in it, the next start with the same file " \
         "and memory settings resumes it") \
+    STAT("client_flags_size", FMT_NUM, SETTINGS_CLIENT_FLAGS_SIZE) \
+    EXT(chunked_items, T_ONOFF, "chunked_items", "1", NULL, 0, 0, NULL, FMT_NONE, \
+        "items larger than slab_chunk_max are chains of chunks (no_chunked_items: " \
+        "slab_chunk_max is -I, every item is one chunk)") \
+    EXT(modern, T_NOOP, "modern", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "memcached 1.6's defaults are ours already (no_modern: 1.4's are not offered)") \
+    EXT(drop_privileges, T_NOOP, "drop_privileges", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "no system call filter is installed") \
+    EXT(sock_cookie_id, T_NOOP, "sock_cookie_id", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "sockets carry no SO_MARK cookie") \
+    EXT(resp_obj_mem_limit, T_NOOP, "resp_obj_mem_limit", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "deprecated in memcached too; read_buf_mem_limit bounds buffers") \
+    EXT(extstore, T_ABSENT, "ext_*", NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "extstore (external flash storage)") \
+    EXT(tls_keys, T_ABSENT, "ssl_*", NULL, NULL, 0, 0, NULL, FMT_NONE, "TLS") \
+    EXT(proxy, T_ABSENT, "proxy_*", NULL, NULL, 0, 0, NULL, FMT_NONE, "the proxy") \
+    OPT(tls, T_ABSENT, 'Z', "enable-ssl", NULL, NULL, NULL, 0, 0, NULL, FMT_NONE, "TLS") \
+    OPT(sasl, T_ABSENT, 'S', "enable-sasl", NULL, NULL, NULL, 0, 0, NULL, FMT_NONE, \
+        "SASL authentication") \
+    EXT(metrics_port, T_UINT, "metrics_port", "0", "off", 0, SETTINGS_PORT_MAX, NULL, FMT_NONE, \
+        "serve GET /metrics (Prometheus text format) on this TCP port, at the first -l " \
+        "address (127.0.0.1 with -s)") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \
@@ -224,6 +290,8 @@ enum settings_fmt {
         NULL, FMT_NONE, "comma separated list of extended options (below)") \
     OPT(help, T_ACTION, 'h', "help", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "print this help and exit") \
+    OPT(license, T_ACTION, 'i', "license", NULL, "0", NULL, 0, 0, \
+        NULL, FMT_NONE, "print the license and exit") \
     OPT(version, T_ACTION, 'V', "version", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "print version and exit")
 /* clang-format on */
@@ -242,6 +310,7 @@ enum settings_outcome {
     SETTINGS_RUN = 0,   /* start the server */
     SETTINGS_HELP,      /* -h: print settings_usage() and exit 0 */
     SETTINGS_VERSION,   /* -V: print the version and exit 0 */
+    SETTINGS_LICENSE,   /* -i: print the licenses and exit 0 */
     SETTINGS_ERROR,     /* err holds one line; exit non-zero */
 };
 
@@ -261,6 +330,9 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
 /* Frees the strings settings_parse() copied. */
 void settings_free(struct settings *s);
 
+/* -V, and the first line of -h: our version and the memcached release we follow. */
+void settings_version(FILE *out);
+
 /* The -h text, one line per OPT row and per EXT key. */
 void settings_usage(FILE *out);
 
@@ -276,6 +348,10 @@ uint64_t settings_temporary_ttl(const struct settings *s);
 
 /* True when -o hash_algorithm named another hash than the one used (xxh3). */
 bool settings_hash_substituted(const struct settings *s);
+
+/* -v: one line per option given that has no effect here (T_NOOP rows). */
+typedef void (*settings_notice_fn)(const char *line);
+void settings_notices(const struct settings *s, settings_notice_fn note);
 
 /* Fills the store's configuration from the settings. */
 void settings_store_config(const struct settings *s, struct store_config *cfg);

@@ -285,6 +285,8 @@ static void stats_general_print(const struct stats_general_ctx *g, struct stat_s
     PROTO_THREAD_COUNTERS(STATS_COUNTER_LINE)
     STATS_GENERAL_TAIL(STATS_GENERAL_LINE)
     STORE_STATS(STATS_STORE_LINE)
+    /* ours, after memcached's keys: `version` is the memcached release we follow */
+    stat_str(sink, "slabcache_version", PACKAGE_VERSION);
 }
 
 static void stats_general(struct server *srv, struct stat_sink *sink)

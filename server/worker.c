@@ -56,7 +56,7 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
     }
     struct conn_handoff h;
     while (worker_dequeue(w, &h))
-        conn_new(w, h.fd, h.listen_addr);
+        conn_new(w, h.fd, h.listener);
 }
 
 /* idle_timeout: closes this worker's connections that have been idle too long. */
@@ -133,7 +133,7 @@ int workers_start(struct server *srv, char *err, size_t errlen)
     return 0;
 }
 
-static bool worker_enqueue(struct worker *w, int fd, const char *listen_addr)
+static bool worker_enqueue(struct worker *w, int fd, const struct listener *l)
 {
     pthread_mutex_lock(&w->lock);
     if (w->queue_len == w->queue_cap && w->queue_head > 0) {
@@ -152,7 +152,7 @@ static bool worker_enqueue(struct worker *w, int fd, const char *listen_addr)
         w->queue = q;
         w->queue_cap = cap;
     }
-    w->queue[w->queue_len++] = (struct conn_handoff){ fd, listen_addr };
+    w->queue[w->queue_len++] = (struct conn_handoff){ fd, l };
     pthread_mutex_unlock(&w->lock);
     return true;
 }
@@ -165,11 +165,11 @@ static void worker_wake(struct worker *w)
     /* A full pipe (EAGAIN) already holds a wake-up: the queue is drained whole. */
 }
 
-void workers_dispatch(struct server *srv, int fd, const char *listen_addr)
+void workers_dispatch(struct server *srv, int fd, const struct listener *l)
 {
     struct worker *w = &srv->workers[srv->next_worker];
     srv->next_worker = (srv->next_worker + 1) % srv->nworkers;
-    if (!worker_enqueue(w, fd, listen_addr)) {
+    if (!worker_enqueue(w, fd, l)) {
         log_error("out of memory handing a connection to worker %u\n", w->id);
         close(fd);
         atomic_fetch_sub(&srv->curr_conns, 1);

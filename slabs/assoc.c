@@ -240,6 +240,8 @@ static void assoc_expand_finish_locked(store *s)
 void assoc_maintain(store *s, unsigned buckets)
 {
     struct assoc *a = &s->assoc;
+    if (!s->cfg.hash_expand)
+        return;   /* -o no_hashexpand: chains grow instead, as memcached's */
     bool expanding = atomic_load_explicit(&a->expanding, memory_order_relaxed);
     if (!expanding && atomic_load_explicit(&a->items, memory_order_relaxed) <=
                           atomic_load_explicit(&a->grow_at, memory_order_relaxed))

@@ -55,6 +55,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->no_evict = false;
     cfg->use_cas = true;
     cfg->hash_power = HASH_POWER_DEFAULT;
+    cfg->hash_expand = true;
     cfg->hash_seed = 0;
     cfg->memory_file = NULL;
     cfg->slab_reassign = true;

@@ -60,6 +60,7 @@ struct store_config {
     bool no_evict;           /* -M: fail with STORE_NO_MEMORY instead of evicting */
     bool use_cas;            /* false with -C: no CAS field in items, cas always 0 */
     uint32_t hash_power;     /* initial buckets = 2^hash_power (-o hashpower) */
+    bool hash_expand;        /* the table doubles as items grow (false: -o no_hashexpand) */
     uint64_t hash_seed;      /* key hash seed; 0 (the default): a random one per store */
     const char *memory_file; /* -e: the arena is this file, saved by store_save and
                                 resumed by the next store_create (slabs/restart.c);

@@ -30,6 +30,7 @@
 
 #define H_MAX_TRACKED 64
 #define H_POLL_STEP_MS 20
+#define H_UDP_PROBE_REPLY_MAX 256
 #define H_MEMCACHED_MIN_CHUNK_MAX (512 * 1024)
 #define H_KIB 1024L
 
@@ -219,14 +220,36 @@ static pid_t h_spawn(const char **argv, const char *out_path)
  * Polls connect() until it succeeds, the child exits, or the bound passes:
  * to the UNIX socket unix_path, or to 127.0.0.1:s->port when it is NULL.
  */
-static bool h_wait_connect(struct h_server *s, const char *unix_path)
+/* True when a `version` datagram to 127.0.0.1:port gets any reply within
+ * one poll step (a server listening only on UDP). */
+static bool h_udp_answers(int port)
+{
+    static const char probe[] = "\0\0\0\0\0\x01\0\0version\r\n";
+    char buf[H_UDP_PROBE_REPLY_MAX];
+    int fd = h_udp_socket(port);
+    if (fd < 0)
+        return false;
+    bool ok = send(fd, probe, sizeof(probe) - 1, 0) == (ssize_t)(sizeof(probe) - 1) &&
+              h_udp_recv(fd, buf, sizeof(buf), H_POLL_STEP_MS) > 0;
+    close(fd);
+    return ok;
+}
+
+/* Waits until the server answers: on the UNIX socket unix_path, else on UDP
+ * port udp_port when not 0, else by a TCP connect to s->port. */
+static bool h_wait_ready(struct h_server *s, const char *unix_path, int udp_port)
 {
     long long deadline = h_now_ms() + h_env_ms("H_START_TIMEOUT_MS", H_START_TIMEOUT_MS);
     while (h_now_ms() < deadline) {
-        int fd = unix_path != NULL ? h_connect_unix(unix_path) : h_connect(s->port);
-        if (fd >= 0) {
-            close(fd);
-            return true;
+        if (unix_path == NULL && udp_port != 0) {
+            if (h_udp_answers(udp_port))
+                return true;
+        } else {
+            int fd = unix_path != NULL ? h_connect_unix(unix_path) : h_connect(s->port);
+            if (fd >= 0) {
+                close(fd);
+                return true;
+            }
         }
         if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
             h_untrack_pid(s->pid);
@@ -254,7 +277,7 @@ bool h_server_start(struct h_server *s, const char *const *flags)
         if (s->pid < 0)
             return false;
         h_track_pid(s->pid);
-        if (h_wait_connect(s, NULL))
+        if (h_wait_ready(s, NULL, 0))
             return true;
         if (s->pid > 0)
             h_server_stop(s);
@@ -288,8 +311,8 @@ int h_server_stop(struct h_server *s)
     return status;
 }
 
-bool h_server_start_args(struct h_server *s, const char *const *args, const char *unix_path,
-                         int tcp_port)
+static bool h_start_args_until(struct h_server *s, const char *const *args,
+                               const char *unix_path, int tcp_port, int udp_port)
 {
     const char *argv[H_MAX_FLAGS + 4];
     int n = 0;
@@ -309,11 +332,22 @@ bool h_server_start_args(struct h_server *s, const char *const *args, const char
     if (s->pid < 0)
         return false;
     h_track_pid(s->pid);
-    if (h_wait_connect(s, unix_path))
+    if (h_wait_ready(s, unix_path, udp_port))
         return true;
     if (s->pid > 0)
         h_server_stop(s);
     return false;
+}
+
+bool h_server_start_args(struct h_server *s, const char *const *args, const char *unix_path,
+                         int tcp_port)
+{
+    return h_start_args_until(s, args, unix_path, tcp_port, 0);
+}
+
+bool h_server_start_udp(struct h_server *s, const char *const *args, int udp_port)
+{
+    return h_start_args_until(s, args, NULL, 0, udp_port);
 }
 
 int h_connect_unix(const char *path)

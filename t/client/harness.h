@@ -107,6 +107,11 @@ bool h_stat_str(const char *stats, const char *name, char *out, size_t cap);
  */
 bool h_server_start_args(struct h_server *s, const char *const *args, const char *unix_path,
                          int tcp_port);
+/*
+ * As h_server_start_args, for a server that listens only on UDP (-p 0 -U):
+ * waits until a `version` datagram to 127.0.0.1:udp_port is answered.
+ */
+bool h_server_start_udp(struct h_server *s, const char *const *args, int udp_port);
 /* A stream connection to the UNIX socket at path; -1 on failure. */
 int h_connect_unix(const char *path);
 /* A UDP port that was free a moment ago on 127.0.0.1. */

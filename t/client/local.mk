@@ -8,7 +8,18 @@ noinst_HEADERS += t/client/harness.h t/client/hcheck.h
 
 # DROPIN_TESTS: suites whose every check both servers must pass, memcached
 # 1.6.45 and slabcache (each suite adds itself: DROPIN_TESTS += t/client/x).
+# They are in TESTS too, so `make check` runs them against slabcache;
+# `make check-dropin MEMCACHED_BIN=/path/to/memcached` runs each against both
+# (t/client/dropin.sh). MEMCACHED_BIN is taken from the make command line or
+# the environment, not from configure (which finds Debian's older one).
 DROPIN_TESTS =
+dist_noinst_SCRIPTS += t/client/dropin.sh
+check-dropin: slabcache$(EXEEXT)
+	@dropin_memcached="$${MEMCACHED_BIN-}"; $(AM_TESTS_ENVIRONMENT) \
+	MEMCACHED_BIN="$$dropin_memcached"; export MEMCACHED_BIN; \
+	$(MAKE) $(AM_MAKEFLAGS) $(DROPIN_TESTS:=$(EXEEXT)) && \
+	$(SHELL) '$(srcdir)/t/client/dropin.sh' $(DROPIN_TESTS)
+.PHONY: check-dropin
 
 T_CLIENT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 T_CLIENT_LDADD = libtclient.a $(CHECK_LIBS)
@@ -151,3 +162,14 @@ t_client_test_warm_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_warm_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_warm
 DROPIN_TESTS += t/client/test_warm
+
+# test_options: memcached 1.6.45's flags and -o keys (issue 14's command
+# lines), -F, -X, -p 0, -l's proto/tag forms, the version strings and the
+# keys of `stats settings`; a drop-in suite (both servers).
+check_PROGRAMS += t/client/test_options
+t_client_test_options_SOURCES = t/client/test_options.c
+t_client_test_options_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_options_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_options_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_options
+DROPIN_TESTS += t/client/test_options

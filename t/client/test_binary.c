@@ -247,7 +247,7 @@ START_TEST(raw_opaque_echo)
 
     n = bn_put(req, sizeof(req), &BN_REQ(BN_OP_VERSION, .opaque = 0x0a0b0c0d));
     e = (struct bn_expect){ .len = 0 };
-    bn_expect_frame(&e, &BN_RES(BN_OP_VERSION, .opaque = 0x0a0b0c0d, .value = "1.6.18",
+    bn_expect_frame(&e, &BN_RES(BN_OP_VERSION, .opaque = 0x0a0b0c0d, .value = "1.6.45",
                                 .vlen = 6));
     bn_check(fd, req, n, &e);
     close(fd);

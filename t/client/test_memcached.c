@@ -401,7 +401,7 @@ START_TEST(stat_plain)
     ck_assert_msg(rc == MEMCACHED_SUCCESS && st != NULL, "stat: %s",
                   memcached_strerror(mc, rc));
     ck_assert_int_eq(st[0].pid, hc_srv.pid);
-    ck_assert_str_eq(st[0].version, "1.6.18");
+    ck_assert_str_eq(st[0].version, "1.6.45");
     ck_assert_uint_ge(st[0].curr_items, 1);
     ck_assert_uint_ge(st[0].cmd_set, 1);
     ck_assert_uint_ge(st[0].get_hits, 1);

@@ -1131,6 +1131,7 @@ END_TEST
 START_TEST(test_mode_ascii_refuses_binary)
 {
     env.mode = PROTO_MODE_ASCII;
+    pc.listen_mode = PROTO_MODE_ASCII;   /* a connection takes -B when it is made */
     f_bare(BIN_OP_NOOP, 1);
     size_t n = proto_process(&pc, in, in_len, out, &last_action, &last_need);
     ck_assert_uint_eq(n, 2);               /* 0x80 0x0a: one line */
@@ -1146,6 +1147,7 @@ END_TEST
 START_TEST(test_mode_binary_refuses_text)
 {
     env.mode = PROTO_MODE_BINARY;
+    pc.listen_mode = PROTO_MODE_BINARY;
     const char *v = "version\r\n";
     ck_assert_uint_eq(proto_process(&pc, v, strlen(v), out, &last_action, &last_need), 0);
     ck_assert_uint_eq(last_need, 24);

@@ -17,6 +17,7 @@
 
 static struct settings st;
 static char err[SETTINGS_ERR_MAX];
+static char notes[TEXT_MAX];   /* settings_notices() lines, by note_line() */
 
 /* Parses "slabcache" followed by the given NULL-terminated flags. */
 static enum settings_outcome parse(const char *first, ...)
@@ -160,8 +161,8 @@ START_TEST(bad_values)
     PARSE_ERR("-t (--threads): '0' is not a number from 1 to 256", "-t", "0");
     PARSE_ERR("-t (--threads): '-4' is not a number from 1 to 256", "-t", "-4");
     PARSE_ERR("-c (--conn-limit): 'abc' is not a number from 1 to 1000000", "-c", "abc");
-    PARSE_ERR("-p (--port): '65536' is not a number from 1 to 65535", "-p", "65536");
-    PARSE_ERR("-p (--port): '' is not a number from 1 to 65535", "-p", "");
+    PARSE_ERR("-p (--port): '65536' is not a number from 0 to 65535", "-p", "65536");
+    PARSE_ERR("-p (--port): '' is not a number from 0 to 65535", "-p", "");
     PARSE_ERR("-R (--max-reqs-per-event): '0' is not a number from 1 to 1000000", "-R", "0");
     PARSE_ERR("-b (--listen-backlog): '1 ' is not a number from 1 to 1000000", "-b", "1 ");
     PARSE_ERR("-n (--slab-min-size): '0' is not a number from 1 to 1048576", "-n", "0");
@@ -192,7 +193,7 @@ START_TEST(unknown_and_missing)
     PARSE_ERR("unknown option '--no-such-flag'", "--no-such-flag");
     PARSE_ERR("unknown option '--no-such=1'", "--no-such=1");
     PARSE_ERR("unknown option '-Q'", "-Q");
-    PARSE_ERR("unknown option '-S'", "-S");
+    PARSE_ERR("unknown option '-G'", "-G");
     PARSE_ERR("option -p (--port) requires an argument <num>", "-p");
     PARSE_ERR("option -I (--max-item-size) requires an argument <num>", "--max-item-size");
     PARSE_ERR("unexpected argument 'extra'", "-p", "1", "extra");
@@ -208,8 +209,9 @@ START_TEST(extended_options)
     ck_assert_uint_eq(st.hashpower, 12);
     ck_assert_uint_eq(st.idle_timeout, 5);
     PARSE_ERR("-o: unknown or unsupported option 'foo'", "-o", "foo=1");
-    PARSE_ERR("-o: unknown or unsupported option 'tail_repair_time'", "-o",
-              "hashpower=20,tail_repair_time=10");
+    PARSE_ERR("-o: unknown or unsupported option 'no_such_key'", "-o",
+              "hashpower=20,no_such_key=10");
+    PARSE_ERR("-o: unknown or unsupported option 'no_hashpower'", "-o", "no_hashpower");
     PARSE_ERR("-o hashpower: '99' is not a number from 12 to 31", "-o", "hashpower=99");
     PARSE_ERR("-o hashpower: '11' is not a number from 12 to 31", "-o", "hashpower=11");
     PARSE_ERR("-o idle_timeout: 'x' is not a number from 0 to 31536000", "-o", "idle_timeout=x");
@@ -268,6 +270,8 @@ START_TEST(help_and_version)
     ck_assert_int_eq(parse("-p", "1", "--help", NULL), SETTINGS_HELP);
     ck_assert_int_eq(parse("-V", NULL), SETTINGS_VERSION);
     ck_assert_int_eq(parse("--version", NULL), SETTINGS_VERSION);
+    ck_assert_int_eq(parse("-i", NULL), SETTINGS_LICENSE);
+    ck_assert_int_eq(parse("--license", NULL), SETTINGS_LICENSE);
 }
 END_TEST
 
@@ -295,10 +299,13 @@ static const struct {
 } flags[] = {
     { 'm', "memory-limit", "num", "item memory in megabytes (default: 64)" },
     { 'c', "conn-limit", "num", "max simultaneous connections (default: 1024)" },
-    { 'p', "port", "num", "TCP port to listen on (default: 11211)" },
-    { 'U', "udp-port", "num", "UDP port to listen on, on the -l addresses (default: 0, off)" },
+    { 'p', "port", "num", "TCP port to listen on, 0: no TCP (then -U or -s) (default: 11211)" },
+    { 'U', "udp-port", "num",
+      "UDP port to listen on, on the -l addresses (without -p, TCP too) (default: 0, off)" },
     { 'l', "listen", "addr",
-      "comma-separated interfaces to listen on, addr or addr:port (default: all)" },
+      "comma-separated interfaces to listen on: addr, addr:port, [v6]:port or *, each "
+      "optionally after memcached's proto[ascii|binary|negotiating]: (the listener's protocol "
+      "instead of -B) and tag[name]: (accepted; tags serve memcached's proxy) (default: all)" },
     { 'v', "verbose", NULL,
       "verbose: -v errors/warnings, -vv also client commands, -vvv internals" },
     { 'M', "disable-evictions", NULL, "return error on memory exhausted instead of evicting" },
@@ -315,9 +322,16 @@ static const struct {
     { 'B', "protocol", "name", "protocol: auto, ascii or binary (default: auto)" },
     { 'I', "max-item-size", "num",
       "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)" },
+    { 'F', "disable-flush-all", NULL, "disable the flush_all command" },
+    { 'X', "disable-dumping", NULL,
+      "disable dump commands: stats cachedump, lru_crawler metadump and mgdump" },
+    { 'N', "napi-ids", "num",
+      "accepted, no effect: connections are not steered to threads by NAPI id" },
     { 'e', "memory-file", "file",
       "item memory in this file (use a RAM disk): SIGUSR1 or \"shutdown graceful\" saves the "
       "cache in it, the next start with the same file and memory settings resumes it" },
+    { 'Z', "enable-ssl", NULL, "refused: TLS is not built into slabcache" },
+    { 'S', "enable-sasl", NULL, "refused: SASL authentication is not built into slabcache" },
     { 'd', "daemon", NULL, "run as a daemon" },
     { 'P', "pidfile", "file", "save PID in <file>, removed at exit" },
     { 'u', "user", "user", "assume identity of <user> (required when run as root)" },
@@ -327,6 +341,7 @@ static const struct {
       "preallocate all item memory at start (large pages when the kernel gives them)" },
     { 'o', "extended", "opts", "comma separated list of extended options (below)" },
     { 'h', "help", NULL, "print this help and exit" },
+    { 'i', "license", NULL, "print the license and exit" },
     { 'V', "version", NULL, "print version and exit" },
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -399,9 +414,10 @@ START_TEST(help_defaults_from_table)
 {
     static const char *const lines[] = {
         "\n-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n",
-        "\n-U, --udp-port=<num>      UDP port to listen on, on the -l addresses (default: 0, off)\n",
-        "\n-l, --listen=<addr>       comma-separated interfaces to listen on, addr or addr:port "
-        "(default: all)\n",
+        "\n-U, --udp-port=<num>      UDP port to listen on, on the -l addresses (without -p, "
+        "TCP too) (default: 0, off)\n",
+        "\n-p, --port=<num>          TCP port to listen on, 0: no TCP (then -U or -s) "
+        "(default: 11211)\n",
         "\n-a, --unix-mask=<mask>    access mask for the UNIX socket, in octal (default: 700)\n",
         "\n-f, --slab-growth-factor=<num> chunk size growth factor, > 1.0 (default: 1.25)\n",
         "\n-n, --slab-min-size=<bytes> min space used for key+value+flags (default: 48)\n",
@@ -420,7 +436,8 @@ START_TEST(help_defaults_from_table)
     free(text);
     char *man = capture(settings_man);
     ck_assert(strstr(man, "\nmax item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)\n"));
-    ck_assert(strstr(man, "\nUDP port to listen on, on the \\-l addresses (default: 0, off)\n"));
+    ck_assert(strstr(man, "\nUDP port to listen on, on the \\-l addresses (without \\-p, TCP "
+                          "too) (default: 0, off)\n"));
     ck_assert(strstr(man, "\nreturn error on memory exhausted instead of evicting\n"));
     free(man);
 }
@@ -517,7 +534,7 @@ static void collect(void *arg, const char *name, const char *value)
 START_TEST(stats_settings_names_and_order)
 {
     PARSE_OK("-p", "22122", "-l", "127.0.0.1", "-M", "-C", "-o", "hashpower=20", "-f", "1.5",
-             "-o", "read_buf_mem_limit=2");
+             "-o", "read_buf_mem_limit=2", "-F", "-X", "-o", "hash_algorithm=murmur3");
     static struct collected c;
     c.len = 0;
     c.text[0] = '\0';
@@ -528,14 +545,19 @@ START_TEST(stats_settings_names_and_order)
         "shutdown_command no\ngrowth_factor 1.50\nchunk_size 48\nnum_threads 4\n"
         "num_threads_per_udp 4\ndetail_enabled no\nreqs_per_event 20\ncas_enabled no\n"
         "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
-        "auth_enabled_ascii no\nitem_size_max 1048576\nhashpower_init 20\n"
+        "auth_enabled_ascii no\nitem_size_max 1048576\nmaxconns_fast yes\nhashpower_init 20\n"
         "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.50\n"
         "slab_automove_window 3\nslab_chunk_max 524288\nlru_crawler yes\n"
-        "lru_crawler_sleep 100\nlru_crawler_tocrawl 0\nflush_enabled yes\n"
-        "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n"
-        "slab_automove_freeratio 0.010\nlru_maintainer_thread yes\nlru_segmented yes\n"
+        "lru_crawler_sleep 100\nlru_crawler_tocrawl 0\ntail_repair_time 0\n"
+        "flush_enabled no\ndump_enabled no\nhash_algorithm xxh3\n"
+        "lru_maintainer_thread yes\nlru_segmented yes\n"
         "hot_lru_pct 20\nwarm_lru_pct 40\nhot_max_factor 0.20\nwarm_max_factor 2.00\n"
-        "temp_lru no\ntemporary_ttl 61\nmemory_file (null)\n";
+        "temp_lru no\ntemporary_ttl 61\nidle_timeout 0\nread_buf_mem_limit 2097152\n"
+        "track_sizes no\ninline_ascii_response no\next_item_size 512\n"
+        "ext_item_age 4294967295\next_low_ttl 0\next_recache_rate 2000\n"
+        "ext_wbuf_size 4194304\next_compact_under 0\next_drop_under 0\n"
+        "ext_max_sleep 1000000\next_max_frag 0.80\nslab_automove_freeratio 0.010\n"
+        "ext_drop_unread no\nnum_napi_ids 0\nmemory_file (null)\nclient_flags_size 4\n";
     ck_assert_str_eq(c.text, expect);
 }
 END_TEST
@@ -566,6 +588,77 @@ START_TEST(store_config_from_settings)
     PARSE_OK("-o", "slab_chunk_max=16");
     settings_store_config(&st, &cfg);
     ck_assert_uint_eq(cfg.chunk_max, 16 * 1024);
+}
+END_TEST
+
+static void note_line(const char *line)
+{
+    size_t n = strlen(notes);
+    snprintf(notes + n, sizeof(notes) - n, "%s\n", line);
+}
+
+/* memcached 1.6.45's flags and keys: each implemented, a no-op with a notice,
+ * or refused naming the feature this build lacks. */
+START_TEST(memcached_options)
+{
+    PARSE_OK("-F", "-X", "-o", "no_maxconns_fast,no_hashexpand,no_chunked_items");
+    ck_assert(st.no_flush && st.no_dump && !st.maxconns_fast && !st.hashexpand);
+    ck_assert_uint_eq(settings_chunk_max_bytes(&st), st.page_size);
+    struct store_config cfg;
+    settings_store_config(&st, &cfg);
+    ck_assert(!cfg.hash_expand);
+    ck_assert_uint_eq(cfg.chunk_max, cfg.page_size);
+    PARSE_OK("--disable-flush-all", "--disable-dumping", "-o", "maxconns_fast,hashexpand");
+    ck_assert(st.no_flush && st.no_dump && st.maxconns_fast && st.hashexpand);
+
+    /* no-ops: any value, key or no_key; -v names each */
+    PARSE_OK("-o", "modern,no_modern,tail_repair_time=30,no_inline_ascii_resp", "-N", "2",
+             "-o", "drop_privileges,no_drop_privileges,sock_cookie_id=7,resp_obj_mem_limit=9");
+    notes[0] = '\0';
+    settings_notices(&st, note_line);
+    ck_assert_str_eq(notes,
+        "-o tail_repair_time: accepted, no effect: an item still referenced is never freed "
+        "by force, so no tail needs repair\n"
+        "-o inline_ascii_resp: accepted, no effect: memcached 1.6 dropped it; replies are "
+        "never inlined in items\n"
+        "-N (--napi-ids): accepted, no effect: connections are not steered to threads by "
+        "NAPI id\n"
+        "-o modern: accepted, no effect: memcached 1.6's defaults are ours already "
+        "(no_modern: 1.4's are not offered)\n"
+        "-o drop_privileges: accepted, no effect: no system call filter is installed\n"
+        "-o sock_cookie_id: accepted, no effect: sockets carry no SO_MARK cookie\n"
+        "-o resp_obj_mem_limit: accepted, no effect: deprecated in memcached too; "
+        "read_buf_mem_limit bounds buffers\n");
+    PARSE_OK("-p", "1");
+    notes[0] = '\0';
+    settings_notices(&st, note_line);
+    ck_assert_str_eq(notes, "");
+
+    /* features not built in: refused, named */
+    PARSE_ERR("-o ext_path: extstore (external flash storage) is not built into slabcache",
+              "-o", "ext_path=/mnt/x:1G");
+    PARSE_ERR("-o ext_threads: extstore (external flash storage) is not built into slabcache",
+              "-o", "hashpower=20,ext_threads=2");
+    PARSE_ERR("-o ssl_chain_cert: TLS is not built into slabcache", "-o", "ssl_chain_cert=x");
+    PARSE_ERR("-o ssl_kernel_tls: TLS is not built into slabcache", "-o", "ssl_kernel_tls");
+    PARSE_ERR("-o proxy_config: the proxy is not built into slabcache", "-o",
+              "proxy_config=/x.lua");
+    PARSE_ERR("-Z (--enable-ssl): TLS is not built into slabcache", "-Z");
+    PARSE_ERR("-S (--enable-sasl): SASL authentication is not built into slabcache", "-S");
+
+    /* as memcached, -U without -p moves TCP to the UDP port */
+    PARSE_OK("-U", "11300");
+    ck_assert_uint_eq(st.port, 11300);
+    PARSE_OK("-U", "11300", "-p", "11211");
+    ck_assert_uint_eq(st.port, 11211);
+    PARSE_OK("-U", "0");
+    ck_assert_uint_eq(st.port, 11211);
+
+    /* -p 0: TCP off, so another listener is needed */
+    PARSE_ERR("-p 0 turns TCP off: give -U <port> or -s <file> to listen on", "-p", "0");
+    PARSE_OK("-p", "0", "-U", "11211");
+    ck_assert_uint_eq(st.port, 0);
+    PARSE_OK("-p", "0", "-s", "/tmp/sock");
 }
 END_TEST
 
@@ -601,6 +694,7 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, every_flag);
     tcase_add_test(tc, long_flags);
     tcase_add_test(tc, hash_algorithm_names);
+    tcase_add_test(tc, memcached_options);
     tcase_add_test(tc, size_suffixes);
     tcase_add_test(tc, bad_values);
     tcase_add_test(tc, combinations_and_later_features);
