@@ -89,7 +89,7 @@ struct warm_meta {
     uint64_t oldest_cas;
     uint64_t items;         /* linked items at the save */
     uint32_t hash_power;
-    uint32_t pad;
+    uint32_t oldest_cas_at; /* process time of the CAS flush (meta E items) */
     struct warm_class classes[CLASS_MAX + 1];
     uint8_t pages_table[];  /* page_class[pages], then page_state[pages] */
 };
@@ -425,6 +425,7 @@ void warm_resume(store *s)
     atomic_store_explicit(&s->cas_seq, m->cas_seq, memory_order_relaxed);
     atomic_store_explicit(&s->flush_word, m->flush_word, memory_order_relaxed);
     atomic_store_explicit(&s->oldest_cas, m->oldest_cas, memory_order_relaxed);
+    atomic_store_explicit(&s->oldest_cas_at, m->oldest_cas_at, memory_order_relaxed);
     rel_time_t now = clock_now();
     uint64_t kept = resume_chunks(s, false, now);
     resume_chunks(s, true, now);
@@ -456,6 +457,7 @@ static void warm_fill_meta(store *s, struct warm_meta *m)
     m->cas_seq = atomic_load_explicit(&s->cas_seq, memory_order_relaxed);
     m->flush_word = atomic_load_explicit(&s->flush_word, memory_order_relaxed);
     m->oldest_cas = atomic_load_explicit(&s->oldest_cas, memory_order_relaxed);
+    m->oldest_cas_at = atomic_load_explicit(&s->oldest_cas_at, memory_order_relaxed);
     m->items = atomic_load_explicit(&s->assoc.items, memory_order_relaxed);
     m->hash_power = assoc_power(s);
     for (unsigned cls = 1; cls <= s->nclasses; cls++) {
