@@ -149,7 +149,7 @@ void logger_shutdown(void)
         }
     }
     lg.nwatchers = 0;
-    atomic_store_explicit(&logger_flags_, 0, memory_order_relaxed);
+    atomic_fetch_and_explicit(&logger_flags_, LOGGER_DETAIL, memory_order_relaxed);
     while (lg.rings != NULL) {
         struct logger_ring *r = lg.rings;
         lg.rings = r->next;
@@ -435,14 +435,20 @@ static void logger_drain(struct logger_ring *r)
     pthread_mutex_unlock(&r->lock);
 }
 
-/* The streams wanted by any watcher, for logger_wants(). Under lg.lock. */
+/*
+ * The streams wanted by any watcher, for logger_wants(). Under lg.lock; two
+ * atomic steps (add the new bits, then drop the others) leave LOGGER_DETAIL,
+ * which detail.c sets and clears atomically, as it was.
+ */
 static void logger_update_flags(void)
 {
     unsigned f = 0;
     for (unsigned i = 0; i < LOGGER_WATCHERS_MAX; i++)
         if (lg.watchers[i] != NULL)
             f |= lg.watchers[i]->streams;
-    atomic_store_explicit(&logger_flags_, f, memory_order_relaxed);
+    f &= ~LOGGER_DETAIL;
+    atomic_fetch_or_explicit(&logger_flags_, f, memory_order_relaxed);
+    atomic_fetch_and_explicit(&logger_flags_, f | LOGGER_DETAIL, memory_order_relaxed);
 }
 
 struct logger_watcher *logger_watcher_add(unsigned streams, enum logger_add_result *res)
@@ -518,5 +524,18 @@ void logger_stats(struct logger_stats *out)
         pthread_mutex_unlock(&r->lock);
     }
     out->watchers = lg.nwatchers;
+    pthread_mutex_unlock(&lg.lock);
+}
+
+void logger_stats_reset(void)
+{
+    pthread_mutex_lock(&lg.lock);
+    memset(&lg.totals, 0, sizeof(lg.totals));
+    for (struct logger_ring *r = lg.rings; r != NULL; r = r->next) {
+        pthread_mutex_lock(&r->lock);
+        r->written = 0;
+        r->dropped = 0;
+        pthread_mutex_unlock(&r->lock);
+    }
     pthread_mutex_unlock(&lg.lock);
 }

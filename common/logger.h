@@ -47,6 +47,9 @@
 #define LOGGER_PROXYEVENTS (1u << 11)
 #define LOGGER_PROXYUSER   (1u << 12)
 #define LOGGER_DELETIONS   (1u << 13)
+/* Not a stream: `stats detail` is counting (common/detail.h). It shares the
+ * word so that a request path tests both with one load. */
+#define LOGGER_DETAIL      (1u << 15)
 
 /* memcached's defaults: 64 KB per worker ring, 256 KB per watcher buffer. */
 #define LOGGER_WORKER_BUF_KB 64
@@ -100,7 +103,7 @@ void logger_shutdown(void);
 /* Gives the calling thread a ring of its own (a worker at start); false without memory. */
 bool logger_thread_ring(void);
 
-/* The streams some watcher wants; the hot path's one relaxed load. */
+/* The streams some watcher wants (and LOGGER_DETAIL); the hot path's one relaxed load. */
 extern atomic_uint logger_flags_;
 static inline bool logger_wants(unsigned stream)
 {
@@ -153,6 +156,8 @@ struct logger_stats {
     uint64_t watchers;
 };
 void logger_stats(struct logger_stats *out);
+/* `stats reset`: zeroes the counters (not watchers, a gauge). */
+void logger_stats_reset(void);
 
 /* memcached's key encoding in log lines: RFC 3986 unreserved bytes kept,
  * others %XX. dst holds 3 * n + 1; returns the length written. */

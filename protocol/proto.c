@@ -22,6 +22,7 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
     memset(pc, 0, sizeof(*pc));
     pc->env = env;
     pc->counters = counters;
+    pc->fd = -1;
 }
 
 void proto_conn_reset(struct proto_conn *pc)

@@ -37,6 +37,7 @@
 #include "protocol/proto.h"
 #include "protocol/text.h"
 #include "protocol/text_parse.h"
+#include "protocol/watch.h"
 
 #define TEXT_ANY_TOKENS 255            /* no upper bound on tokens */
 #define TEXT_VERBOSITY_MAX 2           /* memcached clamps `verbosity` here */
@@ -110,6 +111,8 @@ static void text_get_one(struct text_req *rq, const char *key, size_t nkey,
     bool touch = variant & TEXT_GET_TOUCH;
     item *it = touch ? store_get_touch(rq->store, key, nkey, exptime, &why)
                      : store_get(rq->store, key, nkey, &why);
+    if (proto_observed(LOGGER_FETCHERS | LOGGER_DETAIL))
+        proto_note_get(rq->pc, key, nkey, it, why);
     counter_inc(&ctr->cmd_get);
     if (touch)
         counter_inc(&ctr->cmd_touch);
@@ -296,6 +299,8 @@ static bool text_store_parse(const struct text_req *rq, bool with_cas,
 static void text_store_refused(struct text_req *rq, const struct text_token *key,
                                enum store_mode mode, enum store_result why)
 {
+    if (proto_observed(LOGGER_MUTATIONS | LOGGER_DETAIL))
+        proto_note_store(rq->pc, key->p, key->len, mode, why, NULL);
     if (proto_count_refused(rq->ctr, why))
         REPLY_LIT(rq->out, MSG_TOO_LARGE);
     else
@@ -359,6 +364,14 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
     unsigned cls = item_class(it);
     counter_inc(&rq->ctr->cmd_set);
     counter_inc(&rq->ctr->cls[cls].cmd_set);
+    if (proto_observed(LOGGER_MUTATIONS | LOGGER_DETAIL)) {
+        struct proto_note_item ni;
+        proto_note_item(&ni, it);
+        enum store_result res = store_commit(rq->store, it, mode, a.cas, NULL);
+        proto_note_store(rq->pc, key->p, key->len, mode, res, &ni);
+        text_store_result(rq, mode, cls, res);
+        return;
+    }
     text_store_result(rq, mode, cls, store_commit(rq->store, it, mode, a.cas, NULL));
 }
 
@@ -418,6 +431,8 @@ static void text_cmd_delete(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
+    if (proto_observed(LOGGER_DETAIL))
+        proto_note_delete(key->p, key->len);
     unsigned cls = 0;
     if (store_delete(rq->store, key->p, key->len, 0, &cls) == STORE_OK) {
         proto_count_delete_hit(rq->ctr, cls);
@@ -762,6 +777,10 @@ static void text_cmd_stats(struct text_req *rq, unsigned arg)
             proto_dump_cachedump(rq);   /* dump.c: a stream, like the crawler's dumps */
             return;
         }
+        if (text_token_abbreviates(g, "detail")) {
+            proto_stats_detail(rq);   /* watch.c */
+            return;
+        }
         if (text_token_is(g, "reset")) {
             if (env->stats_reset != NULL)
                 env->stats_reset(env->arg);
@@ -822,6 +841,7 @@ static const struct text_cmd text_cmds[] = {
     CMD("ma", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_arith),
     CMD("mn", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_noop),
     CMD("me", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_debug),
+    CMD("watch", 1, TEXT_ANY_TOKENS, 0, 0, proto_watch_cmd),
 };
 
 #define TEXT_NCMDS (sizeof(text_cmds) / sizeof(text_cmds[0]))

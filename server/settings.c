@@ -444,6 +444,11 @@ uint64_t settings_temporary_ttl(const struct settings *s)
     return s->temporary_ttl != 0 ? s->temporary_ttl : TEMPORARY_TTL_DEFAULT;
 }
 
+char settings_prefix_delimiter(const struct settings *s)
+{
+    return s->prefix_delimiter != NULL ? s->prefix_delimiter[0] : DETAIL_DELIMITER_DEFAULT;
+}
+
 /* memcached's rules and words: chunks tile a page (here -I is the page too). */
 static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errlen)
 {
@@ -468,6 +473,8 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max.");
     if (!chunk_max_fits_page(s, err, errlen))
         return false;
+    if (s->prefix_delimiter != NULL && *s->prefix_delimiter == '\0')
+        return fail(err, errlen, "No delimiter specified");   /* memcached's words for -D '' */
     if (s->chunk_min >= s->page_size)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
@@ -816,6 +823,9 @@ static void emit_u(settings_emit_fn emit, void *arg, const char *name, enum sett
         break;
     case FMT_NOT_ON:
         snprintf(buf, sizeof(buf), "%s", v ? "off" : "on");
+        break;
+    case FMT_CHAR:
+        snprintf(buf, sizeof(buf), "%c", (int)v);
         break;
     case FMT_PROTO:
     {

@@ -308,6 +308,9 @@ static const struct {
     { 'f', "slab-growth-factor", "num", "chunk size growth factor, > 1.0 (default: 1.25)" },
     { 'n', "slab-min-size", "bytes", "min space used for key+value+flags (default: 48)" },
     { 't', "threads", "num", "number of worker threads (default: 4)" },
+    { 'D', "prefix-delimiter", "char",
+      "delimiter between key prefixes and IDs for `stats detail`; turns per-prefix counting on "
+      "(default: ':')" },
     { 'R', "max-reqs-per-event", "num",
       "max requests handled per connection event, against starvation (default: 20)" },
     { 'C', "disable-cas", NULL, "disable use of CAS" },
@@ -315,6 +318,7 @@ static const struct {
     { 'B', "protocol", "name", "protocol: auto, ascii or binary (default: auto)" },
     { 'I', "max-item-size", "num",
       "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)" },
+    { 'W', "disable-watch", NULL, "disable watch commands (live logging)" },
     { 'd', "daemon", NULL, "run as a daemon" },
     { 'P', "pidfile", "file", "save PID in <file>, removed at exit" },
     { 'u', "user", "user", "assume identity of <user> (required when run as root)" },
@@ -523,13 +527,15 @@ START_TEST(stats_settings_names_and_order)
         "maxbytes 67108864\nmaxconns 1024\ntcpport 22122\nudpport 0\ninter 127.0.0.1\n"
         "verbosity 0\noldest 0\nevictions off\ndomain_socket NULL\numask 700\n"
         "shutdown_command no\ngrowth_factor 1.50\nchunk_size 48\nnum_threads 4\n"
-        "num_threads_per_udp 4\ndetail_enabled no\nreqs_per_event 20\ncas_enabled no\n"
+        "num_threads_per_udp 4\nstat_key_prefix :\ndetail_enabled no\nreqs_per_event 20\n"
+        "cas_enabled no\n"
         "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
         "auth_enabled_ascii no\nitem_size_max 1048576\nhashpower_init 20\n"
         "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.50\n"
         "slab_automove_window 3\nslab_chunk_max 524288\nlru_crawler yes\n"
         "lru_crawler_sleep 100\nlru_crawler_tocrawl 0\nflush_enabled yes\n"
-        "idle_timeout 0\nread_buf_mem_limit 2097152\ntrack_sizes no\n"
+        "idle_timeout 0\nwatcher_logbuf_size 262144\nworker_logbuf_size 65536\n"
+        "read_buf_mem_limit 2097152\ntrack_sizes no\n"
         "slab_automove_freeratio 0.010\nlru_maintainer_thread yes\nlru_segmented yes\n"
         "hot_lru_pct 20\nwarm_lru_pct 40\nhot_max_factor 0.20\nwarm_max_factor 2.00\n"
         "temp_lru no\ntemporary_ttl 61\n";

@@ -1,0 +1,56 @@
+/*
+ * watch: `watch [streams...]`, `stats detail on|off|dump`, and the notes the
+ * request paths leave for them (internal to protocol/).
+ *
+ * The log streams and the per-prefix counters live in common/ (logger.h,
+ * detail.h) so that every layer can feed them without calling up; this file
+ * is the protocol's side: memcached 1.6.45's command words and replies, the
+ * watch stream on the connection (proto.h: proto_watching), and the notes
+ * of gets and stores. A request path tests proto_observed() (one relaxed
+ * load) and calls a note only when something listens.
+ *
+ * Streams that have events here: fetchers (get family, mg, binary gets),
+ * mutations (stores), evictions (slabs/), connevents (server/). rawcmds,
+ * sysevents, deletions and the proxy streams are accepted and never emit.
+ */
+#ifndef PROTOCOL_WATCH_H
+#define PROTOCOL_WATCH_H
+
+#include "common/detail.h"
+#include "common/logger.h"
+#include "protocol/text.h"
+
+/* Whether a note for any of these streams (or LOGGER_DETAIL) would be kept. */
+static inline bool proto_observed(unsigned streams)
+{
+    return logger_wants(streams);
+}
+
+/* watch [fetchers|mutations|evictions|connevents|...] */
+void proto_watch_cmd(struct text_req *rq, unsigned arg);
+/* stats detail on|off|dump (tok[1] is "detail" or a prefix of it) */
+void proto_stats_detail(struct text_req *rq);
+
+/* The next piece of a watch (proto_stream_more), and its end (the connection closes). */
+void proto_watch_more(struct proto_conn *pc, struct reply *out);
+void proto_watch_end(struct proto_conn *pc);
+
+/* A lookup of key: it (a reference held) or NULL and why. */
+void proto_note_get(const struct proto_conn *pc, const char *key, size_t nkey, const item *it,
+                    enum store_miss why);
+
+/* What a store logs of its item, taken before store_commit consumes it. */
+struct proto_note_item {
+    unsigned cls;
+    uint32_t nvalue;
+    rel_time_t exptime;
+};
+void proto_note_item(struct proto_note_item *ni, const item *it);
+/* A store of key in mode with its result; ni NULL when no item was had (refused). */
+void proto_note_store(const struct proto_conn *pc, const char *key, size_t nkey,
+                      enum store_mode mode, enum store_result res,
+                      const struct proto_note_item *ni);
+/* A delete of key (stats detail counts it, found or not, as memcached). */
+void proto_note_delete(const char *key, size_t nkey);
+
+#endif
