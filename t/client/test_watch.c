@@ -225,6 +225,44 @@ START_TEST(watch_connevents)
 }
 END_TEST
 
+#define EVICT_MEM_MB "2"
+#define EVICT_VALUE 3000          /* 3000 values of 3000 bytes: over 2 MB */
+#define EVICT_KEYS 3000
+#define EVICT_BATCH 100
+
+/* evictions: the first key pushed out of a small cache, as memcached logs it. */
+START_TEST(watch_evictions)
+{
+    HC_START("-m", EVICT_MEM_MB, NULL);
+    int w = watcher("evictions");
+    int c = hc_conn();
+    static char value[EVICT_VALUE + 1];
+    memset(value, 'v', EVICT_VALUE);
+    static char batch[EVICT_BATCH * (EVICT_VALUE + 64)], replies[EVICT_BATCH * 8 + 1];
+    for (unsigned k = 0; k < EVICT_KEYS; k += EVICT_BATCH) {
+        size_t n = 0;
+        for (unsigned i = k; i < k + EVICT_BATCH; i++)
+            n += (size_t)snprintf(batch + n, sizeof(batch) - n, "set ev%u 0 0 %u\r\n%s\r\n", i,
+                                  EVICT_VALUE, value);
+        ck_assert(h_send(c, batch, n));
+        size_t want = EVICT_BATCH * strlen("STORED\r\n");
+        ck_assert_uint_eq(h_read_n(c, replies, want, H_IO_TIMEOUT_MS), want);
+    }
+    static char buf[WATCH_BUF];
+    size_t len = 0;
+    buf[0] = '\0';
+    char line[1024], la[WATCH_FIELD_MAX];
+    WAIT_LINE(w, buf, len, line, "type=eviction key=ev0 ");
+    check_ts_gid(line);
+    expect_field(line, "fetch", "no");
+    expect_field(line, "ttl", "-1");
+    expect_field(line, "size", "3000");
+    ck_assert(field(line, "la", la, sizeof(la)) && strspn(la, "0123456789") == strlen(la));
+    close(c);
+    close(w);
+}
+END_TEST
+
 START_TEST(watch_default_unknown_and_pipelined)
 {
     HC_START(NULL);
@@ -401,6 +439,7 @@ static Suite *watch_suite(void)
     tcase_add_test(tc, watch_fetchers_and_mutations);
     tcase_add_test(tc, watch_encodes_keys);
     tcase_add_test(tc, watch_connevents);
+    tcase_add_test(tc, watch_evictions);
     tcase_add_test(tc, watch_default_unknown_and_pipelined);
     tcase_add_test(tc, watch_after_pipelined_request);
     tcase_add_test(tc, watch_disabled);
