@@ -37,6 +37,7 @@
 #include "protocol/proto.h"
 #include "protocol/text.h"
 #include "protocol/text_parse.h"
+#include "protocol/watch.h"
 
 /* memcached refuses a meta line of this many words (command word included). */
 #define META_WORDS_MAX 20
@@ -585,6 +586,8 @@ void proto_meta_get(struct text_req *rq, unsigned arg)
     struct mg_state st = { NULL, { false, 0, false }, false, false };
     enum store_miss why = STORE_HIT;
     st.it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &st.hit, &why);
+    if (proto_observed(LOGGER_FETCHERS))
+        proto_note_get(rq->pc, LOGGER_FETCHERS, mc->key, mc->nkey, st.it, why);
     if (st.it == NULL) {
         mg_count(mc, false, 0, false, why);
         if (mc->o.quiet)
@@ -697,8 +700,11 @@ static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen)
     counter_inc(&mc->ctr->cmd_set);
     counter_inc(&mc->ctr->cls[cls].cmd_set);
     uint64_t cas = 0;
-    enum store_result res = store_commit_invalidate(mc->store, it, mode, mc->o.cas,
-                                              mc->o.set_stale, &cas);
+    enum store_result res =
+        proto_observed(LOGGER_MUTATIONS)
+            ? proto_commit_noted(mc->rq->pc, LOGGER_MUTATIONS, mc->key, mc->nkey, it, mode,
+                                 mc->o.cas, mc->o.set_stale, &cas)
+            : store_commit_invalidate(mc->store, it, mode, mc->o.cas, mc->o.set_stale, &cas);
     if (mode == STORE_CAS)
         proto_count_cas(mc->ctr, cls, res);
     ms_reply(mc, res, cas);

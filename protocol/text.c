@@ -111,8 +111,8 @@ static void text_get_one(struct text_req *rq, const char *key, size_t nkey,
     bool touch = variant & TEXT_GET_TOUCH;
     item *it = touch ? store_get_touch(rq->store, key, nkey, exptime, &why)
                      : store_get(rq->store, key, nkey, &why);
-    if (proto_observed(LOGGER_FETCHERS | LOGGER_DETAIL))
-        proto_note_get(rq->pc, key, nkey, it, why);
+    if (proto_observed(PROTO_NOTE_GET))
+        proto_note_get(rq->pc, PROTO_NOTE_GET, key, nkey, it, why);
     counter_inc(&ctr->cmd_get);
     if (touch)
         counter_inc(&ctr->cmd_touch);
@@ -299,8 +299,8 @@ static bool text_store_parse(const struct text_req *rq, bool with_cas,
 static void text_store_refused(struct text_req *rq, const struct text_token *key,
                                enum store_mode mode, enum store_result why)
 {
-    if (proto_observed(LOGGER_MUTATIONS | LOGGER_DETAIL))
-        proto_note_store(rq->pc, key->p, key->len, mode, why, NULL);
+    if (proto_observed(PROTO_NOTE_STORE))
+        proto_note_refused(rq->pc, PROTO_NOTE_STORE, key->p, key->len, mode, why);
     if (proto_count_refused(rq->ctr, why))
         REPLY_LIT(rq->out, MSG_TOO_LARGE);
     else
@@ -364,15 +364,12 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
     unsigned cls = item_class(it);
     counter_inc(&rq->ctr->cmd_set);
     counter_inc(&rq->ctr->cls[cls].cmd_set);
-    if (proto_observed(LOGGER_MUTATIONS | LOGGER_DETAIL)) {
-        struct proto_note_item ni;
-        proto_note_item(&ni, it);
-        enum store_result res = store_commit(rq->store, it, mode, a.cas, NULL);
-        proto_note_store(rq->pc, key->p, key->len, mode, res, &ni);
-        text_store_result(rq, mode, cls, res);
-        return;
-    }
-    text_store_result(rq, mode, cls, store_commit(rq->store, it, mode, a.cas, NULL));
+    enum store_result res =
+        proto_observed(PROTO_NOTE_STORE)
+            ? proto_commit_noted(rq->pc, PROTO_NOTE_STORE, key->p, key->len, it, mode, a.cas,
+                                 false, NULL)
+            : store_commit(rq->store, it, mode, a.cas, NULL);
+    text_store_result(rq, mode, cls, res);
 }
 
 /* ---------------------------------------------------------------- other keyed commands */

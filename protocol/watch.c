@@ -129,22 +129,28 @@ static enum logger_get_status watch_get_status(const item *it, enum store_miss w
     return why == STORE_MISS_FLUSHED ? LOGGER_GET_FLUSHED : LOGGER_GET_NOT_FOUND;
 }
 
-void proto_note_get(const struct proto_conn *pc, const char *key, size_t nkey, const item *it,
-                    enum store_miss why)
+/* Whether the note feeds stats detail now. */
+static bool watch_counts_detail(unsigned what)
 {
-    if (detail_enabled())
+    return (what & LOGGER_DETAIL) != 0 && detail_enabled();
+}
+
+void proto_note_get(const struct proto_conn *pc, unsigned what, const char *key, size_t nkey,
+                    const item *it, enum store_miss why)
+{
+    if (watch_counts_detail(what))
         detail_record(key, nkey, DETAIL_GET, it != NULL);
     if (logger_wants(LOGGER_FETCHERS))
         logger_item_get(key, nkey, watch_get_status(it, why), it != NULL ? item_class(it) : 0,
                         it != NULL ? item_nvalue(it) : 0, pc->fd);
 }
 
-void proto_note_item(struct proto_note_item *ni, const item *it)
-{
-    ni->cls = item_class(it);
-    ni->nvalue = item_nvalue(it);
-    ni->exptime = item_exptime(it);
-}
+/* What a store logs of its item, taken before the commit consumes it. */
+struct watch_item {
+    unsigned cls;
+    uint32_t nvalue;
+    rel_time_t exptime;
+};
 
 static const enum logger_store_status watch_store_status[] = {
     [STORE_OK] = LOGGER_STORE_STORED,           [STORE_NOT_STORED] = LOGGER_STORE_NOT_STORED,
@@ -166,17 +172,35 @@ static uint32_t watch_ttl(rel_time_t exptime)
     return exptime == 0 ? 0 : exptime > now ? exptime - now : 0;
 }
 
-void proto_note_store(const struct proto_conn *pc, const char *key, size_t nkey,
-                      enum store_mode mode, enum store_result res,
-                      const struct proto_note_item *ni)
+/* A store of key with its result; wi NULL when no item was had. */
+static void watch_note_store(const struct proto_conn *pc, unsigned what, const char *key,
+                             size_t nkey, enum store_mode mode, enum store_result res,
+                             const struct watch_item *wi)
 {
-    if (detail_enabled())
+    if (watch_counts_detail(what))
         detail_record(key, nkey, DETAIL_SET, false);
     if (!logger_wants(LOGGER_MUTATIONS))
         return;
     logger_item_store(key, nkey, watch_store_status[res], watch_store_cmd[mode],
-                      ni != NULL ? watch_ttl(ni->exptime) : 0, ni != NULL ? ni->cls : 0,
-                      ni != NULL ? ni->nvalue : 0, pc->fd);
+                      wi != NULL ? watch_ttl(wi->exptime) : 0, wi != NULL ? wi->cls : 0,
+                      wi != NULL ? wi->nvalue : 0, pc->fd);
+}
+
+void proto_note_refused(const struct proto_conn *pc, unsigned what, const char *key,
+                        size_t nkey, enum store_mode mode, enum store_result why)
+{
+    watch_note_store(pc, what, key, nkey, mode, why, NULL);
+}
+
+enum store_result proto_commit_noted(const struct proto_conn *pc, unsigned what, const char *key,
+                                     size_t nkey, item *it, enum store_mode mode,
+                                     uint64_t cas_in, bool invalidate, uint64_t *cas_out)
+{
+    struct watch_item wi = { item_class(it), item_nvalue(it), item_exptime(it) };
+    enum store_result res =
+        store_commit_invalidate(pc->env->store, it, mode, cas_in, invalidate, cas_out);
+    watch_note_store(pc, what, key, nkey, mode, res, &wi);
+    return res;
 }
 
 void proto_note_delete(const char *key, size_t nkey)

@@ -35,21 +35,27 @@ void proto_stats_detail(struct text_req *rq);
 void proto_watch_more(struct proto_conn *pc, struct reply *out);
 void proto_watch_end(struct proto_conn *pc);
 
-/* A lookup of key: it (a reference held) or NULL and why. */
-void proto_note_get(const struct proto_conn *pc, const char *key, size_t nkey, const item *it,
-                    enum store_miss why);
+/*
+ * The notes. what: the observers a protocol feeds, LOGGER_FETCHERS or
+ * LOGGER_MUTATIONS, with LOGGER_DETAIL where memcached counts prefixes too
+ * (text and binary requests; meta requests are not counted).
+ */
+#define PROTO_NOTE_GET (LOGGER_FETCHERS | LOGGER_DETAIL)
+#define PROTO_NOTE_STORE (LOGGER_MUTATIONS | LOGGER_DETAIL)
 
-/* What a store logs of its item, taken before store_commit consumes it. */
-struct proto_note_item {
-    unsigned cls;
-    uint32_t nvalue;
-    rel_time_t exptime;
-};
-void proto_note_item(struct proto_note_item *ni, const item *it);
-/* A store of key in mode with its result; ni NULL when no item was had (refused). */
-void proto_note_store(const struct proto_conn *pc, const char *key, size_t nkey,
-                      enum store_mode mode, enum store_result res,
-                      const struct proto_note_item *ni);
+/* A lookup of key: it (a reference held) or NULL and why. */
+void proto_note_get(const struct proto_conn *pc, unsigned what, const char *key, size_t nkey,
+                    const item *it, enum store_miss why);
+
+/* A store of key in mode refused before it had an item (too large, no memory). */
+void proto_note_refused(const struct proto_conn *pc, unsigned what, const char *key,
+                        size_t nkey, enum store_mode mode, enum store_result why);
+
+/* store_commit_invalidate (which consumes it) with the store noted: call it in
+ * place of the commit when proto_observed(what). */
+enum store_result proto_commit_noted(const struct proto_conn *pc, unsigned what, const char *key,
+                                     size_t nkey, item *it, enum store_mode mode,
+                                     uint64_t cas_in, bool invalidate, uint64_t *cas_out);
 /* A delete of key (stats detail counts it, found or not, as memcached). */
 void proto_note_delete(const char *key, size_t nkey);
 
