@@ -745,7 +745,25 @@ static void man_commands(FILE *out)
           ".TP\n\\fBlru temp_ttl\\fR \\fIseconds\\fR\n"
           "Items stored with a TTL up to \\fIseconds\\fR go to TEMP from now on; a negative"
           " value turns TEMP off. \\fBlru mode\\fR and \\fBlru temp_ttl\\fR answer ERROR"
-          " under \\fBno_lru_maintainer\\fR, as memcached.\n", out);
+          " under \\fBno_lru_maintainer\\fR, as memcached.\n"
+          ".TP\n\\fBwatch\\fR [\\fBfetchers\\fR|\\fBmutations\\fR|\\fBevictions\\fR|"
+          "\\fBconnevents\\fR|...]\n"
+          "Answers OK and turns the connection into a stream of memcached 1.6.45's log lines"
+          " (\\fBts=\\fR...\\fB gid=\\fR...\\fB type=item_get key=\\fR... ; keys URI\\-encoded)"
+          " until the client closes it; without a stream named, \\fBfetchers\\fR. Gets,"
+          " stores, evictions and connections have events here; \\fBrawcmds\\fR,"
+          " \\fBsysevents\\fR, \\fBdeletions\\fR and the proxy streams are accepted and"
+          " stay silent. Lines a watcher cannot take in time are skipped, counted in"
+          " \\fBlog_watcher_skipped\\fR and announced by a \\fBskipped=\\fR\\fIN\\fR line;"
+          " records a worker's ring cannot hold count in \\fBlog_worker_dropped\\fR."
+          " Replies as memcached: ERROR for an unknown stream, CLIENT_ERROR watch commands"
+          " not allowed under \\fB\\-W\\fR, WATCHER_TOO_MANY past 20 watchers.\n"
+          ".TP\n\\fBstats detail on\\fR|\\fBoff\\fR|\\fBdump\\fR\n"
+          "Per\\-prefix counts of gets, hits, sets and deletes (text and binary requests),"
+          " the prefix being what precedes the \\fB\\-D\\fR delimiter; \\fBdump\\fR prints"
+          " \\fBPREFIX\\fR \\fIp\\fR \\fBget\\fR \\fIn\\fR \\fBhit\\fR \\fIn\\fR \\fBset\\fR"
+          " \\fIn\\fR \\fBdel\\fR \\fIn\\fR lines and END. At most 65536 prefixes are"
+          " counted (memcached's limit); \\fBstats reset\\fR forgets them.\n", out);
 }
 
 void settings_man(FILE *out)
@@ -797,6 +815,11 @@ void settings_man(FILE *out)
           " default) means no TEMP LRU, where memcached's 0 turns one on (for TTLs of 0"
           " seconds and less); \\fBstats items\\fR prints the segment rows after"
           " \\fBlrutail_reflocked\\fR and always prints \\fBnumber_temp\\fR.\n"
+          ".PP\n"
+          "\\fBwatch\\fR: memcached also logs the lookup inside each store as an"
+          " \\fBitem_get\\fR line and the crawler and page mover under"
+          " \\fBsysevents\\fR; slabcache logs neither. Log records are gathered by the"
+          " watchers' own connections (every 10 ms when idle), not by a logger thread.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 

@@ -127,7 +127,7 @@ enum settings_fmt {
         "num_threads", FMT_NUM, "number of worker threads") \
     STAT("num_threads_per_udp", FMT_NUM, s->threads) \
     OPT(prefix_delimiter, T_STR, 'D', "prefix-delimiter", "char", NULL, "':'", 0, 0, \
-        NULL, FMT_NONE, "delimiter between key prefixes and IDs for `stats detail`; " \
+        NULL, FMT_NONE, "delimiter between key prefixes and IDs for stats detail; " \
         "turns per-prefix counting on") \
     STAT("stat_key_prefix", FMT_CHAR, settings_prefix_delimiter(s)) \
     STAT("detail_enabled", FMT_YES, detail_enabled()) \
@@ -179,11 +179,11 @@ enum settings_fmt {
         "idle_timeout", FMT_NUM, "close connections idle this many seconds") \
     EXT(watcher_logbuf_size, T_UINT, "watcher_logbuf_size", SETTINGS_TEXT(LOGGER_WATCHER_BUF_KB), \
         NULL, 1, LOGGER_BUF_KB_MAX, NULL, FMT_NONE, \
-        "kilobytes of log lines buffered per `watch` connection; more are skipped and counted") \
+        "kilobytes of log lines buffered per watch connection; more are skipped and counted") \
     STAT("watcher_logbuf_size", FMT_NUM, s->watcher_logbuf_size * SETTINGS_KIB) \
     EXT(worker_logbuf_size, T_UINT, "worker_logbuf_size", SETTINGS_TEXT(LOGGER_WORKER_BUF_KB), \
         NULL, 1, LOGGER_BUF_KB_MAX, NULL, FMT_NONE, \
-        "kilobytes of log records buffered per worker thread for `watch`; more are dropped " \
+        "kilobytes of log records buffered per worker thread for watch; more are dropped " \
         "and counted") \
     STAT("worker_logbuf_size", FMT_NUM, s->worker_logbuf_size * SETTINGS_KIB) \
     EXT(read_buf_mem_limit, T_UINT, "read_buf_mem_limit", "0", "no limit", 0, SETTINGS_MEM_MB_MAX, \

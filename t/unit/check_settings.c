@@ -309,7 +309,7 @@ static const struct {
     { 'n', "slab-min-size", "bytes", "min space used for key+value+flags (default: 48)" },
     { 't', "threads", "num", "number of worker threads (default: 4)" },
     { 'D', "prefix-delimiter", "char",
-      "delimiter between key prefixes and IDs for `stats detail`; turns per-prefix counting on "
+      "delimiter between key prefixes and IDs for stats detail; turns per-prefix counting on "
       "(default: ':')" },
     { 'R', "max-reqs-per-event", "num",
       "max requests handled per connection event, against starvation (default: 20)" },
