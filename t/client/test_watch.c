@@ -135,11 +135,22 @@ static void expect_field(const char *line, const char *name, const char *want)
     ck_assert_msg(strcmp(got, want) == 0, "%s=%s, want %s, in: %s", name, got, want, line);
 }
 
-#define WAIT_LINE(fd, buf, len, line, ...) do {                                       \
+/* What a test's watcher has sent so far. */
+static char wbuf[WATCH_BUF];
+static size_t wlen;
+
+static void wbuf_reset(void)
+{
+    wlen = 0;
+    wbuf[0] = '\0';
+}
+
+/* Waits for the watcher fd to send a line with every one of the strings, into line. */
+#define WAIT_LINE(fd, line, ...) do {                                                  \
         const char *const parts_[] = { __VA_ARGS__ };                                 \
-        ck_assert_msg(wait_line(fd, buf, &len, parts_, sizeof(parts_) / sizeof(parts_[0]), \
+        ck_assert_msg(wait_line(fd, wbuf, &wlen, parts_, sizeof(parts_) / sizeof(parts_[0]), \
                                 line, sizeof(line)),                                  \
-                      "no line with %s in: %s", parts_[0], buf);                      \
+                      "no line with %s in: %s", parts_[0], wbuf);                     \
     } while (0)
 
 START_TEST(watch_fetchers_and_mutations)
@@ -151,27 +162,25 @@ START_TEST(watch_fetchers_and_mutations)
     HC_EXPECT(c, "get foo\r\n", "VALUE foo 5 3\r\nbar\r\nEND\r\n");
     HC_EXPECT(c, "get nokey\r\n", "END\r\n");
     HC_EXPECT(c, "add foo 0 100 1\r\nx\r\n", "NOT_STORED\r\n");
-    static char buf[WATCH_BUF];
-    size_t len = 0;
-    buf[0] = '\0';
+    wbuf_reset();
     char store[1024], get[1024], miss[1024], add[1024], cfd[WATCH_FIELD_MAX];
-    WAIT_LINE(w, buf, len, store, "type=item_store key=foo status=stored");
+    WAIT_LINE(w, store, "type=item_store key=foo status=stored");
     check_ts_gid(store);
     expect_field(store, "cmd", "set");
     expect_field(store, "ttl", "0");
     expect_field(store, "clsid", "1");
     expect_field(store, "size", "3");
     ck_assert(field(store, "cfd", cfd, sizeof(cfd)));
-    WAIT_LINE(w, buf, len, get, "type=item_get key=foo status=found");
+    WAIT_LINE(w, get, "type=item_get key=foo status=found");
     check_ts_gid(get);
     expect_field(get, "clsid", "1");
     expect_field(get, "size", "3");
     expect_field(get, "cfd", cfd);
-    WAIT_LINE(w, buf, len, miss, "type=item_get key=nokey status=not_found");
+    WAIT_LINE(w, miss, "type=item_get key=nokey status=not_found");
     expect_field(miss, "clsid", "0");
     expect_field(miss, "size", "0");
     expect_field(miss, "cfd", cfd);
-    WAIT_LINE(w, buf, len, add, "type=item_store key=foo status=not_stored");
+    WAIT_LINE(w, add, "type=item_store key=foo status=not_stored");
     expect_field(add, "cmd", "add");
     expect_field(add, "ttl", "100");
     expect_field(add, "size", "1");
@@ -187,11 +196,9 @@ START_TEST(watch_encodes_keys)
     int w = watcher("fetchers");
     int c = hc_conn();
     HC_EXPECT(c, "get a:b/c%\r\n", "END\r\n");
-    static char buf[WATCH_BUF];
-    size_t len = 0;
-    buf[0] = '\0';
+    wbuf_reset();
     char line[1024];
-    WAIT_LINE(w, buf, len, line, "type=item_get key=a%3Ab%2Fc%25 status=not_found");
+    WAIT_LINE(w, line, "type=item_get key=a%3Ab%2Fc%25 status=not_found");
     close(c);
     close(w);
 }
@@ -210,12 +217,10 @@ START_TEST(watch_connevents)
     char rport[WATCH_FIELD_MAX];
     snprintf(rport, sizeof(rport), " rport=%u ", (unsigned)ntohs(me.sin_port));
     close(c);
-    static char buf[WATCH_BUF];
-    size_t len = 0;
-    buf[0] = '\0';
+    wbuf_reset();
     char opened[1024], closed[1024];
-    WAIT_LINE(w, buf, len, opened, "type=conn_new rip=127.0.0.1 ", rport, " transport=tcp ");
-    WAIT_LINE(w, buf, len, closed, "type=conn_close rip=127.0.0.1 ", rport, " transport=tcp ",
+    WAIT_LINE(w, opened, "type=conn_new rip=127.0.0.1 ", rport, " transport=tcp ");
+    WAIT_LINE(w, closed, "type=conn_close rip=127.0.0.1 ", rport, " transport=tcp ",
               " reason=normal ");
     check_ts_gid(opened);
     char a[WATCH_FIELD_MAX], b[WATCH_FIELD_MAX];
@@ -248,11 +253,9 @@ START_TEST(watch_evictions)
         size_t want = EVICT_BATCH * strlen("STORED\r\n");
         ck_assert_uint_eq(h_read_n(c, replies, want, H_IO_TIMEOUT_MS), want);
     }
-    static char buf[WATCH_BUF];
-    size_t len = 0;
-    buf[0] = '\0';
+    wbuf_reset();
     char line[1024], la[WATCH_FIELD_MAX];
-    WAIT_LINE(w, buf, len, line, "type=eviction key=ev0 ");
+    WAIT_LINE(w, line, "type=eviction key=ev0 ");
     check_ts_gid(line);
     expect_field(line, "fetch", "no");
     expect_field(line, "ttl", "-1");
@@ -274,11 +277,9 @@ START_TEST(watch_default_unknown_and_pipelined)
     int w = watcher("");   /* no stream named: fetchers */
     c = hc_conn();
     HC_EXPECT(c, "get dflt\r\n", "END\r\n");
-    static char buf[WATCH_BUF];
-    size_t len = 0;
-    buf[0] = '\0';
+    wbuf_reset();
     char line[1024];
-    WAIT_LINE(w, buf, len, line, "type=item_get key=dflt status=not_found");
+    WAIT_LINE(w, line, "type=item_get key=dflt status=not_found");
     close(c);
     close(w);
 }
@@ -337,11 +338,9 @@ START_TEST(watch_stats_and_detach)
     ck_assert(wait_watchers(1));
     int c = hc_conn();
     HC_EXPECT(c, "get k1\r\n", "END\r\n");
-    static char buf[WATCH_BUF];
-    size_t len = 0;
-    buf[0] = '\0';
+    wbuf_reset();
     char line[1024];
-    WAIT_LINE(w, buf, len, line, "type=item_get key=k1 ");
+    WAIT_LINE(w, line, "type=item_get key=k1 ");
     close(w);
     ck_assert(wait_watchers(0));
     ck_assert(h_stats(hc_srv.port, NULL, stats, sizeof(stats)));
