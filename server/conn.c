@@ -254,7 +254,8 @@ void conn_close(struct conn *c)
 bool conn_close_if_idle(struct conn *c, rel_time_t now, uint64_t idle)
 {
     rel_time_t last = atomic_load(&c->last_cmd);
-    if (idle == 0 || now <= last || (uint64_t)(now - last) <= idle)
+    /* a watcher sends no commands; memcached's are not subject to idle_timeout either */
+    if (idle == 0 || now <= last || (uint64_t)(now - last) <= idle || proto_watching(&c->pc))
         return false;
     log_info("<%d closing idle connection\n", c->fd);
     c->close_reason = LOGGER_CLOSE_IDLE;

@@ -351,6 +351,25 @@ START_TEST(watch_stats_and_detach)
 }
 END_TEST
 
+#define IDLE_TIMEOUT "1"
+#define IDLE_WAIT_US 3000000      /* past the 1 s timeout and a sweep or two */
+
+/* A watcher sends no commands, and -o idle_timeout does not close it. */
+START_TEST(watch_outlives_idle_timeout)
+{
+    HC_START("-o", "idle_timeout=" IDLE_TIMEOUT, NULL);
+    int w = watcher("fetchers");
+    usleep(IDLE_WAIT_US);
+    int c = hc_conn();
+    HC_EXPECT(c, "get late\r\n", "END\r\n");
+    wbuf_reset();
+    char line[1024];
+    WAIT_LINE(w, line, "type=item_get key=late status=not_found");
+    close(c);
+    close(w);
+}
+END_TEST
+
 /* The PREFIX lines of a dump, each checked present (the order is the table's). */
 static void expect_dump(int fd, const char *const *lines, size_t n)
 {
@@ -443,6 +462,7 @@ static Suite *watch_suite(void)
     tcase_add_test(tc, watch_after_pipelined_request);
     tcase_add_test(tc, watch_disabled);
     tcase_add_test(tc, watch_stats_and_detach);
+    tcase_add_test(tc, watch_outlives_idle_timeout);
     tcase_add_test(tc, stats_detail_on_dump_off);
     tcase_add_test(tc, stats_detail_delimiter_flag);
     tcase_add_test(tc, log_buffer_settings);
