@@ -421,8 +421,9 @@ static void bin_cmd_arith(struct bin_req *rq)
 /* delete, deleteq; with a CAS only when it matches. The reply carries cas 0. */
 static void bin_cmd_delete(struct bin_req *rq)
 {
+    struct proto_deleting del;   /* binary deletes count in stats detail, not in deletions */
     if (proto_observed(LOGGER_DETAIL))
-        proto_note_delete(rq->key, rq->h.keylen);
+        proto_delete_begin(rq->pc, LOGGER_DETAIL, rq->key, rq->h.keylen, &del);
     unsigned cls = 0;
     switch (store_delete(rq->store, rq->key, rq->h.keylen, rq->h.cas, &cls)) {
     case STORE_OK:

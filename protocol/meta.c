@@ -760,8 +760,13 @@ void proto_meta_delete(struct text_req *rq, unsigned arg)
         return;
     struct store_delete_cond d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
                                 mc->o.new_ttl, mc->o.exptime };
+    struct proto_deleting del = { false, 0, 0 };
+    if (proto_observed(LOGGER_DELETIONS))
+        proto_delete_begin(rq->pc, LOGGER_DELETIONS, mc->key, mc->nkey, &del);
     unsigned cls = 0;
     enum store_result res = store_delete_cond(mc->store, mc->key, mc->nkey, &d, &cls);
+    if (!d.stale)   /* marking stale deletes nothing: no deleted line, as memcached */
+        proto_delete_done(&del, mc->key, mc->nkey, LOGGER_DEL_META, res);
     const char *code = MSG_META_HD;
     switch (res) {
     case STORE_OK:

@@ -428,10 +428,13 @@ static void text_cmd_delete(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
-    if (proto_observed(LOGGER_DETAIL))
-        proto_note_delete(key->p, key->len);
+    struct proto_deleting del = { false, 0, 0 };
+    if (proto_observed(PROTO_NOTE_DELETE))
+        proto_delete_begin(rq->pc, PROTO_NOTE_DELETE, key->p, key->len, &del);
     unsigned cls = 0;
-    if (store_delete(rq->store, key->p, key->len, 0, &cls) == STORE_OK) {
+    enum store_result res = store_delete(rq->store, key->p, key->len, 0, &cls);
+    proto_delete_done(&del, key->p, key->len, LOGGER_DEL_DELETE, res);
+    if (res == STORE_OK) {
         proto_count_delete_hit(rq->ctr, cls);
         REPLY_LIT(rq->out, MSG_DELETED);
     } else {

@@ -203,8 +203,28 @@ enum store_result proto_commit_noted(const struct proto_conn *pc, unsigned what,
     return res;
 }
 
-void proto_note_delete(const char *key, size_t nkey)
+void proto_delete_begin(const struct proto_conn *pc, unsigned what, const char *key,
+                        size_t nkey, struct proto_deleting *d)
 {
-    if (detail_enabled())
+    d->found = false;
+    if (watch_counts_detail(what))
         detail_record(key, nkey, DETAIL_DELETE, false);
+    if ((what & LOGGER_DELETIONS) == 0 || !logger_wants(LOGGER_DELETIONS))
+        return;
+    struct store_lookup_opts peek = { .no_bump = true };
+    struct store_lookup_before before;
+    item *it = store_lookup(pc->env->store, key, nkey, &peek, &before, NULL);
+    if (it == NULL)
+        return;
+    d->found = true;
+    d->cls = item_class(it);
+    d->nvalue = item_nvalue(it);
+    store_release(pc->env->store, it);
+}
+
+void proto_delete_done(const struct proto_deleting *d, const char *key, size_t nkey,
+                       enum logger_delete_cmd cmd, enum store_result res)
+{
+    if (d->found && res == STORE_OK)
+        logger_item_deleted(key, nkey, cmd, d->cls, d->nvalue);
 }

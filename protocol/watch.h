@@ -10,8 +10,9 @@
  * load) and calls a note only when something listens.
  *
  * Streams that have events here: fetchers (get family, mg, binary gets),
- * mutations (stores), evictions (slabs/), connevents (server/). rawcmds,
- * sysevents, deletions and the proxy streams are accepted and never emit.
+ * mutations (stores), deletions (delete, md), evictions (slabs/),
+ * connevents (server/). rawcmds, sysevents and the proxy streams are
+ * accepted and never emit.
  */
 #ifndef PROTOCOL_WATCH_H
 #define PROTOCOL_WATCH_H
@@ -56,7 +57,21 @@ void proto_note_refused(const struct proto_conn *pc, unsigned what, const char *
 enum store_result proto_commit_noted(const struct proto_conn *pc, unsigned what, const char *key,
                                      size_t nkey, item *it, enum store_mode mode,
                                      uint64_t cas_in, bool invalidate, uint64_t *cas_out);
-/* A delete of key (stats detail counts it, found or not, as memcached). */
-void proto_note_delete(const char *key, size_t nkey);
+/*
+ * A delete of key about to run: stats detail counts it, found or not (what
+ * has LOGGER_DETAIL), and for watch deletions the item's class and size are
+ * read first, without bumping it. Then proto_delete_done() with the result
+ * logs the deleted line when the item went.
+ */
+#define PROTO_NOTE_DELETE (LOGGER_DELETIONS | LOGGER_DETAIL)
+struct proto_deleting {
+    bool found;
+    unsigned cls;
+    uint32_t nvalue;
+};
+void proto_delete_begin(const struct proto_conn *pc, unsigned what, const char *key,
+                        size_t nkey, struct proto_deleting *d);
+void proto_delete_done(const struct proto_deleting *d, const char *key, size_t nkey,
+                       enum logger_delete_cmd cmd, enum store_result res);
 
 #endif

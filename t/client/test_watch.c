@@ -189,6 +189,36 @@ START_TEST(watch_fetchers_and_mutations)
 }
 END_TEST
 
+/* deletions: delete and md of a stored key; a miss and md's stale mark log nothing. */
+START_TEST(watch_deletions)
+{
+    HC_START(NULL);
+    int w = watcher("deletions");
+    int c = hc_conn();
+    HC_EXPECT(c, "set d1 0 0 4\r\nabcd\r\n", "STORED\r\n");
+    HC_EXPECT(c, "set d2 0 0 2\r\nab\r\n", "STORED\r\n");
+    HC_EXPECT(c, "set d3 0 0 1\r\na\r\n", "STORED\r\n");
+    HC_EXPECT(c, "delete nope\r\n", "NOT_FOUND\r\n");
+    HC_EXPECT(c, "md d3 I\r\n", "HD\r\n");
+    HC_EXPECT(c, "delete d1\r\n", "DELETED\r\n");
+    HC_EXPECT(c, "md d2\r\n", "HD\r\n");
+    wbuf_reset();
+    char del[1024], md[1024];
+    WAIT_LINE(w, del, "type=deleted key=d1 ");
+    check_ts_gid(del);
+    expect_field(del, "cmd", "delete");
+    expect_field(del, "clsid", "1");
+    expect_field(del, "size", "4");
+    WAIT_LINE(w, md, "type=deleted key=d2 ");
+    expect_field(md, "cmd", "md");
+    expect_field(md, "size", "2");
+    ck_assert_msg(strstr(wbuf, "key=nope") == NULL && strstr(wbuf, "key=d3") == NULL,
+                  "lines: %s", wbuf);
+    close(c);
+    close(w);
+}
+END_TEST
+
 /* Keys are URI-encoded in log lines. */
 START_TEST(watch_encodes_keys)
 {
@@ -455,6 +485,7 @@ static Suite *watch_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, watch_fetchers_and_mutations);
+    tcase_add_test(tc, watch_deletions);
     tcase_add_test(tc, watch_encodes_keys);
     tcase_add_test(tc, watch_connevents);
     tcase_add_test(tc, watch_evictions);
