@@ -458,6 +458,8 @@ static void text_cmd_touch(struct text_req *rq, unsigned arg)
     }
     enum store_miss why = STORE_HIT;
     item *it = store_get_touch(rq->store, key->p, key->len, exptime, &why);
+    if (proto_observed(LOGGER_FETCHERS))   /* memcached's touch is a lookup too */
+        proto_note_get(rq->pc, LOGGER_FETCHERS, key->p, key->len, it, why);
     counter_inc(&rq->ctr->cmd_touch);
     if (it == NULL) {
         proto_count_lookup_miss(rq->ctr, true, why);

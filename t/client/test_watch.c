@@ -184,6 +184,10 @@ START_TEST(watch_fetchers_and_mutations)
     expect_field(add, "cmd", "add");
     expect_field(add, "ttl", "100");
     expect_field(add, "size", "1");
+    HC_EXPECT(c, "touch foo 50\r\n", "TOUCHED\r\n");   /* a lookup too: logged */
+    HC_EXPECT(c, "touch tnone 50\r\n", "NOT_FOUND\r\n");
+    WAIT_LINE(w, miss, "type=item_get key=tnone status=not_found");
+    expect_field(miss, "cfd", cfd);
     close(c);
     close(w);
 }
