@@ -36,6 +36,7 @@
 #include "common/clock.h"
 #include "protocol/binary.h"
 #include "protocol/internal.h"
+#include "protocol/watch.h"
 
 #define BIN_EXT_FLAGS_LEN 4            /* get responses: the item's flags */
 #define BIN_EXT_STORE_LEN 8            /* set/add/replace: flags, exptime */
@@ -255,6 +256,8 @@ static void bin_cmd_get(struct bin_req *rq)
         it = store_get(rq->store, rq->key, rq->h.keylen, &why);
         counter_inc(&ctr->cmd_get);
     }
+    if (proto_observed(PROTO_NOTE_GET))
+        proto_note_get(rq->pc, PROTO_NOTE_GET, rq->key, rq->h.keylen, it, why);
     if (it == NULL) {
         proto_count_lookup_miss(ctr, touch, why);
         bin_miss(rq);
@@ -334,7 +337,12 @@ static void bin_store_commit(struct bin_req *rq, item *it)
     counter_inc(&rq->ctr->cmd_set);
     counter_inc(&rq->ctr->cls[cls].cmd_set);
     uint64_t cas = 0;
-    enum store_result res = store_commit(rq->store, it, mode, rq->h.cas, &cas);
+    enum store_result res =
+        proto_observed(PROTO_NOTE_STORE)
+            ? proto_commit_noted(rq->pc, PROTO_NOTE_STORE, rq->key, rq->h.keylen, it,
+                                 &(struct store_commit_cond){ .mode = mode, .cas = rq->h.cas },
+                                 &cas, NULL)
+            : store_commit(rq->store, it, mode, rq->h.cas, &cas);
     bin_store_result(rq, mode, cls, res, cas);
 }
 
@@ -415,6 +423,9 @@ static void bin_cmd_arith(struct bin_req *rq)
 /* delete, deleteq; with a CAS only when it matches. The reply carries cas 0. */
 static void bin_cmd_delete(struct bin_req *rq)
 {
+    struct proto_deleting del;   /* binary deletes count in stats detail, not in deletions */
+    if (proto_observed(LOGGER_DETAIL))
+        proto_delete_begin(rq->pc, LOGGER_DETAIL, rq->key, rq->h.keylen, &del);
     unsigned cls = 0;
     switch (store_delete(rq->store, rq->key, rq->h.keylen, rq->h.cas, &cls)) {
     case STORE_OK:

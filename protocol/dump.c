@@ -22,6 +22,7 @@
 
 #include "common/clock.h"
 #include "protocol/dump.h"
+#include "protocol/watch.h"
 #include "protocol/messages.h"
 #include "protocol/meta.h"
 #include "protocol/reply.h"
@@ -176,6 +177,10 @@ static void dump_end(struct proto_conn *pc, struct reply *out)
 
 void proto_stream_more(struct proto_conn *pc, struct reply *out)
 {
+    if (proto_watching(pc)) {
+        proto_watch_more(pc, out);   /* watch.c */
+        return;
+    }
     struct proto_dump *d = pc->dump;
     if (d == NULL)
         return;
@@ -190,6 +195,7 @@ void proto_stream_more(struct proto_conn *pc, struct reply *out)
 
 void proto_stream_end(struct proto_conn *pc)
 {
+    proto_watch_end(pc);
     free(pc->dump);
     pc->dump = NULL;
 }

@@ -55,6 +55,13 @@
 /* ours: a tuning value our automove cannot use; the reason follows */
 #define MSG_AUTOMOVE_TUNE_PREFIX "CLIENT_ERROR "
 
+/* ---- watch and stats detail (memcached 1.6.45's words) ---- */
+#define MSG_WATCH_DISABLED    "CLIENT_ERROR watch commands not allowed\r\n"
+#define MSG_WATCH_PIPELINED   "ERROR cannot pipeline other commands before watch\r\n"
+#define MSG_WATCH_TOO_MANY    "WATCHER_TOO_MANY log watcher limit reached\r\n"
+#define MSG_WATCH_FAILED      "WATCHER_FAILED failed to add log watcher\r\n"
+#define MSG_DETAIL_USAGE      "CLIENT_ERROR usage: stats detail on|off|dump\r\n"
+
 /* ---- lru tune (memcached 1.6.45's words) ---- */
 #define MSG_LRU_PCTS          "ERROR hot and warm pcts must not exceed 80\r\n"
 #define MSG_LRU_FACTORS       "ERROR hot/warm age factors must be greater than 0\r\n"

@@ -40,6 +40,7 @@
 #include "protocol/proto.h"
 #include "protocol/text.h"
 #include "protocol/text_parse.h"
+#include "protocol/watch.h"
 
 /* memcached refuses a meta line of more words than this (command word included). */
 #define META_WORDS_MAX 20
@@ -669,6 +670,8 @@ void proto_meta_get(struct text_req *rq, unsigned arg)
     struct mg_state st = { NULL, { false, 0, false }, false, false };
     enum store_miss why = STORE_HIT;
     st.it = store_lookup(mc->store, mc->key, mc->nkey, &opt, &st.hit, &why);
+    if (proto_observed(LOGGER_FETCHERS))
+        proto_note_get(rq->pc, LOGGER_FETCHERS, mc->key, mc->nkey, st.it, why);
     if (st.it == NULL) {
         mg_count(mc, false, 0, false, why);
         if (mc->o.quiet)
@@ -793,7 +796,11 @@ static void ms_store(struct meta_cmd *mc, enum store_mode mode, size_t vlen)
     uint64_t cas = 0;
     size_t nvalue = vlen;
     struct store_commit_cond c = { mode, mc->o.cas, mc->o.set_stale, vivify, meta_new_cas(mc) };
-    enum store_result res = store_commit_cond(mc->store, it, &c, &cas, &nvalue);
+    enum store_result res =
+        proto_observed(LOGGER_MUTATIONS)
+            ? proto_commit_noted(mc->rq->pc, LOGGER_MUTATIONS, mc->key, mc->nkey, it, &c, &cas,
+                                 &nvalue)
+            : store_commit_cond(mc->store, it, &c, &cas, &nvalue);
     if (mode == STORE_CAS)
         proto_count_cas(mc->ctr, cls, res);
     ms_reply(mc, res, cas, nvalue);
@@ -845,8 +852,13 @@ void proto_meta_delete(struct text_req *rq, unsigned arg)
     struct store_delete_cond d = { mc->o.has_cas, mc->o.cas, mc->o.set_stale,
                                    mc->o.new_ttl, mc->o.exptime, mc->o.remove_value,
                                    mc->o.client_flags, meta_new_cas(mc) };
+    struct proto_deleting del = { false, 0, 0 };
+    if (proto_observed(LOGGER_DELETIONS))
+        proto_delete_begin(rq->pc, LOGGER_DELETIONS, mc->key, mc->nkey, &del);
     unsigned cls = 0;
     enum store_result res = store_delete_cond(mc->store, mc->key, mc->nkey, &d, &cls);
+    if (!d.stale)   /* marking stale deletes nothing: no deleted line, as memcached */
+        proto_delete_done(&del, mc->key, mc->nkey, LOGGER_DEL_META, res);
     const char *code = MSG_META_HD;
     switch (res) {
     case STORE_OK:

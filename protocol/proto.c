@@ -23,6 +23,7 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
     pc->env = env;
     pc->counters = counters;
     pc->listen_mode = (uint8_t)env->mode;
+    pc->fd = -1;
 }
 
 void proto_conn_reset(struct proto_conn *pc)

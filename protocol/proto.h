@@ -98,6 +98,7 @@ struct proto_env {
     bool dump_disabled;          /* -X: cachedump, metadump, mgdump refused */
     bool slab_reassign;          /* -o slab_reassign: `slabs reassign` allowed */
     enum proto_mode mode;        /* -B (default auto) */
+    bool watch_enabled;          /* not -W: `watch` allowed */
     /*
      * `stats [group]`: emits the group's lines into sink and returns true, or
      * returns false for a group the server does not know. group is "" for
@@ -135,6 +136,7 @@ struct proto_pending {
 };
 
 struct proto_dump;   /* dump.c */
+struct logger_watcher;   /* common/logger.h: a `watch` in progress */
 
 /* Per-connection protocol state. Zero it, then set env and counters. */
 struct proto_conn {
@@ -155,6 +157,9 @@ struct proto_conn {
                                         * proto_conn_init, or the listener's -l proto[...] */
     struct proto_pending pend;         /* a large value being read into its item */
     struct proto_dump *dump;           /* a dump being streamed (dump.c); NULL when none */
+    int fd;                            /* the connection's socket, for watch's cfd= (-1: none) */
+    struct logger_watcher *watcher;    /* `watch`: an endless stream (watch.c); NULL when none */
+    bool watch_idle;                   /* the last piece of the watch had no lines */
 };
 
 void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
@@ -188,7 +193,23 @@ static inline bool proto_in_block(const struct proto_conn *pc)
  */
 static inline bool proto_streaming(const struct proto_conn *pc)
 {
-    return pc->dump != NULL;
+    return pc->dump != NULL || pc->watcher != NULL;
+}
+
+/*
+ * `watch` (watch.c): a stream that never ends; the connection sends its log
+ * lines until the client goes away. Input that follows is read and dropped
+ * (as memcached), and a turn that found no lines (proto_stream_idle) waits
+ * PROTO_WATCH_IDLE_MS before the next.
+ */
+#define PROTO_WATCH_IDLE_MS 10
+static inline bool proto_watching(const struct proto_conn *pc)
+{
+    return pc->watcher != NULL;
+}
+static inline bool proto_stream_idle(const struct proto_conn *pc)
+{
+    return pc->watcher != NULL && pc->watch_idle;
 }
 void proto_stream_more(struct proto_conn *pc, struct reply *out);
 /* Drops a stream in progress (the connection closes). */

@@ -37,6 +37,7 @@
 #include "protocol/proto.h"
 #include "protocol/text.h"
 #include "protocol/text_parse.h"
+#include "protocol/watch.h"
 
 #define TEXT_ANY_TOKENS 255            /* no upper bound on tokens */
 #define TEXT_VERBOSITY_MAX 2           /* memcached clamps `verbosity` here */
@@ -110,6 +111,8 @@ static void text_get_one(struct text_req *rq, const char *key, size_t nkey,
     bool touch = variant & TEXT_GET_TOUCH;
     item *it = touch ? store_get_touch(rq->store, key, nkey, exptime, &why)
                      : store_get(rq->store, key, nkey, &why);
+    if (proto_observed(PROTO_NOTE_GET))
+        proto_note_get(rq->pc, PROTO_NOTE_GET, key, nkey, it, why);
     counter_inc(&ctr->cmd_get);
     if (touch)
         counter_inc(&ctr->cmd_touch);
@@ -296,6 +299,8 @@ static bool text_store_parse(const struct text_req *rq, bool with_cas,
 static void text_store_refused(struct text_req *rq, const struct text_token *key,
                                enum store_mode mode, enum store_result why)
 {
+    if (proto_observed(PROTO_NOTE_STORE))
+        proto_note_refused(rq->pc, PROTO_NOTE_STORE, key->p, key->len, mode, why);
     if (proto_count_refused(rq->ctr, why))
         REPLY_LIT(rq->out, MSG_TOO_LARGE);
     else
@@ -359,7 +364,13 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
     unsigned cls = item_class(it);
     counter_inc(&rq->ctr->cmd_set);
     counter_inc(&rq->ctr->cls[cls].cmd_set);
-    text_store_result(rq, mode, cls, store_commit(rq->store, it, mode, a.cas, NULL));
+    enum store_result res =
+        proto_observed(PROTO_NOTE_STORE)
+            ? proto_commit_noted(rq->pc, PROTO_NOTE_STORE, key->p, key->len, it,
+                                 &(struct store_commit_cond){ .mode = mode, .cas = a.cas }, NULL,
+                                 NULL)
+            : store_commit(rq->store, it, mode, a.cas, NULL);
+    text_store_result(rq, mode, cls, res);
 }
 
 /* ---------------------------------------------------------------- other keyed commands */
@@ -418,8 +429,13 @@ static void text_cmd_delete(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
+    struct proto_deleting del = { false, 0, 0 };
+    if (proto_observed(PROTO_NOTE_DELETE))
+        proto_delete_begin(rq->pc, PROTO_NOTE_DELETE, key->p, key->len, &del);
     unsigned cls = 0;
-    if (store_delete(rq->store, key->p, key->len, 0, &cls) == STORE_OK) {
+    enum store_result res = store_delete(rq->store, key->p, key->len, 0, &cls);
+    proto_delete_done(&del, key->p, key->len, LOGGER_DEL_DELETE, res);
+    if (res == STORE_OK) {
         proto_count_delete_hit(rq->ctr, cls);
         REPLY_LIT(rq->out, MSG_DELETED);
     } else {
@@ -443,6 +459,8 @@ static void text_cmd_touch(struct text_req *rq, unsigned arg)
     }
     enum store_miss why = STORE_HIT;
     item *it = store_get_touch(rq->store, key->p, key->len, exptime, &why);
+    if (proto_observed(LOGGER_FETCHERS))   /* memcached's touch is a lookup too */
+        proto_note_get(rq->pc, LOGGER_FETCHERS, key->p, key->len, it, why);
     counter_inc(&rq->ctr->cmd_touch);
     if (it == NULL) {
         proto_count_lookup_miss(rq->ctr, true, why);
@@ -771,6 +789,10 @@ static void text_cmd_stats(struct text_req *rq, unsigned arg)
             proto_dump_cachedump(rq);   /* dump.c: a stream, like the crawler's dumps */
             return;
         }
+        if (text_token_abbreviates(g, "detail")) {
+            proto_stats_detail(rq);   /* watch.c */
+            return;
+        }
         if (text_token_is(g, "reset")) {
             if (env->stats_reset != NULL)
                 env->stats_reset(env->arg);
@@ -831,6 +853,7 @@ static const struct text_cmd text_cmds[] = {
     CMD("ma", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_arith),
     CMD("mn", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_noop),
     CMD("me", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_debug),
+    CMD("watch", 1, TEXT_ANY_TOKENS, 0, 0, proto_watch_cmd),
 };
 
 #define TEXT_NCMDS (sizeof(text_cmds) / sizeof(text_cmds[0]))

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/logger.h"
 #include "server/server.h"
 
 #define CONN_RBUF_INITIAL (16 * 1024)
@@ -84,6 +85,9 @@ static void conn_on_turn(evutil_socket_t fd, short what, void *arg);
 
 /* The yield timer's delay: due at once, run after the next poll. */
 static const struct timeval conn_turn_delay = { 0, 0 };
+/* A watch that found no lines looks again after this. */
+static const struct timeval conn_watch_delay = { 0, PROTO_WATCH_IDLE_MS * 1000 };
+#define CONN_DISCARD_MAX 4096     /* a watch's input is read in pieces this big and dropped */
 
 /* "tcp:host:port", "tcp6:[host]:port"; a UNIX peer has no name: its listener's. */
 static void conn_peer_name(int fd, const char *listen_addr, char *buf, size_t len)
@@ -135,6 +139,29 @@ static bool conn_rbuf_charge(struct worker *w, size_t old_size, size_t new_size)
     return true;
 }
 
+/* watch connevents: a connection's peer as memcached logs it (conn_new, conn_close). */
+static void conn_note_event(const struct conn *c, bool opened)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "unix";
+    uint16_t port = 0;
+    enum logger_transport tr = LOGGER_LOCAL;
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family != AF_UNIX) {
+        bool v6 = ss.ss_family == AF_INET6;
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)&ss;
+        evutil_inet_ntop(ss.ss_family, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr,
+                         ip, sizeof(ip));
+        port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
+        tr = LOGGER_TCP;
+    }
+    if (opened)
+        logger_conn_new(ip, port, tr, c->fd);
+    else
+        logger_conn_close(ip, port, tr, (enum logger_close_reason)c->close_reason, c->fd);
+}
+
 void conn_new(struct worker *w, int fd, const struct listener *l)
 {
     if (!conn_rbuf_charge(w, 0, CONN_RBUF_INITIAL)) {
@@ -166,6 +193,9 @@ void conn_new(struct worker *w, int fd, const struct listener *l)
     c->listen_addr = l->addr;
     proto_conn_init(&c->pc, &w->srv->env, &w->counters);
     c->pc.listen_mode = (uint8_t)l->mode;
+    c->pc.fd = fd;
+    if (logger_wants(LOGGER_CONNEVENTS))
+        conn_note_event(c, true);
     conn_peer_name(fd, l->addr, c->addr, sizeof(c->addr));
     atomic_store(&c->last_cmd, clock_now());
     conn_set_state(c, CONN_new_cmd);
@@ -203,6 +233,8 @@ void conn_close(struct conn *c)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&w->lock);
 
+    if (logger_wants(LOGGER_CONNEVENTS))
+        conn_note_event(c, false);
     log_debug("<%d connection closed.\n", c->fd);
     if (c->rev != NULL)
         event_free(c->rev);
@@ -223,9 +255,11 @@ void conn_close(struct conn *c)
 bool conn_close_if_idle(struct conn *c, rel_time_t now, uint64_t idle)
 {
     rel_time_t last = atomic_load(&c->last_cmd);
-    if (idle == 0 || now <= last || (uint64_t)(now - last) <= idle)
+    /* a watcher sends no commands; memcached's are not subject to idle_timeout either */
+    if (idle == 0 || now <= last || (uint64_t)(now - last) <= idle || proto_watching(&c->pc))
         return false;
     log_info("<%d closing idle connection\n", c->fd);
+    c->close_reason = LOGGER_CLOSE_IDLE;
     conn_close(c);
     return true;
 }
@@ -410,6 +444,7 @@ static bool conn_settle(struct conn *c, bool defer_write)
             return true;
         if (c->shutdown)
             server_stop_for(c->worker->srv, c->shutdown);
+        c->close_reason = LOGGER_CLOSE_NORMAL;   /* quit, or the client hung up */
         conn_close(c);
         return false;
     }
@@ -423,8 +458,8 @@ static bool conn_settle(struct conn *c, bool defer_write)
         conn_set_state(c, CONN_mwrite);
     else if (c->rlen == 0)
         conn_set_state(c, CONN_waiting);
-    if (c->yielded && !sending)
-        event_add(c->yev, &conn_turn_delay);   /* while sending, conn_on_write resumes */
+    if (c->yielded && !sending)   /* while sending, conn_on_write resumes */
+        event_add(c->yev, proto_stream_idle(&c->pc) ? &conn_watch_delay : &conn_turn_delay);
     return true;
 }
 
@@ -466,9 +501,29 @@ static void conn_run(struct conn *c)
     conn_settle(c, defer);
 }
 
+/*
+ * A watching connection runs no more requests: what it sends is read and
+ * dropped (as memcached), so the read event does not fire again and again,
+ * and its hang-up ends the watch. False when the connection is gone.
+ */
+static bool conn_watch_input(struct conn *c)
+{
+    char scratch[CONN_DISCARD_MAX];
+    ssize_t n = read(c->fd, scratch, sizeof(scratch));
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+        return true;
+    c->close_reason = n == 0 ? LOGGER_CLOSE_NORMAL : LOGGER_CLOSE_ERROR;
+    conn_close(c);
+    return false;
+}
+
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    if (proto_watching(&c->pc)) {
+        conn_watch_input(c);
+        return;
+    }
     if (c->yielded)
         return;   /* complete requests still buffered: yev runs the next turn */
     if (!conn_fill(c)) {

@@ -36,7 +36,9 @@
 
 #include "config.h"
 #include "common/clock.h"
+#include "common/detail.h"
 #include "common/log.h"
+#include "common/logger.h"
 #include "server/server.h"
 
 #define MAIN_TICK_SECONDS 1
@@ -261,11 +263,19 @@ static void build_store(struct server *srv)
         .dump_disabled = srv->settings.no_dump,
         .slab_reassign = srv->settings.slab_reassign,
         .mode = srv->settings.protocol,
+        .watch_enabled = !srv->settings.no_watch,
         .stats = stats_group,
         .stats_reset = stats_reset,
         .set_verbosity = server_set_verbosity,
         .arg = srv,
     };
+}
+
+/* watch's rings and stats detail's prefixes (-D turns it on), before any thread logs. */
+static void logging_init(const struct settings *s)
+{
+    logger_init(s->worker_logbuf_size * SETTINGS_KIB, s->watcher_logbuf_size * SETTINGS_KIB);
+    detail_init(settings_prefix_delimiter(s), s->prefix_delimiter != NULL);
 }
 
 static struct event *add_event(struct server *srv, evutil_socket_t fd, short what,
@@ -325,6 +335,7 @@ int main(int argc, char **argv)
 
     if (evthread_use_pthreads() != 0 || (srv.base = event_base_new()) == NULL)
         die("cannot initialise libevent");
+    logging_init(s);
     /* the page mover, after -d's fork (a thread does not survive it) */
     if (store_start_background(srv.store, err, sizeof(err)) != 0 || stats_init(&srv) != 0 ||
         workers_start(&srv, err, sizeof(err)) != 0)
@@ -364,6 +375,8 @@ int main(int argc, char **argv)
         unlink(s->pidfile);
     stats_free(&srv);
     store_destroy(srv.store);
+    logger_shutdown();
+    detail_clear();
     settings_free(&srv.settings);
     return EXIT_SUCCESS;
 }

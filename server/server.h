@@ -78,6 +78,7 @@ struct conn {
     bool peer_closed;           /* read EOF: answer what was sent, then close */
     enum proto_action shutdown; /* PROTO_SHUTDOWN(_GRACEFUL): flush, then stop the server */
     bool yielded;               /* stopped (-R or back-pressure) with requests left in rbuf */
+    uint8_t close_reason;       /* enum logger_close_reason, for watch connevents */
     _Atomic int state;          /* enum conn_state, for `stats conns` */
     _Atomic rel_time_t last_cmd;
     char addr[SERVER_ADDR_MAX];

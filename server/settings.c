@@ -483,6 +483,11 @@ uint64_t settings_temporary_ttl(const struct settings *s)
     return s->temporary_ttl != 0 ? s->temporary_ttl : TEMPORARY_TTL_DEFAULT;
 }
 
+char settings_prefix_delimiter(const struct settings *s)
+{
+    return s->prefix_delimiter != NULL ? s->prefix_delimiter[0] : DETAIL_DELIMITER_DEFAULT;
+}
+
 /* memcached's rules and words: chunks tile a page (here -I is the page too). */
 static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errlen)
 {
@@ -509,6 +514,8 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max.");
     if (!chunk_max_fits_page(s, err, errlen))
         return false;
+    if (s->prefix_delimiter != NULL && *s->prefix_delimiter == '\0')
+        return fail(err, errlen, "No delimiter specified");   /* memcached's words for -D '' */
     if (s->chunk_min >= s->page_size)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
@@ -828,7 +835,24 @@ static void man_commands(FILE *out)
           ".TP\n\\fBlru temp_ttl\\fR \\fIseconds\\fR\n"
           "Items stored with a TTL up to \\fIseconds\\fR go to TEMP from now on; a negative"
           " value turns TEMP off. \\fBlru mode\\fR and \\fBlru temp_ttl\\fR answer ERROR"
-          " under \\fBno_lru_maintainer\\fR, as memcached.\n", out);
+          " under \\fBno_lru_maintainer\\fR, as memcached.\n"
+          ".TP\n\\fBwatch\\fR [\\fBfetchers\\fR|\\fBmutations\\fR|\\fBevictions\\fR|"
+          "\\fBconnevents\\fR|...]\n"
+          "Answers OK and turns the connection into a stream of memcached 1.6.45's log lines"
+          " (\\fBts=\\fR...\\fB gid=\\fR...\\fB type=item_get key=\\fR... ; keys URI\\-encoded)"
+          " until the client closes it; without a stream named, \\fBfetchers\\fR. Gets,"
+          " stores, deletes, evictions and connections have events here; \\fBrawcmds\\fR,"
+          " \\fBsysevents\\fR and the proxy streams are accepted and stay silent. Lines a watcher cannot take in time are skipped, counted in"
+          " \\fBlog_watcher_skipped\\fR and announced by a \\fBskipped=\\fR\\fIN\\fR line;"
+          " records a worker's ring cannot hold count in \\fBlog_worker_dropped\\fR."
+          " Replies as memcached: ERROR for an unknown stream, CLIENT_ERROR watch commands"
+          " not allowed under \\fB\\-W\\fR, WATCHER_TOO_MANY past 20 watchers.\n"
+          ".TP\n\\fBstats detail on\\fR|\\fBoff\\fR|\\fBdump\\fR\n"
+          "Per\\-prefix counts of gets, hits, sets and deletes (text and binary requests),"
+          " the prefix being what precedes the \\fB\\-D\\fR delimiter; \\fBdump\\fR prints"
+          " \\fBPREFIX\\fR \\fIp\\fR \\fBget\\fR \\fIn\\fR \\fBhit\\fR \\fIn\\fR \\fBset\\fR"
+          " \\fIn\\fR \\fBdel\\fR \\fIn\\fR lines and END. At most 65536 prefixes are"
+          " counted (memcached's limit); \\fBstats reset\\fR forgets them.\n", out);
 }
 
 static void man_warm(FILE *out)
@@ -925,6 +949,11 @@ void settings_man(FILE *out)
           " default) means no TEMP LRU, where memcached's 0 turns one on (for TTLs of 0"
           " seconds and less); \\fBstats items\\fR prints the segment rows after"
           " \\fBlrutail_reflocked\\fR and always prints \\fBnumber_temp\\fR.\n"
+          ".PP\n"
+          "\\fBwatch\\fR: memcached also logs the lookup inside each store and delete as an"
+          " \\fBitem_get\\fR line and the crawler and page mover under"
+          " \\fBsysevents\\fR; slabcache logs neither. Log records are gathered by the"
+          " watchers' own connections (every 10 ms when idle), not by a logger thread.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 
@@ -951,6 +980,9 @@ static void emit_u(settings_emit_fn emit, void *arg, const char *name, enum sett
         break;
     case FMT_NOT_ON:
         snprintf(buf, sizeof(buf), "%s", v ? "off" : "on");
+        break;
+    case FMT_CHAR:
+        snprintf(buf, sizeof(buf), "%c", (int)v);
         break;
     case FMT_PROTO:
     {

@@ -34,6 +34,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/detail.h"
+#include "common/logger.h"
 #include "protocol/proto.h"
 #include "slabs/store.h"
 
@@ -70,6 +72,7 @@ enum settings_fmt {
     FMT_NOT_YES,    /* bool inverted: yes when false */
     FMT_NOT_ON,     /* bool inverted: on when false */
     FMT_PROTO,      /* auto-negotiate / ascii / binary */
+    FMT_CHAR,       /* one character */
 };
 
 /* The default text of a row whose default is a number named elsewhere. */
@@ -88,6 +91,7 @@ enum settings_fmt {
 #define SETTINGS_UMASK_MAX 0777
 #define SETTINGS_HASHPOWER_MIN 12   /* memcached's floor; the store itself takes 0 */
 #define SETTINGS_IDLE_MAX (86400ULL * 365)
+#define SETTINGS_KIB 1024ULL          /* the log buffer options are in kilobytes */
 #define SETTINGS_UNIX_PATH_MAX 107   /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 /* Page moves, memcached 1.6.45's ranges: the automove window; the chunk
  * limit in kilobytes (0 here: half a page, memcached's default). */
@@ -141,7 +145,11 @@ enum settings_fmt {
     OPT(threads, T_UINT, 't', "threads", "num", "4", NULL, 1, SETTINGS_THREADS_MAX, \
         "num_threads", FMT_NUM, "number of worker threads") \
     STAT("num_threads_per_udp", FMT_NUM, s->threads) \
-    STAT("detail_enabled", FMT_YES, false) \
+    OPT(prefix_delimiter, T_STR, 'D', "prefix-delimiter", "char", NULL, "':'", 0, 0, \
+        NULL, FMT_NONE, "delimiter between key prefixes and IDs for stats detail; " \
+        "turns per-prefix counting on") \
+    STAT("stat_key_prefix", FMT_CHAR, settings_prefix_delimiter(s)) \
+    STAT("detail_enabled", FMT_YES, detail_enabled()) \
     OPT(reqs_per_event, T_UINT, 'R', "max-reqs-per-event", "num", "20", NULL, 1, SETTINGS_REQS_MAX, \
         "reqs_per_event", FMT_NUM, "max requests handled per connection event, against starvation") \
     OPT(no_cas, T_FLAG, 'C', "disable-cas", NULL, "0", NULL, 0, 0, \
@@ -222,6 +230,15 @@ enum settings_fmt {
     STAT("temporary_ttl", FMT_NUM, settings_temporary_ttl(s)) \
     EXT(idle_timeout, T_UINT, "idle_timeout", "0", "no timeout", 0, SETTINGS_IDLE_MAX, \
         "idle_timeout", FMT_NUM, "close connections idle this many seconds") \
+    EXT(watcher_logbuf_size, T_UINT, "watcher_logbuf_size", SETTINGS_TEXT(LOGGER_WATCHER_BUF_KB), \
+        NULL, 1, LOGGER_BUF_KB_MAX, NULL, FMT_NONE, \
+        "kilobytes of log lines buffered per watch connection; more are skipped and counted") \
+    STAT("watcher_logbuf_size", FMT_NUM, s->watcher_logbuf_size * SETTINGS_KIB) \
+    EXT(worker_logbuf_size, T_UINT, "worker_logbuf_size", SETTINGS_TEXT(LOGGER_WORKER_BUF_KB), \
+        NULL, 1, LOGGER_BUF_KB_MAX, NULL, FMT_NONE, \
+        "kilobytes of log records buffered per worker thread for watch; more are dropped " \
+        "and counted") \
+    STAT("worker_logbuf_size", FMT_NUM, s->worker_logbuf_size * SETTINGS_KIB) \
     EXT(read_buf_mem_limit, T_UINT, "read_buf_mem_limit", "0", "no limit", 0, SETTINGS_MEM_MB_MAX, \
         "read_buf_mem_limit", FMT_MB, \
         "megabytes of connection read buffers at most; a connection that needs more is closed") \
@@ -274,6 +291,8 @@ enum settings_fmt {
     EXT(metrics_port, T_UINT, "metrics_port", "0", "off", 0, SETTINGS_PORT_MAX, NULL, FMT_NONE, \
         "serve GET /metrics (Prometheus text format) on this TCP port, at the first -l " \
         "address (127.0.0.1 with -s)") \
+    OPT(no_watch, T_FLAG, 'W', "disable-watch", NULL, "0", NULL, 0, 0, \
+        NULL, FMT_NONE, "disable watch commands (live logging)") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \
@@ -345,6 +364,9 @@ uint64_t settings_chunk_max_bytes(const struct settings *s);
 /* temporary_ttl as memcached shows it: the -o value, or its default (61)
  * when no TEMP LRU was asked for (0). */
 uint64_t settings_temporary_ttl(const struct settings *s);
+
+/* -D's delimiter, or the default ':' without -D. */
+char settings_prefix_delimiter(const struct settings *s);
 
 /* True when -o hash_algorithm named another hash than the one used (xxh3). */
 bool settings_hash_substituted(const struct settings *s);

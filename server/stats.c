@@ -219,6 +219,8 @@ void stats_reset(void *arg)
     srv->stats->base = *now;
     pthread_mutex_unlock(&srv->stats->lock);
     free(now);
+    logger_stats_reset();   /* as memcached, which also forgets the prefixes */
+    detail_clear();
 }
 
 /* ------------------------------------------------------------------ groups */
@@ -230,6 +232,7 @@ struct stats_general_ctx {
     struct rusage ru;
     time_t now;
     uint64_t curr;               /* curr_connections */
+    struct logger_stats log;     /* watch's rings and watchers */
 };
 
 /*
@@ -271,6 +274,14 @@ struct stats_general_ctx {
     X(threads,               u64,     g->srv->nworkers)                          \
     X(conn_yields,           u64,     g->s->conn_yields)
 
+/* watch's lines, after the store's (memcached: after lru_maintainer_juggles). */
+#define STATS_GENERAL_LOG(X)                                   \
+    X(log_worker_dropped,    u64,     g->log.worker_dropped)   \
+    X(log_worker_written,    u64,     g->log.worker_written)   \
+    X(log_watcher_skipped,   u64,     g->log.watcher_skipped)  \
+    X(log_watcher_sent,      u64,     g->log.watcher_sent)     \
+    X(log_watchers,          u64,     g->log.watchers)
+
 #define STATS_GENERAL_LINE(name, kind, value) stat_##kind(sink, #name, value);
 #define STATS_COUNTER_LINE(name) stat_u64(sink, #name, g->s->name);
 /* STORE_STATS rows by their shown column. */
@@ -285,6 +296,7 @@ static void stats_general_print(const struct stats_general_ctx *g, struct stat_s
     PROTO_THREAD_COUNTERS(STATS_COUNTER_LINE)
     STATS_GENERAL_TAIL(STATS_GENERAL_LINE)
     STORE_STATS(STATS_STORE_LINE)
+    STATS_GENERAL_LOG(STATS_GENERAL_LINE)
     /* ours, after memcached's keys: `version` is the memcached release we follow */
     stat_str(sink, "slabcache_version", PACKAGE_VERSION);
 }
@@ -297,6 +309,7 @@ static void stats_general(struct server *srv, struct stat_sink *sink)
         return;
     g.s = s;
     getrusage(RUSAGE_SELF, &g.ru);
+    logger_stats(&g.log);
     g.now = clock_unix_now();
     /* As memcached, each worker's watch on each UDP socket counts as a connection. */
     g.curr = atomic_load(&srv->curr_conns) + (uint64_t)srv->nudp * srv->nworkers;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/logger.h"
 #include "server/server.h"
 
 #define WORKER_QUEUE_INITIAL 16
@@ -76,9 +77,13 @@ static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    if (!logger_thread_ring())
+        log_error("worker %u: no memory for its watch ring; it logs to the shared one\n", w->id);
     event_base_dispatch(w->base);
-    while (w->conns != NULL)
+    while (w->conns != NULL) {
+        w->conns->close_reason = LOGGER_CLOSE_SHUTDOWN;
         conn_close(w->conns);
+    }
     return NULL;
 }
 

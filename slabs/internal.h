@@ -36,7 +36,9 @@
  * chunks are 8-aligned, so an arena of up to 32 GB fits.
  *
  * Lock order (a thread only takes locks to the right of those it holds;
- * trylock may go against it, because it never waits):
+ * trylock may go against it, because it never waits). A `watch evictions`
+ * record (it_log_eviction) takes a ring lock of common/logger.c under any
+ * of these: a leaf, under which nothing else is taken.
  *
  *     mover.lock -> assoc.expand_lock -> stripe[hv & stripe_mask]
  *                -> class.lru_lock -> class.slab_lock -> page_lock
@@ -96,6 +98,7 @@
 #include <stdint.h>
 
 #include "common/clock.h"
+#include "common/logger.h"
 #include "slabs/store.h"
 
 /*
@@ -731,6 +734,9 @@ static inline void key_unlock(const struct key_lock *k)
 
 /* ---- items.c ---- */
 size_t it_total_size(const store *s, const item *it);
+/* `watch evictions`: a line for it, evicted at now (call when logger_wants
+ * LOGGER_EVICTIONS). Any lock: the logger's ring lock is a leaf. */
+void it_log_eviction(const item *it, rel_time_t now);
 void it_set_cas(const store *s, item *it, uint64_t cas);
 uint64_t it_next_cas(store *s);
 bool it_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why);

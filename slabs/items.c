@@ -578,6 +578,14 @@ rel_time_t lru_tail_age(store *s, unsigned cls)
 
 /* ---- finding a chunk ---- */
 
+void it_log_eviction(const item *it, rel_time_t now)
+{
+    rel_time_t exp = item_exptime(it);
+    int64_t ttl = exp == 0 ? -1 : (int64_t)exp - (int64_t)now;   /* memcached's: -1 for none */
+    logger_eviction(item_key(it), item_nkey(it), item_fetched(it), ttl, now - item_atime(it),
+                    item_class(it), item_nvalue(it));
+}
+
 /* Counts the end of a tail item that is taken over. lru_lock held. */
 static void lru_count_taken_locked(store *s, struct slab_class *sc, item *it, bool dead,
                                    rel_time_t now)
@@ -590,6 +598,8 @@ static void lru_count_taken_locked(store *s, struct slab_class *sc, item *it, bo
         return;
     }
     sc->evicted++;
+    if (logger_wants(LOGGER_EVICTIONS))
+        it_log_eviction(it, now);
     if (it_active(it))
         sc->evicted_active++;
     mover_note_pressure(s);

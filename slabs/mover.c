@@ -168,6 +168,8 @@ static void move_out_locked(store *s, struct page_move *m, item *it, uint64_t hv
         it_rescue_locked(s, it, fresh, hv);
         count(s, &mv->slab_reassign_rescues);
     } else {
+        if (logger_wants(LOGGER_EVICTIONS))
+            it_log_eviction(it, clock_now());
         it_unlink_locked(s, it, hv);
         count(s, &mv->slab_reassign_evictions_nomem);
     }

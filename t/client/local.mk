@@ -173,3 +173,12 @@ t_client_test_options_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_options_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_options
 DROPIN_TESTS += t/client/test_options
+# test_watch: watch log streams, -W, stats detail and -D (owner: watch);
+# both servers pass it.
+check_PROGRAMS += t/client/test_watch
+t_client_test_watch_SOURCES = t/client/test_watch.c
+t_client_test_watch_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_watch_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_watch_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_watch
+DROPIN_TESTS += t/client/test_watch

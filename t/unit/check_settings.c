@@ -315,6 +315,9 @@ static const struct {
     { 'f', "slab-growth-factor", "num", "chunk size growth factor, > 1.0 (default: 1.25)" },
     { 'n', "slab-min-size", "bytes", "min space used for key+value+flags (default: 48)" },
     { 't', "threads", "num", "number of worker threads (default: 4)" },
+    { 'D', "prefix-delimiter", "char",
+      "delimiter between key prefixes and IDs for stats detail; turns per-prefix counting on "
+      "(default: ':')" },
     { 'R', "max-reqs-per-event", "num",
       "max requests handled per connection event, against starvation (default: 20)" },
     { 'C', "disable-cas", NULL, "disable use of CAS" },
@@ -332,6 +335,7 @@ static const struct {
       "cache in it, the next start with the same file and memory settings resumes it" },
     { 'Z', "enable-ssl", NULL, "refused: TLS is not built into slabcache" },
     { 'S', "enable-sasl", NULL, "refused: SASL authentication is not built into slabcache" },
+    { 'W', "disable-watch", NULL, "disable watch commands (live logging)" },
     { 'd', "daemon", NULL, "run as a daemon" },
     { 'P', "pidfile", "file", "save PID in <file>, removed at exit" },
     { 'u', "user", "user", "assume identity of <user> (required when run as root)" },
@@ -543,7 +547,8 @@ START_TEST(stats_settings_names_and_order)
         "maxbytes 67108864\nmaxconns 1024\ntcpport 22122\nudpport 0\ninter 127.0.0.1\n"
         "verbosity 0\noldest 0\nevictions off\ndomain_socket NULL\numask 700\n"
         "shutdown_command no\ngrowth_factor 1.50\nchunk_size 48\nnum_threads 4\n"
-        "num_threads_per_udp 4\ndetail_enabled no\nreqs_per_event 20\ncas_enabled no\n"
+        "num_threads_per_udp 4\nstat_key_prefix :\ndetail_enabled no\nreqs_per_event 20\n"
+        "cas_enabled no\n"
         "tcp_backlog 1024\nbinding_protocol auto-negotiate\nauth_enabled_sasl no\n"
         "auth_enabled_ascii no\nitem_size_max 1048576\nmaxconns_fast yes\nhashpower_init 20\n"
         "slab_reassign yes\nslab_automove 1\nslab_automove_ratio 0.50\n"
@@ -552,7 +557,7 @@ START_TEST(stats_settings_names_and_order)
         "flush_enabled no\ndump_enabled no\nhash_algorithm xxh3\n"
         "lru_maintainer_thread yes\nlru_segmented yes\n"
         "hot_lru_pct 20\nwarm_lru_pct 40\nhot_max_factor 0.20\nwarm_max_factor 2.00\n"
-        "temp_lru no\ntemporary_ttl 61\nidle_timeout 0\nread_buf_mem_limit 2097152\n"
+        "temp_lru no\ntemporary_ttl 61\nidle_timeout 0\nwatcher_logbuf_size 262144\nworker_logbuf_size 65536\nread_buf_mem_limit 2097152\n"
         "track_sizes no\ninline_ascii_response no\next_item_size 512\n"
         "ext_item_age 4294967295\next_low_ttl 0\next_recache_rate 2000\n"
         "ext_wbuf_size 4194304\next_compact_under 0\next_drop_under 0\n"

@@ -103,6 +103,14 @@ t_unit_check_store_meta_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_store_meta_LDADD = libtunit.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 # --- end meta suites ---
 
+# --- logger suite (owner: watch): common/logger.c, the rings behind `watch` ---
+check_PROGRAMS += t/unit/check_logger
+UNIT_TESTS += t/unit/check_logger
+t_unit_check_logger_SOURCES = t/unit/check_logger.c
+t_unit_check_logger_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_logger_LDADD = libtunit.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
+# --- end logger suite ---
+
 TESTS += $(UNIT_TESTS)
 
 check-unit:
