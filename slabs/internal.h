@@ -14,6 +14,9 @@
  *   mover.c  page moves, the mover thread, automove, limit shrinking
  *   crawler.c the LRU crawler thread (reclaims dead items by walking the
  *            hash table) and the walk behind key dumps
+ *   sizes.c  the size histogram of linked items (counted at link/unlink)
+ *   advisor.c pure functions: the chunk waste of a class table over a size
+ *            histogram, and the tables that waste least
  *
  * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
  * here starts with either, so a call site shows whether it goes through the
@@ -429,6 +432,22 @@ struct crawler {
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
 #define FLUSH_INCLUSIVE 1u
 
+/*
+ * The size histogram (sizes.c). Each cell packs a bucket's item count (bits
+ * SIZES_COUNT_SHIFT..63) and its slack, the bytes between each item's size
+ * and its bucket's upper bound (bits 0..SIZES_COUNT_SHIFT-1, fine buckets
+ * only), so that a link or an unlink is one relaxed atomic add. Both parts
+ * are exact modulo 2^64 whatever the order of adds and subtractions: at most
+ * 2^30 items (32 GB of 32-byte chunks) and 7 bytes of slack each fit.
+ * Sharded by key hash so that threads storing same-sized items on other keys
+ * rarely share a cache line; a key's link and unlink meet the same shard.
+ */
+#define SIZES_SHARDS 8
+#define SIZES_COUNT_SHIFT 34
+struct sizes_hist {
+    _Atomic uint64_t cell[SIZES_SHARDS][STORE_SIZES_BUCKETS];
+};
+
 struct store {
     struct store_config cfg;
     char *arena;
@@ -447,6 +466,7 @@ struct store {
     struct mover mover;
     struct lru_state lru;
     struct crawler crawler;
+    struct sizes_hist sizes;
 
     unsigned nclasses;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
@@ -568,6 +588,30 @@ uint64_t slab_trim_pool(store *s);
 /* Pages held above the limit (0 when within it). */
 uint64_t slab_pages_over_limit(store *s);
 
+/* The geometric class table of -n chunk_min and -f factor (sizes ascending,
+ * chunk_max last): its class count, or 0 when it needs more than CLASS_MAX. */
+unsigned slab_geometric_table(size_t hdr_base, uint32_t chunk_min, double factor,
+                              uint32_t chunk_max, uint32_t sizes[CLASS_MAX]);
+
+/* ---- advisor.c: pure functions of a histogram (no store) ---- */
+struct adv_geometric {
+    double factor;            /* -f */
+    uint32_t chunk_min;       /* -n */
+    struct store_table_cost result;
+};
+/* The cost of the table sizes[0..n-1] (ascending, the last = chunk_max).
+ * false when out of memory. */
+bool adv_eval(const struct store_sizes *h, const uint32_t *sizes, unsigned n,
+              uint32_t page_size, uint64_t mem_limit, struct store_table_cost *out);
+/* The least-waste table of at most max_classes classes ending in chunk_max,
+ * each size >= min_size and more than 8 above the previous: its class
+ * count (sizes written), or 0 when out of memory. */
+unsigned adv_best_free(const struct store_sizes *h, unsigned max_classes, uint32_t min_size,
+                       uint32_t chunk_max, uint32_t sizes[CLASS_MAX]);
+/* The least-waste geometric table (-f, -n); false when out of memory. */
+bool adv_best_geometric(const struct store_sizes *h, size_t hdr_base, uint32_t chunk_max,
+                        uint32_t page_size, uint64_t mem_limit, struct adv_geometric *out);
+
 /* ---- mover.c ---- */
 int mover_init(store *s);
 void mover_destroy(store *s);   /* stops the thread if started */
@@ -595,6 +639,35 @@ static inline void mover_note_pressure(store *s)
 }
 /* The mover's rows of STORE_STATS. */
 void mover_stats(store *s, struct store_stats *out);
+
+/* ---- sizes.c ---- */
+/* The bucket of nbytes (>= 1): STORE_SIZES_STEP-wide up to the fine limit,
+ * then STORE_SIZES_SUBS per doubling. Inline: every link and unlink pays it. */
+static inline unsigned sizes_bucket_of(uint64_t nbytes)
+{
+    uint64_t x = nbytes - 1;
+    if (nbytes <= STORE_SIZES_FINE_MAX)
+        return (unsigned)(x / STORE_SIZES_STEP);
+    unsigned log2 = 63u - (unsigned)__builtin_clzll(x);
+    if (log2 >= STORE_SIZES_TOP_LOG2)
+        return STORE_SIZES_BUCKETS - 1;
+    unsigned sub = (unsigned)((x - (1ull << log2)) >> (log2 - STORE_SIZES_SUBS_LOG2));
+    return STORE_SIZES_FINE_BUCKETS + (log2 - STORE_SIZES_FINE_LOG2) * STORE_SIZES_SUBS + sub;
+}
+/* Counts a linked item in (add) or out of the histogram. The key's stripe
+ * lock held (hv is the key's hash). */
+static inline void sizes_note_locked(store *s, const item *it, uint64_t hv, bool add)
+{
+    uint64_t need = (uint64_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
+    unsigned b = sizes_bucket_of(need);
+    uint64_t slack = need <= STORE_SIZES_FINE_MAX ? (uint64_t)(b + 1) * STORE_SIZES_STEP - need : 0;
+    uint64_t cell = ((uint64_t)1 << SIZES_COUNT_SHIFT) | slack;
+    _Atomic uint64_t *c = &s->sizes.cell[(hv >> 32) & (SIZES_SHARDS - 1)][b];
+    if (add)
+        atomic_fetch_add_explicit(c, cell, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(c, cell, memory_order_relaxed);
+}
 
 /* ---- crawler.c ---- */
 int crawler_init(store *s);

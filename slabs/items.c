@@ -399,6 +399,7 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
     assoc_insert_locked(s, it, hv);
+    sizes_note_locked(s, it, hv, true);
     crawler_note_exptime(s, item_exptime(it));   /* the crawler's schedule */
     pthread_mutex_lock(&sc->lru_lock);
     enum lru_seg seg = lru_seg_for_new(s, it, now);
@@ -417,6 +418,7 @@ void it_unlink_locked(store *s, item *it, uint64_t hv)
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(iflags_get(it) & ITEM_LINKED);    /* unlinked twice */
     assoc_delete_locked(s, it, hv);
+    sizes_note_locked(s, it, hv, false);
     pthread_mutex_lock(&sc->lru_lock);
     lru_remove_locked(s, sc, it);
     sc->curr_items--;
@@ -589,6 +591,7 @@ static void lru_unlink_claimed_locked(store *s, struct slab_class *sc, item *it,
                                       bool dead, rel_time_t now)
 {
     assoc_delete_locked(s, it, hv);
+    sizes_note_locked(s, it, hv, false);
     lru_remove_locked(s, sc, it);
     sc->curr_items--;
     atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);

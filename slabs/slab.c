@@ -57,37 +57,58 @@ static uint32_t align_up(uint64_t n)
  * previous * factor rounded up to a multiple of 8 (memcached truncates the
  * product first; the same for -f 1.25), and at least previous + 8; a size above
  * chunk_max / factor is not taken; the last class is chunk_max itself (larger
- * items are chains, chain.c).
+ * items are chains, chain.c). The advisor (advisor.c) builds the tables it
+ * weighs with this same function.
  */
+unsigned slab_geometric_table(size_t hdr_base, uint32_t chunk_min, double factor,
+                              uint32_t chunk_max, uint32_t sizes[CLASS_MAX])
+{
+    uint64_t size = align_up(hdr_base + (uint64_t)chunk_min);
+    unsigned n = 0;
+    while (size < chunk_max && (double)size <= (double)chunk_max / factor) {
+        if (n + 1 >= CLASS_MAX)
+            return 0;
+        sizes[n++] = (uint32_t)size;
+        uint64_t next = align_up((uint64_t)ceil((double)size * factor - CLASS_FACTOR_EPSILON));
+        size = next < size + CHUNK_ALIGN ? size + CHUNK_ALIGN : next;
+    }
+    sizes[n++] = chunk_max;
+    return n;
+}
+
+/* An explicit table (-o slab_sizes): each size 8-aligned, chunk_max last. */
+static unsigned slab_explicit_table(const struct store_config *c, uint32_t sizes[CLASS_MAX])
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->nclass_sizes && c->class_sizes[i] < c->chunk_max; i++)
+        sizes[n++] = align_up(c->class_sizes[i]);
+    sizes[n++] = c->chunk_max;
+    return n;
+}
+
 int slab_classes_init(store *s, char *err, size_t errlen)
 {
     const struct store_config *c = &s->cfg;
-    uint64_t size = align_up(s->hdr_base + (uint64_t)c->chunk_min);
-    unsigned n = 0;
-    uint32_t top = c->chunk_max;
-
-    if (size > c->page_size) {
-        snprintf(err, errlen, "page size %u is smaller than the smallest chunk (%llu bytes)",
-                 c->page_size, (unsigned long long)size);
+    uint32_t sizes[CLASS_MAX];
+    unsigned n = c->nclass_sizes > 0
+                     ? slab_explicit_table(c, sizes)
+                     : slab_geometric_table(s->hdr_base, c->chunk_min, c->factor, c->chunk_max, sizes);
+    if (n == 0) {
+        snprintf(err, errlen,
+                 "growth factor %g with chunk size %u and page size %u needs more than %d classes",
+                 c->factor, c->chunk_min, c->page_size, CLASS_MAX);
         return -1;
     }
-    while (size < top && (double)size <= (double)top / c->factor) {
-        if (n + 1 >= CLASS_MAX) {
-            snprintf(err, errlen,
-                     "growth factor %g with chunk size %u and page size %u needs more than %d classes",
-                     c->factor, c->chunk_min, c->page_size, CLASS_MAX);
-            return -1;
-        }
-        n++;
-        s->classes[n].size = (uint32_t)size;
-        uint64_t next = align_up((uint64_t)ceil((double)size * c->factor - CLASS_FACTOR_EPSILON));
-        size = next < size + CHUNK_ALIGN ? size + CHUNK_ALIGN : next;
+    uint64_t smallest = c->nclass_sizes > 0 ? sizes[0] : align_up(s->hdr_base + (uint64_t)c->chunk_min);
+    if (smallest > c->page_size) {
+        snprintf(err, errlen, "page size %u is smaller than the smallest chunk (%llu bytes)",
+                 c->page_size, (unsigned long long)smallest);
+        return -1;
     }
-    n++;
-    s->classes[n].size = top;
     s->nclasses = n;
     for (unsigned i = 1; i <= n; i++) {
         struct slab_class *sc = &s->classes[i];
+        sc->size = sizes[i - 1];
         sc->perslab = c->page_size / sc->size;
         pthread_mutex_init(&sc->slab_lock, NULL);
         pthread_mutex_init(&sc->lru_lock, NULL);

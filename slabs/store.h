@@ -56,6 +56,8 @@ struct store_config {
     uint32_t chunk_min;      /* -n */
     uint32_t chunk_max;      /* -o slab_chunk_max: the largest class, bytes; larger
                                 items are chains of chunks. 0 = page_size / 2 */
+    uint32_t class_sizes[CLASS_MAX];  /* -o slab_sizes: the classes below chunk_max, */
+    unsigned nclass_sizes;            /* ascending (rounded up to 8); 0 = geometric */
     bool prealloc;           /* -L: take every page at start */
     bool no_evict;           /* -M: fail with STORE_NO_MEMORY instead of evicting */
     bool use_cas;            /* false with -C: no CAS field in items, cas always 0 */
@@ -534,6 +536,63 @@ void store_stats(store *s, struct store_stats *out);
 
 /* Size of the item header for key and flags in this store (for density figures). */
 size_t store_item_header_size(const store *s, uint32_t flags);
+
+/*
+ * ---- the size histogram of linked items (slabs/sizes.c) ----
+ *
+ * Always on: every link and unlink counts the bytes its item needs in one
+ * chunk (header, CAS, flags, key, value; a chained item as if it were one
+ * chunk). Buckets are STORE_SIZES_STEP bytes wide up to STORE_SIZES_FINE_MAX,
+ * where the exact byte total is kept too, then STORE_SIZES_SUBS buckets per
+ * doubling, where only counts are kept (bytes are estimated at the bucket's
+ * middle). Bucket b holds sizes in (store_sizes_bucket_upper(b - 1),
+ * store_sizes_bucket_upper(b)]. Read while stores go on, the figures are a
+ * moment's, each bucket exact.
+ */
+#define STORE_SIZES_STEP 8
+#define STORE_SIZES_FINE_MAX 4096
+#define STORE_SIZES_FINE_BUCKETS (STORE_SIZES_FINE_MAX / STORE_SIZES_STEP)
+#define STORE_SIZES_SUBS_LOG2 4
+#define STORE_SIZES_SUBS (1 << STORE_SIZES_SUBS_LOG2)   /* coarse buckets per doubling */
+#define STORE_SIZES_FINE_LOG2 12          /* log2(STORE_SIZES_FINE_MAX) */
+#define STORE_SIZES_TOP_LOG2 32           /* sizes up to 4 GiB */
+#define STORE_SIZES_BUCKETS \
+    (STORE_SIZES_FINE_BUCKETS + STORE_SIZES_SUBS * (STORE_SIZES_TOP_LOG2 - STORE_SIZES_FINE_LOG2))
+
+struct store_sizes {
+    uint64_t items[STORE_SIZES_BUCKETS];
+    uint64_t bytes[STORE_SIZES_BUCKETS];  /* exact in fine buckets, estimated above */
+};
+
+void store_sizes(store *s, struct store_sizes *out);
+/*
+ * `slabs advise` (slabs/advisor.c says how): for the histogram now, what the
+ * current table wastes, and the least-waste geometric (-f, -n) and
+ * free-form (-o slab_sizes, at most as many classes) tables.
+ */
+struct store_table_cost {
+    unsigned classes;
+    uint64_t items;           /* items within the table (at most its last size) */
+    uint64_t chained;         /* larger: chains, not weighed */
+    uint64_t requested;       /* their bytes */
+    uint64_t chunk_bytes;     /* the chunks they take in this table */
+    double waste_pct;         /* (chunk_bytes - requested) / chunk_bytes */
+    uint64_t items_at_limit;  /* items of this mix the memory limit would hold */
+};
+struct store_advice {
+    struct store_table_cost current;
+    struct store_table_cost geometric;
+    double factor;            /* the geometric table's -f and -n */
+    uint32_t chunk_min;
+    struct store_table_cost free_form;
+    uint32_t free_sizes[CLASS_MAX];   /* its sizes, ascending; the last is chunk_max */
+};
+/* false when out of memory for the search. */
+bool store_advise(store *s, struct store_advice *out);
+/* The largest size bucket b holds. */
+uint64_t store_sizes_bucket_upper(unsigned b);
+/* The bucket of an item needing nbytes (>= 1). */
+unsigned store_sizes_bucket_of(uint64_t nbytes);
 
 /* ---- item marks, lookups with options, conditional writes ----
  *
