@@ -660,9 +660,51 @@ static void text_slabs_automove(struct text_req *rq)
     REPLY_LIT(rq->out, MSG_OK);
 }
 
+/*
+ * slabs advise (ours): what the advisor (slabs/advisor.c) makes of the live
+ * size histogram, as STAT lines and END (the man page lists them): the
+ * items weighed and the chains left out, then for the current table, the
+ * best geometric one (with its -f and -n) and the best free-form one (with
+ * its -o slab_sizes list) the class count, the chunk waste in percent and
+ * the items -m would hold with that mix.
+ */
+static void text_advise_table(struct reply *out, const char *name,
+                              const struct store_table_cost *t)
+{
+    reply_printf(out, "STAT %s_classes %u\r\n", name, t->classes);
+    reply_printf(out, "STAT %s_waste_pct %.2f\r\n", name, t->waste_pct);
+    reply_printf(out, "STAT %s_items_at_limit %llu\r\n", name,
+                 (unsigned long long)t->items_at_limit);
+}
+
+static void text_slabs_advise(struct text_req *rq)
+{
+    struct store_advice a;
+    struct reply *out = rq->out;
+    if (!store_advise(rq->store, &a)) {
+        REPLY_LIT(out, MSG_ARITH_NO_MEMORY);   /* the same words: SERVER_ERROR out of memory */
+        return;
+    }
+    reply_printf(out, "STAT items %llu\r\n", (unsigned long long)a.current.items);
+    reply_printf(out, "STAT chained_items %llu\r\n", (unsigned long long)a.current.chained);
+    text_advise_table(out, "current", &a.current);
+    text_advise_table(out, "geometric", &a.geometric);
+    reply_printf(out, "STAT geometric_factor %.2f\r\n", a.factor);
+    reply_printf(out, "STAT geometric_chunk_min %u\r\n", a.chunk_min);
+    text_advise_table(out, "free", &a.free_form);
+    /* the sizes below slab_chunk_max (the last class), or that one alone */
+    unsigned n = a.free_form.classes > 1 ? a.free_form.classes - 1 : 1;
+    REPLY_LIT(out, MSG_STAT_PREFIX "free_slab_sizes ");
+    for (unsigned i = 0; i < n; i++)
+        reply_printf(out, i == 0 ? "%u" : "-%u", a.free_sizes[i]);
+    REPLY_LIT(out, MSG_CRLF MSG_END);
+}
+
 static void text_cmd_slabs(struct text_req *rq, unsigned arg)
 {
-    if (rq->ntok == 4 && text_token_abbreviates(&rq->tok[1], "reassign"))
+    if (rq->ntok == 2 && text_token_is(&rq->tok[1], "advise"))
+        text_slabs_advise(rq);
+    else if (rq->ntok == 4 && text_token_abbreviates(&rq->tok[1], "reassign"))
         text_slabs_reassign(rq);
     else if (text_token_abbreviates(&rq->tok[1], "automove") && rq->ntok >= 3)
         text_slabs_automove(rq);

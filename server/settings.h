@@ -174,7 +174,9 @@ enum settings_fmt {
         "megabytes of connection read buffers at most; a connection that needs more is closed") \
     EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
         "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
-    STAT("track_sizes", FMT_YES, false) \
+    EXT(track_sizes, T_ONOFF, "track_sizes", "0", NULL, 0, 0, "track_sizes", FMT_YES, \
+        "stats sizes prints the sizes of stored items in 32-byte buckets (the histogram is " \
+        "always kept, for slabs advise; this only shows it, as memcached)") \
     EXT(slab_automove_freeratio, T_FRACTION, "slab_automove_freeratio", \
         SETTINGS_TEXT(AUTOMOVE_FREERATIO_DEFAULT), NULL, 0, 1, "slab_automove_freeratio", \
         FMT_FACTOR3, "a class whose free chunks hold more than this share of -m gives " \
@@ -200,6 +202,10 @@ enum settings_fmt {
     EXT(temporary_ttl, T_UINT, "temporary_ttl", "0", "no TEMP LRU", 0, INT32_MAX, NULL, FMT_NONE, \
         "items stored with a TTL up to this many seconds go to a TEMP LRU, never bumped") \
     STAT("temporary_ttl", FMT_NUM, settings_temporary_ttl(s)) \
+    EXT(slab_sizes, T_STR, "slab_sizes", NULL, "geometric, from -n and -f", 0, 0, NULL, FMT_NONE, \
+        "explicit chunk sizes, dash separated (e.g. 80-160-320): each at least -n, at most " \
+        "slab_chunk_max, more than 8 above the previous; rounded up to 8; slab_chunk_max " \
+        "is the last class. slabs advise prints the list that wastes least") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \

@@ -438,9 +438,45 @@ static void stats_conns(struct server *srv, struct stat_sink *sink)
     }
 }
 
+/*
+ * stats sizes: memcached's lines, "<size> <items>" for each non-empty
+ * 32-byte bucket (size = the bucket's top, items of size-31..size bytes),
+ * with -o track_sizes only. The store's histogram is finer up to 4 KiB, so
+ * those lines are exact; above, a coarser bucket is printed at its top.
+ */
+#define STATS_SIZES_WIDTH 32
+
+static void stats_sizes_line(struct stat_sink *sink, uint64_t size, uint64_t items)
+{
+    char name[STAT_NAME_MAX];
+    snprintf(name, sizeof(name), "%llu", (unsigned long long)size);
+    stat_u64(sink, name, items);
+}
+
 static void stats_sizes(struct server *srv, struct stat_sink *sink)
 {
-    stat_str(sink, "sizes_status", "disabled");
+    if (!srv->settings.track_sizes) {
+        stat_str(sink, "sizes_status", "disabled");
+        return;
+    }
+    struct store_sizes hist;   /* 13 KB: a worker's stack holds it */
+    const struct store_sizes *h = &hist;
+    store_sizes(srv->store, &hist);
+    uint64_t size = 0, items = 0;
+    for (unsigned b = 0; b < STORE_SIZES_BUCKETS; b++) {
+        if (h->items[b] == 0)
+            continue;
+        uint64_t top = store_sizes_bucket_upper(b);
+        uint64_t line = (top + STATS_SIZES_WIDTH - 1) / STATS_SIZES_WIDTH * STATS_SIZES_WIDTH;
+        if (line != size && items != 0)
+            stats_sizes_line(sink, size, items);
+        if (line != size)
+            items = 0;
+        size = line;
+        items += h->items[b];
+    }
+    if (items != 0)
+        stats_sizes_line(sink, size, items);
 }
 
 struct stats_group_def {
