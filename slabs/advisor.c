@@ -220,7 +220,9 @@ bool adv_best_geometric(const struct store_sizes *h, size_t hdr_base, uint32_t c
                 continue;
             struct store_table_cost r;
             adv_eval_buckets(b, sizes, n, page_size, mem_limit, &r);
-            if (!found || r.chunk_bytes < out->result.chunk_bytes) {
+            bool fewer = r.chunk_bytes == out->result.chunk_bytes &&
+                         r.classes < out->result.classes;   /* ties: fewer classes */
+            if (!found || r.chunk_bytes < out->result.chunk_bytes || fewer) {
                 found = true;
                 out->result = r;
                 out->factor = factor;
