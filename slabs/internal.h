@@ -654,19 +654,41 @@ static inline unsigned sizes_bucket_of(uint64_t nbytes)
     unsigned sub = (unsigned)((x - (1ull << log2)) >> (log2 - STORE_SIZES_SUBS_LOG2));
     return STORE_SIZES_FINE_BUCKETS + (log2 - STORE_SIZES_FINE_LOG2) * STORE_SIZES_SUBS + sub;
 }
-/* Counts a linked item in (add) or out of the histogram. The key's stripe
- * lock held (hv is the key's hash). */
-static inline void sizes_note_locked(store *s, const item *it, uint64_t hv, bool add)
+/* An item's histogram cell value (count 1 and its slack) and bucket. */
+static inline uint64_t sizes_cell_of(const item *it, unsigned *bucket)
 {
     uint64_t need = (uint64_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
     unsigned b = sizes_bucket_of(need);
     uint64_t slack = need <= STORE_SIZES_FINE_MAX ? (uint64_t)(b + 1) * STORE_SIZES_STEP - need : 0;
-    uint64_t cell = ((uint64_t)1 << SIZES_COUNT_SHIFT) | slack;
-    _Atomic uint64_t *c = &s->sizes.cell[(hv >> 32) & (SIZES_SHARDS - 1)][b];
+    *bucket = b;
+    return ((uint64_t)1 << SIZES_COUNT_SHIFT) | slack;
+}
+static inline _Atomic uint64_t *sizes_cell(store *s, uint64_t hv, unsigned b)
+{
+    return &s->sizes.cell[(hv >> 32) & (SIZES_SHARDS - 1)][b];
+}
+/* Counts a linked item in (add) or out of the histogram. The key's stripe
+ * lock held (hv is the key's hash). */
+static inline void sizes_note_locked(store *s, const item *it, uint64_t hv, bool add)
+{
+    unsigned b;
+    uint64_t cell = sizes_cell_of(it, &b);
     if (add)
-        atomic_fetch_add_explicit(c, cell, memory_order_relaxed);
+        atomic_fetch_add_explicit(sizes_cell(s, hv, b), cell, memory_order_relaxed);
     else
-        atomic_fetch_sub_explicit(c, cell, memory_order_relaxed);
+        atomic_fetch_sub_explicit(sizes_cell(s, hv, b), cell, memory_order_relaxed);
+}
+/* old leaves the histogram and fresh joins it under the same key: nothing
+ * to write when both need the same bytes (the common overwrite). */
+static inline void sizes_replace_locked(store *s, const item *old, const item *fresh,
+                                        uint64_t hv)
+{
+    unsigned bo, bf;
+    uint64_t co = sizes_cell_of(old, &bo), cf = sizes_cell_of(fresh, &bf);
+    if (bo == bf && co == cf)
+        return;
+    atomic_fetch_sub_explicit(sizes_cell(s, hv, bo), co, memory_order_relaxed);
+    atomic_fetch_add_explicit(sizes_cell(s, hv, bf), cf, memory_order_relaxed);
 }
 
 /* ---- crawler.c ---- */

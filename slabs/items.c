@@ -383,9 +383,8 @@ static inline void lru_balance_locked(store *s, struct slab_class *sc)
 
 /* ---- linking (stripe lock held) ---- */
 
-/* Links a new item: new CAS, hash table, LRU head; the link takes its own
- * reference. The key's stripe lock held; takes the class's lru_lock. */
-void it_link_locked(store *s, item *it, uint64_t hv)
+/* it_link_locked but for the histogram. Inline: the set path has it. */
+static inline void it_link_body_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));  /* linked twice, or free */
@@ -399,7 +398,6 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
     assoc_insert_locked(s, it, hv);
-    sizes_note_locked(s, it, hv, true);
     crawler_note_exptime(s, item_exptime(it));   /* the crawler's schedule */
     pthread_mutex_lock(&sc->lru_lock);
     enum lru_seg seg = lru_seg_for_new(s, it, now);
@@ -411,14 +409,13 @@ void it_link_locked(store *s, item *it, uint64_t hv)
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
-/* Unlinks it and drops the link's reference (which may free it). The key's
- * stripe lock held; takes the class's lru_lock. */
-void it_unlink_locked(store *s, item *it, uint64_t hv)
+/* it_unlink_locked but for the histogram: drops the link's reference last
+ * (which may free it). */
+static inline void it_unlink_body_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(iflags_get(it) & ITEM_LINKED);    /* unlinked twice */
     assoc_delete_locked(s, it, hv);
-    sizes_note_locked(s, it, hv, false);
     pthread_mutex_lock(&sc->lru_lock);
     lru_remove_locked(s, sc, it);
     sc->curr_items--;
@@ -427,11 +424,29 @@ void it_unlink_locked(store *s, item *it, uint64_t hv)
     it_unref(s, it);
 }
 
+/* Links a new item: new CAS, hash table, size histogram, LRU head; the link
+ * takes its own reference. The key's stripe lock held; takes the class's
+ * lru_lock. */
+void it_link_locked(store *s, item *it, uint64_t hv)
+{
+    sizes_note_locked(s, it, hv, true);
+    it_link_body_locked(s, it, hv);
+}
+
+/* Unlinks it and drops the link's reference (which may free it). The key's
+ * stripe lock held; takes the class's lru_lock. */
+void it_unlink_locked(store *s, item *it, uint64_t hv)
+{
+    sizes_note_locked(s, it, hv, false);
+    it_unlink_body_locked(s, it, hv);
+}
+
 /* old's place under the key goes to it. The key's stripe lock held. */
 void it_replace_locked(store *s, item *old, item *it, uint64_t hv)
 {
-    it_unlink_locked(s, old, hv);
-    it_link_locked(s, it, hv);
+    sizes_replace_locked(s, old, it, hv);
+    it_unlink_body_locked(s, old, hv);
+    it_link_body_locked(s, it, hv);
 }
 
 /* Refreshes a hit's atime at most once per LRU_BUMP_INTERVAL; in flat mode
