@@ -4,13 +4,15 @@
  *
  * Histogram: every size falls in the bucket whose bounds hold it; a store's
  * histogram counts exactly the linked items and their bytes through sets,
- * replaces, deletes and evictions.
+ * replaces, deletes and evictions, also when threads set, overwrite and
+ * delete the same keys at once (run under TSan by the tsan build).
  * Advisor: on synthetic distributions the free-form table is the known
  * optimum (checked against an exhaustive search over every table of small
  * histograms), keeps memcached's slab_sizes rules, and the geometric search
  * never does worse than the default table.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,53 @@ START_TEST(histogram_follows_evictions)
     store_sizes(st, &hs);
     ck_assert_uint_eq(hist_items(), ss.curr_items);
     ck_assert_uint_eq(hs.bytes[store_sizes_bucket_of(HDR + 14 + 20)], ss.bytes);
+}
+END_TEST
+
+#define RACE_THREADS 4
+#define RACE_OPS 20000
+#define RACE_KEYS 500
+#define RACE_VALUE_MAX 300
+#define RACE_DELETE_EVERY 5     /* one op in this many deletes */
+
+/* Sets (values of changing sizes) and deletes keys the other threads use. */
+static void *race_worker(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    char key[32];
+    for (int i = 0; i < RACE_OPS; i++) {
+        snprintf(key, sizeof(key), "race:%d", rand_r(&seed) % RACE_KEYS);
+        if (rand_r(&seed) % RACE_DELETE_EVERY == 0)
+            store_delete(st, key, strlen(key), 0, NULL);
+        else
+            set_len(key, 1 + (size_t)(rand_r(&seed) % RACE_VALUE_MAX));
+    }
+    return NULL;
+}
+
+START_TEST(histogram_exact_after_racing_threads)
+{
+    /* room for a page per class: no eviction, no spilled chain (whose
+     * chunks mem_requested counts with their headers) */
+    store_destroy(st);
+    struct store_config c;
+    store_config_defaults(&c);
+    c.mem_limit = 64 * MB;
+    c.hash_power = 8;
+    st = fx_store_create(&c);
+    pthread_t t[RACE_THREADS];
+    for (uintptr_t i = 0; i < RACE_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, race_worker, (void *)(i + 1)), 0);
+    for (int i = 0; i < RACE_THREADS; i++)
+        pthread_join(t[i], NULL);
+    struct store_stats ss;
+    store_stats(st, &ss);
+    store_sizes(st, &hs);
+    uint64_t bytes = 0;
+    for (unsigned b = 0; b < STORE_SIZES_FINE_BUCKETS; b++)
+        bytes += hs.bytes[b];
+    ck_assert_uint_eq(hist_items(), ss.curr_items);
+    ck_assert_uint_eq(bytes, ss.bytes);
 }
 END_TEST
 
@@ -361,6 +410,7 @@ static Suite *advisor_suite(void)
     tcase_add_checked_fixture(t, store_setup, store_teardown);
     tcase_add_test(t, histogram_counts_linked_items_and_bytes);
     tcase_add_test(t, histogram_follows_evictions);
+    tcase_add_test(t, histogram_exact_after_racing_threads);
     tcase_add_test(t, store_advise_reads_the_live_histogram);
     suite_add_tcase(s, t);
     t = tcase_create("advisor");
