@@ -671,9 +671,9 @@ static void text_slabs_automove(struct text_req *rq)
 static void text_advise_table(struct reply *out, const char *name,
                               const struct store_table_cost *t)
 {
-    reply_printf(out, "STAT %s_classes %u\r\n", name, t->classes);
-    reply_printf(out, "STAT %s_waste_pct %.2f\r\n", name, t->waste_pct);
-    reply_printf(out, "STAT %s_items_at_limit %llu\r\n", name,
+    reply_printf(out, MSG_STAT_PREFIX "%s_classes %u" MSG_CRLF, name, t->classes);
+    reply_printf(out, MSG_STAT_PREFIX "%s_waste_pct %.2f" MSG_CRLF, name, t->waste_pct);
+    reply_printf(out, MSG_STAT_PREFIX "%s_items_at_limit %llu" MSG_CRLF, name,
                  (unsigned long long)t->items_at_limit);
 }
 
@@ -685,12 +685,14 @@ static void text_slabs_advise(struct text_req *rq)
         REPLY_LIT(out, MSG_ARITH_NO_MEMORY);   /* the same words: SERVER_ERROR out of memory */
         return;
     }
-    reply_printf(out, "STAT items %llu\r\n", (unsigned long long)a.current.items);
-    reply_printf(out, "STAT chained_items %llu\r\n", (unsigned long long)a.current.chained);
+    reply_printf(out, MSG_STAT_PREFIX "items %llu" MSG_CRLF,
+                 (unsigned long long)a.current.items);
+    reply_printf(out, MSG_STAT_PREFIX "chained_items %llu" MSG_CRLF,
+                 (unsigned long long)a.current.chained);
     text_advise_table(out, "current", &a.current);
     text_advise_table(out, "geometric", &a.geometric);
-    reply_printf(out, "STAT geometric_factor %.2f\r\n", a.factor);
-    reply_printf(out, "STAT geometric_chunk_min %u\r\n", a.chunk_min);
+    reply_printf(out, MSG_STAT_PREFIX "geometric_factor %.2f" MSG_CRLF, a.factor);
+    reply_printf(out, MSG_STAT_PREFIX "geometric_chunk_min %u" MSG_CRLF, a.chunk_min);
     text_advise_table(out, "free", &a.free_form);
     /* the sizes below slab_chunk_max (the last class), or that one alone */
     unsigned n = a.free_form.classes > 1 ? a.free_form.classes - 1 : 1;
