@@ -23,6 +23,10 @@
  * ARENA_MAX) of address space, so store_set_mem_limit can raise the limit up
  * to that at run time; a raise beyond it is clamped to the reservation.
  *
+ * The class table is fixed at start: geometric (-n, -f: slab_geometric_table,
+ * which the advisor also uses to weigh tables) or explicit (-o slab_sizes,
+ * store_config.class_sizes), the largest class being chunk_max either way.
+ *
  * -L (prealloc): every page under the limit is touched at start (so the RSS is
  * taken up front, as memcached -L), and each class is given one page; the
  * remaining pages stay unassigned and go to whichever class needs them.
