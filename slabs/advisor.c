@@ -125,6 +125,29 @@ static uint64_t adv_span_cost(const struct adv_buckets *b, unsigned i_excl, unsi
     return (b->prefix[j + 1] - b->prefix[i_excl]) * size;
 }
 
+/* f[k][j] (k classes, the k-th of size upper[j]) from row k - 1, and the
+ * bucket its previous class ends at; f[(k-1)*m + j], UINT64_MAX = none. */
+static void adv_dp_cell(const struct adv_buckets *b, uint64_t *f, uint16_t *choice,
+                        unsigned k, unsigned j)
+{
+    unsigned m = b->m;
+    uint64_t *fj = &f[(size_t)(k - 1) * m + j];
+    if (k == 1) {
+        *fj = adv_span_cost(b, 0, j, b->upper[j]);
+        return;
+    }
+    for (unsigned i = 0; i < j; i++) {
+        uint64_t prev = f[(size_t)(k - 2) * m + i];
+        if (prev == UINT64_MAX || b->upper[j] <= b->upper[i] + CHUNK_ALIGN)
+            continue;   /* no table, or memcached's gap rule */
+        uint64_t cost = prev + adv_span_cost(b, i + 1, j, b->upper[j]);
+        if (cost < *fj) {
+            *fj = cost;
+            choice[(size_t)(k - 1) * m + j] = (uint16_t)i;
+        }
+    }
+}
+
 /* Writes the sizes the choices lead to, ending at bucket j with k classes. */
 static unsigned adv_unwind(const struct adv_buckets *b, const uint16_t *choice, unsigned m,
                            unsigned k, unsigned j, uint32_t *sizes)
@@ -152,11 +175,9 @@ unsigned adv_best_free(const struct store_sizes *h, unsigned max_classes, uint32
         free(choice);
         goto none;
     }
-    /* f[(k-1)*m + j]; UINT64_MAX = no table */
-    uint64_t best = adv_span_cost(b, 0, m == 0 ? 0 : m - 1, chunk_max);
+    /* everything in chunk_max, the table of one class */
+    uint64_t best = m == 0 ? 0 : adv_span_cost(b, 0, m - 1, chunk_max);
     unsigned best_k = 0, best_j = 0;
-    if (m == 0)
-        best = 0;
     for (unsigned k = 1; k <= kmax; k++) {
         for (unsigned j = 0; j < m; j++) {
             uint64_t *fj = &f[(size_t)(k - 1) * m + j];
@@ -164,20 +185,7 @@ unsigned adv_best_free(const struct store_sizes *h, unsigned max_classes, uint32
             choice[(size_t)(k - 1) * m + j] = ADV_NO_CHOICE;
             if (b->upper[j] < min_size || b->upper[j] >= chunk_max)
                 continue;
-            if (k == 1) {
-                *fj = adv_span_cost(b, 0, j, b->upper[j]);
-            } else {
-                for (unsigned i = 0; i < j; i++) {
-                    uint64_t prev = f[(size_t)(k - 2) * m + i];
-                    if (prev == UINT64_MAX || b->upper[j] <= b->upper[i] + CHUNK_ALIGN)
-                        continue;
-                    uint64_t cost = prev + adv_span_cost(b, i + 1, j, b->upper[j]);
-                    if (cost < *fj) {
-                        *fj = cost;
-                        choice[(size_t)(k - 1) * m + j] = (uint16_t)i;
-                    }
-                }
-            }
+            adv_dp_cell(b, f, choice, k, j);
             if (*fj == UINT64_MAX)
                 continue;
             uint64_t total = *fj + (b->prefix[m] - b->prefix[j + 1]) * chunk_max;
