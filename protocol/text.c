@@ -535,6 +535,14 @@ static const struct text_lit text_reassign_replies[] = {
     [STORE_REASSIGN_SAME] = TEXT_LIT(MSG_REASSIGN_SAME),
 };
 
+static const struct text_lit text_retune_replies[] = {
+    [STORE_RETUNE_OK] = TEXT_LIT(MSG_OK),
+    [STORE_RETUNE_NOTHING] = TEXT_LIT(MSG_RETUNE_NOTHING),
+    [STORE_RETUNE_BUSY] = TEXT_LIT(MSG_RETUNE_BUSY),
+    [STORE_RETUNE_FULL] = TEXT_LIT(MSG_RETUNE_FULL),
+    [STORE_RETUNE_NOMEM] = TEXT_LIT(MSG_ARITH_NO_MEMORY),
+};
+
 /* cache_memlimit MB [noreply]: memcached 1.6.45's checks and words; tokens
  * after MB are ignored. */
 static void text_cmd_memlimit(struct text_req *rq, unsigned arg)
@@ -702,10 +710,23 @@ static void text_slabs_advise(struct text_req *rq)
     REPLY_LIT(out, MSG_CRLF MSG_END);
 }
 
+/* slabs retune (ours): store_slab_retune; the drain needs page moves. */
+static void text_slabs_retune(struct text_req *rq)
+{
+    if (!rq->pc->env->slab_reassign) {
+        REPLY_LIT(rq->out, MSG_REASSIGN_OFF);
+        return;
+    }
+    const struct text_lit *r = &text_retune_replies[store_slab_retune(rq->store)];
+    reply_add(rq->out, r->text, r->len);
+}
+
 static void text_cmd_slabs(struct text_req *rq, unsigned arg)
 {
     if (rq->ntok == 2 && text_token_is(&rq->tok[1], "advise"))
         text_slabs_advise(rq);
+    else if (rq->ntok == 2 && text_token_is(&rq->tok[1], "retune"))
+        text_slabs_retune(rq);
     else if (rq->ntok == 4 && text_token_abbreviates(&rq->tok[1], "reassign"))
         text_slabs_reassign(rq);
     else if (text_token_abbreviates(&rq->tok[1], "automove") && rq->ntok >= 3)

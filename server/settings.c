@@ -463,6 +463,13 @@ static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errl
  * [-n, slab_chunk_max] and more than CHUNK_ALIGN above the previous. At most
  * CLASS_MAX - 1 sizes (memcached: 62), slab_chunk_max being the last class.
  */
+/* -o slab_sizes=auto (ours): self-tuning classes, no list to parse. */
+#define SLAB_SIZES_AUTO "auto"
+static bool slab_sizes_auto(const struct settings *s)
+{
+    return s->slab_sizes != NULL && strcmp(s->slab_sizes, SLAB_SIZES_AUTO) == 0;
+}
+
 static bool slab_sizes_parse(const struct settings *s, uint32_t *sizes, unsigned *n, char *err,
                              size_t errlen)
 {
@@ -511,7 +518,7 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
                     (unsigned long long)s->chunk_min, (unsigned long long)s->page_size);
     uint32_t sizes[CLASS_MAX];
     unsigned n;
-    if (s->slab_sizes != NULL && !slab_sizes_parse(s, sizes, &n, err, errlen))
+    if (s->slab_sizes != NULL && !slab_sizes_auto(s) && !slab_sizes_parse(s, sizes, &n, err, errlen))
         return false;
     return true;
 }
@@ -579,8 +586,9 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->chunk_min = (uint32_t)s->chunk_min;
     cfg->chunk_max = (uint32_t)settings_chunk_max_bytes(s);
     char err[SETTINGS_ERR_MAX];   /* settings_check passed the list already */
-    if (s->slab_sizes != NULL && !slab_sizes_parse(s, cfg->class_sizes, &cfg->nclass_sizes, err,
-                                                   sizeof(err)))
+    cfg->retune_auto = slab_sizes_auto(s);
+    if (s->slab_sizes != NULL && !cfg->retune_auto &&
+        !slab_sizes_parse(s, cfg->class_sizes, &cfg->nclass_sizes, err, sizeof(err)))
         cfg->nclass_sizes = 0;
     cfg->prealloc = s->prealloc;
     cfg->no_evict = s->no_evict;
@@ -786,6 +794,17 @@ static void man_commands(FILE *out)
           " items of this mix \\fB\\-m\\fR would hold). The free table is the exact optimum"
           " for the histogram (a dynamic program), each size more than 8 bytes above the"
           " last as \\fBslab_sizes\\fR wants.\n"
+          ".TP\n\\fBslabs retune\\fR\n"
+          "Installs the free table of \\fBslabs advise\\fR now, without a restart (ours):"
+          " new stores go to its classes; the old classes take no new page, and the page"
+          " mover drains them to the pool, moving each item into the new class that fits it"
+          " (evicting it only when no chunk can be had). \\fBOK\\fR; \\fBNOTHING_TO_DO\\fR"
+          " when the advised table wastes no less; \\fBBUSY\\fR while the last retune still"
+          " drains; \\fBFULL\\fR when the class ids (255) are used up. \\fB\\-o"
+          " slab_sizes=auto\\fR does the same by itself. \\fBstats\\fR shows"
+          " \\fBslab_retunes\\fR, \\fBslab_retune_last\\fR (unix time) and the advised waste"
+          " before and after (\\fBslab_retune_waste_before_pct\\fR,"
+          " \\fBslab_retune_waste_after_pct\\fR).\n"
           ".TP\n\\fBstats sizes\\fR\n"
           "With \\fB\\-o track_sizes\\fR, memcached's lines: items by size in 32\\-byte"
           " buckets (an item above 4 KiB is counted at the top of its coarser bucket);"

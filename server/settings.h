@@ -205,7 +205,9 @@ enum settings_fmt {
     EXT(slab_sizes, T_STR, "slab_sizes", NULL, "geometric, from -n and -f", 0, 0, NULL, FMT_NONE, \
         "explicit chunk sizes, dash separated (e.g. 80-160-320): each at least -n, at most " \
         "slab_chunk_max, more than 8 above the previous; rounded up to 8; slab_chunk_max " \
-        "is the last class. slabs advise prints the list that wastes least") \
+        "is the last class. slabs advise prints the list that wastes least. auto (ours): " \
+        "start geometric and switch at run time to the advised table when it cuts the " \
+        "chunk waste by 3 points and a fifth (a look a minute, 10000 items at least)") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \

@@ -49,6 +49,7 @@
 
 #define STATS_FIELD(name) uint64_t name;
 #define STATS_ROW_FIELD(name, ...) STATS_FIELD(name)
+#define STATS_STORE_FIELD(name, type, ...) type name;
 struct stats_class_snap {
     PROTO_CLASS_COUNTERS(STATS_FIELD)
 };
@@ -57,9 +58,10 @@ struct stats_class_snap {
 struct stats_snap {
     PROTO_THREAD_COUNTERS(STATS_FIELD)
     STATS_SERVER_COUNTERS(STATS_ROW_FIELD)
-    STORE_STATS(STATS_ROW_FIELD)
+    STORE_STATS(STATS_STORE_FIELD)
     struct stats_class_snap cls[CLASS_MAX + 1];
 };
+#undef STATS_STORE_FIELD
 #undef STATS_ROW_FIELD
 #undef STATS_FIELD
 
@@ -92,6 +94,12 @@ static void stat_fmt(struct stat_sink *sink, const char *name, const char *fmt, 
 static void stat_u64(struct stat_sink *sink, const char *name, uint64_t v)
 {
     stat_fmt(sink, name, "%llu", (unsigned long long)v);
+}
+
+/* A percentage or ratio, two decimals (as slabs advise). */
+static void stat_fraction(struct stat_sink *sink, const char *name, double v)
+{
+    stat_fmt(sink, name, "%.2f", v);
 }
 
 /* Seconds with microseconds, as the rusage lines. */
@@ -276,7 +284,9 @@ struct stats_general_ctx {
 /* STORE_STATS rows by their shown column. */
 #define STATS_STORE_LINE(name, type, from, class_field, reset, shown) \
     STATS_STORE_LINE_##shown(name)
-#define STATS_STORE_LINE_STATS(name) STATS_COUNTER_LINE(name)
+/* a store figure that is a fraction prints as one (%.2f), the rest as counts */
+#define STATS_STORE_LINE_STATS(name) \
+    _Generic(g->s->name, double: stat_fraction, default: stat_u64)(sink, #name, g->s->name);
 #define STATS_STORE_LINE_NO(name)
 
 static void stats_general_print(const struct stats_general_ctx *g, struct stat_sink *sink)

@@ -42,8 +42,8 @@
  *     mover.lock -> assoc.expand_lock -> stripe[hv & stripe_mask]
  *                -> class.lru_lock -> class.slab_lock -> page_lock
  *
- *   - mover.lock guards the page move in progress (struct page_move) and the
- *     automove samples. The mover thread, store_slab_reassign and an
+ *   - mover.lock guards the page move in progress (struct page_move), the
+ *     automove samples and the class table switch (struct retune). The mover thread, store_slab_reassign and an
  *     allocation that steals a page (it_alloc, no stripe lock held) take it;
  *     nobody takes it while holding another lock of the store.
  *   - stripe locks (item locks) guard the hash chains of their buckets, the
@@ -82,7 +82,8 @@
  *                       latter takes page_lock inside), free_list_*_locked,
  *                       drain_scan_locked, it_try_pin (via the scan)
  *   page_lock           pool_pop_locked/push_locked, page_release_locked
- *   mover.lock          move_*_locked, automove_*_locked (mover.c)
+ *   mover.lock          move_*_locked, automove_*_locked, retune_*_locked
+ *                       (mover.c), slab_classes_append (slab.c)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
  * Later (not built): copying chained items out of a draining page (the mover
@@ -427,6 +428,16 @@ struct crawler {
     _Atomic uint64_t items_checked[CLASS_MAX + 1];
 };
 
+/* The run-time class table switch (slab_retune, mover.c): mover.lock
+ * guards the writes; stats read the atomics. */
+struct retune {
+    _Atomic uint64_t count;         /* switches done */
+    _Atomic uint64_t last;          /* unix time of the last one; 0 = none */
+    _Atomic uint64_t waste_before_bp;   /* the advisor's waste of the old table, */
+    _Atomic uint64_t waste_after_bp;    /* and of the new one, in 1/100 % */
+    rel_time_t checked;             /* the auto trigger's last look (clock_now) */
+};
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -468,8 +479,13 @@ struct store {
     struct crawler crawler;
     struct sizes_hist sizes;
 
-    unsigned nclasses;
+    /* The class ids in use, packed so one load sees a consistent pair:
+     * bits 0-15 the first live class, bits 16-31 the last (= every id in
+     * use, retired ones below the first live). Ids are appended only, and
+     * a class keeps its size while any item of it lives (slab_retune). */
+    _Atomic uint32_t class_range;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
+    struct retune retune;
     size_t hdr_base;            /* 32, or 40 with CAS */
 
     struct assoc assoc;
@@ -537,7 +553,40 @@ static inline void ilist_remove(store *s, ilink *head, ilink *tail, item *it)
     it->prev = it->next = LINK_NONE;
 }
 
+/* ---- the class range ---- */
+#define CLASS_RANGE_SHIFT 16
+#define CLASS_RANGE_MASK 0xffffu
+/* Every class id in use: 1..slab_nclasses, live and retired. The last is
+ * the largest live class (chunk_max). Any lock or none. */
+static inline unsigned slab_nclasses(const store *s)
+{
+    uint32_t r = atomic_load_explicit(&((store *)s)->class_range, memory_order_acquire);
+    return r >> CLASS_RANGE_SHIFT;
+}
+/* The first live class: ids below it are retired (they take no new pages
+ * and the mover drains them). */
+static inline unsigned slab_live_first(const store *s)
+{
+    uint32_t r = atomic_load_explicit(&((store *)s)->class_range, memory_order_acquire);
+    return r & CLASS_RANGE_MASK;
+}
+/* The live classes first..last of one table (one load). */
+static inline void slab_live_range(const store *s, unsigned *first, unsigned *last)
+{
+    uint32_t r = atomic_load_explicit(&((store *)s)->class_range, memory_order_acquire);
+    *first = r & CLASS_RANGE_MASK;
+    *last = r >> CLASS_RANGE_SHIFT;
+}
+static inline bool slab_class_retired(const store *s, unsigned cls)
+{
+    return cls < slab_live_first(s);
+}
+
 /* ---- slab.c ---- */
+/* Appends the classes sizes[0..n-1] (ascending, the last = chunk_max) and
+ * makes them the live table; the old live classes retire. mover.lock held
+ * (retunes are serialized); false when the ids would pass CLASS_MAX. */
+bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n);
 int slab_classes_init(store *s, char *err, size_t errlen);
 int slab_arena_init(store *s, char *err, size_t errlen);
 void slab_arena_destroy(store *s);
@@ -791,7 +840,8 @@ void it_unref(store *s, item *it);
  * data chunk's head) from being freed meanwhile. */
 bool it_try_pin(item *it);
 /* Copies a linked plain item into fresh (a chunk of its class from
- * slab_alloc_spare) and puts fresh in its place in the hash chain and LRU;
+ * slab_alloc_spare, or of a live class that fits it when its own is retired)
+ * and puts fresh in its place in the hash chain and LRU (CAS kept);
  * the old item loses its link reference. The key's stripe lock held. */
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv);
 /* The age of cls's oldest LRU tail in seconds; UINT32_MAX when its LRU is
@@ -875,7 +925,7 @@ item *lru_take_tail(store *s, unsigned cls, bool evict);
 /* Whether an item of nbytes (it_size_for) must be chained. */
 static inline bool chain_needed(const store *s, size_t nbytes)
 {
-    return nbytes > s->classes[s->nclasses].size;
+    return nbytes > s->classes[slab_nclasses(s)].size;
 }
 /* it_alloc for a chained item: same contract. */
 item *chain_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,

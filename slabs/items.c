@@ -505,10 +505,26 @@ static void lru_swap_locked(store *s, struct slab_class *sc, item *old, item *fr
     old->prev = old->next = LINK_NONE;
 }
 
+/* A rescue into another class (out of a retired one): old leaves its LRU,
+ * fresh joins its own class's LRU in old's segment. lru_locks one at a time. */
+static void lru_move_across(store *s, item *old, item *fresh)
+{
+    struct slab_class *from = &s->classes[old->cls], *to = &s->classes[fresh->cls];
+    enum lru_seg seg = it_seg(old);
+    pthread_mutex_lock(&from->lru_lock);
+    lru_remove_locked(s, from, old);
+    from->curr_items--;
+    pthread_mutex_unlock(&from->lru_lock);
+    pthread_mutex_lock(&to->lru_lock);
+    lru_insert_new_locked(s, to, fresh, seg);
+    to->curr_items++;
+    pthread_mutex_unlock(&to->lru_lock);
+}
+
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[old->cls];
-    SLABS_CHECK(fresh->cls == old->cls && it_kind(old) == IT_PLAIN);
+    SLABS_CHECK(it_kind(old) == IT_PLAIN && s->classes[fresh->cls].size >= it_total_size(s, old));
     /* the header field by field (links and refcount stay fresh's), then
      * CAS, flags, key and value as bytes */
     fresh->nvalue = old->nvalue;
@@ -521,9 +537,13 @@ void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
            it_total_size(s, old) - ITEM_HEADER_SIZE);
     assoc_delete_locked(s, old, hv);
     assoc_insert_locked(s, fresh, hv);
-    pthread_mutex_lock(&sc->lru_lock);
-    lru_swap_locked(s, sc, old, fresh);
-    pthread_mutex_unlock(&sc->lru_lock);
+    if (fresh->cls == old->cls) {
+        pthread_mutex_lock(&sc->lru_lock);
+        lru_swap_locked(s, sc, old, fresh);
+        pthread_mutex_unlock(&sc->lru_lock);
+    } else {
+        lru_move_across(s, old, fresh);
+    }
     atomic_fetch_and_explicit(&old->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
     atomic_fetch_or_explicit(&fresh->iflags, ITEM_LINKED, memory_order_release);
     /* fresh's allocation reference becomes its link's; old loses its link's */
@@ -905,7 +925,7 @@ long lru_maintain(store *s)
 {
     rel_time_t now = clock_now();
     unsigned work = 0;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++)
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++)
         work += lru_maintain_class(s, cls, now);
     if (work > 0) {
         atomic_fetch_add_explicit(&s->lru.juggles, 1, memory_order_relaxed);

@@ -59,17 +59,19 @@ bool store_advise(store *s, struct store_advice *out)
         return false;
     store_sizes(s, h);
     uint32_t sizes[CLASS_MAX];
-    for (unsigned c = 1; c <= s->nclasses; c++)
-        sizes[c - 1] = s->classes[c].size;
+    unsigned first, last, nlive = 0;
+    slab_live_range(s, &first, &last);
+    for (unsigned c = first; c <= last; c++)
+        sizes[nlive++] = s->classes[c].size;
     uint32_t page = s->cfg.page_size, top = s->cfg.chunk_max;
     uint64_t limit = atomic_load_explicit(&s->mem_limit, memory_order_relaxed);
     struct adv_geometric g = { 0 };
     uint32_t floor = (uint32_t)(s->hdr_base + 1);
     if (floor < s->cfg.chunk_min)
         floor = s->cfg.chunk_min;   /* memcached's floor for -o slab_sizes: -n */
-    bool ok = adv_eval(h, sizes, s->nclasses, page, limit, &out->current) &&
+    bool ok = adv_eval(h, sizes, nlive, page, limit, &out->current) &&
               adv_best_geometric(h, s->hdr_base, top, page, limit, &g);
-    unsigned n = ok ? adv_best_free(h, s->nclasses, floor, top, out->free_sizes) : 0;
+    unsigned n = ok ? adv_best_free(h, nlive, floor, top, out->free_sizes) : 0;
     ok = n > 0 && adv_eval(h, out->free_sizes, n, page, limit, &out->free_form);
     out->geometric = g.result;
     out->factor = g.factor;

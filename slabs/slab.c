@@ -23,9 +23,11 @@
  * ARENA_MAX) of address space, so store_set_mem_limit can raise the limit up
  * to that at run time; a raise beyond it is clamped to the reservation.
  *
- * The class table is fixed at start: geometric (-n, -f: slab_geometric_table,
+ * The class table at start is geometric (-n, -f: slab_geometric_table,
  * which the advisor also uses to weigh tables) or explicit (-o slab_sizes,
  * store_config.class_sizes), the largest class being chunk_max either way.
+ * A retune (mover.c) appends a new table (slab_classes_append): class ids
+ * 1..slab_nclasses are in use, those below slab_live_first are retired.
  *
  * -L (prealloc): every page under the limit is touched at start (so the RSS is
  * taken up front, as memcached -L), and each class is given one page; the
@@ -109,15 +111,38 @@ int slab_classes_init(store *s, char *err, size_t errlen)
                  c->page_size, (unsigned long long)smallest);
         return -1;
     }
-    s->nclasses = n;
+    atomic_init(&s->class_range, 0);
+    slab_classes_append(s, sizes, n);
+    return 0;
+}
+
+/* The range word of live classes first..last. */
+static uint32_t class_range_of(unsigned first, unsigned last)
+{
+    return (uint32_t)first | (uint32_t)last << CLASS_RANGE_SHIFT;
+}
+
+/*
+ * A retune never changes a class in use: the new classes take fresh ids and
+ * are set up before the range word (release) makes them live, so a reader
+ * sees the old range or the new one, each naming classes fully set up, and
+ * an item's class id stays valid for as long as the item lives.
+ */
+bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n)
+{
+    unsigned last = slab_nclasses(s);
+    if (n == 0 || last + n > CLASS_MAX)
+        return false;
     for (unsigned i = 1; i <= n; i++) {
-        struct slab_class *sc = &s->classes[i];
+        struct slab_class *sc = &s->classes[last + i];
         sc->size = sizes[i - 1];
-        sc->perslab = c->page_size / sc->size;
+        sc->perslab = s->cfg.page_size / sc->size;
         pthread_mutex_init(&sc->slab_lock, NULL);
         pthread_mutex_init(&sc->lru_lock, NULL);
     }
-    return 0;
+    atomic_store_explicit(&s->class_range, class_range_of(last + 1, last + n),
+                          memory_order_release);
+    return true;
 }
 
 int slab_arena_init(store *s, char *err, size_t errlen)
@@ -157,7 +182,7 @@ int slab_arena_init(store *s, char *err, size_t errlen)
 
 void slab_arena_destroy(store *s)
 {
-    for (unsigned i = 1; i <= s->nclasses; i++) {
+    for (unsigned i = 1; i <= slab_nclasses(s); i++) {
         pthread_mutex_destroy(&s->classes[i].slab_lock);
         pthread_mutex_destroy(&s->classes[i].lru_lock);
     }
@@ -215,7 +240,8 @@ static inline void chunk_check(const store *s, const item *it, unsigned cls)
 
 unsigned slab_class_for(const store *s, size_t nbytes)
 {
-    unsigned lo = 1, hi = s->nclasses;
+    unsigned lo, hi;
+    slab_live_range(s, &lo, &hi);   /* one table, old or new */
     if (nbytes == 0 || nbytes > s->classes[hi].size)
         return 0;
     while (lo < hi) {
@@ -320,6 +346,8 @@ static char *slab_page_new_locked(store *s, unsigned cls)
 static bool slab_grow_locked(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
+    if (slab_class_retired(s, cls))
+        return false;   /* a retired class only gives pages back */
     char *page = slab_page_new_locked(s, cls);
     if (page == NULL)
         return false;
@@ -466,7 +494,7 @@ void slab_prealloc(store *s)
     touch -= touch % s->cfg.page_size;
     for (uint64_t off = 0; off < touch; off += PREALLOC_TOUCH_STRIDE)
         s->arena[off] = 0;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->slab_lock);
         bool ok = slab_grow_locked(s, cls);
@@ -480,17 +508,17 @@ void slab_prealloc(store *s)
 
 unsigned store_class_count(const store *s)
 {
-    return s->nclasses;
+    return slab_nclasses(s);
 }
 
 uint32_t store_class_chunk_size(const store *s, unsigned cls)
 {
-    return cls >= 1 && cls <= s->nclasses ? s->classes[cls].size : 0;
+    return cls >= 1 && cls <= slab_nclasses(s) ? s->classes[cls].size : 0;
 }
 
 uint32_t store_class_per_page(const store *s, unsigned cls)
 {
-    return cls >= 1 && cls <= s->nclasses ? s->classes[cls].perslab : 0;
+    return cls >= 1 && cls <= slab_nclasses(s) ? s->classes[cls].perslab : 0;
 }
 
 /*
@@ -729,7 +757,7 @@ void slab_page_place(store *s, uint64_t pg, int dst)
 void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    if (cls < 1 || cls > s->nclasses)
+    if (cls < 1 || cls > slab_nclasses(s))
         return;
     struct slab_class *sc = &s->classes[cls];
     out->chunk_size = sc->size;
@@ -759,7 +787,7 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
 void store_stats(store *s, struct store_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         struct store_class_stats cs;
         store_class_stats(s, cls, &cs);
         STORE_STATS(STORE_STATS_ADD)

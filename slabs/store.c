@@ -73,6 +73,11 @@ void store_config_defaults(struct store_config *cfg)
     cfg->crawler = true;
     cfg->crawler_sleep_us = CRAWLER_SLEEP_DEFAULT;
     cfg->crawler_tocrawl = CRAWLER_TOCRAWL_DEFAULT;
+    cfg->retune_auto = false;
+    cfg->retune_interval = RETUNE_INTERVAL_DEFAULT;
+    cfg->retune_min_items = RETUNE_MIN_ITEMS_DEFAULT;
+    cfg->retune_min_gain_pct = RETUNE_MIN_GAIN_PCT_DEFAULT;
+    cfg->retune_min_gain_ratio = RETUNE_MIN_GAIN_RATIO_DEFAULT;
 }
 
 /* memcached's bounds: each share below LRU_PCT_MAX, factors above 0. */

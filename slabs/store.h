@@ -83,6 +83,12 @@ struct store_config {
     bool crawler;            /* -o lru_crawler: run it (store_start_background) */
     uint32_t crawler_sleep_us;   /* pause between batches of buckets */
     uint32_t crawler_tocrawl;    /* items per class per asked crawl; 0 = all */
+    /* Self-tuning classes (-o slab_sizes=auto; slabs/mover.c, retune). */
+    bool retune_auto;        /* the mover installs the advised table when it pays */
+    uint32_t retune_interval;    /* seconds between looks, and after a switch */
+    uint64_t retune_min_items;   /* linked items the histogram needs first */
+    double retune_min_gain_pct;  /* waste must fall by this many points... */
+    double retune_min_gain_ratio;    /* ...and by this share of itself */
 };
 
 #define AUTOMOVE_OFF 0
@@ -97,6 +103,10 @@ struct store_config {
 #define CRAWLER_SLEEP_DEFAULT 100     /* -o lru_crawler_sleep, microseconds */
 #define CRAWLER_SLEEP_MAX 1000000     /* one second */
 #define CRAWLER_TOCRAWL_DEFAULT 0
+#define RETUNE_INTERVAL_DEFAULT 60
+#define RETUNE_MIN_ITEMS_DEFAULT 10000
+#define RETUNE_MIN_GAIN_PCT_DEFAULT 3.0
+#define RETUNE_MIN_GAIN_RATIO_DEFAULT 0.2
 
 #define LRU_SEGMENTED_DEFAULT 1
 #define HOT_LRU_PCT_DEFAULT 20
@@ -291,6 +301,21 @@ enum store_reassign {
  * (store_start_background) or in the steps of allocations that need a page.
  */
 enum store_reassign store_slab_reassign(store *s, int src, int dst);
+
+/*
+ * `slabs retune` (ours): installs the free-form table `slabs advise` names
+ * for the live histogram. New stores go to the new classes; the mover drains
+ * the old ones' pages to the pool, moving each live item into a chunk of the
+ * new class that fits it where it can, evicting it otherwise.
+ */
+enum store_retune {
+    STORE_RETUNE_OK,          /* switched; the drain runs in the background */
+    STORE_RETUNE_NOTHING,     /* the advised table wastes no less than today's */
+    STORE_RETUNE_BUSY,        /* classes of the last switch still hold pages */
+    STORE_RETUNE_FULL,        /* no class ids left (CLASS_MAX) */
+    STORE_RETUNE_NOMEM,       /* out of memory for the advisor */
+};
+enum store_retune store_slab_retune(store *s);
 
 /* Automove mode: AUTOMOVE_OFF, _OURS, _AGGRESSIVE (others are ignored). */
 void store_set_automove(store *s, unsigned mode);
@@ -517,7 +542,14 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     /* pages in the global pool (held, no class) */                       \
     X(slab_global_page_pool,         uint64_t, READ, _, KEEP,  STATS)      \
     /* LRU maintainer steps that moved or freed items (slabs/items.c) */  \
-    X(lru_maintainer_juggles,        uint64_t, READ, _, KEEP,  STATS)
+    X(lru_maintainer_juggles,        uint64_t, READ, _, KEEP,  STATS) \
+    /* class table switches (ours: slabs retune, -o slab_sizes=auto): how \
+     * many, the unix time of the last (0: none), the advisor's chunk waste \
+     * before and after it */                                            \
+    X(slab_retunes,                  uint64_t, READ, _, KEEP,  STATS)      \
+    X(slab_retune_last,              uint64_t, READ, _, KEEP,  STATS)      \
+    X(slab_retune_waste_before_pct,  double,   READ, _, KEEP,  STATS)      \
+    X(slab_retune_waste_after_pct,   double,   READ, _, KEEP,  STATS)
 
 #define STORE_STATS_FIELD(field, type, ...) type field;
 /* Per-class figures; counters under the class's own locks, read on demand. */

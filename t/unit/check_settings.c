@@ -590,7 +590,12 @@ START_TEST(slab_sizes_list)
               "slab_sizes=96-90");
     PARSE_ERR("slab size 40 is out of valid range", "-o", "slab_sizes=40");
     PARSE_ERR("slab size 2048 is out of valid range", "-o", "slab_chunk_max=1,slab_sizes=2048");
-    PARSE_ERR("slab size auto is out of valid range", "-o", "slab_sizes=auto");
+    PARSE_ERR("slab size autox is out of valid range", "-o", "slab_sizes=autox");
+    /* ours: auto starts geometric and lets the store switch tables */
+    PARSE_OK("-o", "slab_sizes=auto");
+    settings_store_config(&st, &cfg);
+    ck_assert(cfg.retune_auto);
+    ck_assert_uint_eq(cfg.nclass_sizes, 0);
     PARSE_ERR("slab_sizes: no size given", "-o", "slab_sizes=-");
 }
 END_TEST
