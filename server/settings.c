@@ -587,6 +587,7 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->chunk_max = (uint32_t)settings_chunk_max_bytes(s);
     char err[SETTINGS_ERR_MAX];   /* settings_check passed the list already */
     cfg->retune_auto = slab_sizes_auto(s);
+    cfg->retune_interval = (uint32_t)s->slab_retune_interval;
     if (s->slab_sizes != NULL && !cfg->retune_auto &&
         !slab_sizes_parse(s, cfg->class_sizes, &cfg->nclass_sizes, err, sizeof(err)))
         cfg->nclass_sizes = 0;

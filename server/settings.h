@@ -207,7 +207,12 @@ enum settings_fmt {
         "slab_chunk_max, more than 8 above the previous; rounded up to 8; slab_chunk_max " \
         "is the last class. slabs advise prints the list that wastes least. auto (ours): " \
         "start geometric and switch at run time to the advised table when it cuts the " \
-        "chunk waste by 3 points and a fifth (a look a minute, 10000 items at least)") \
+        "chunk waste by 3 points and a fifth (at most a look per slab_retune_interval, " \
+        "10000 items at least)") \
+    EXT(slab_retune_interval, T_UINT, "slab_retune_interval", \
+        SETTINGS_TEXT(RETUNE_INTERVAL_DEFAULT), NULL, 1, SETTINGS_IDLE_MAX, NULL, FMT_NONE, \
+        "with slab_sizes=auto: seconds between the advisor's looks, and after a switch " \
+        "(ours)") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \

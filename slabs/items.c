@@ -788,6 +788,10 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL)
         it = lru_pull_tail(s, cls, nbytes, true);
+    /* a retune made cls retired since slab_class_for: it takes no page, the
+     * new table's class for nbytes may */
+    if (it == NULL && slab_class_retired(s, cls))
+        return it_alloc(s, key, nkey, flags, exptime, nvalue, why);
     if (it == NULL && (it = chain_spill(s, key, nkey, flags, exptime, nvalue)) != NULL)
         return it;      /* filled in by chain_spill */
     /* No page of its own at all: one from another class, at once. */

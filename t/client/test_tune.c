@@ -17,7 +17,8 @@
  * `slabs advise` predicted (within TU_PREDICT_POINTS) before TU_RETUNE_WAIT_MS
  * (the drain of two pages takes milliseconds; the bound is for sanitizer and
  * valgrind runs on a loaded machine); every key stays readable; `stats`
- * counts the switch; a second retune has NOTHING_TO_DO.
+ * counts the switch; a second retune has NOTHING_TO_DO. With -o
+ * slab_sizes=auto (and a look a second) the server makes that switch itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,14 +271,22 @@ START_TEST(retune_reaches_the_advised_waste)
 }
 END_TEST
 
-START_TEST(slab_sizes_auto_starts)
+START_TEST(slab_sizes_auto_switches_by_itself)
 {
     if (!h_is_slabcache())
         return;   /* ours alone: memcached refuses the word */
-    HC_START("-o", "slab_sizes=auto", NULL);
+    HC_START("-o", "slab_sizes=auto,slab_retune_interval=1", NULL);
     int fd = hc_conn();
-    tu_fill(fd, 0, TU_BATCH, TU_SMALL);
-    ck_assert_int_eq(tu_stat("", "slab_retunes"), 0);   /* a look a minute, 10000 items */
+    tu_fill(fd, 0, TU_KEYS, TU_SMALL);
+    char buf[TU_REPLY_MAX], sizes[TU_LINE_MAX];
+    double predicted;
+    tu_advise(fd, buf, sizeof(buf), sizes, sizeof(sizes), &predicted);
+    double reached = tu_wait_waste(predicted);   /* a look a second */
+    ck_assert_msg(reached > predicted - TU_PREDICT_POINTS && reached < predicted + TU_PREDICT_POINTS,
+                  "advised %.2f%%, reached %.2f%%", predicted, reached);
+    ck_assert_int_eq(tu_stat("", "slab_retunes"), 1);
+    ck_assert(tu_stat("", "slab_retune_last") > 0);
+    ck_assert_int_eq(tu_stat("", "curr_items"), TU_KEYS);
     close(fd);
 }
 END_TEST
@@ -294,7 +303,7 @@ static Suite *tune_suite(void)
     tcase_add_test(t, slab_sizes_errors);
     tcase_add_test(t, advise_predicts_the_waste_it_reaches);
     tcase_add_test(t, retune_reaches_the_advised_waste);
-    tcase_add_test(t, slab_sizes_auto_starts);
+    tcase_add_test(t, slab_sizes_auto_switches_by_itself);
     suite_add_tcase(s, t);
     return s;
 }

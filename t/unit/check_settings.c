@@ -595,6 +595,12 @@ START_TEST(slab_sizes_list)
     PARSE_OK("-o", "slab_sizes=auto");
     settings_store_config(&st, &cfg);
     ck_assert(cfg.retune_auto);
+    ck_assert_uint_eq(cfg.retune_interval, RETUNE_INTERVAL_DEFAULT);
+    PARSE_OK("-o", "slab_sizes=auto,slab_retune_interval=1");
+    settings_store_config(&st, &cfg);
+    ck_assert_uint_eq(cfg.retune_interval, 1);
+    PARSE_ERR("-o slab_retune_interval: '0' is not a number from 1 to 31536000", "-o",
+              "slab_retune_interval=0");
     ck_assert_uint_eq(cfg.nclass_sizes, 0);
     PARSE_ERR("slab_sizes: no size given", "-o", "slab_sizes=-");
 }
