@@ -170,16 +170,26 @@ static void tu_advise(int fd, char *buf, size_t cap, char *sizes, size_t scap, d
     *waste = tu_pct(buf, "free_waste_pct");
 }
 
-START_TEST(advise_predicts_the_waste_it_reaches)
+/* A server given TU_KEYS keys of TU_SMALL bytes, and a connection to it;
+ * -1 on memcached, after checking it answers `command` (ours alone) ERROR. */
+static int tu_start_filled(const char *command)
 {
     HC_START(NULL);
     int fd = hc_conn();
     if (!h_is_slabcache()) {
-        HC_EXPECT(fd, "slabs advise\r\n", "ERROR\r\n");   /* ours alone */
+        HC_EXPECT(fd, command, "ERROR\r\n");
         close(fd);
-        return;
+        return -1;
     }
     tu_fill(fd, 0, TU_KEYS, TU_SMALL);
+    return fd;
+}
+
+START_TEST(advise_predicts_the_waste_it_reaches)
+{
+    int fd = tu_start_filled("slabs advise\r\n");
+    if (fd < 0)
+        return;
     char buf[TU_REPLY_MAX], sizes[TU_LINE_MAX];
     double predicted;
     tu_advise(fd, buf, sizeof(buf), sizes, sizeof(sizes), &predicted);
@@ -239,14 +249,9 @@ static double tu_wait_waste(double target)
 
 START_TEST(retune_reaches_the_advised_waste)
 {
-    HC_START(NULL);
-    int fd = hc_conn();
-    if (!h_is_slabcache()) {
-        HC_EXPECT(fd, "slabs retune\r\n", "ERROR\r\n");   /* ours alone */
-        close(fd);
+    int fd = tu_start_filled("slabs retune\r\n");
+    if (fd < 0)
         return;
-    }
-    tu_fill(fd, 0, TU_KEYS, TU_SMALL);
     char buf[TU_REPLY_MAX], sizes[TU_LINE_MAX];
     double predicted;
     tu_advise(fd, buf, sizeof(buf), sizes, sizeof(sizes), &predicted);
