@@ -786,12 +786,12 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
     item *it = lru_segmented(s) ? NULL : lru_pull_tail(s, cls, nbytes, false);
     if (it == NULL)
         it = slab_alloc(s, cls, nbytes);
-    if (it == NULL)
-        it = lru_pull_tail(s, cls, nbytes, true);
-    /* a retune made cls retired since slab_class_for: it takes no page, the
-     * new table's class for nbytes may */
+    /* a retune made cls retired since slab_class_for: it takes no page and
+     * evicts nothing for new stores; the new table's class for nbytes may */
     if (it == NULL && slab_class_retired(s, cls))
         return it_alloc(s, key, nkey, flags, exptime, nvalue, why);
+    if (it == NULL)
+        it = lru_pull_tail(s, cls, nbytes, true);
     if (it == NULL && (it = chain_spill(s, key, nkey, flags, exptime, nvalue)) != NULL)
         return it;      /* filled in by chain_spill */
     /* No page of its own at all: one from another class, at once. */
