@@ -103,7 +103,8 @@ t_client_test_crawler_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_crawler_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_crawler
 
-# test_tune: stats sizes, -o slab_sizes (both servers) and slabs advise (ours)
+# test_tune: stats sizes, -o slab_sizes (both servers), slabs advise, slabs retune and
+# -o slab_sizes=auto (ours)
 check_PROGRAMS += t/client/test_tune
 t_client_test_tune_SOURCES = t/client/test_tune.c
 t_client_test_tune_CFLAGS = $(T_CLIENT_CFLAGS)
