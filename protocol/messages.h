@@ -51,6 +51,10 @@
 #define MSG_REASSIGN_NOSPARE  "NOSPARE source class has no spare pages\r\n"
 #define MSG_REASSIGN_SAME     "SAME src and dst class are identical\r\n"
 #define MSG_REASSIGN_OFF      "CLIENT_ERROR slab reassignment disabled\r\n"
+/* slabs retune (ours), in the manner of slabs reassign */
+#define MSG_RETUNE_NOTHING    "NOTHING_TO_DO the advised table wastes no less\r\n"
+#define MSG_RETUNE_BUSY       "BUSY the last retune is still draining\r\n"
+#define MSG_RETUNE_FULL       "FULL no class ids left\r\n"
 #define MSG_AUTOMOVE_WINDOW   "CLIENT_ERROR automove window too low or too high\r\n"
 /* ours: a tuning value our automove cannot use; the reason follows */
 #define MSG_AUTOMOVE_TUNE_PREFIX "CLIENT_ERROR "

@@ -562,6 +562,14 @@ static const struct text_lit text_reassign_replies[] = {
     [STORE_REASSIGN_SAME] = TEXT_LIT(MSG_REASSIGN_SAME),
 };
 
+static const struct text_lit text_retune_replies[] = {
+    [STORE_RETUNE_OK] = TEXT_LIT(MSG_OK),
+    [STORE_RETUNE_NOTHING] = TEXT_LIT(MSG_RETUNE_NOTHING),
+    [STORE_RETUNE_BUSY] = TEXT_LIT(MSG_RETUNE_BUSY),
+    [STORE_RETUNE_FULL] = TEXT_LIT(MSG_RETUNE_FULL),
+    [STORE_RETUNE_NOMEM] = TEXT_LIT(MSG_ARITH_NO_MEMORY),
+};
+
 /* cache_memlimit MB [noreply]: memcached 1.6.45's checks and words; tokens
  * after MB are ignored. */
 static void text_cmd_memlimit(struct text_req *rq, unsigned arg)
@@ -687,9 +695,66 @@ static void text_slabs_automove(struct text_req *rq)
     REPLY_LIT(rq->out, MSG_OK);
 }
 
+/*
+ * slabs advise (ours): what the advisor (slabs/advisor.c) makes of the live
+ * size histogram, as STAT lines and END (the man page lists them): the
+ * items weighed and the chains left out, then for the current table, the
+ * best geometric one (with its -f and -n) and the best free-form one (with
+ * its -o slab_sizes list) the class count, the chunk waste in percent and
+ * the items -m would hold with that mix.
+ */
+static void text_advise_table(struct reply *out, const char *name,
+                              const struct store_table_cost *t)
+{
+    reply_printf(out, MSG_STAT_PREFIX "%s_classes %u" MSG_CRLF, name, t->classes);
+    reply_printf(out, MSG_STAT_PREFIX "%s_waste_pct %.2f" MSG_CRLF, name, t->waste_pct);
+    reply_printf(out, MSG_STAT_PREFIX "%s_items_at_limit %llu" MSG_CRLF, name,
+                 (unsigned long long)t->items_at_limit);
+}
+
+static void text_slabs_advise(struct text_req *rq)
+{
+    struct store_advice a;
+    struct reply *out = rq->out;
+    if (!store_advise(rq->store, &a)) {
+        REPLY_LIT(out, MSG_ARITH_NO_MEMORY);   /* the same words: SERVER_ERROR out of memory */
+        return;
+    }
+    reply_printf(out, MSG_STAT_PREFIX "items %llu" MSG_CRLF,
+                 (unsigned long long)a.current.items);
+    reply_printf(out, MSG_STAT_PREFIX "chained_items %llu" MSG_CRLF,
+                 (unsigned long long)a.current.chained);
+    text_advise_table(out, "current", &a.current);
+    text_advise_table(out, "geometric", &a.geometric);
+    reply_printf(out, MSG_STAT_PREFIX "geometric_factor %.2f" MSG_CRLF, a.factor);
+    reply_printf(out, MSG_STAT_PREFIX "geometric_chunk_min %u" MSG_CRLF, a.chunk_min);
+    text_advise_table(out, "free", &a.free_form);
+    /* the sizes below slab_chunk_max (the last class), or that one alone */
+    unsigned n = a.free_form.classes > 1 ? a.free_form.classes - 1 : 1;
+    REPLY_LIT(out, MSG_STAT_PREFIX "free_slab_sizes ");
+    for (unsigned i = 0; i < n; i++)
+        reply_printf(out, i == 0 ? "%u" : "-%u", a.free_sizes[i]);
+    REPLY_LIT(out, MSG_CRLF MSG_END);
+}
+
+/* slabs retune (ours): store_slab_retune; the drain needs page moves. */
+static void text_slabs_retune(struct text_req *rq)
+{
+    if (!rq->pc->env->slab_reassign) {
+        REPLY_LIT(rq->out, MSG_REASSIGN_OFF);
+        return;
+    }
+    const struct text_lit *r = &text_retune_replies[store_slab_retune(rq->store)];
+    reply_add(rq->out, r->text, r->len);
+}
+
 static void text_cmd_slabs(struct text_req *rq, unsigned arg)
 {
-    if (rq->ntok == 4 && text_token_abbreviates(&rq->tok[1], "reassign"))
+    if (rq->ntok == 2 && text_token_is(&rq->tok[1], "advise"))
+        text_slabs_advise(rq);
+    else if (rq->ntok == 2 && text_token_is(&rq->tok[1], "retune"))
+        text_slabs_retune(rq);
+    else if (rq->ntok == 4 && text_token_abbreviates(&rq->tok[1], "reassign"))
         text_slabs_reassign(rq);
     else if (text_token_abbreviates(&rq->tok[1], "automove") && rq->ntok >= 3)
         text_slabs_automove(rq);

@@ -501,6 +501,50 @@ static bool chunk_max_fits_page(const struct settings *s, char *err, size_t errl
     return true;
 }
 
+/*
+ * -o slab_sizes=a-b-c: memcached 1.6.45's rules and words (empty fields
+ * between dashes are skipped, as its strtok): each size within
+ * [-n, slab_chunk_max] and more than CHUNK_ALIGN above the previous. At most
+ * CLASS_MAX - 1 sizes (memcached: 62), slab_chunk_max being the last class.
+ */
+/* -o slab_sizes=auto (ours): self-tuning classes, no list to parse. */
+#define SLAB_SIZES_AUTO "auto"
+static bool slab_sizes_auto(const struct settings *s)
+{
+    return s->slab_sizes != NULL && strcmp(s->slab_sizes, SLAB_SIZES_AUTO) == 0;
+}
+
+static bool slab_sizes_parse(const struct settings *s, uint32_t *sizes, unsigned *n, char *err,
+                             size_t errlen)
+{
+    char *copy = strdup(s->slab_sizes), *save = NULL;
+    if (copy == NULL)
+        abort();
+    uint64_t last = 0, top = settings_chunk_max_bytes(s);
+    bool ok = true;
+    *n = 0;
+    for (char *p = strtok_r(copy, "-", &save); ok && p != NULL; p = strtok_r(NULL, "-", &save)) {
+        uint64_t size;
+        if (!parse_uint(p, 10, &size) || size < s->chunk_min || size > top)
+            ok = fail(err, errlen, "slab size %s is out of valid range", p);
+        else if (last >= size)
+            ok = fail(err, errlen,
+                      "slab size %llu cannot be lower than or equal to a previous class size",
+                      (unsigned long long)size);
+        else if (size <= last + CHUNK_ALIGN)
+            ok = fail(err, errlen, "slab size %llu must be at least %d bytes larger than "
+                                   "previous class", (unsigned long long)size, CHUNK_ALIGN);
+        else if (*n + 1 >= CLASS_MAX)
+            ok = fail(err, errlen, "too many slab classes specified");
+        else
+            sizes[(*n)++] = (uint32_t)(last = size);
+    }
+    if (ok && *n == 0)
+        ok = fail(err, errlen, "slab_sizes: no size given");
+    free(copy);
+    return ok;
+}
+
 /* Combinations of values that each passed their own range check. */
 static bool settings_check(const struct settings *s, char *err, size_t errlen)
 {
@@ -520,6 +564,10 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
                     (unsigned long long)s->chunk_min, (unsigned long long)s->page_size);
+    uint32_t sizes[CLASS_MAX];
+    unsigned n;
+    if (s->slab_sizes != NULL && !slab_sizes_auto(s) && !slab_sizes_parse(s, sizes, &n, err, errlen))
+        return false;
     return true;
 }
 
@@ -612,6 +660,12 @@ void settings_store_config(const struct settings *s, struct store_config *cfg)
     cfg->factor = s->factor;
     cfg->chunk_min = (uint32_t)s->chunk_min;
     cfg->chunk_max = (uint32_t)settings_chunk_max_bytes(s);
+    char err[SETTINGS_ERR_MAX];   /* settings_check passed the list already */
+    cfg->retune_auto = slab_sizes_auto(s);
+    cfg->retune_interval = (uint32_t)s->slab_retune_interval;
+    if (s->slab_sizes != NULL && !cfg->retune_auto &&
+        !slab_sizes_parse(s, cfg->class_sizes, &cfg->nclass_sizes, err, sizeof(err)))
+        cfg->nclass_sizes = 0;
     cfg->prealloc = s->prealloc;
     cfg->no_evict = s->no_evict;
     cfg->use_cas = !s->no_cas;
@@ -696,6 +750,7 @@ static void usage_row(FILE *out, const struct settings_row *r)
                      ext_row_bare(r)      ? ""
                      : r->type == T_HASH  ? "=<name>"
                      : r->type == T_LEVEL ? "[=<num>]"
+                     : r->type == T_STR   ? "=<list>"
                                           : "=<num>");
     else if (r->arg != NULL)
         n = snprintf(lead, sizeof(lead), "-%c, --%s=<%s>", r->shortc, r->name, r->arg);
@@ -824,6 +879,34 @@ static void man_commands(FILE *out)
           " \\fBslab_automove_window\\fR at run time, with memcached 1.6.45's parsing and"
           " replies (OK; ERROR for a ratio that is not a number; CLIENT_ERROR automove window"
           " too low or too high outside 3..1800).\n"
+          ".TP\n\\fBslabs advise\\fR\n"
+          "Weighs class tables against the sizes of the items stored now (an always-on"
+          " histogram: 8\\-byte buckets up to 4 KiB, 16 per doubling above) and answers"
+          " STAT lines and END: \\fBitems\\fR weighed, \\fBchained_items\\fR (larger than"
+          " \\fBslab_chunk_max\\fR, left out); then for the \\fBcurrent\\fR table, the"
+          " best \\fBgeometric\\fR one (with its \\fBgeometric_factor\\fR for \\fB\\-f\\fR"
+          " and \\fBgeometric_chunk_min\\fR for \\fB\\-n\\fR) and the best \\fBfree\\fR"
+          " one of at most as many classes (\\fBfree_slab_sizes\\fR, a value for"
+          " \\fB\\-o slab_sizes\\fR): \\fI<table>\\fR_classes, \\fI<table>\\fR_waste_pct (chunk"
+          " bytes not holding item bytes, in percent) and \\fI<table>\\fR_items_at_limit (the"
+          " items of this mix \\fB\\-m\\fR would hold). The free table is the exact optimum"
+          " for the histogram (a dynamic program), each size more than 8 bytes above the"
+          " last as \\fBslab_sizes\\fR wants.\n"
+          ".TP\n\\fBslabs retune\\fR\n"
+          "Installs the free table of \\fBslabs advise\\fR now, without a restart (ours):"
+          " new stores go to its classes; the old classes take no new page, and the page"
+          " mover drains them to the pool, moving each item into the new class that fits it"
+          " (evicting it only when no chunk can be had). \\fBOK\\fR; \\fBNOTHING_TO_DO\\fR"
+          " when the advised table wastes no less; \\fBBUSY\\fR while the last retune still"
+          " drains; \\fBFULL\\fR when the class ids (255) are used up. \\fB\\-o"
+          " slab_sizes=auto\\fR does the same by itself. \\fBstats\\fR shows"
+          " \\fBslab_retunes\\fR, \\fBslab_retune_last\\fR (unix time) and the advised waste"
+          " before and after (\\fBslab_retune_waste_before_pct\\fR,"
+          " \\fBslab_retune_waste_after_pct\\fR).\n"
+          ".TP\n\\fBstats sizes\\fR\n"
+          "With \\fB\\-o track_sizes\\fR, memcached's lines: items by size in 32\\-byte"
+          " buckets (an item above 4 KiB is counted at the top of its coarser bucket);"
+          " without it, \\fBsizes_status disabled\\fR.\n"
           ".TP\n\\fBlru tune\\fR \\fIhot_pct\\fR \\fIwarm_pct\\fR \\fIhot_max_factor\\fR"
           " \\fIwarm_max_factor\\fR\n"
           "Sets the segments' limits at run time. Replies, as memcached 1.6.45: OK; ERROR hot"

@@ -244,7 +244,9 @@ enum settings_fmt {
         "megabytes of connection read buffers at most; a connection that needs more is closed") \
     EXT(hash_algorithm, T_HASH, "hash_algorithm", "xxh3", NULL, 0, 0, NULL, FMT_NONE, \
         "accepts memcached's names; keys always hash with xxh3 and a random per-process seed") \
-    STAT("track_sizes", FMT_YES, false) \
+    EXT(track_sizes, T_ONOFF, "track_sizes", "0", NULL, 0, 0, "track_sizes", FMT_YES, \
+        "stats sizes prints the sizes of stored items in 32-byte buckets (the histogram is " \
+        "always kept, for slabs advise; this only shows it, as memcached)") \
     EXT(inline_ascii_resp, T_NOOP, "inline_ascii_resp", NULL, NULL, 0, 0, NULL, FMT_NONE, \
         "memcached 1.6 dropped it; replies are never inlined in items") \
     STAT("inline_ascii_response", FMT_YES, false) \
@@ -293,6 +295,17 @@ enum settings_fmt {
         "address (127.0.0.1 with -s)") \
     OPT(no_watch, T_FLAG, 'W', "disable-watch", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "disable watch commands (live logging)") \
+    EXT(slab_sizes, T_STR, "slab_sizes", NULL, "geometric, from -n and -f", 0, 0, NULL, FMT_NONE, \
+        "explicit chunk sizes, dash separated (e.g. 80-160-320): each at least -n, at most " \
+        "slab_chunk_max, more than 8 above the previous; rounded up to 8; slab_chunk_max " \
+        "is the last class. slabs advise prints the list that wastes least. auto (ours): " \
+        "start geometric and switch at run time to the advised table when it cuts the " \
+        "chunk waste by 3 points and a fifth (at most a look per slab_retune_interval, " \
+        "10000 items at least)") \
+    EXT(slab_retune_interval, T_UINT, "slab_retune_interval", \
+        SETTINGS_TEXT(RETUNE_INTERVAL_DEFAULT), NULL, 1, SETTINGS_IDLE_MAX, NULL, FMT_NONE, \
+        "with slab_sizes=auto: seconds between the advisor's looks, and after a switch " \
+        "(ours)") \
     OPT(daemon, T_FLAG, 'd', "daemon", NULL, "0", NULL, 0, 0, \
         NULL, FMT_NONE, "run as a daemon") \
     OPT(pidfile, T_STR, 'P', "pidfile", "file", NULL, NULL, 0, 0, \

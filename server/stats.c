@@ -49,6 +49,7 @@
 
 #define STATS_FIELD(name) uint64_t name;
 #define STATS_ROW_FIELD(name, ...) STATS_FIELD(name)
+#define STATS_STORE_FIELD(name, type, ...) type name;
 struct stats_class_snap {
     PROTO_CLASS_COUNTERS(STATS_FIELD)
 };
@@ -57,9 +58,10 @@ struct stats_class_snap {
 struct stats_snap {
     PROTO_THREAD_COUNTERS(STATS_FIELD)
     STATS_SERVER_COUNTERS(STATS_ROW_FIELD)
-    STORE_STATS(STATS_ROW_FIELD)
+    STORE_STATS(STATS_STORE_FIELD)
     struct stats_class_snap cls[CLASS_MAX + 1];
 };
+#undef STATS_STORE_FIELD
 #undef STATS_ROW_FIELD
 #undef STATS_FIELD
 
@@ -92,6 +94,12 @@ static void stat_fmt(struct stat_sink *sink, const char *name, const char *fmt, 
 static void stat_u64(struct stat_sink *sink, const char *name, uint64_t v)
 {
     stat_fmt(sink, name, "%llu", (unsigned long long)v);
+}
+
+/* A percentage or ratio, two decimals (as slabs advise). */
+static void stat_fraction(struct stat_sink *sink, const char *name, double v)
+{
+    stat_fmt(sink, name, "%.2f", v);
 }
 
 /* Seconds with microseconds, as the rusage lines. */
@@ -287,7 +295,9 @@ struct stats_general_ctx {
 /* STORE_STATS rows by their shown column. */
 #define STATS_STORE_LINE(name, type, from, class_field, reset, shown) \
     STATS_STORE_LINE_##shown(name)
-#define STATS_STORE_LINE_STATS(name) STATS_COUNTER_LINE(name)
+/* a store figure that is a fraction prints as one (%.2f), the rest as counts */
+#define STATS_STORE_LINE_STATS(name) \
+    _Generic(g->s->name, double: stat_fraction, default: stat_u64)(sink, #name, g->s->name);
 #define STATS_STORE_LINE_NO(name)
 
 static void stats_general_print(const struct stats_general_ctx *g, struct stat_sink *sink)
@@ -480,9 +490,45 @@ bool stats_is_counter(const char *name)
     return false;
 }
 
+/*
+ * stats sizes: memcached's lines, "<size> <items>" for each non-empty
+ * 32-byte bucket (size = the bucket's top, items of size-31..size bytes),
+ * with -o track_sizes only. The store's histogram is finer up to 4 KiB, so
+ * those lines are exact; above, a coarser bucket is printed at its top.
+ */
+#define STATS_SIZES_WIDTH 32
+
+static void stats_sizes_line(struct stat_sink *sink, uint64_t size, uint64_t items)
+{
+    char name[STAT_NAME_MAX];
+    snprintf(name, sizeof(name), "%llu", (unsigned long long)size);
+    stat_u64(sink, name, items);
+}
+
 static void stats_sizes(struct server *srv, struct stat_sink *sink)
 {
-    stat_str(sink, "sizes_status", "disabled");
+    if (!srv->settings.track_sizes) {
+        stat_str(sink, "sizes_status", "disabled");
+        return;
+    }
+    struct store_sizes hist;   /* 13 KB: a worker's stack holds it */
+    const struct store_sizes *h = &hist;
+    store_sizes(srv->store, &hist);
+    uint64_t size = 0, items = 0;
+    for (unsigned b = 0; b < STORE_SIZES_BUCKETS; b++) {
+        if (h->items[b] == 0)
+            continue;
+        uint64_t top = store_sizes_bucket_upper(b);
+        uint64_t line = (top + STATS_SIZES_WIDTH - 1) / STATS_SIZES_WIDTH * STATS_SIZES_WIDTH;
+        if (line != size && items != 0)
+            stats_sizes_line(sink, size, items);
+        if (line != size)
+            items = 0;
+        size = line;
+        items += h->items[b];
+    }
+    if (items != 0)
+        stats_sizes_line(sink, size, items);
 }
 
 struct stats_group_def {

@@ -53,7 +53,7 @@ static char *chunk_data(const item *c)
 /* Value bytes a data chunk of the largest class holds. */
 static size_t chunk_data_max(const store *s)
 {
-    return s->classes[s->nclasses].size - ITEM_HEADER_SIZE;
+    return s->classes[slab_nclasses(s)].size - ITEM_HEADER_SIZE;
 }
 
 static char *head_link_at(const item *head)
@@ -209,7 +209,7 @@ static bool chain_make_room(store *s, unsigned cls)
  */
 static item *chain_take(store *s, size_t nbytes, ilink head)
 {
-    unsigned top = s->nclasses, cls = slab_class_for(s, nbytes);
+    unsigned top = slab_nclasses(s), cls = slab_class_for(s, nbytes);
     for (int i = 0; i < CHAIN_ALLOC_TRIES; i++) {
         item *c = chain_take_in(s, cls, nbytes, head);
         if (c != NULL)
@@ -236,7 +236,7 @@ static item *chain_take(store *s, size_t nbytes, ilink head)
  */
 static item *chain_take_spill(store *s, size_t want, size_t least, ilink head)
 {
-    unsigned top = s->nclasses, first = slab_class_for(s, want);
+    unsigned top = slab_nclasses(s), first = slab_class_for(s, want);
     if (first == 0)
         first = top;
     for (unsigned cls = first; cls <= top; cls++) {
@@ -292,7 +292,7 @@ static item *chain_build(store *s, const char *key, size_t nkey, uint32_t flags,
                          rel_time_t exptime, size_t nvalue, bool spill)
 {
     size_t over = it_size_for(s, nkey, flags, 0) + CHAIN_LINK_SIZE;
-    size_t top_size = s->classes[s->nclasses].size;
+    size_t top_size = s->classes[slab_nclasses(s)].size;
     item *head = spill ? chain_take_spill(s, over + nvalue, over, LINK_NONE)
                        : chain_take(s, top_size, LINK_NONE);
     if (head == NULL)
@@ -315,10 +315,10 @@ item *chain_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_ti
     }
     item *head = chain_build(s, key, nkey, flags, exptime, nvalue, false);
     /* The largest class without a page at all takes one at once (as it_alloc). */
-    if (head == NULL && !s->cfg.no_evict && mover_page_for(s, s->nclasses))
+    if (head == NULL && !s->cfg.no_evict && mover_page_for(s, slab_nclasses(s)))
         head = chain_build(s, key, nkey, flags, exptime, nvalue, false);
     if (head == NULL) {
-        chain_count_oom(s, s->nclasses);
+        chain_count_oom(s, slab_nclasses(s));
         if (why != NULL)
             *why = STORE_NO_MEMORY;
     }

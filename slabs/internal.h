@@ -16,6 +16,9 @@
  *            hash table) and the walk behind key dumps
  *   restart.c warm restart (-e): the arena as a memory file, its saved
  *            metadata, and the resume walk that rebuilds hash and LRUs
+ *   sizes.c  the size histogram of linked items (counted at link/unlink)
+ *   advisor.c pure functions: the chunk waste of a class table over a size
+ *            histogram, and the tables that waste least
  *
  * Names: store.h's are `store_*` and the `item_*` accessors; nothing declared
  * here starts with either, so a call site shows whether it goes through the
@@ -43,8 +46,8 @@
  *     mover.lock -> assoc.expand_lock -> stripe[hv & stripe_mask]
  *                -> class.lru_lock -> class.slab_lock -> page_lock
  *
- *   - mover.lock guards the page move in progress (struct page_move) and the
- *     automove samples. The mover thread, store_slab_reassign and an
+ *   - mover.lock guards the page move in progress (struct page_move), the
+ *     automove samples and the class table switch (struct retune). The mover thread, store_slab_reassign and an
  *     allocation that steals a page (it_alloc, no stripe lock held) take it;
  *     nobody takes it while holding another lock of the store.
  *   - stripe locks (item locks) guard the hash chains of their buckets, the
@@ -83,7 +86,8 @@
  *                       latter takes page_lock inside), free_list_*_locked,
  *                       drain_scan_locked, it_try_pin (via the scan)
  *   page_lock           pool_pop_locked/push_locked, page_release_locked
- *   mover.lock          move_*_locked, automove_*_locked (mover.c)
+ *   mover.lock          move_*_locked, automove_*_locked, retune_*_locked
+ *                       (mover.c), slab_classes_append (slab.c)
  *   assoc.expand_lock   assoc_expand_start_locked/move_bucket/expand_finish_locked
  *
  * Later (not built): copying chained items out of a draining page (the mover
@@ -444,10 +448,36 @@ struct warm {
     char note[WARM_NOTE_MAX];
 };
 
+/* The run-time class table switch (slab_retune, mover.c): mover.lock
+ * guards the writes; stats read the atomics. */
+struct retune {
+    _Atomic uint64_t count;         /* switches done */
+    _Atomic uint64_t last;          /* unix time of the last one; 0 = none */
+    _Atomic uint64_t waste_before_bp;   /* the advisor's waste of the old table, */
+    _Atomic uint64_t waste_after_bp;    /* and of the new one, in 1/100 % */
+    rel_time_t checked;             /* the auto trigger's last look (clock_now) */
+};
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
 #define FLUSH_INCLUSIVE 1u
+
+/*
+ * The size histogram (sizes.c). Each cell packs a bucket's item count (bits
+ * SIZES_COUNT_SHIFT..63) and its slack, the bytes between each item's size
+ * and its bucket's upper bound (bits 0..SIZES_COUNT_SHIFT-1, fine buckets
+ * only), so that a link or an unlink is one relaxed atomic add. Both parts
+ * are exact modulo 2^64 whatever the order of adds and subtractions: at most
+ * 2^30 items (32 GB of 32-byte chunks) and 7 bytes of slack each fit.
+ * Sharded by key hash so that threads storing same-sized items on other keys
+ * rarely share a cache line; a key's link and unlink meet the same shard.
+ */
+#define SIZES_SHARDS 8
+#define SIZES_COUNT_SHIFT 34
+struct sizes_hist {
+    _Atomic uint64_t cell[SIZES_SHARDS][STORE_SIZES_BUCKETS];
+};
 
 struct store {
     struct store_config cfg;
@@ -468,9 +498,15 @@ struct store {
     struct lru_state lru;
     struct crawler crawler;
     struct warm warm;
+    struct sizes_hist sizes;
 
-    unsigned nclasses;
+    /* The class ids in use, packed so one load sees a consistent pair:
+     * bits 0-15 the first live class, bits 16-31 the last (= every id in
+     * use, retired ones below the first live). Ids are appended only, and
+     * a class keeps its size while any item of it lives (slab_retune). */
+    _Atomic uint32_t class_range;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
+    struct retune retune;
     size_t hdr_base;            /* 32, or 40 with CAS */
 
     struct assoc assoc;
@@ -541,7 +577,40 @@ static inline void ilist_remove(store *s, ilink *head, ilink *tail, item *it)
     it->prev = it->next = LINK_NONE;
 }
 
+/* ---- the class range ---- */
+#define CLASS_RANGE_SHIFT 16
+#define CLASS_RANGE_MASK 0xffffu
+/* Every class id in use: 1..slab_nclasses, live and retired. The last is
+ * the largest live class (chunk_max). Any lock or none. */
+static inline unsigned slab_nclasses(const store *s)
+{
+    uint32_t r = atomic_load_explicit(&((store *)s)->class_range, memory_order_acquire);
+    return r >> CLASS_RANGE_SHIFT;
+}
+/* The first live class: ids below it are retired (they take no new pages
+ * and the mover drains them). */
+static inline unsigned slab_live_first(const store *s)
+{
+    uint32_t r = atomic_load_explicit(&((store *)s)->class_range, memory_order_acquire);
+    return r & CLASS_RANGE_MASK;
+}
+/* The live classes first..last of one table (one load). */
+static inline void slab_live_range(const store *s, unsigned *first, unsigned *last)
+{
+    uint32_t r = atomic_load_explicit(&((store *)s)->class_range, memory_order_acquire);
+    *first = r & CLASS_RANGE_MASK;
+    *last = r >> CLASS_RANGE_SHIFT;
+}
+static inline bool slab_class_retired(const store *s, unsigned cls)
+{
+    return cls < slab_live_first(s);
+}
+
 /* ---- slab.c ---- */
+/* Appends the classes sizes[0..n-1] (ascending, the last = chunk_max) and
+ * makes them the live table; the old live classes retire. mover.lock held
+ * (retunes are serialized); false when the ids would pass CLASS_MAX. */
+bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n);
 int slab_classes_init(store *s, char *err, size_t errlen);
 int slab_arena_init(store *s, char *err, size_t errlen);
 void slab_arena_destroy(store *s);
@@ -605,6 +674,30 @@ uint32_t slab_page_carved(const store *s, uint64_t pg, unsigned cls);
 void slab_resume_used(store *s, item *it, size_t nbytes);
 void slab_resume_free(store *s, item *it);
 
+/* The geometric class table of -n chunk_min and -f factor (sizes ascending,
+ * chunk_max last): its class count, or 0 when it needs more than CLASS_MAX. */
+unsigned slab_geometric_table(size_t hdr_base, uint32_t chunk_min, double factor,
+                              uint32_t chunk_max, uint32_t sizes[CLASS_MAX]);
+
+/* ---- advisor.c: pure functions of a histogram (no store) ---- */
+struct adv_geometric {
+    double factor;            /* -f */
+    uint32_t chunk_min;       /* -n */
+    struct store_table_cost result;
+};
+/* The cost of the table sizes[0..n-1] (ascending, the last = chunk_max).
+ * false when out of memory. */
+bool adv_eval(const struct store_sizes *h, const uint32_t *sizes, unsigned n,
+              uint32_t page_size, uint64_t mem_limit, struct store_table_cost *out);
+/* The least-waste table of at most max_classes classes ending in chunk_max,
+ * each size >= min_size and more than 8 above the previous: its class
+ * count (sizes written), or 0 when out of memory. */
+unsigned adv_best_free(const struct store_sizes *h, unsigned max_classes, uint32_t min_size,
+                       uint32_t chunk_max, uint32_t sizes[CLASS_MAX]);
+/* The least-waste geometric table (-f, -n); false when out of memory. */
+bool adv_best_geometric(const struct store_sizes *h, size_t hdr_base, uint32_t chunk_max,
+                        uint32_t page_size, uint64_t mem_limit, struct adv_geometric *out);
+
 /* ---- mover.c ---- */
 int mover_init(store *s);
 void mover_destroy(store *s);   /* stops the thread if started */
@@ -633,6 +726,57 @@ static inline void mover_note_pressure(store *s)
 }
 /* The mover's rows of STORE_STATS. */
 void mover_stats(store *s, struct store_stats *out);
+
+/* ---- sizes.c ---- */
+/* The bucket of nbytes (>= 1): STORE_SIZES_STEP-wide up to the fine limit,
+ * then STORE_SIZES_SUBS per doubling. Inline: every link and unlink pays it. */
+static inline unsigned sizes_bucket_of(uint64_t nbytes)
+{
+    uint64_t x = nbytes - 1;
+    if (nbytes <= STORE_SIZES_FINE_MAX)
+        return (unsigned)(x / STORE_SIZES_STEP);
+    unsigned log2 = 63u - (unsigned)__builtin_clzll(x);
+    if (log2 >= STORE_SIZES_TOP_LOG2)
+        return STORE_SIZES_BUCKETS - 1;
+    unsigned sub = (unsigned)((x - (1ull << log2)) >> (log2 - STORE_SIZES_SUBS_LOG2));
+    return STORE_SIZES_FINE_BUCKETS + (log2 - STORE_SIZES_FINE_LOG2) * STORE_SIZES_SUBS + sub;
+}
+/* An item's histogram cell value (count 1 and its slack) and bucket. */
+static inline uint64_t sizes_cell_of(const item *it, unsigned *bucket)
+{
+    uint64_t need = (uint64_t)(it_after_header(it) - (const char *)it) + it->nkey + it->nvalue;
+    unsigned b = sizes_bucket_of(need);
+    uint64_t slack = need <= STORE_SIZES_FINE_MAX ? (uint64_t)(b + 1) * STORE_SIZES_STEP - need : 0;
+    *bucket = b;
+    return ((uint64_t)1 << SIZES_COUNT_SHIFT) | slack;
+}
+static inline _Atomic uint64_t *sizes_cell(store *s, uint64_t hv, unsigned b)
+{
+    return &s->sizes.cell[(hv >> 32) & (SIZES_SHARDS - 1)][b];
+}
+/* Counts a linked item in (add) or out of the histogram. The key's stripe
+ * lock held (hv is the key's hash). */
+static inline void sizes_note_locked(store *s, const item *it, uint64_t hv, bool add)
+{
+    unsigned b;
+    uint64_t cell = sizes_cell_of(it, &b);
+    if (add)
+        atomic_fetch_add_explicit(sizes_cell(s, hv, b), cell, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(sizes_cell(s, hv, b), cell, memory_order_relaxed);
+}
+/* old leaves the histogram and fresh joins it under the same key: nothing
+ * to write when both need the same bytes (the common overwrite). */
+static inline void sizes_replace_locked(store *s, const item *old, const item *fresh,
+                                        uint64_t hv)
+{
+    unsigned bo, bf;
+    uint64_t co = sizes_cell_of(old, &bo), cf = sizes_cell_of(fresh, &bf);
+    if (bo == bf && co == cf)
+        return;
+    atomic_fetch_sub_explicit(sizes_cell(s, hv, bo), co, memory_order_relaxed);
+    atomic_fetch_add_explicit(sizes_cell(s, hv, bf), cf, memory_order_relaxed);
+}
 
 /* ---- crawler.c ---- */
 int crawler_init(store *s);
@@ -748,7 +892,8 @@ void it_unref(store *s, item *it);
  * data chunk's head) from being freed meanwhile. */
 bool it_try_pin(item *it);
 /* Copies a linked plain item into fresh (a chunk of its class from
- * slab_alloc_spare) and puts fresh in its place in the hash chain and LRU;
+ * slab_alloc_spare, or of a live class that fits it when its own is retired)
+ * and puts fresh in its place in the hash chain and LRU (CAS kept);
  * the old item loses its link reference. The key's stripe lock held. */
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv);
 /* The age of cls's oldest LRU tail in seconds; UINT32_MAX when its LRU is
@@ -839,7 +984,7 @@ item *lru_take_tail(store *s, unsigned cls, bool evict);
 /* Whether an item of nbytes (it_size_for) must be chained. */
 static inline bool chain_needed(const store *s, size_t nbytes)
 {
-    return nbytes > s->classes[s->nclasses].size;
+    return nbytes > s->classes[slab_nclasses(s)].size;
 }
 /* it_alloc for a chained item: same contract. */
 item *chain_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_t exptime,

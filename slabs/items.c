@@ -384,10 +384,9 @@ static inline void lru_balance_locked(store *s, struct slab_class *sc)
 
 /* ---- linking (stripe lock held) ---- */
 
-/* Links a new item: new CAS (or *cas, one the client chose: memcached's E
- * flag), hash table, LRU head; the link takes its own reference. The key's
- * stripe lock held; takes the class's lru_lock. */
-void it_link_cas_locked(store *s, item *it, uint64_t hv, const uint64_t *cas)
+/* it_link_cas_locked but for the histogram (its callers count the size).
+ * Inline: the set path has it. */
+static inline void it_link_body_locked(store *s, item *it, uint64_t hv, const uint64_t *cas)
 {
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));  /* linked twice, or free */
@@ -414,10 +413,13 @@ void it_link_cas_locked(store *s, item *it, uint64_t hv, const uint64_t *cas)
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
+/* A resumed item (restart.c) goes back into the hash table, the histogram
+ * and the LRU segment it was in, keeping its CAS and times. */
 void it_resume_link_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));
+    sizes_note_locked(s, it, hv, true);
     enum lru_seg seg = lru_segmented(s) ? it_seg(it) : LRU_COLD;
     atomic_store_explicit(&it->refcount, 1, memory_order_relaxed);   /* the link's */
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
@@ -430,9 +432,9 @@ void it_resume_link_locked(store *s, item *it, uint64_t hv)
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
-/* Unlinks it and drops the link's reference (which may free it). The key's
- * stripe lock held; takes the class's lru_lock. */
-void it_unlink_locked(store *s, item *it, uint64_t hv)
+/* it_unlink_locked but for the histogram: drops the link's reference last
+ * (which may free it). */
+static inline void it_unlink_body_locked(store *s, item *it, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(iflags_get(it) & ITEM_LINKED);    /* unlinked twice */
@@ -445,16 +447,34 @@ void it_unlink_locked(store *s, item *it, uint64_t hv)
     it_unref(s, it);
 }
 
-/* old's place under the key goes to it. The key's stripe lock held. */
+/* Links a new item: new CAS (or *cas, one the client chose: memcached's E
+ * flag), hash table, size histogram, LRU head; the link takes its own
+ * reference. The key's stripe lock held; takes the class's lru_lock. */
+void it_link_cas_locked(store *s, item *it, uint64_t hv, const uint64_t *cas)
+{
+    sizes_note_locked(s, it, hv, true);
+    it_link_body_locked(s, it, hv, cas);
+}
+
 void it_link_locked(store *s, item *it, uint64_t hv)
 {
     it_link_cas_locked(s, it, hv, NULL);
 }
 
+/* Unlinks it and drops the link's reference (which may free it). The key's
+ * stripe lock held; takes the class's lru_lock. */
+void it_unlink_locked(store *s, item *it, uint64_t hv)
+{
+    sizes_note_locked(s, it, hv, false);
+    it_unlink_body_locked(s, it, hv);
+}
+
+/* old's place under the key goes to it. The key's stripe lock held. */
 void it_replace_cas_locked(store *s, item *old, item *it, uint64_t hv, const uint64_t *cas)
 {
-    it_unlink_locked(s, old, hv);
-    it_link_cas_locked(s, it, hv, cas);
+    sizes_replace_locked(s, old, it, hv);
+    it_unlink_body_locked(s, old, hv);
+    it_link_body_locked(s, it, hv, cas);
 }
 
 void it_replace_locked(store *s, item *old, item *it, uint64_t hv)
@@ -518,10 +538,26 @@ static void lru_swap_locked(store *s, struct slab_class *sc, item *old, item *fr
     old->prev = old->next = LINK_NONE;
 }
 
+/* A rescue into another class (out of a retired one): old leaves its LRU,
+ * fresh joins its own class's LRU in old's segment. lru_locks one at a time. */
+static void lru_move_across(store *s, item *old, item *fresh)
+{
+    struct slab_class *from = &s->classes[old->cls], *to = &s->classes[fresh->cls];
+    enum lru_seg seg = it_seg(old);
+    pthread_mutex_lock(&from->lru_lock);
+    lru_remove_locked(s, from, old);
+    from->curr_items--;
+    pthread_mutex_unlock(&from->lru_lock);
+    pthread_mutex_lock(&to->lru_lock);
+    lru_insert_new_locked(s, to, fresh, seg);
+    to->curr_items++;
+    pthread_mutex_unlock(&to->lru_lock);
+}
+
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
 {
     struct slab_class *sc = &s->classes[old->cls];
-    SLABS_CHECK(fresh->cls == old->cls && it_kind(old) == IT_PLAIN);
+    SLABS_CHECK(it_kind(old) == IT_PLAIN && s->classes[fresh->cls].size >= it_total_size(s, old));
     /* the header field by field (links and refcount stay fresh's), then
      * CAS, flags, key and value as bytes */
     fresh->nvalue = old->nvalue;
@@ -534,9 +570,13 @@ void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
            it_total_size(s, old) - ITEM_HEADER_SIZE);
     assoc_delete_locked(s, old, hv);
     assoc_insert_locked(s, fresh, hv);
-    pthread_mutex_lock(&sc->lru_lock);
-    lru_swap_locked(s, sc, old, fresh);
-    pthread_mutex_unlock(&sc->lru_lock);
+    if (fresh->cls == old->cls) {
+        pthread_mutex_lock(&sc->lru_lock);
+        lru_swap_locked(s, sc, old, fresh);
+        pthread_mutex_unlock(&sc->lru_lock);
+    } else {
+        lru_move_across(s, old, fresh);
+    }
     atomic_fetch_and_explicit(&old->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
     atomic_fetch_or_explicit(&fresh->iflags, ITEM_LINKED, memory_order_release);
     /* fresh's allocation reference becomes its link's; old loses its link's */
@@ -629,6 +669,7 @@ static void lru_unlink_claimed_locked(store *s, struct slab_class *sc, item *it,
                                       bool dead, rel_time_t now)
 {
     assoc_delete_locked(s, it, hv);
+    sizes_note_locked(s, it, hv, false);
     lru_remove_locked(s, sc, it);
     sc->curr_items--;
     atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
@@ -788,6 +829,10 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
     item *it = lru_segmented(s) ? NULL : lru_pull_tail(s, cls, nbytes, false);
     if (it == NULL)
         it = slab_alloc(s, cls, nbytes);
+    /* a retune made cls retired since slab_class_for: it takes no page and
+     * evicts nothing for new stores; the new table's class for nbytes may */
+    if (it == NULL && slab_class_retired(s, cls))
+        return it_alloc(s, key, nkey, flags, exptime, nvalue, why);
     if (it == NULL)
         it = lru_pull_tail(s, cls, nbytes, true);
     if (it == NULL && (it = chain_spill(s, key, nkey, flags, exptime, nvalue)) != NULL)
@@ -927,7 +972,7 @@ long lru_maintain(store *s)
 {
     rel_time_t now = clock_now();
     unsigned work = 0;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++)
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++)
         work += lru_maintain_class(s, cls, now);
     if (work > 0) {
         atomic_fetch_add_explicit(&s->lru.juggles, 1, memory_order_relaxed);

@@ -1,6 +1,7 @@
 /*
- * mover: page moves between classes, the mover thread, automove, and giving
- * pages back when the memory limit falls.
+ * mover: page moves between classes, the mover thread, automove, giving
+ * pages back when the memory limit falls, and the class table switch
+ * (`slabs retune`, -o slab_sizes=auto: see "retune" below).
  *
  * A move (one at a time, struct page_move under mover.lock) drains one page
  * P of class C, its emptiest, and hands it to a class, the pool or the system:
@@ -77,6 +78,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -90,6 +92,7 @@
 #define MOVER_IDLE_WAIT_MS 1000   /* the thread's sleep when automove is off */
 #define SPARE_PAGES 2             /* a source keeps at least one page */
 #define MS_PER_S 1000
+#define BP_PER_PCT 100.0         /* the retune figures are kept in 1/100 % */
 #define NS_PER_MS 1000000L
 
 enum step_result { STEP_MORE, STEP_PASS_BUSY, STEP_DONE };
@@ -109,6 +112,13 @@ void mover_stats(store *s, struct store_stats *out)
     MOVER_COUNTERS(MOVER_COUNTER_COPY)
 #undef MOVER_COUNTER_COPY
     out->slab_reassign_running = atomic_load_explicit(&mv->running, memory_order_relaxed);
+    const struct retune *r = &s->retune;
+    out->slab_retunes = atomic_load_explicit(&r->count, memory_order_relaxed);
+    out->slab_retune_last = atomic_load_explicit(&r->last, memory_order_relaxed);
+    out->slab_retune_waste_before_pct =
+        (double)atomic_load_explicit(&r->waste_before_bp, memory_order_relaxed) / BP_PER_PCT;
+    out->slab_retune_waste_after_pct =
+        (double)atomic_load_explicit(&r->waste_after_bp, memory_order_relaxed) / BP_PER_PCT;
 }
 
 /* ---- one page move (mover.lock held) ---- */
@@ -128,7 +138,7 @@ static unsigned oldest_tail_class(store *s, unsigned except, uint64_t min_pages)
 {
     unsigned best = 0;
     rel_time_t best_age = 0;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         if (cls == except || class_pages(s, cls) < min_pages)
             continue;
         rel_time_t age = lru_tail_age(s, cls);
@@ -152,13 +162,24 @@ static bool move_start_locked(store *s, unsigned src, int dst)
     return true;
 }
 
+/* A chunk of the live class that fits nbytes, for an item leaving a
+ * retired class: a free one, else carved from a page the pool (the drain
+ * fills it) or the limit still gives; NULL if none. */
+static item *retune_rescue_chunk(store *s, size_t nbytes)
+{
+    unsigned cls = slab_class_for(s, nbytes);
+    return cls == 0 ? NULL : slab_alloc(s, cls, nbytes);
+}
+
 /* Rescues a plain item into a chunk outside the page, or evicts it. The
  * key's stripe lock held, the item linked and held only by link and pin. */
 static void move_out_locked(store *s, struct page_move *m, item *it, uint64_t hv)
 {
     struct mover *mv = &s->mover;
     item *fresh = NULL;
-    if (it_kind(it) == IT_PLAIN && it->cls == m->src) {
+    if (it_kind(it) == IT_PLAIN && it->cls == m->src && slab_class_retired(s, m->src)) {
+        fresh = retune_rescue_chunk(s, it_total_size(s, it));
+    } else if (it_kind(it) == IT_PLAIN && it->cls == m->src) {
         uint64_t reclaims = 0;
         fresh = slab_alloc_spare(s, m->src, it_total_size(s, it), &reclaims);
         atomic_fetch_add_explicit(&mv->slab_reassign_inline_reclaim, reclaims,
@@ -277,7 +298,7 @@ bool mover_page_for(store *s, unsigned cls)
      * nothing to evict (all referenced, or stores still arriving) waits for
      * automove, which its refused stores wake: otherwise clients that start
      * many large stores and never finish them would take every page. */
-    if (!s->cfg.slab_reassign || class_pages(s, cls) > 0)
+    if (!s->cfg.slab_reassign || slab_class_retired(s, cls) || class_pages(s, cls) > 0)
         return false;
     bool got = false;
     pthread_mutex_lock(&mv->lock);
@@ -318,7 +339,7 @@ struct class_sample {
 static void automove_sample_locked(store *s, struct class_sample *cs)
 {
     struct mover *mv = &s->mover;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         struct store_class_stats st;
         store_class_stats(s, cls, &st);
         struct automove_class *am = &mv->am[cls];
@@ -347,8 +368,9 @@ static void automove_sample_locked(store *s, struct class_sample *cs)
 static unsigned automove_neediest(store *s, const struct class_sample *cs, unsigned streak)
 {
     unsigned best = 0;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
-        if (s->mover.am[cls].evicting < streak || cs[cls].new_evictions == 0)
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
+        if (s->mover.am[cls].evicting < streak || cs[cls].new_evictions == 0 ||
+            slab_class_retired(s, cls))
             continue;
         if (best == 0 || cs[cls].new_evictions > cs[best].new_evictions)
             best = cls;
@@ -365,7 +387,7 @@ static unsigned automove_free_giver(store *s, const struct class_sample *cs)
     if ((held + 1) * s->cfg.page_size <= limit)
         return 0;
     double enough = s->cfg.automove_freeratio * (double)limit;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         const struct class_sample *c = &cs[cls];
         if (c->pages >= SPARE_PAGES && c->free_listed > c->perslab &&
             (double)(c->free_listed * c->size) > enough)
@@ -378,7 +400,7 @@ static unsigned automove_free_giver(store *s, const struct class_sample *cs)
 static unsigned automove_stale_source(store *s, const struct class_sample *cs, unsigned dst)
 {
     unsigned best = 0;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         const struct class_sample *c = &cs[cls];
         if (cls == dst || c->pages < SPARE_PAGES || s->mover.am[cls].calm < s->cfg.automove_window)
             continue;
@@ -394,7 +416,7 @@ static unsigned automove_stale_source(store *s, const struct class_sample *cs, u
  * needs to be read under the class locks. */
 static void automove_all_calm_locked(store *s)
 {
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         s->mover.am[cls].calm++;
         s->mover.am[cls].evicting = 0;
     }
@@ -426,6 +448,105 @@ static bool automove_decide_locked(store *s, unsigned mode)
     return src != 0 && move_start_locked(s, src, (int)dst);
 }
 
+/* ---- retune: the run-time class table switch ----
+ *
+ * slab_classes_append (slab.c) makes the advised table live under fresh
+ * class ids; the classes of the old table retire: no new page, and the
+ * mover drains their pages to the pool one at a time (before any automove
+ * decision), moving each live plain item into the live class that fits it
+ * (retune_rescue_chunk: a free chunk, or one carved from a pool page, so
+ * the memory the drain returns carries the items over) and evicting it only
+ * when no chunk can be had. Chained items: their heads live in the largest
+ * class, a retired largest class included, and are evicted by its drain as
+ * by any move; new chains pick their classes among the live ones
+ * (slab_class_for and slab_nclasses name live classes only).
+ *
+ * Oscillation guard (auto): a look at most every retune_interval seconds,
+ * and only once retune_min_items items are linked; a switch only when the
+ * waste falls by retune_min_gain_pct points and by retune_min_gain_ratio of
+ * itself, and never while a previous switch still drains (BUSY).
+ */
+/* The retired class that still holds a page (drained first), or 0. */
+static unsigned retired_with_pages(store *s)
+{
+    unsigned first = slab_live_first(s);
+    for (unsigned cls = 1; cls < first; cls++)
+        if (class_pages(s, cls) > 0)
+            return cls;
+    return 0;
+}
+
+static uint64_t pct_to_bp(double pct)
+{
+    return (uint64_t)(pct * BP_PER_PCT + 0.5);
+}
+
+/* Whether the advised table pays for a switch: auto asks for the
+ * configured margin, `slabs retune` for any gain. */
+static bool retune_pays(const store *s, const struct store_advice *a, bool automatic)
+{
+    double before = a->current.waste_pct, after = a->free_form.waste_pct;
+    if (!automatic)
+        return after < before;
+    return before - after >= s->cfg.retune_min_gain_pct &&
+           before - after >= s->cfg.retune_min_gain_ratio * before;
+}
+
+static void retune_note(store *s, const struct store_advice *a)
+{
+    struct retune *r = &s->retune;
+    atomic_store_explicit(&r->waste_before_bp, pct_to_bp(a->current.waste_pct),
+                          memory_order_relaxed);
+    atomic_store_explicit(&r->waste_after_bp, pct_to_bp(a->free_form.waste_pct),
+                          memory_order_relaxed);
+    atomic_store_explicit(&r->last, (uint64_t)clock_unix_now(), memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->count, 1, memory_order_relaxed);
+}
+
+/* The switch itself. mover.lock held. */
+static enum store_retune retune_locked(store *s, bool automatic)
+{
+    if (retired_with_pages(s) != 0)
+        return STORE_RETUNE_BUSY;
+    struct store_advice *a = malloc(sizeof(*a));
+    if (a == NULL || !store_advise(s, a)) {
+        free(a);
+        return STORE_RETUNE_NOMEM;
+    }
+    enum store_retune r = STORE_RETUNE_NOTHING;
+    if (retune_pays(s, a, automatic))
+        r = slab_classes_append(s, a->free_sizes, a->free_form.classes) ? STORE_RETUNE_OK
+                                                                          : STORE_RETUNE_FULL;
+    if (r == STORE_RETUNE_OK)
+        retune_note(s, a);
+    free(a);
+    return r;
+}
+
+/* The auto trigger's look, at most once per interval. mover.lock held. */
+static bool retune_auto_locked(store *s)
+{
+    struct retune *r = &s->retune;
+    rel_time_t now = clock_now();
+    if (!s->cfg.retune_auto || now - r->checked < s->cfg.retune_interval)
+        return false;
+    r->checked = now;
+    if (atomic_load_explicit(&s->assoc.items, memory_order_relaxed) < s->cfg.retune_min_items)
+        return false;
+    return retune_locked(s, true) == STORE_RETUNE_OK;
+}
+
+enum store_retune store_slab_retune(store *s)
+{
+    pthread_mutex_lock(&s->mover.lock);
+    enum store_retune r = retune_locked(s, false);
+    if (r == STORE_RETUNE_OK)
+        s->retune.checked = clock_now();   /* the interval counts from here */
+    pthread_cond_signal(&s->mover.wake);
+    pthread_mutex_unlock(&s->mover.lock);
+    return r;
+}
+
 /* ---- background work ---- */
 
 static uint64_t monotonic_ms(void)
@@ -435,7 +556,8 @@ static uint64_t monotonic_ms(void)
     return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)(ts.tv_nsec / NS_PER_MS);
 }
 
-/* What to do when no move is in progress: shrink, else automove. */
+/* What to do when no move is in progress: shrink, else drain a retired
+ * class, else switch tables (auto), else automove. */
 static bool mover_next_move_locked(store *s)
 {
     struct mover *mv = &s->mover;
@@ -443,6 +565,11 @@ static bool mover_next_move_locked(store *s)
         unsigned src = oldest_tail_class(s, 0, 1);
         return src != 0 && move_start_locked(s, src, MOVE_TO_RELEASE);
     }
+    unsigned retired = retired_with_pages(s);
+    if (retired != 0)
+        return move_start_locked(s, retired, MOVE_TO_POOL);
+    if (retune_auto_locked(s))
+        return true;
     unsigned mode = atomic_load_explicit(&mv->automove, memory_order_relaxed);
     uint64_t now = monotonic_ms();
     if (mode == AUTOMOVE_OFF || !s->cfg.slab_reassign || now - mv->last_sample_ms < AUTOMOVE_TICK_MS)
@@ -635,7 +762,7 @@ bool store_set_automove_tuning(store *s, const struct store_automove_tuning *t, 
 
 static bool class_or_pool(const store *s, int cls)
 {
-    return cls >= 0 && (unsigned)cls <= s->nclasses;
+    return cls >= 0 && (unsigned)cls <= slab_nclasses(s);
 }
 
 /* Checks and starts a reassign. mover.lock held, no move in progress. */
@@ -647,8 +774,9 @@ static enum store_reassign reassign_locked(store *s, int src, int dst)
             return STORE_REASSIGN_BADCLASS;   /* none to spare: memcached's -1 stays bad */
         src = (int)any;
     }
-    if (!class_or_pool(s, src) || !class_or_pool(s, dst))
-        return STORE_REASSIGN_BADCLASS;
+    if (!class_or_pool(s, src) || !class_or_pool(s, dst) ||
+        (dst > 0 && slab_class_retired(s, (unsigned)dst)))
+        return STORE_REASSIGN_BADCLASS;   /* a retired class takes no page */
     if (src == MOVE_TO_POOL) {
         uint64_t pg = slab_pool_take(s);
         if (pg == PAGE_NONE)

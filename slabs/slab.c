@@ -25,6 +25,12 @@
  * With a memory file (-e) the arena is that file instead, mapped shared and
  * exactly mem_limit's pages long (restart.c), so it outlives the process.
  *
+ * The class table at start is geometric (-n, -f: slab_geometric_table,
+ * which the advisor also uses to weigh tables) or explicit (-o slab_sizes,
+ * store_config.class_sizes), the largest class being chunk_max either way.
+ * A retune (mover.c) appends a new table (slab_classes_append): class ids
+ * 1..slab_nclasses are in use, those below slab_live_first are retired.
+ *
  * -L (prealloc): every page under the limit is touched at start (so the RSS is
  * taken up front, as memcached -L), and each class is given one page; the
  * remaining pages stay unassigned and go to whichever class needs them.
@@ -59,42 +65,86 @@ static uint32_t align_up(uint64_t n)
  * previous * factor rounded up to a multiple of 8 (memcached truncates the
  * product first; the same for -f 1.25), and at least previous + 8; a size above
  * chunk_max / factor is not taken; the last class is chunk_max itself (larger
- * items are chains, chain.c).
+ * items are chains, chain.c). The advisor (advisor.c) builds the tables it
+ * weighs with this same function.
  */
+unsigned slab_geometric_table(size_t hdr_base, uint32_t chunk_min, double factor,
+                              uint32_t chunk_max, uint32_t sizes[CLASS_MAX])
+{
+    uint64_t size = align_up(hdr_base + (uint64_t)chunk_min);
+    unsigned n = 0;
+    while (size < chunk_max && (double)size <= (double)chunk_max / factor) {
+        if (n + 1 >= CLASS_MAX)
+            return 0;
+        sizes[n++] = (uint32_t)size;
+        uint64_t next = align_up((uint64_t)ceil((double)size * factor - CLASS_FACTOR_EPSILON));
+        size = next < size + CHUNK_ALIGN ? size + CHUNK_ALIGN : next;
+    }
+    sizes[n++] = chunk_max;
+    return n;
+}
+
+/* An explicit table (-o slab_sizes): each size 8-aligned, chunk_max last. */
+static unsigned slab_explicit_table(const struct store_config *c, uint32_t sizes[CLASS_MAX])
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->nclass_sizes && c->class_sizes[i] < c->chunk_max; i++)
+        sizes[n++] = align_up(c->class_sizes[i]);
+    sizes[n++] = c->chunk_max;
+    return n;
+}
+
 int slab_classes_init(store *s, char *err, size_t errlen)
 {
     const struct store_config *c = &s->cfg;
-    uint64_t size = align_up(s->hdr_base + (uint64_t)c->chunk_min);
-    unsigned n = 0;
-    uint32_t top = c->chunk_max;
-
-    if (size > c->page_size) {
-        snprintf(err, errlen, "page size %u is smaller than the smallest chunk (%llu bytes)",
-                 c->page_size, (unsigned long long)size);
+    uint32_t sizes[CLASS_MAX];
+    unsigned n = c->nclass_sizes > 0
+                     ? slab_explicit_table(c, sizes)
+                     : slab_geometric_table(s->hdr_base, c->chunk_min, c->factor, c->chunk_max, sizes);
+    if (n == 0) {
+        snprintf(err, errlen,
+                 "growth factor %g with chunk size %u and page size %u needs more than %d classes",
+                 c->factor, c->chunk_min, c->page_size, CLASS_MAX);
         return -1;
     }
-    while (size < top && (double)size <= (double)top / c->factor) {
-        if (n + 1 >= CLASS_MAX) {
-            snprintf(err, errlen,
-                     "growth factor %g with chunk size %u and page size %u needs more than %d classes",
-                     c->factor, c->chunk_min, c->page_size, CLASS_MAX);
-            return -1;
-        }
-        n++;
-        s->classes[n].size = (uint32_t)size;
-        uint64_t next = align_up((uint64_t)ceil((double)size * c->factor - CLASS_FACTOR_EPSILON));
-        size = next < size + CHUNK_ALIGN ? size + CHUNK_ALIGN : next;
+    uint64_t smallest = c->nclass_sizes > 0 ? sizes[0] : align_up(s->hdr_base + (uint64_t)c->chunk_min);
+    if (smallest > c->page_size) {
+        snprintf(err, errlen, "page size %u is smaller than the smallest chunk (%llu bytes)",
+                 c->page_size, (unsigned long long)smallest);
+        return -1;
     }
-    n++;
-    s->classes[n].size = top;
-    s->nclasses = n;
+    atomic_init(&s->class_range, 0);
+    slab_classes_append(s, sizes, n);
+    return 0;
+}
+
+/* The range word of live classes first..last. */
+static uint32_t class_range_of(unsigned first, unsigned last)
+{
+    return (uint32_t)first | (uint32_t)last << CLASS_RANGE_SHIFT;
+}
+
+/*
+ * A retune never changes a class in use: the new classes take fresh ids and
+ * are set up before the range word (release) makes them live, so a reader
+ * sees the old range or the new one, each naming classes fully set up, and
+ * an item's class id stays valid for as long as the item lives.
+ */
+bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n)
+{
+    unsigned last = slab_nclasses(s);
+    if (n == 0 || last + n > CLASS_MAX)
+        return false;
     for (unsigned i = 1; i <= n; i++) {
-        struct slab_class *sc = &s->classes[i];
-        sc->perslab = c->page_size / sc->size;
+        struct slab_class *sc = &s->classes[last + i];
+        sc->size = sizes[i - 1];
+        sc->perslab = s->cfg.page_size / sc->size;
         pthread_mutex_init(&sc->slab_lock, NULL);
         pthread_mutex_init(&sc->lru_lock, NULL);
     }
-    return 0;
+    atomic_store_explicit(&s->class_range, class_range_of(last + 1, last + n),
+                          memory_order_release);
+    return true;
 }
 
 static void slab_arena_unmap(store *s)
@@ -163,7 +213,7 @@ int slab_arena_init(store *s, char *err, size_t errlen)
 
 void slab_arena_destroy(store *s)
 {
-    for (unsigned i = 1; i <= s->nclasses; i++) {
+    for (unsigned i = 1; i <= slab_nclasses(s); i++) {
         pthread_mutex_destroy(&s->classes[i].slab_lock);
         pthread_mutex_destroy(&s->classes[i].lru_lock);
     }
@@ -221,7 +271,8 @@ static inline void chunk_check(const store *s, const item *it, unsigned cls)
 
 unsigned slab_class_for(const store *s, size_t nbytes)
 {
-    unsigned lo = 1, hi = s->nclasses;
+    unsigned lo, hi;
+    slab_live_range(s, &lo, &hi);   /* one table, old or new */
     if (nbytes == 0 || nbytes > s->classes[hi].size)
         return 0;
     while (lo < hi) {
@@ -326,6 +377,8 @@ static char *slab_page_new_locked(store *s, unsigned cls)
 static bool slab_grow_locked(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
+    if (slab_class_retired(s, cls))
+        return false;   /* a retired class only gives pages back */
     char *page = slab_page_new_locked(s, cls);
     if (page == NULL)
         return false;
@@ -472,7 +525,7 @@ void slab_prealloc(store *s)
     touch -= touch % s->cfg.page_size;
     for (uint64_t off = 0; off < touch; off += PREALLOC_TOUCH_STRIDE)
         s->arena[off] = 0;
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         struct slab_class *sc = &s->classes[cls];
         pthread_mutex_lock(&sc->slab_lock);
         bool ok = slab_grow_locked(s, cls);
@@ -543,17 +596,17 @@ void slab_resume_free(store *s, item *it)
 
 unsigned store_class_count(const store *s)
 {
-    return s->nclasses;
+    return slab_nclasses(s);
 }
 
 uint32_t store_class_chunk_size(const store *s, unsigned cls)
 {
-    return cls >= 1 && cls <= s->nclasses ? s->classes[cls].size : 0;
+    return cls >= 1 && cls <= slab_nclasses(s) ? s->classes[cls].size : 0;
 }
 
 uint32_t store_class_per_page(const store *s, unsigned cls)
 {
-    return cls >= 1 && cls <= s->nclasses ? s->classes[cls].perslab : 0;
+    return cls >= 1 && cls <= slab_nclasses(s) ? s->classes[cls].perslab : 0;
 }
 
 /*
@@ -792,7 +845,7 @@ void slab_page_place(store *s, uint64_t pg, int dst)
 void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    if (cls < 1 || cls > s->nclasses)
+    if (cls < 1 || cls > slab_nclasses(s))
         return;
     struct slab_class *sc = &s->classes[cls];
     out->chunk_size = sc->size;
@@ -822,7 +875,7 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
 void store_stats(store *s, struct store_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         struct store_class_stats cs;
         store_class_stats(s, cls, &cs);
         STORE_STATS(STORE_STATS_ADD)

@@ -51,6 +51,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->factor = GROWTH_FACTOR_DEFAULT;
     cfg->chunk_min = CHUNK_MIN_DEFAULT;
     cfg->chunk_max = 0;
+    cfg->nclass_sizes = 0;   /* geometric */
     cfg->prealloc = false;
     cfg->no_evict = false;
     cfg->use_cas = true;
@@ -74,6 +75,11 @@ void store_config_defaults(struct store_config *cfg)
     cfg->crawler = true;
     cfg->crawler_sleep_us = CRAWLER_SLEEP_DEFAULT;
     cfg->crawler_tocrawl = CRAWLER_TOCRAWL_DEFAULT;
+    cfg->retune_auto = false;
+    cfg->retune_interval = RETUNE_INTERVAL_DEFAULT;
+    cfg->retune_min_items = RETUNE_MIN_ITEMS_DEFAULT;
+    cfg->retune_min_gain_pct = RETUNE_MIN_GAIN_PCT_DEFAULT;
+    cfg->retune_min_gain_ratio = RETUNE_MIN_GAIN_RATIO_DEFAULT;
 }
 
 /* memcached's bounds: each share below LRU_PCT_MAX, factors above 0. */
@@ -123,6 +129,31 @@ static uint32_t chunk_max_default(const struct store_config *c)
     return (uint32_t)half;
 }
 
+/* An explicit class table: ascending, each above the last by more than
+ * CHUNK_ALIGN (memcached's rule), none below the smallest item's chunk. */
+static bool class_sizes_check(const struct store_config *c, char *err, size_t errlen)
+{
+    uint64_t floor = ITEM_HEADER_SIZE + (c->use_cas ? ITEM_CAS_SIZE : 0) + 1;
+    if (c->nclass_sizes >= CLASS_MAX) {
+        snprintf(err, errlen, "at most %d slab sizes", CLASS_MAX - 1);
+        return false;
+    }
+    for (unsigned i = 0; i < c->nclass_sizes; i++) {
+        uint32_t size = c->class_sizes[i];
+        if (size < floor) {
+            snprintf(err, errlen, "slab size %u is smaller than an item's header (%llu bytes)",
+                     size, (unsigned long long)floor);
+            return false;
+        }
+        if (i > 0 && size <= c->class_sizes[i - 1] + CHUNK_ALIGN) {
+            snprintf(err, errlen, "slab size %u must be more than %d bytes above the previous",
+                     size, CHUNK_ALIGN);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool config_check(const struct store_config *c, char *err, size_t errlen)
 {
     if (!(c->factor > 1.0) || !isfinite(c->factor)) {
@@ -162,6 +193,8 @@ static bool config_check(const struct store_config *c, char *err, size_t errlen)
             return false;
         }
     }
+    if (!class_sizes_check(c, err, errlen))
+        return false;
     if (c->hash_power > HASH_POWER_MAX) {
         snprintf(err, errlen, "hash power must be at most %d", HASH_POWER_MAX);
         return false;

@@ -56,6 +56,8 @@ struct store_config {
     uint32_t chunk_min;      /* -n */
     uint32_t chunk_max;      /* -o slab_chunk_max: the largest class, bytes; larger
                                 items are chains of chunks. 0 = page_size / 2 */
+    uint32_t class_sizes[CLASS_MAX];  /* -o slab_sizes: the classes below chunk_max, */
+    unsigned nclass_sizes;            /* ascending (rounded up to 8); 0 = geometric */
     bool prealloc;           /* -L: take every page at start */
     bool no_evict;           /* -M: fail with STORE_NO_MEMORY instead of evicting */
     bool use_cas;            /* false with -C: no CAS field in items, cas always 0 */
@@ -85,6 +87,12 @@ struct store_config {
     bool crawler;            /* -o lru_crawler: run it (store_start_background) */
     uint32_t crawler_sleep_us;   /* pause between batches of buckets */
     uint32_t crawler_tocrawl;    /* items per class per asked crawl; 0 = all */
+    /* Self-tuning classes (-o slab_sizes=auto; slabs/mover.c, retune). */
+    bool retune_auto;        /* the mover installs the advised table when it pays */
+    uint32_t retune_interval;    /* seconds between looks, and after a switch */
+    uint64_t retune_min_items;   /* linked items the histogram needs first */
+    double retune_min_gain_pct;  /* waste must fall by this many points... */
+    double retune_min_gain_ratio;    /* ...and by this share of itself */
 };
 
 #define AUTOMOVE_OFF 0
@@ -99,6 +107,10 @@ struct store_config {
 #define CRAWLER_SLEEP_DEFAULT 100     /* -o lru_crawler_sleep, microseconds */
 #define CRAWLER_SLEEP_MAX 1000000     /* one second */
 #define CRAWLER_TOCRAWL_DEFAULT 0
+#define RETUNE_INTERVAL_DEFAULT 60
+#define RETUNE_MIN_ITEMS_DEFAULT 10000
+#define RETUNE_MIN_GAIN_PCT_DEFAULT 3.0
+#define RETUNE_MIN_GAIN_RATIO_DEFAULT 0.2
 
 #define LRU_SEGMENTED_DEFAULT 1
 #define HOT_LRU_PCT_DEFAULT 20
@@ -316,6 +328,21 @@ enum store_reassign {
  * (store_start_background) or in the steps of allocations that need a page.
  */
 enum store_reassign store_slab_reassign(store *s, int src, int dst);
+
+/*
+ * `slabs retune` (ours): installs the free-form table `slabs advise` names
+ * for the live histogram. New stores go to the new classes; the mover drains
+ * the old ones' pages to the pool, moving each live item into a chunk of the
+ * new class that fits it where it can, evicting it otherwise.
+ */
+enum store_retune {
+    STORE_RETUNE_OK,          /* switched; the drain runs in the background */
+    STORE_RETUNE_NOTHING,     /* the advised table wastes no less than today's */
+    STORE_RETUNE_BUSY,        /* classes of the last switch still hold pages */
+    STORE_RETUNE_FULL,        /* no class ids left (CLASS_MAX) */
+    STORE_RETUNE_NOMEM,       /* out of memory for the advisor */
+};
+enum store_retune store_slab_retune(store *s);
 
 /* Automove mode: AUTOMOVE_OFF, _OURS, _AGGRESSIVE (others are ignored). */
 void store_set_automove(store *s, unsigned mode);
@@ -542,7 +569,14 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     /* pages in the global pool (held, no class) */                       \
     X(slab_global_page_pool,         uint64_t, READ, _, KEEP,  STATS)      \
     /* LRU maintainer steps that moved or freed items (slabs/items.c) */  \
-    X(lru_maintainer_juggles,        uint64_t, READ, _, KEEP,  STATS)
+    X(lru_maintainer_juggles,        uint64_t, READ, _, KEEP,  STATS) \
+    /* class table switches (ours: slabs retune, -o slab_sizes=auto): how \
+     * many, the unix time of the last (0: none), the advisor's chunk waste \
+     * before and after it */                                            \
+    X(slab_retunes,                  uint64_t, READ, _, KEEP,  STATS)      \
+    X(slab_retune_last,              uint64_t, READ, _, KEEP,  STATS)      \
+    X(slab_retune_waste_before_pct,  double,   READ, _, KEEP,  STATS)      \
+    X(slab_retune_waste_after_pct,   double,   READ, _, KEEP,  STATS)
 
 #define STORE_STATS_FIELD(field, type, ...) type field;
 /* Per-class figures; counters under the class's own locks, read on demand. */
@@ -561,6 +595,63 @@ void store_stats(store *s, struct store_stats *out);
 
 /* Size of the item header for key and flags in this store (for density figures). */
 size_t store_item_header_size(const store *s, uint32_t flags);
+
+/*
+ * ---- the size histogram of linked items (slabs/sizes.c) ----
+ *
+ * Always on: every link and unlink counts the bytes its item needs in one
+ * chunk (header, CAS, flags, key, value; a chained item as if it were one
+ * chunk). Buckets are STORE_SIZES_STEP bytes wide up to STORE_SIZES_FINE_MAX,
+ * where the exact byte total is kept too, then STORE_SIZES_SUBS buckets per
+ * doubling, where only counts are kept (bytes are estimated at the bucket's
+ * middle). Bucket b holds sizes in (store_sizes_bucket_upper(b - 1),
+ * store_sizes_bucket_upper(b)]. Read while stores go on, the figures are a
+ * moment's, each bucket exact.
+ */
+#define STORE_SIZES_STEP 8
+#define STORE_SIZES_FINE_MAX 4096
+#define STORE_SIZES_FINE_BUCKETS (STORE_SIZES_FINE_MAX / STORE_SIZES_STEP)
+#define STORE_SIZES_SUBS_LOG2 4
+#define STORE_SIZES_SUBS (1 << STORE_SIZES_SUBS_LOG2)   /* coarse buckets per doubling */
+#define STORE_SIZES_FINE_LOG2 12          /* log2(STORE_SIZES_FINE_MAX) */
+#define STORE_SIZES_TOP_LOG2 32           /* sizes up to 4 GiB */
+#define STORE_SIZES_BUCKETS \
+    (STORE_SIZES_FINE_BUCKETS + STORE_SIZES_SUBS * (STORE_SIZES_TOP_LOG2 - STORE_SIZES_FINE_LOG2))
+
+struct store_sizes {
+    uint64_t items[STORE_SIZES_BUCKETS];
+    uint64_t bytes[STORE_SIZES_BUCKETS];  /* exact in fine buckets, estimated above */
+};
+
+void store_sizes(store *s, struct store_sizes *out);
+/*
+ * `slabs advise` (slabs/advisor.c says how): for the histogram now, what the
+ * current table wastes, and the least-waste geometric (-f, -n) and
+ * free-form (-o slab_sizes, at most as many classes) tables.
+ */
+struct store_table_cost {
+    unsigned classes;
+    uint64_t items;           /* items within the table (at most its last size) */
+    uint64_t chained;         /* larger: chains, not weighed */
+    uint64_t requested;       /* their bytes */
+    uint64_t chunk_bytes;     /* the chunks they take in this table */
+    double waste_pct;         /* (chunk_bytes - requested) / chunk_bytes */
+    uint64_t items_at_limit;  /* items of this mix the memory limit would hold */
+};
+struct store_advice {
+    struct store_table_cost current;
+    struct store_table_cost geometric;
+    double factor;            /* the geometric table's -f and -n */
+    uint32_t chunk_min;
+    struct store_table_cost free_form;
+    uint32_t free_sizes[CLASS_MAX];   /* its sizes, ascending; the last is chunk_max */
+};
+/* false when out of memory for the search. */
+bool store_advise(store *s, struct store_advice *out);
+/* The largest size bucket b holds. */
+uint64_t store_sizes_bucket_upper(unsigned b);
+/* The bucket of an item needing nbytes (>= 1). */
+unsigned store_sizes_bucket_of(uint64_t nbytes);
 
 /* ---- item marks, lookups with options, conditional writes ----
  *

@@ -36,7 +36,9 @@
  *
  * --workload fill is the density probe: one connection sets distinct keys in
  * pipelined batches and reads `stats` after each batch until evictions > 0,
- * then reports curr_items at that point.
+ * then reports curr_items at that point. With --fill-after F it goes on
+ * setting new keys until F times the sets of that point (a steady state of
+ * evictions) and reports curr_items then too.
  *
  * Only loopback addresses (127.0.0.0/8) are accepted as targets.
  */
@@ -80,6 +82,7 @@
 #define LG_ERRMSG_MAX 5
 #define LG_FILL_BATCH_DEFAULT 1000
 #define LG_FILL_KEYS_MAX 100000000u
+#define LG_FILL_AFTER_MAX 100
 #define LG_STATS_REPLY_MAX (64 * 1024)
 #define LG_NS_PER_SEC 1000000000ull
 #define LG_NS_PER_US 1000.0
@@ -133,6 +136,8 @@ struct lg_config {
     int cpus[LG_THREADS_MAX], ncpus;
     const char *prefix;
     unsigned fill_batch;
+    unsigned fill_after;   /* fill: sets to this multiple of the first eviction's */
+    bool zero_flags;       /* every value's client flags 0 (no flags bytes in items) */
     double rate;     /* --rate: open loop, requests per second in all (0: closed loop) */
     int server_pid;  /* --server-pid: report that process's CPU time over the window */
 };
@@ -289,7 +294,7 @@ static struct lg_value lg_value_of(uint32_t idx)
     struct lg_value v = {
         .len = g_cfg.vmin + h % span,
         .off = (h >> 8) % LG_PATTERN_OFFSETS,
-        .flags = lg_hash32(h) & 0xffffu,
+        .flags = g_cfg.zero_flags ? 0 : lg_hash32(h) & 0xffffu,
     };
     return v;
 }
@@ -1244,6 +1249,7 @@ static bool lg_binary_supported(void)
 
 struct lg_fill_result {
     uint64_t sets, curr_items, evictions, errors;
+    uint64_t first_sets, first_items;   /* at the first eviction */
     bool evicted;
 };
 
@@ -1319,10 +1325,13 @@ static bool lg_fill(struct lg_fill_result *r)
              lg_fill_read_stored(fd, buf, cap, g_cfg.fill_batch, &r->errors);
         r->sets += g_cfg.fill_batch;
         ok = ok && lg_fill_stats(fd, buf, cap, r);
-        if (ok && r->evictions > 0) {
+        if (ok && r->evictions > 0 && !r->evicted) {
             r->evicted = true;
-            break;
+            r->first_sets = r->sets;
+            r->first_items = r->curr_items;
         }
+        if (r->evicted && r->sets >= r->first_sets * g_cfg.fill_after)
+            break;
     }
     if (!ok)
         lg_errmsg("fill: connection failed or timed out after %" PRIu64 " sets", r->sets);
@@ -1424,16 +1433,20 @@ static void lg_report_fill(const struct lg_fill_result *r)
     if (g_cfg.json) {
         printf("{\"workload\":\"fill\",\"value_min\":%" PRIu32 ",\"value_max\":%" PRIu32
                ",\"sets\":%" PRIu64 ",\"evicted\":%s,\"curr_items\":%" PRIu64
-               ",\"evictions\":%" PRIu64 ",\"errors\":%" PRIu64 "}\n",
+               ",\"evictions\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"first_sets\":%" PRIu64
+               ",\"first_items\":%" PRIu64 "}\n",
                g_cfg.vmin, g_cfg.vmax, r->sets, r->evicted ? "true" : "false", r->curr_items,
-               r->evictions, r->errors);
+               r->evictions, r->errors, r->first_sets, r->first_items);
         return;
     }
     printf("loadgen: fill, value %" PRIu32 "..%" PRIu32 " B, batches of %u sets\n", g_cfg.vmin,
            g_cfg.vmax, g_cfg.fill_batch);
     printf("  first eviction %s after %" PRIu64 " sets: curr_items %" PRIu64 ", evictions %" PRIu64
            ", errors %" PRIu64 "\n",
-           r->evicted ? "seen" : "NOT seen", r->sets, r->curr_items, r->evictions, r->errors);
+           r->evicted ? "seen" : "NOT seen", r->evicted ? r->first_sets : r->sets,
+           r->evicted ? r->first_items : r->curr_items, r->evictions, r->errors);
+    if (g_cfg.fill_after > 1)
+        printf("  after %" PRIu64 " sets: curr_items %" PRIu64 "\n", r->sets, r->curr_items);
 }
 
 /* ---------- options ---------- */
@@ -1461,6 +1474,8 @@ static void lg_usage(FILE *f)
           "      --max-time SECS    bound for the whole run (600)\n"
           "      --prefix STR       key prefix (lg:)\n"
           "      --fill-batch N     fill: sets between two `stats` (1000)\n"
+          "      --fill-after F     fill: go on to F x the sets of the first eviction (1)\n"
+          "      --zero-flags       every value's client flags are 0 (else a hash of the key)\n"
           "      --rate OPS         open loop: send OPS requests/s in all on a fixed schedule\n"
           "                         (at most depth outstanding per connection); latency\n"
           "                         counts from the scheduled send time\n"
@@ -1543,7 +1558,7 @@ static void lg_parse_ratio(const char *s)
 
 enum {
     OPT_BATCH = 256, OPT_WARMUP, OPT_NO_PRELOAD, OPT_PIN, OPT_TIMEOUT, OPT_MAX_TIME,
-    OPT_PREFIX, OPT_JSON, OPT_FILL_BATCH, OPT_RATE, OPT_SERVER_PID,
+    OPT_PREFIX, OPT_JSON, OPT_FILL_BATCH, OPT_FILL_AFTER, OPT_ZERO_FLAGS, OPT_RATE, OPT_SERVER_PID,
 };
 
 static void lg_options(int argc, char **argv)
@@ -1562,6 +1577,8 @@ static void lg_options(int argc, char **argv)
         {"max-time", required_argument, NULL, OPT_MAX_TIME},
         {"prefix", required_argument, NULL, OPT_PREFIX},
         {"fill-batch", required_argument, NULL, OPT_FILL_BATCH},
+        {"fill-after", required_argument, NULL, OPT_FILL_AFTER},
+        {"zero-flags", no_argument, NULL, OPT_ZERO_FLAGS},
         {"rate", required_argument, NULL, OPT_RATE},
         {"server-pid", required_argument, NULL, OPT_SERVER_PID},
         {"json", no_argument, NULL, OPT_JSON},        {"help", no_argument, NULL, 'h'},
@@ -1573,7 +1590,7 @@ static void lg_options(int argc, char **argv)
                                .preload = true, .keys = 10000, .vmin = 100, .vmax = 100,
                                .get_ratio = 9, .set_ratio = 1, .warmup = 1, .duration = 5,
                                .timeout = 5, .max_time = 600, .prefix = "lg:",
-                               .fill_batch = LG_FILL_BATCH_DEFAULT};
+                               .fill_batch = LG_FILL_BATCH_DEFAULT, .fill_after = 1};
     int o;
     while ((o = getopt_long(argc, argv, "H:p:w:T:c:d:k:s:K:r:t:n:h", opts, NULL)) != -1) {
         switch (o) {
@@ -1598,6 +1615,10 @@ static void lg_options(int argc, char **argv)
         case OPT_PREFIX: g_cfg.prefix = optarg; break;
         case OPT_FILL_BATCH:
             g_cfg.fill_batch = (unsigned)lg_num(optarg, 1, 100000, "fill batch");
+            break;
+        case OPT_ZERO_FLAGS: g_cfg.zero_flags = true; break;
+        case OPT_FILL_AFTER:
+            g_cfg.fill_after = (unsigned)lg_num(optarg, 1, LG_FILL_AFTER_MAX, "fill after");
             break;
         case OPT_JSON: g_cfg.json = true; break;
         case OPT_RATE: g_cfg.rate = (double)lg_num(optarg, 1, LG_RATE_MAX, "rate"); break;

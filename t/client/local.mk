@@ -182,3 +182,12 @@ t_client_test_watch_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_watch_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_watch
 DROPIN_TESTS += t/client/test_watch
+# test_tune: stats sizes, -o slab_sizes (both servers), slabs advise, slabs retune and
+# -o slab_sizes=auto (ours)
+check_PROGRAMS += t/client/test_tune
+t_client_test_tune_SOURCES = t/client/test_tune.c
+t_client_test_tune_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_tune_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_tune_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_tune
+DROPIN_TESTS += t/client/test_tune

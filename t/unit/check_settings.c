@@ -667,6 +667,46 @@ START_TEST(memcached_options)
 }
 END_TEST
 
+START_TEST(slab_sizes_list)
+{
+    /* memcached 1.6.45's rules and words; empty fields between dashes skipped */
+    PARSE_OK("-o", "slab_sizes=100--200-524288");
+    ck_assert_str_eq(st.slab_sizes, "100--200-524288");
+    struct store_config cfg;
+    settings_store_config(&st, &cfg);
+    ck_assert_uint_eq(cfg.nclass_sizes, 3);
+    ck_assert_uint_eq(cfg.class_sizes[0], 100);
+    ck_assert_uint_eq(cfg.class_sizes[2], 524288);
+    char store_err[SETTINGS_ERR_MAX];
+    store *s = store_create(&cfg, store_err, sizeof(store_err));
+    ck_assert_msg(s != NULL, "%s", store_err);
+    ck_assert_uint_eq(store_class_count(s), 3);   /* chunk_max is the last one */
+    ck_assert_uint_eq(store_class_chunk_size(s, 1), 104);   /* rounded up to 8 */
+    ck_assert_uint_eq(store_class_chunk_size(s, 2), 200);
+    ck_assert_uint_eq(store_class_chunk_size(s, 3), 524288);
+    store_destroy(s);
+    PARSE_ERR("slab size 100 must be at least 8 bytes larger than previous class", "-o",
+              "slab_sizes=96-100");
+    PARSE_ERR("slab size 90 cannot be lower than or equal to a previous class size", "-o",
+              "slab_sizes=96-90");
+    PARSE_ERR("slab size 40 is out of valid range", "-o", "slab_sizes=40");
+    PARSE_ERR("slab size 2048 is out of valid range", "-o", "slab_chunk_max=1,slab_sizes=2048");
+    PARSE_ERR("slab size autox is out of valid range", "-o", "slab_sizes=autox");
+    /* ours: auto starts geometric and lets the store switch tables */
+    PARSE_OK("-o", "slab_sizes=auto");
+    settings_store_config(&st, &cfg);
+    ck_assert(cfg.retune_auto);
+    ck_assert_uint_eq(cfg.retune_interval, RETUNE_INTERVAL_DEFAULT);
+    PARSE_OK("-o", "slab_sizes=auto,slab_retune_interval=1");
+    settings_store_config(&st, &cfg);
+    ck_assert_uint_eq(cfg.retune_interval, 1);
+    PARSE_ERR("-o slab_retune_interval: '0' is not a number from 1 to 31536000", "-o",
+              "slab_retune_interval=0");
+    ck_assert_uint_eq(cfg.nclass_sizes, 0);
+    PARSE_ERR("slab_sizes: no size given", "-o", "slab_sizes=-");
+}
+END_TEST
+
 START_TEST(hash_algorithm_names)
 {
     /* memcached's names all start the server; the key hash is always seeded xxh3 */
@@ -714,6 +754,7 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, man_file_documents_every_option);
     tcase_add_test(tc, stats_settings_names_and_order);
     tcase_add_test(tc, store_config_from_settings);
+    tcase_add_test(tc, slab_sizes_list);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -427,6 +427,14 @@ START_TEST(test_config_errors)
     c.factor = 1.0001;
     expect_create_error(&c, "growth factor 1.0001 with chunk size 48 and page size 1073741824 "
                             "needs more than 255 classes");
+    store_config_defaults(&c);   /* an explicit class table (-o slab_sizes) */
+    c.nclass_sizes = 2;
+    c.class_sizes[0] = 100;
+    c.class_sizes[1] = 104;
+    expect_create_error(&c, "slab size 104 must be more than 8 bytes above the previous");
+    c.nclass_sizes = 1;
+    c.class_sizes[0] = 40;
+    expect_create_error(&c, "slab size 40 is smaller than an item's header (41 bytes)");
 }
 END_TEST
 
