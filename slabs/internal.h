@@ -611,6 +611,11 @@ static inline bool slab_class_retired(const store *s, unsigned cls)
  * makes them the live table; the old live classes retire. mover.lock held
  * (retunes are serialized); false when the ids would pass CLASS_MAX. */
 bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n);
+/* restart.c: the table a store saved after retunes: ids past today's table
+ * get sizes[id], and live_first..nclasses is the live table again. Before
+ * any other thread runs. */
+void slab_resume_classes(store *s, const uint32_t *sizes, unsigned nclasses,
+                         unsigned live_first);
 int slab_classes_init(store *s, char *err, size_t errlen);
 int slab_arena_init(store *s, char *err, size_t errlen);
 void slab_arena_destroy(store *s);

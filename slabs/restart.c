@@ -53,7 +53,7 @@
 
 #define WARM_MAGIC "slabwarm"
 #define WARM_MAGIC_SIZE 8
-#define WARM_VERSION 1
+#define WARM_VERSION 2
 #define WARM_FILE_MODE 0600
 #define WARM_SUM_SEED 0x736c616263616368ull   /* any fixed value: "slabcach" */
 
@@ -90,6 +90,8 @@ struct warm_meta {
     uint64_t items;         /* linked items at the save */
     uint32_t hash_power;
     uint32_t oldest_cas_at; /* process time of the CAS flush (meta E items) */
+    uint32_t live_first;    /* classes below it were retired by a retune */
+    uint32_t unused;
     struct warm_class classes[CLASS_MAX + 1];
     uint8_t pages_table[];  /* page_class[pages], then page_state[pages] */
 };
@@ -150,7 +152,6 @@ static bool warm_settings_differ(store *s, const struct warm_meta *m)
         { "-n", m->chunk_min, c->chunk_min },
         { "slab_chunk_max", m->chunk_max, c->chunk_max },
         { "cas (-C)", m->use_cas, c->use_cas },
-        { "slab classes", m->nclasses, s->nclasses },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         if (rows[i].saved != rows[i].now) {
@@ -165,7 +166,16 @@ static bool warm_settings_differ(store *s, const struct warm_meta *m)
                   m->factor, c->factor);
         return true;
     }
-    for (unsigned cls = 1; cls <= s->nclasses; cls++)
+    /* a retune appends classes: today's table must be the saved one's start */
+    unsigned n0 = slab_nclasses(s);
+    if (m->nclasses < n0 || m->nclasses > CLASS_MAX || m->live_first == 0 ||
+        m->live_first > m->nclasses) {
+        warm_note(s, STORE_WARM_COLD,
+                  "saved with %u slab classes (live from %u), now %u: %s", m->nclasses,
+                  m->live_first, n0, "starting with an empty cache");
+        return true;
+    }
+    for (unsigned cls = 1; cls <= n0; cls++)
         if (m->classes[cls].size != s->classes[cls].size) {
             warm_note(s, STORE_WARM_COLD,
                       "class %u was %u bytes, now %u: starting with an empty cache", cls,
@@ -183,14 +193,16 @@ static bool warm_tables_sane(const store *s, const struct warm_meta *m)
     const uint8_t *cls = m->pages_table, *state = m->pages_table + m->pages;
     for (uint64_t pg = 0; pg < m->pages_used; pg++) {
         bool owned = state[pg] == PAGE_CLASS || state[pg] == PAGE_DRAINING;
-        if (state[pg] > PAGE_RELEASED || (owned && (cls[pg] == 0 || cls[pg] > s->nclasses)))
+        if (state[pg] > PAGE_RELEASED || (owned && (cls[pg] == 0 || cls[pg] > m->nclasses)))
             return false;
     }
-    for (unsigned c = 1; c <= s->nclasses; c++) {
+    for (unsigned c = 1; c <= m->nclasses; c++) {
         const struct warm_class *wc = &m->classes[c];
+        if (wc->size < CHUNK_ALIGN || wc->size > s->cfg.page_size)
+            return false;
         if (wc->end_left == 0)
             continue;
-        if (wc->end_page >= m->pages_used || wc->end_left > s->classes[c].perslab ||
+        if (wc->end_page >= m->pages_used || wc->end_left > s->cfg.page_size / wc->size ||
             state[wc->end_page] != PAGE_CLASS || cls[wc->end_page] != c)
             return false;
     }
@@ -415,10 +427,14 @@ void warm_resume(store *s)
     struct warm_meta *m = s->warm.saved;
     if (m == NULL)
         return;   /* no file, or the note says why it starts empty */
+    uint32_t sizes[CLASS_MAX + 1];
+    for (unsigned c = 1; c <= m->nclasses; c++)
+        sizes[c] = m->classes[c].size;
+    slab_resume_classes(s, sizes, m->nclasses, m->live_first);
     const uint8_t *cls = m->pages_table, *state = m->pages_table + m->pages;
     for (uint64_t pg = 0; pg < m->pages_used; pg++)
         slab_resume_page(s, pg, cls[pg], state[pg]);
-    for (unsigned c = 1; c <= s->nclasses; c++)
+    for (unsigned c = 1; c <= m->nclasses; c++)
         if (m->classes[c].end_left > 0)
             slab_resume_carve(s, c, m->classes[c].end_page, m->classes[c].end_left);
     clock_resume((time_t)m->process_started);
@@ -442,7 +458,8 @@ static void warm_fill_meta(store *s, struct warm_meta *m)
 {
     const struct store_config *c = &s->cfg;
     m->version = WARM_VERSION;
-    m->nclasses = s->nclasses;
+    m->nclasses = slab_nclasses(s);
+    m->live_first = slab_live_first(s);
     m->mem_limit = c->mem_limit;
     m->page_size = c->page_size;
     m->chunk_min = c->chunk_min;
@@ -460,7 +477,7 @@ static void warm_fill_meta(store *s, struct warm_meta *m)
     m->oldest_cas_at = atomic_load_explicit(&s->oldest_cas_at, memory_order_relaxed);
     m->items = atomic_load_explicit(&s->assoc.items, memory_order_relaxed);
     m->hash_power = assoc_power(s);
-    for (unsigned cls = 1; cls <= s->nclasses; cls++) {
+    for (unsigned cls = 1; cls <= m->nclasses; cls++) {
         const struct slab_class *sc = &s->classes[cls];
         struct warm_class *wc = &m->classes[cls];
         wc->size = sc->size;

@@ -130,21 +130,35 @@ static uint32_t class_range_of(unsigned first, unsigned last)
  * sees the old range or the new one, each naming classes fully set up, and
  * an item's class id stays valid for as long as the item lives.
  */
+/* A class id past the table gets its size, before it is published. */
+static void class_setup(store *s, unsigned id, uint32_t size)
+{
+    struct slab_class *sc = &s->classes[id];
+    sc->size = size;
+    sc->perslab = s->cfg.page_size / sc->size;
+    pthread_mutex_init(&sc->slab_lock, NULL);
+    pthread_mutex_init(&sc->lru_lock, NULL);
+}
+
 bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n)
 {
     unsigned last = slab_nclasses(s);
     if (n == 0 || last + n > CLASS_MAX)
         return false;
-    for (unsigned i = 1; i <= n; i++) {
-        struct slab_class *sc = &s->classes[last + i];
-        sc->size = sizes[i - 1];
-        sc->perslab = s->cfg.page_size / sc->size;
-        pthread_mutex_init(&sc->slab_lock, NULL);
-        pthread_mutex_init(&sc->lru_lock, NULL);
-    }
+    for (unsigned i = 1; i <= n; i++)
+        class_setup(s, last + i, sizes[i - 1]);
     atomic_store_explicit(&s->class_range, class_range_of(last + 1, last + n),
                           memory_order_release);
     return true;
+}
+
+void slab_resume_classes(store *s, const uint32_t *sizes, unsigned nclasses,
+                         unsigned live_first)
+{
+    for (unsigned c = slab_nclasses(s) + 1; c <= nclasses; c++)
+        class_setup(s, c, sizes[c]);
+    atomic_store_explicit(&s->class_range, class_range_of(live_first, nclasses),
+                          memory_order_release);
 }
 
 static void slab_arena_unmap(store *s)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "slabs/store.h"
+#include "slabs/internal.h"   /* slab_live_first: the retuned table */
 #include "t/unit/fixture.h"
 
 #define MB (1024u * 1024u)
@@ -38,6 +38,8 @@
 /* A byte of the saved -m in the file's header (magic, version, class
  * count, two checksums come first: slabs/restart.c's struct warm_meta). */
 #define META_SETTINGS_BYTE 32
+#define RETUNE_KEYS 20000          /* of RETUNE_VALUE bytes: the advisor has a table */
+#define RETUNE_VALUE 20
 
 static char path[64];
 
@@ -342,6 +344,46 @@ START_TEST(test_resumed_page_moves)
 }
 END_TEST
 
+/* A table switched at run time (slabs retune) resumes as it was saved, with
+ * the old classes still retired and draining: every item reads back. */
+START_TEST(test_retuned_table_resumes)
+{
+    store *s = open_store(MEM);
+    char key[32], val[RETUNE_VALUE + 1];
+    memset(val, 'r', RETUNE_VALUE);
+    val[RETUNE_VALUE] = '\0';
+    for (int i = 0; i < RETUNE_KEYS; i++) {
+        snprintf(key, sizeof(key), "key:%010d", i);
+        put(s, key, val, RETUNE_VALUE, 0, 0, NULL);
+    }
+    unsigned classes = store_class_count(s);
+    ck_assert_int_eq(store_slab_retune(s), STORE_RETUNE_OK);
+    unsigned live_first = slab_live_first(s);
+    unsigned all = store_class_count(s);
+    ck_assert_uint_gt(all, classes);
+    save_and_close(s);   /* no mover ran: the retired classes hold every page */
+    s = open_store(MEM);
+    char note[NOTE_MAX];
+    ck_assert_msg(status(s, note) == STORE_WARM_RESUMED, "%s", note);
+    ck_assert_uint_eq(store_class_count(s), all);
+    ck_assert_uint_eq(slab_live_first(s), live_first);
+    for (int i = 0; i < RETUNE_KEYS; i++) {
+        snprintf(key, sizeof(key), "key:%010d", i);
+        item *it = store_get(s, key, strlen(key), NULL);
+        ck_assert_msg(it != NULL, "%s after the resume", key);
+        ck_assert_uint_eq(item_nvalue(it), RETUNE_VALUE);
+        ck_assert(memcmp(item_value(it), val, RETUNE_VALUE) == 0);
+        store_release(s, it);
+    }
+    /* and a new store goes to the live table */
+    put(s, "fresh", val, RETUNE_VALUE, 0, 0, NULL);
+    item *it = store_get(s, "fresh", 5, NULL);
+    ck_assert_uint_ge(item_class(it), live_first);
+    store_release(s, it);
+    store_destroy(s);
+}
+END_TEST
+
 static void expect_cold(uint64_t mem, const char *why)
 {
     store *s = open_store(mem);
@@ -485,6 +527,7 @@ static Suite *warm_suite(void)
     tcase_add_test(tc, test_dead_items_dropped);
     tcase_add_test(tc, test_resumed_store_evicts);
     tcase_add_test(tc, test_resumed_page_moves);
+    tcase_add_test(tc, test_retuned_table_resumes);
     tcase_add_test(tc, test_other_settings_cold);
     tcase_add_test(tc, test_corrupt_not_served);
     tcase_add_test(tc, test_unsaved_is_cold);
