@@ -7,3 +7,8 @@ contrib_bench_loadgen_CFLAGS = $(AM_CFLAGS) -O2
 
 dist_noinst_SCRIPTS += contrib/bench/compare
 EXTRA_DIST += doc/performance.md
+
+# the ceiling of compare's throughput rows: a no-work server (ceiling.c)
+noinst_PROGRAMS += contrib/bench/ceiling
+contrib_bench_ceiling_SOURCES = contrib/bench/ceiling.c
+contrib_bench_ceiling_CFLAGS = $(AM_CFLAGS) -O2
