@@ -133,6 +133,31 @@ struct proto_pending {
 
 struct proto_dump;   /* dump.c */
 
+/*
+ * The pipelined get lines waiting in the read buffer, split into keys,
+ * hashed and their buckets prefetched ahead of their lookups (batch.c). An
+ * entry points into the caller's buffer, so the batch is valid only within
+ * one "turn" (proto_batch_begin .. proto_batch_end) during which that buffer
+ * neither moves nor changes; outside a turn nothing is scanned or used.
+ */
+#define PROTO_BATCH_KEYS 32
+struct proto_batch_key {
+    const char *key;                   /* in the caller's buffer */
+    size_t nkey;
+    uint64_t hv;                       /* store_key_hash(key, nkey) */
+};
+struct proto_batch_line {
+    const char *start, *nl;            /* a get/gets line and its '\n' */
+    uint8_t first, nkeys;              /* its keys: keys[first .. first + nkeys) */
+};
+struct proto_batch {
+    bool open;                         /* within a turn */
+    uint8_t nkeys, nlines, next_line;  /* held; the first line not yet run */
+    uint32_t turn_left;                /* requests the turn may still run (-R) */
+    struct proto_batch_key keys[PROTO_BATCH_KEYS];
+    struct proto_batch_line lines[PROTO_BATCH_KEYS];
+};
+
 /* Per-connection protocol state. Zero it, then set env and counters. */
 struct proto_conn {
     const struct proto_env *env;
@@ -150,6 +175,7 @@ struct proto_conn {
     uint8_t mode;                      /* enum proto_mode in use; AUTO until the first byte */
     struct proto_pending pend;         /* a large value being read into its item */
     struct proto_dump *dump;           /* a dump being streamed (dump.c); NULL when none */
+    struct proto_batch batch;          /* gets ahead, hashed and prefetched (batch.c) */
 };
 
 void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
@@ -166,6 +192,16 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
  */
 size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
                      struct reply *out, enum proto_action *action, size_t *need);
+
+/*
+ * A turn over a read buffer: between these two calls the caller passes
+ * proto_process() consecutive parts of one buffer that stays where it is and
+ * is not written. Within a turn a get may hash and prefetch the keys of the
+ * gets that follow it (memory-level parallelism); proto_batch_end drops
+ * them, so a caller that moves or refills its buffer ends the turn first.
+ */
+void proto_batch_begin(struct proto_conn *pc, uint64_t max_requests);
+void proto_batch_end(struct proto_conn *pc);
 
 /* Whether the next bytes are value bytes (a block being filled or swallowed), not a request. */
 static inline bool proto_in_block(const struct proto_conn *pc)

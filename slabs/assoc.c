@@ -28,6 +28,10 @@
  * into or out of the set, and every item linked for the whole walk is
  * visited exactly once, whatever growth happens between batches.
  *
+ * Batched lookups prefetch buckets with no lock (assoc_prefetch, in
+ * internal.h so the store inlines it): the only unlocked reads of primary
+ * and power, which is why growth stores them as atomics.
+ *
  * The hash: xxh3 from libxxhash, keyed with a per-store seed that
  * store_create() draws from getrandom(2) (store_config.hash_seed fixes it
  * for tests). Keys that share a bucket cannot be computed without the seed,
@@ -149,13 +153,28 @@ static ilink *assoc_bucket_locked(store *s, uint64_t hv)
     return &a->primary[hv & (((uint64_t)1 << a->power) - 1)];
 }
 
+/* Keys of 8 to 16 bytes, the usual ones, compare in two 8-byte words each
+ * (overlapping when shorter than 16) instead of a call to memcmp. */
+#define KEY_WORD 8
+static inline bool assoc_key_equal(const char *a, const char *b, size_t n)
+{
+    if (n < KEY_WORD || n > 2 * KEY_WORD)
+        return memcmp(a, b, n) == 0;
+    uint64_t a0, b0, a1, b1;
+    memcpy(&a0, a, KEY_WORD);
+    memcpy(&b0, b, KEY_WORD);
+    memcpy(&a1, a + n - KEY_WORD, KEY_WORD);
+    memcpy(&b1, b + n - KEY_WORD, KEY_WORD);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 /* The item linked under key, or NULL. The key's stripe lock held. */
 item *assoc_find_locked(store *s, const char *key, size_t nkey, uint64_t hv)
 {
     ilink l = *assoc_bucket_locked(s, hv);
     while (l != LINK_NONE) {
         item *it = it_at(s, l);
-        if (it->nkey == nkey && memcmp(item_key(it), key, nkey) == 0)
+        if (it->nkey == nkey && assoc_key_equal(item_key(it), key, nkey))
             return it;
         l = it->hnext;
     }
@@ -196,8 +215,9 @@ static void assoc_expand_start_locked(store *s)
         return;   /* keep the current table; chains grow longer, still correct */
     assoc_lock_all(s);
     a->old = a->primary;
-    a->primary = bigger;
-    a->power++;
+    /* atomics for assoc_prefetch, which reads them with no lock */
+    __atomic_store_n(&a->primary, bigger, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->power, a->power + 1, __ATOMIC_RELAXED);
     atomic_store_explicit(&a->grow_at, assoc_grow_threshold(a->power), memory_order_relaxed);
     atomic_store_explicit(&a->expand_bucket, 0, memory_order_relaxed);
     atomic_store_explicit(&a->expanding, true, memory_order_relaxed);

@@ -621,6 +621,22 @@ void crawler_stats(store *s, struct store_stats *out);
 
 /* ---- assoc.c ---- */
 uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey);
+/*
+ * A hint for batched lookups (store_hash_prefetch): starts loading hv's
+ * bucket, with no lock. primary and power are read as relaxed atomics
+ * (growth writes them, under every stripe lock, as atomics too); a pair read
+ * across a growth start, or a key whose bucket is still in the old table,
+ * only prefetches a useless address, and a prefetch never faults. The
+ * address is computed as an integer, never dereferenced.
+ */
+static inline void assoc_prefetch(store *s, uint64_t hv)
+{
+    struct assoc *a = &s->assoc;
+    uintptr_t table = (uintptr_t)__atomic_load_n(&a->primary, __ATOMIC_RELAXED);
+    unsigned power = __atomic_load_n(&a->power, __ATOMIC_RELAXED);
+    uint64_t bucket = hv & (((uint64_t)1 << power) - 1);
+    __builtin_prefetch((const void *)(table + (uintptr_t)bucket * sizeof(ilink)));
+}
 bool assoc_random_seed(uint64_t *seed);
 int assoc_init(store *s, unsigned power, uint64_t seed);
 void assoc_destroy(store *s);
@@ -660,11 +676,16 @@ struct key_lock {
     pthread_mutex_t *stripe;    /* the stripe (item lock) of its buckets */
 };
 
+/* The stripe of a key whose hash is hv; does not lock. */
+static inline struct key_lock key_lock_hashed(store *s, uint64_t hv)
+{
+    return (struct key_lock){ hv, &s->assoc.stripes[hv & s->assoc.stripe_mask] };
+}
+
 /* The hash and stripe of key; does not lock. */
 static inline struct key_lock key_lock_for(store *s, const char *key, size_t nkey)
 {
-    uint64_t hv = assoc_hash(s->assoc.seed, key, nkey);
-    return (struct key_lock){ hv, &s->assoc.stripes[hv & s->assoc.stripe_mask] };
+    return key_lock_hashed(s, assoc_hash(s->assoc.seed, key, nkey));
 }
 
 static inline void key_lock(const struct key_lock *k)

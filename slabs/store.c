@@ -310,13 +310,14 @@ static enum store_result with_live(store *s, const char *key, size_t nkey, live_
 
 /* ---- reading ---- */
 
-static item *get_common(store *s, const char *key, size_t nkey, bool touch,
+/* A get of key, whose hash is hv (any value for a key that is not key_ok). */
+static item *get_common(store *s, const char *key, size_t nkey, uint64_t hv, bool touch,
                         int64_t exptime, enum store_miss *why)
 {
     enum store_miss miss = STORE_MISS;
     item *it = NULL;
     if (key_ok(nkey)) {
-        struct key_lock k = key_lock_for(s, key, nkey);
+        struct key_lock k = key_lock_hashed(s, hv);
         it = lock_and_find(s, &k, key, nkey, &miss);
         if (it != NULL) {
             it_ref(it);
@@ -335,15 +336,35 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
     return it;
 }
 
+/* The hash get_common wants: none for a key it refuses. */
+static uint64_t get_hash(store *s, const char *key, size_t nkey)
+{
+    return key_ok(nkey) ? assoc_hash(s->assoc.seed, key, nkey) : 0;
+}
+
 item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why)
 {
-    return get_common(s, key, nkey, false, 0, why);
+    return get_common(s, key, nkey, get_hash(s, key, nkey), false, 0, why);
+}
+
+uint64_t store_hash_prefetch(store *s, const char *key, size_t nkey)
+{
+    uint64_t hv = assoc_hash(s->assoc.seed, key, nkey);
+    assoc_prefetch(s, hv);
+    return hv;
+}
+
+item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
+                       enum store_miss *why)
+{
+    SLABS_CHECK(hv == assoc_hash(s->assoc.seed, key, nkey));
+    return get_common(s, key, nkey, hv, false, 0, why);
 }
 
 item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
                       enum store_miss *why)
 {
-    return get_common(s, key, nkey, true, exptime, why);
+    return get_common(s, key, nkey, get_hash(s, key, nkey), true, exptime, why);
 }
 
 /* ---- writing ---- */

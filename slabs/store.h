@@ -161,6 +161,19 @@ enum store_mode {
  */
 item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
 
+/*
+ * Batched lookups (memory-level parallelism): a caller holding several keys
+ * at once (a pipelined batch) passes each to store_hash_prefetch, which
+ * returns the key's hash and starts loading its hash bucket, so that the
+ * cache misses on their buckets overlap; then it looks each up with
+ * store_get_hashed, which does not hash again. The prefetch is a hint: it
+ * takes no lock and changes nothing.
+ */
+uint64_t store_hash_prefetch(store *s, const char *key, size_t nkey);
+/* store_get with hv = store_hash_prefetch(s, key, nkey) already known. */
+item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
+                       enum store_miss *why);
+
 /* As store_get, and sets a new exptime (protocol value) on a hit: gat/gats. */
 item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
                       enum store_miss *why);
