@@ -80,7 +80,7 @@ static const char *batch_get_keys(const char *p, const char *end)
 static bool batch_split(store *s, struct proto_batch_key *keys, unsigned *nkeys,
                         const char *p, const char *end)
 {
-    unsigned n = *nkeys;
+    unsigned first = *nkeys, n = first;   /* locals: keys[] may alias *nkeys */
     for (;;) {
         while (p < end && *p == ' ')
             p++;
@@ -95,8 +95,8 @@ static bool batch_split(store *s, struct proto_batch_key *keys, unsigned *nkeys,
         keys[n++].nkey = len;
         p = stop;
     }
-    for (unsigned i = *nkeys; i < n; i++)
-        keys[i].hv = store_hash_prefetch(s, keys[i].key, keys[i].nkey);
+    for (struct proto_batch_key *k = keys + first; k < keys + n; k++)
+        k->hv = store_hash_prefetch(s, k->key, k->nkey);
     *nkeys = n;
     return true;
 }
@@ -120,8 +120,11 @@ void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len)
         unsigned first = nkeys;
         if (keys == NULL || !batch_split(s, b->keys, &nkeys, keys, line_end))
             break;
-        b->lines[nlines++] = (struct proto_batch_line){ buf, nl, (uint8_t)first,
-                                                        (uint8_t)(nkeys - first) };
+        struct proto_batch_line *l = &b->lines[nlines++];
+        l->start = buf;
+        l->nl = nl;
+        l->first = (uint8_t)first;
+        l->nkeys = (uint8_t)(nkeys - first);
         buf = nl + 1;
     }
     b->nkeys = (uint8_t)nkeys;
