@@ -6,8 +6,9 @@
  * the item header it compared. Here, when a get/gets line runs and more
  * requests follow it in the read buffer, or its line holds several keys
  * (proto_batch_scan, called by text.c), that line and the complete get/gets
- * lines after it are split into keys, each key hashed once and its bucket
- * prefetched (store_hash_prefetch), all before the first is looked up. When
+ * lines after it are split into keys, then each key hashed once and its
+ * bucket prefetched, then the first item of each bucket's chain prefetched
+ * (store_prefetch_batch), all before the first is looked up. When
  * each of those lines runs, the parser takes its end and its keys with their
  * hashes from here (proto_batch_line) instead of searching, splitting and
  * hashing again, so the pass costs about nothing more than before.
@@ -26,9 +27,9 @@
  * neither moves nor changes; a line is used only by a request starting at
  * its very address.
  *
- * Only the buckets are prefetched, not the items they lead to: reading a
- * bucket needs its stripe lock (or an atomic on every bucket write and a
- * table that outlives its readers), which would cost more than the miss.
+ * The item prefetch reads each bucket without its stripe lock: slabs/assoc.c
+ * makes that safe (atomic bucket writes, tables never freed while the store
+ * lives); a stale link only prefetches a useless line.
  */
 #include <string.h>
 
@@ -73,14 +74,12 @@ static const char *batch_get_keys(const char *p, const char *end)
 }
 
 /*
- * Splits [p, end) into keys[*nkeys ..], then hashes and prefetches them.
- * False (the line is not taken, nothing hashed) when a key is too long or
- * the keys do not fit.
+ * Splits [p, end) into keys[*nkeys ..]. False (the line is not taken) when a
+ * key is too long or the keys do not fit.
  */
-static bool batch_split(store *s, struct proto_batch_key *keys, unsigned *nkeys,
-                        const char *p, const char *end)
+static bool batch_split(struct store_key *keys, unsigned *nkeys, const char *p, const char *end)
 {
-    unsigned first = *nkeys, n = first;   /* locals: keys[] may alias *nkeys */
+    unsigned n = *nkeys;   /* a local: keys[] may alias *nkeys */
     for (;;) {
         while (p < end && *p == ' ')
             p++;
@@ -95,8 +94,6 @@ static bool batch_split(store *s, struct proto_batch_key *keys, unsigned *nkeys,
         keys[n++].nkey = len;
         p = stop;
     }
-    for (struct proto_batch_key *k = keys + first; k < keys + n; k++)
-        k->hv = store_hash_prefetch(s, k->key, k->nkey);
     *nkeys = n;
     return true;
 }
@@ -106,7 +103,6 @@ void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len)
     struct proto_batch *b = &pc->batch;
     if (!b->open || b->next_line < b->nlines)
         return;   /* outside a turn, or the lines scanned before are not used up */
-    store *s = pc->env->store;
     const char *end = buf + len;
     unsigned nkeys = 0, nlines = 0, most = b->turn_left + 1;   /* + the running one */
     if (most > PROTO_BATCH_KEYS)
@@ -118,7 +114,7 @@ void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len)
         const char *line_end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
         const char *keys = batch_get_keys(buf, line_end);
         unsigned first = nkeys;
-        if (keys == NULL || !batch_split(s, b->keys, &nkeys, keys, line_end))
+        if (keys == NULL || !batch_split(b->keys, &nkeys, keys, line_end))
             break;
         struct proto_batch_line *l = &b->lines[nlines++];
         l->start = buf;
@@ -127,6 +123,7 @@ void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len)
         l->nkeys = (uint8_t)(nkeys - first);
         buf = nl + 1;
     }
+    store_prefetch_batch(pc->env->store, b->keys, nkeys);
     b->nkeys = (uint8_t)nkeys;
     b->nlines = (uint8_t)nlines;
     b->next_line = 0;

@@ -141,11 +141,6 @@ struct proto_dump;   /* dump.c */
  * neither moves nor changes; outside a turn nothing is scanned or used.
  */
 #define PROTO_BATCH_KEYS 32
-struct proto_batch_key {
-    const char *key;                   /* in the caller's buffer */
-    size_t nkey;
-    uint64_t hv;                       /* store_key_hash(key, nkey) */
-};
 struct proto_batch_line {
     const char *start, *nl;            /* a get/gets line and its '\n' */
     uint8_t first, nkeys;              /* its keys: keys[first .. first + nkeys) */
@@ -154,7 +149,7 @@ struct proto_batch {
     bool open;                         /* within a turn */
     uint8_t nkeys, nlines, next_line;  /* held; the first line not yet run */
     uint32_t turn_left;                /* requests the turn may still run (-R) */
-    struct proto_batch_key keys[PROTO_BATCH_KEYS];
+    struct store_key keys[PROTO_BATCH_KEYS];   /* in the caller's buffer; hashed */
     struct proto_batch_line lines[PROTO_BATCH_KEYS];
 };
 

@@ -146,7 +146,7 @@ static bool text_get_keys(struct text_req *rq, const char *p, const char *end,
 /* The keys of a line split and hashed ahead (batch.c: none too long). */
 static void text_get_batched_keys(struct text_req *rq, unsigned variant)
 {
-    const struct proto_batch_key *k = &rq->pc->batch.keys[rq->batched->first];
+    const struct store_key *k = &rq->pc->batch.keys[rq->batched->first];
     for (unsigned i = 0; i < rq->batched->nkeys; i++, k++)
         text_get_one(rq, k->key, k->nkey, &k->hv, variant, 0);
 }

@@ -347,11 +347,15 @@ item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why)
     return get_common(s, key, nkey, get_hash(s, key, nkey), false, 0, why);
 }
 
-uint64_t store_hash_prefetch(store *s, const char *key, size_t nkey)
+void store_prefetch_batch(store *s, struct store_key *keys, size_t n)
 {
-    uint64_t hv = assoc_hash(s->assoc.seed, key, nkey);
-    assoc_prefetch(s, hv);
-    return hv;
+    for (size_t i = 0; i < n; i++) {
+        keys[i].hv = assoc_hash(s->assoc.seed, keys[i].key, keys[i].nkey);
+        assoc_prefetch(s, keys[i].hv);
+    }
+    /* the buckets are on their way, oldest first: now their first items */
+    for (size_t i = 0; i < n; i++)
+        assoc_prefetch_item(s, keys[i].hv);
 }
 
 item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,

@@ -163,14 +163,19 @@ item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
 
 /*
  * Batched lookups (memory-level parallelism): a caller holding several keys
- * at once (a pipelined batch) passes each to store_hash_prefetch, which
- * returns the key's hash and starts loading its hash bucket, so that the
- * cache misses on their buckets overlap; then it looks each up with
- * store_get_hashed, which does not hash again. The prefetch is a hint: it
- * takes no lock and changes nothing.
+ * at once (a pipelined batch) passes them all to store_prefetch_batch, which
+ * fills in each key's hash and starts loading each hash bucket, then the
+ * first item of each bucket's chain, so that their cache misses overlap;
+ * then it looks each up with store_get_hashed, which does not hash again.
+ * The prefetch is a hint: it takes no lock and changes nothing.
  */
-uint64_t store_hash_prefetch(store *s, const char *key, size_t nkey);
-/* store_get with hv = store_hash_prefetch(s, key, nkey) already known. */
+struct store_key {
+    const char *key;
+    size_t nkey;
+    uint64_t hv;            /* out: the key's hash */
+};
+void store_prefetch_batch(store *s, struct store_key *keys, size_t n);
+/* store_get with hv from store_prefetch_batch already known. */
 item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
                        enum store_miss *why);
 

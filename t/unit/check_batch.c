@@ -1,6 +1,6 @@
 /*
  * check_batch: the batched lookups of pipelined gets (protocol/batch.c and
- * store_hash_prefetch / store_get_hashed).
+ * store_prefetch_batch / store_get_hashed).
  *
  * The main check is differential: a buffer of mixed requests (single and
  * multi-key gets, gets, gat, sets with their data blocks, a key too long, a
@@ -9,10 +9,13 @@
  * turns of -R requests with the batch open, and once with no batch at all,
  * on fresh fixtures; the replies must be the same bytes. The others check
  * that a batch is really taken (lines, keys, bounds) and never outside a
- * turn, and that a hash from store_hash_prefetch finds what store_get finds,
- * also across table growth.
+ * turn, and that a hash from store_prefetch_batch finds what store_get
+ * finds, also across table growth, with a thread prefetching all along.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,25 +194,50 @@ static void set_key(const char *key)
     ck_assert_int_eq(store_commit(st, it, STORE_SET, 0, NULL), STORE_OK);
 }
 
-/* store_get_hashed finds what store_get finds, while the table grows. */
+/* Prefetches batches of keys with no lock until told to stop: the unlocked
+ * reads of the hash table race with growth (TSan and ASan builds check). */
+static atomic_bool prefetch_stop;
+
+static void *prefetcher(void *arg)
+{
+    (void)arg;
+    char names[PROTO_BATCH_KEYS][32];
+    struct store_key keys[PROTO_BATCH_KEYS];
+    for (unsigned round = 0; !atomic_load(&prefetch_stop); round++) {
+        for (unsigned i = 0; i < PROTO_BATCH_KEYS; i++) {
+            int len = snprintf(names[i], sizeof names[i], "grow:%u", (round * 7 + i * 13) %
+                                                                      GROWTH_KEYS);
+            keys[i] = (struct store_key){ names[i], (size_t)len, 0 };
+        }
+        store_prefetch_batch(st, keys, PROTO_BATCH_KEYS);
+    }
+    return NULL;
+}
+
+/* store_get_hashed finds what store_get finds, while the table grows and
+ * another thread prefetches. */
 START_TEST(hashed_get_matches_get)
 {
+    pthread_t t;
+    atomic_store(&prefetch_stop, false);
+    ck_assert_int_eq(pthread_create(&t, NULL, prefetcher, NULL), 0);
     char key[32];
     for (int i = 0; i < GROWTH_KEYS; i++) {
-        int len = snprintf(key, sizeof key, "grow:%d", i);
-        uint64_t hv = store_hash_prefetch(st, key, (size_t)len);
-        set_key(key);
+        set_key((snprintf(key, sizeof key, "grow:%d", i), key));
         int probe = i / 2;   /* an older key, maybe moved by growth since */
-        len = snprintf(key, sizeof key, "grow:%d", probe);
-        hv = store_hash_prefetch(st, key, (size_t)len);
-        item *a = store_get_hashed(st, key, (size_t)len, hv, NULL);
-        item *b = store_get(st, key, (size_t)len, NULL);
+        struct store_key k = { key, (size_t)snprintf(key, sizeof key, "grow:%d", probe), 0 };
+        store_prefetch_batch(st, &k, 1);
+        item *a = store_get_hashed(st, k.key, k.nkey, k.hv, NULL);
+        item *b = store_get(st, k.key, k.nkey, NULL);
         ck_assert_ptr_eq(a, b);
         if (a != NULL) {
             store_release(st, a);
             store_release(st, b);
         }
+        store_maintain(st);   /* growth steps, as the maintainer would */
     }
+    atomic_store(&prefetch_stop, true);
+    pthread_join(t, NULL);
 }
 END_TEST
 
