@@ -26,3 +26,8 @@ contrib/systemd/slabcache.service: $(srcdir)/contrib/systemd/slabcache.service.i
 	$(AM_V_GEN)sed -e 's|@bindir[@]|$(bindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 		$(srcdir)/contrib/systemd/slabcache.service.in > $@.tmp && mv $@.tmp $@
 dist_noinst_SCRIPTS += contrib/bench/fill_density
+
+# the ceiling of compare's throughput rows: a no-work server (ceiling.c)
+noinst_PROGRAMS += contrib/bench/ceiling
+contrib_bench_ceiling_SOURCES = contrib/bench/ceiling.c
+contrib_bench_ceiling_CFLAGS = $(AM_CFLAGS) -O2

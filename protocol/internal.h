@@ -21,6 +21,23 @@
 #include "protocol/proto.h"
 #include "slabs/store.h"
 
+/* ---- batch.c: the gets ahead in the buffer ----
+ * proto_batch_scan: within a turn, once the lines scanned before are used
+ * up, splits, hashes and prefetches the keys of the complete get/gets lines
+ * at buf[0..len) (the current request's line first), up to PROTO_BATCH_KEYS
+ * keys and as many lines as the turn may still run.
+ * proto_batch_line: the scanned line starting at buf (its '\n' and all its
+ * keys, split as text_tokenize splits them, each at most KEY_MAX_LENGTH),
+ * or NULL: the parser then finds and splits the line itself. */
+void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len);
+const struct proto_batch_line *proto_batch_line_find(struct proto_conn *pc, const char *buf);
+static inline const struct proto_batch_line *proto_batch_line(struct proto_conn *pc,
+                                                              const char *buf)
+{
+    /* inline: every text request asks, and most often no line is held */
+    return pc->batch.next_line < pc->batch.nlines ? proto_batch_line_find(pc, buf) : NULL;
+}
+
 /* Why a lookup missed, beyond the miss itself (memcached's get_expired/get_flushed). */
 static inline void proto_count_miss_reason(struct proto_counters *ctr, enum store_miss why)
 {

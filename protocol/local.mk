@@ -6,6 +6,7 @@ libprotocol_a_SOURCES = \
 	protocol/reply.c \
 	protocol/text_parse.c protocol/text_parse.h \
 	protocol/text.c protocol/text.h \
+	protocol/batch.c \
 	protocol/meta.c protocol/meta.h \
 	protocol/dump.c protocol/dump.h \
 	protocol/watch.c protocol/watch.h \

@@ -77,6 +77,8 @@ size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
         *need = 0;
     if (len == 0)
         return 0;
+    if (pc->batch.turn_left > 0)
+        pc->batch.turn_left--;   /* one request of the turn (batch.c) */
     if (pc->swallow > 0)
         return proto_swallow(pc, len);
     if (pc->pend.it != NULL)

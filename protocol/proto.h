@@ -138,6 +138,26 @@ struct proto_pending {
 struct proto_dump;   /* dump.c */
 struct logger_watcher;   /* common/logger.h: a `watch` in progress */
 
+/*
+ * The pipelined get lines waiting in the read buffer, split into keys,
+ * hashed and their buckets prefetched ahead of their lookups (batch.c). An
+ * entry points into the caller's buffer, so the batch is valid only within
+ * one "turn" (proto_batch_begin .. proto_batch_end) during which that buffer
+ * neither moves nor changes; outside a turn nothing is scanned or used.
+ */
+#define PROTO_BATCH_KEYS 32
+struct proto_batch_line {
+    const char *start, *nl;            /* a get/gets line and its '\n' */
+    uint8_t first, nkeys;              /* its keys: keys[first .. first + nkeys) */
+};
+struct proto_batch {
+    bool open;                         /* within a turn */
+    uint8_t nkeys, nlines, next_line;  /* held; the first line not yet run */
+    uint32_t turn_left;                /* requests the turn may still run (-R) */
+    struct store_key keys[PROTO_BATCH_KEYS];   /* in the caller's buffer; hashed */
+    struct proto_batch_line lines[PROTO_BATCH_KEYS];
+};
+
 /* Per-connection protocol state. Zero it, then set env and counters. */
 struct proto_conn {
     const struct proto_env *env;
@@ -160,6 +180,7 @@ struct proto_conn {
     int fd;                            /* the connection's socket, for watch's cfd= (-1: none) */
     struct logger_watcher *watcher;    /* `watch`: an endless stream (watch.c); NULL when none */
     bool watch_idle;                   /* the last piece of the watch had no lines */
+    struct proto_batch batch;          /* gets ahead, hashed and prefetched (batch.c) */
 };
 
 void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
@@ -176,6 +197,16 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
  */
 size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
                      struct reply *out, enum proto_action *action, size_t *need);
+
+/*
+ * A turn over a read buffer: between these two calls the caller passes
+ * proto_process() consecutive parts of one buffer that stays where it is and
+ * is not written. Within a turn a get may hash and prefetch the keys of the
+ * gets that follow it (memory-level parallelism); proto_batch_end drops
+ * them, so a caller that moves or refills its buffer ends the turn first.
+ */
+void proto_batch_begin(struct proto_conn *pc, uint64_t max_requests);
+void proto_batch_end(struct proto_conn *pc);
 
 /* Whether the next bytes are value bytes (a block being filled or swallowed), not a request. */
 static inline bool proto_in_block(const struct proto_conn *pc)

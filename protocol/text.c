@@ -103,14 +103,16 @@ static void text_value(struct reply *out, item *it, bool with_cas)
     REPLY_LIT(out, MSG_CRLF);
 }
 
-static void text_get_one(struct text_req *rq, const char *key, size_t nkey,
+/* One key of a get line; hv: its hash when known (batch.c), else NULL. */
+static void text_get_one(struct text_req *rq, const char *key, size_t nkey, const uint64_t *hv,
                          unsigned variant, int64_t exptime)
 {
     struct proto_counters *ctr = rq->ctr;
     enum store_miss why = STORE_HIT;
     bool touch = variant & TEXT_GET_TOUCH;
     item *it = touch ? store_get_touch(rq->store, key, nkey, exptime, &why)
-                     : store_get(rq->store, key, nkey, &why);
+               : hv != NULL ? store_get_hashed(rq->store, key, nkey, *hv, &why)
+                            : store_get(rq->store, key, nkey, &why);
     if (proto_observed(PROTO_NOTE_GET))
         proto_note_get(rq->pc, PROTO_NOTE_GET, key, nkey, it, why);
     counter_inc(&ctr->cmd_get);
@@ -139,9 +141,29 @@ static bool text_get_keys(struct text_req *rq, const char *p, const char *end,
             REPLY_LIT(rq->out, MSG_BAD_FORMAT);
             return false;
         }
-        text_get_one(rq, key.p, key.len, variant, exptime);
+        text_get_one(rq, key.p, key.len, NULL, variant, exptime);
     }
     return true;
+}
+
+/* The keys of a line split and hashed ahead (batch.c: none too long). */
+static void text_get_batched_keys(struct text_req *rq, unsigned variant)
+{
+    const struct store_key *k = &rq->pc->batch.keys[rq->batched->first];
+    for (unsigned i = 0; i < rq->batched->nkeys; i++, k++)
+        text_get_one(rq, k->key, k->nkey, &k->hv, variant, 0);
+}
+
+/*
+ * Whether a get has company worth a batch (batch.c): more requests behind
+ * it in the buffer, or more than one key on its line.
+ */
+static bool text_get_has_company(const struct text_req *rq)
+{
+    if (rq->len > rq->line.consumed)
+        return true;
+    const char *key = text_skip_spaces(rq->rest, rq->line.end);
+    return memchr(key, ' ', (size_t)(rq->line.end - key)) != NULL;
 }
 
 /* get/gets key*, gat/gats exptime key* (keys may be none: "END"). */
@@ -152,8 +174,15 @@ static void text_cmd_get(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
         return;
     }
-    if (text_get_keys(rq, rq->rest, rq->line.end, arg, exptime, reply_mark(rq->out)))
-        REPLY_LIT(rq->out, MSG_END);
+    if (!(arg & TEXT_GET_TOUCH) && rq->batched == NULL && text_get_has_company(rq)) {
+        proto_batch_scan(rq->pc, rq->buf, rq->len);   /* this line and the gets after */
+        rq->batched = proto_batch_line(rq->pc, rq->buf);
+    }
+    if (rq->batched != NULL)
+        text_get_batched_keys(rq, arg);
+    else if (!text_get_keys(rq, rq->rest, rq->line.end, arg, exptime, reply_mark(rq->out)))
+        return;
+    REPLY_LIT(rq->out, MSG_END);
 }
 
 /* ---------------------------------------------------------------- data blocks */
@@ -1071,6 +1100,7 @@ static void text_req_init(struct text_req *rq, struct proto_conn *pc, struct rep
     rq->need = 0;
     rq->action = PROTO_CONTINUE;
     rq->replay = false;
+    rq->batched = NULL;
 }
 
 void proto_text_finish(struct proto_conn *pc, struct reply *out, enum proto_action *action)
@@ -1099,6 +1129,10 @@ size_t proto_text_process(struct proto_conn *pc, const char *buf, size_t len,
 
     if (pc->get_cont != 0) {
         rq.consumed = text_get_continue(&rq);
+    } else if ((rq.batched = proto_batch_line(pc, buf)) != NULL) {
+        text_line_at(buf, rq.batched->nl, &rq.line);   /* found by the scan */
+        rq.consumed = rq.line.consumed;
+        text_dispatch(&rq);
     } else if (!text_line_find(buf, len, &rq.line)) {
         rq.consumed = len > PROTO_LINE_MAX ? text_long_line(&rq) : 0;
     } else {

@@ -36,6 +36,7 @@ struct text_req {
     size_t need;                       /* out, with consumed 0: the bytes the request needs */
     enum proto_action action;          /* out */
     bool replay;                       /* run again from pc->pend: its item holds the value */
+    const struct proto_batch_line *batched;   /* the line, split and hashed ahead (batch.c) */
 };
 
 /* Whether t is a prefix (1+ bytes) of word: memcached's subcommand matching. */

@@ -10,14 +10,19 @@
 
 #include "protocol/text_parse.h"
 
+void text_line_at(const char *buf, const char *nl, struct text_line *line)
+{
+    line->start = buf;
+    line->end = (nl > buf && nl[-1] == '\r') ? nl - 1 : nl;
+    line->consumed = (size_t)(nl - buf) + 1;
+}
+
 bool text_line_find(const char *buf, size_t len, struct text_line *line)
 {
     const char *nl = memchr(buf, '\n', len);
     if (nl == NULL)
         return false;
-    line->start = buf;
-    line->end = (nl > buf && nl[-1] == '\r') ? nl - 1 : nl;
-    line->consumed = (size_t)(nl - buf) + 1;
+    text_line_at(buf, nl, line);
     return true;
 }
 

@@ -29,6 +29,8 @@ struct text_line {
     size_t consumed;     /* bytes up to and including '\n' */
 };
 
+/* The line from buf to its '\n' at nl (found before). */
+void text_line_at(const char *buf, const char *nl, struct text_line *line);
 /* Finds the first line in buf[0..len): false when it has no '\n' yet. */
 bool text_line_find(const char *buf, size_t len, struct text_line *line);
 

@@ -10,7 +10,10 @@
  * a line and a partly sent value lives inside -m. Requests are consumed by moving
  * rstart; the unprocessed tail moves to the front only when the room after
  * it is too small for the request in progress. Complete requests are handed
- * to proto_process() one after another, at most -R per turn.
+ * to proto_process() one after another, at most -R per turn. A turn is also
+ * the protocol's batch window (proto_batch_begin/end): within it the read
+ * buffer neither moves nor changes, so a get may hash and prefetch the keys
+ * of the gets queued behind it (protocol/batch.c).
  *
  * Back-pressure: the socket is read only when the buffer holds no complete
  * request and no reply waits for the socket (the read event is off while
@@ -357,6 +360,7 @@ static void conn_process(struct conn *c)
     const struct settings *st = &c->worker->srv->settings;
     uint64_t handled = 0;
     c->yielded = false;
+    proto_batch_begin(&c->pc, st->reqs_per_event);   /* rbuf stays put until the end */
     while (c->rlen > 0 && !c->closing && !c->shutdown) {
         if (handled == st->reqs_per_event) {
             c->yielded = true;
@@ -395,6 +399,7 @@ static void conn_process(struct conn *c)
             break;
         }
     }
+    proto_batch_end(&c->pc);
     if (c->rlen == 0)
         conn_rbuf_idle(c);
 }

@@ -28,6 +28,18 @@
  * into or out of the set, and every item linked for the whole walk is
  * visited exactly once, whatever growth happens between batches.
  *
+ * Batched lookups prefetch with no lock (assoc_prefetch and
+ * assoc_prefetch_item, in internal.h so the store inlines them): a bucket,
+ * then the item its link leads to. These are the only unlocked reads of the
+ * table, so: every write of a bucket is an atomic store (relaxed: plain
+ * moves on x86); growth publishes the new table (release) before the new
+ * power, and a reader reads power (acquire) before the table, so its index
+ * is always within the table it reads; and a table is never freed while
+ * the store lives: tables are mmap'd, and the old one at the end of a
+ * growth is only emptied (madvise MADV_DONTNEED: it costs no memory, and
+ * reads as LINK_NONE) and kept in retired[] until assoc_destroy. The
+ * address space that keeps is less than the current table's.
+ *
  * The hash: xxh3 from libxxhash, keyed with a per-store seed that
  * store_create() draws from getrandom(2) (store_config.hash_seed fixes it
  * for tests). Keys that share a bucket cannot be computed without the seed,
@@ -39,6 +51,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <xxhash.h>
 
@@ -84,12 +97,32 @@ static uint64_t assoc_grow_threshold(unsigned power)
     return ((uint64_t)1 << power) * ASSOC_GROW_NUM / ASSOC_GROW_DEN;
 }
 
+static size_t assoc_table_bytes(unsigned power)
+{
+    return ((size_t)1 << power) * sizeof(ilink);
+}
+
+/* A zeroed table of 2^power buckets (all LINK_NONE), or NULL. */
+static ilink *assoc_table_new(unsigned power)
+{
+    void *t = mmap(NULL, assoc_table_bytes(power), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return t == MAP_FAILED ? NULL : t;
+}
+
+static void assoc_table_free(ilink *t, unsigned power)
+{
+    if (t != NULL)
+        munmap(t, assoc_table_bytes(power));
+}
+
 /* power is at most HASH_POWER_MAX (store_create checks); 0 is one bucket. */
 int assoc_init(store *s, unsigned power, uint64_t seed)
 {
     struct assoc *a = &s->assoc;
     a->seed = seed;
-    a->primary = calloc((size_t)1 << power, sizeof(ilink));
+    memset(a->retired, 0, sizeof(a->retired));
+    a->primary = assoc_table_new(power);
     if (a->primary == NULL)
         return -1;
     a->power = power;
@@ -102,7 +135,8 @@ int assoc_init(store *s, unsigned power, uint64_t seed)
     size_t nstripes = (size_t)1 << sp;
     a->stripes = malloc(nstripes * sizeof(pthread_mutex_t));
     if (a->stripes == NULL) {
-        free(a->primary);
+        assoc_table_free(a->primary, power);
+        a->primary = NULL;
         return -1;
     }
     for (size_t i = 0; i < nstripes; i++)
@@ -121,8 +155,11 @@ void assoc_destroy(store *s)
         pthread_mutex_destroy(&a->expand_lock);
     }
     free(a->stripes);
-    free(a->primary);
-    free(a->old);
+    assoc_table_free(a->primary, a->power);
+    if (a->old != NULL)
+        assoc_table_free(a->old, a->power - 1);
+    for (unsigned p = 0; p <= HASH_POWER_MAX; p++)
+        assoc_table_free(a->retired[p], p);
 }
 
 static void assoc_lock_all(store *s)
@@ -149,13 +186,28 @@ static ilink *assoc_bucket_locked(store *s, uint64_t hv)
     return &a->primary[hv & (((uint64_t)1 << a->power) - 1)];
 }
 
+/* Keys of 8 to 16 bytes, the usual ones, compare in two 8-byte words each
+ * (overlapping when shorter than 16) instead of a call to memcmp. */
+#define KEY_WORD 8
+static inline bool assoc_key_equal(const char *a, const char *b, size_t n)
+{
+    if (n < KEY_WORD || n > 2 * KEY_WORD)
+        return memcmp(a, b, n) == 0;
+    uint64_t a0, b0, a1, b1;
+    memcpy(&a0, a, KEY_WORD);
+    memcpy(&b0, b, KEY_WORD);
+    memcpy(&a1, a + n - KEY_WORD, KEY_WORD);
+    memcpy(&b1, b + n - KEY_WORD, KEY_WORD);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 /* The item linked under key, or NULL. The key's stripe lock held. */
 item *assoc_find_locked(store *s, const char *key, size_t nkey, uint64_t hv)
 {
     ilink l = *assoc_bucket_locked(s, hv);
     while (l != LINK_NONE) {
         item *it = it_at(s, l);
-        if (it->nkey == nkey && memcmp(item_key(it), key, nkey) == 0)
+        if (it->nkey == nkey && assoc_key_equal(item_key(it), key, nkey))
             return it;
         l = it->hnext;
     }
@@ -167,7 +219,7 @@ void assoc_insert_locked(store *s, item *it, uint64_t hv)
 {
     ilink *b = assoc_bucket_locked(s, hv);
     it->hnext = *b;
-    *b = it_link_of(s, it);
+    __atomic_store_n(b, it_link_of(s, it), __ATOMIC_RELAXED);   /* read unlocked: see top */
     atomic_fetch_add_explicit(&s->assoc.items, 1, memory_order_relaxed);
 }
 
@@ -180,7 +232,7 @@ void assoc_delete_locked(store *s, item *it, uint64_t hv)
         pl = &it_at(s, *pl)->hnext;
     if (*pl == LINK_NONE)
         return;
-    *pl = it->hnext;
+    __atomic_store_n(pl, it->hnext, __ATOMIC_RELAXED);   /* may be a bucket: see top */
     it->hnext = LINK_NONE;
     atomic_fetch_sub_explicit(&s->assoc.items, 1, memory_order_relaxed);
 }
@@ -191,13 +243,14 @@ static void assoc_expand_start_locked(store *s)
     struct assoc *a = &s->assoc;
     if (a->power >= HASH_POWER_MAX)
         return;
-    ilink *bigger = calloc((size_t)1 << (a->power + 1), sizeof(ilink));
+    ilink *bigger = assoc_table_new(a->power + 1);
     if (bigger == NULL)
         return;   /* keep the current table; chains grow longer, still correct */
     assoc_lock_all(s);
     a->old = a->primary;
-    a->primary = bigger;
-    a->power++;
+    /* the table before its power, for the unlocked readers (see top) */
+    __atomic_store_n(&a->primary, bigger, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->power, a->power + 1, __ATOMIC_RELEASE);
     atomic_store_explicit(&a->grow_at, assoc_grow_threshold(a->power), memory_order_relaxed);
     atomic_store_explicit(&a->expand_bucket, 0, memory_order_relaxed);
     atomic_store_explicit(&a->expanding, true, memory_order_relaxed);
@@ -217,15 +270,16 @@ static void assoc_move_bucket_locked(store *s, uint64_t ob)
         ilink next = it->hnext;
         uint64_t nb = assoc_hash(a->seed, item_key(it), it->nkey) & mask;
         it->hnext = a->primary[nb];
-        a->primary[nb] = l;
+        __atomic_store_n(&a->primary[nb], l, __ATOMIC_RELAXED);
         l = next;
     }
-    a->old[ob] = LINK_NONE;
+    __atomic_store_n(&a->old[ob], LINK_NONE, __ATOMIC_RELAXED);
     atomic_store_explicit(&a->expand_bucket, ob + 1, memory_order_release);
     pthread_mutex_unlock(lock);
 }
 
-/* Drops the old table once every bucket has moved. expand_lock held. */
+/* Retires the old table once every bucket has moved: emptied, kept mapped
+ * for unlocked readers (see top). expand_lock held. */
 static void assoc_expand_finish_locked(store *s)
 {
     struct assoc *a = &s->assoc;
@@ -234,7 +288,9 @@ static void assoc_expand_finish_locked(store *s)
     a->old = NULL;
     atomic_store_explicit(&a->expanding, false, memory_order_relaxed);
     assoc_unlock_all(s);
-    free(old);
+    unsigned old_power = a->power - 1;
+    madvise(old, assoc_table_bytes(old_power), MADV_DONTNEED);
+    a->retired[old_power] = old;
 }
 
 void assoc_maintain(store *s, unsigned buckets)

@@ -58,6 +58,9 @@
  *     writes the item until it holds the stripe lock), in-place arith, and
  *     the CAS/flags/value of a linked item. stripe count <= initial buckets,
  *     so an old bucket and the two new buckets it splits into share a stripe.
+ *     One exception, a hint only: batched lookups read bucket heads with no
+ *     lock to prefetch the items they lead to (assoc_prefetch_item; assoc.c
+ *     says why that is safe); nothing is decided on what they read.
  *   - lru_lock guards a class's LRU links, its item counters (curr, total,
  *     evicted...). Allocation takes lru_lock with NO stripe lock held, then
  *     trylocks the stripes of tail candidates (they belong to other keys).
@@ -317,6 +320,7 @@ struct assoc {
     pthread_mutex_t *stripes;
     uint32_t stripe_mask;
     uint64_t seed;          /* assoc_hash's key, fixed for the store's life */
+    ilink *retired[HASH_POWER_MAX + 1];   /* emptied old tables, by power (assoc.c) */
 };
 
 /*
@@ -819,6 +823,37 @@ void warm_resume(store *s);
 
 /* ---- assoc.c ---- */
 uint64_t assoc_hash(uint64_t seed, const char *key, size_t nkey);
+/*
+ * Hints for batched lookups (store_prefetch_batch), with
+ * no lock (assoc.c's top comment: why the unlocked reads are safe). The
+ * bucket of hv in the current table: power is read before the table, so the
+ * bucket is always within the table read, which the store never frees. A
+ * key whose bucket is still in the old table of a growth only gets a useless
+ * prefetch.
+ */
+static inline ilink *assoc_bucket_unlocked(store *s, uint64_t hv)
+{
+    struct assoc *a = &s->assoc;
+    unsigned power = __atomic_load_n(&a->power, __ATOMIC_ACQUIRE);
+    ilink *table = __atomic_load_n(&a->primary, __ATOMIC_ACQUIRE);
+    return &table[hv & (((uint64_t)1 << power) - 1)];
+}
+
+/* Starts loading hv's bucket into the cache. */
+static inline void assoc_prefetch(store *s, uint64_t hv)
+{
+    __builtin_prefetch(assoc_bucket_unlocked(s, hv));
+}
+
+/* Starts loading the first item of hv's chain (its header and key): reads
+ * the bucket (best after assoc_prefetch brought it in); the item itself is
+ * only prefetched, which never faults, whatever became of it. */
+static inline void assoc_prefetch_item(store *s, uint64_t hv)
+{
+    ilink l = __atomic_load_n(assoc_bucket_unlocked(s, hv), __ATOMIC_RELAXED);
+    if (l != LINK_NONE)
+        __builtin_prefetch(s->arena + ((uint64_t)(l - 1) << LINK_SHIFT));
+}
 bool assoc_random_seed(uint64_t *seed);
 int assoc_init(store *s, unsigned power, uint64_t seed);
 void assoc_destroy(store *s);
@@ -858,11 +893,16 @@ struct key_lock {
     pthread_mutex_t *stripe;    /* the stripe (item lock) of its buckets */
 };
 
+/* The stripe of a key whose hash is hv; does not lock. */
+static inline struct key_lock key_lock_hashed(store *s, uint64_t hv)
+{
+    return (struct key_lock){ hv, &s->assoc.stripes[hv & s->assoc.stripe_mask] };
+}
+
 /* The hash and stripe of key; does not lock. */
 static inline struct key_lock key_lock_for(store *s, const char *key, size_t nkey)
 {
-    uint64_t hv = assoc_hash(s->assoc.seed, key, nkey);
-    return (struct key_lock){ hv, &s->assoc.stripes[hv & s->assoc.stripe_mask] };
+    return key_lock_hashed(s, assoc_hash(s->assoc.seed, key, nkey));
 }
 
 static inline void key_lock(const struct key_lock *k)

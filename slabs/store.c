@@ -347,13 +347,14 @@ static enum store_result with_live(store *s, const char *key, size_t nkey, live_
 
 /* ---- reading ---- */
 
-static item *get_common(store *s, const char *key, size_t nkey, bool touch,
+/* A get of key, whose hash is hv (any value for a key that is not key_ok). */
+static item *get_common(store *s, const char *key, size_t nkey, uint64_t hv, bool touch,
                         int64_t exptime, enum store_miss *why)
 {
     enum store_miss miss = STORE_MISS;
     item *it = NULL;
     if (key_ok(nkey)) {
-        struct key_lock k = key_lock_for(s, key, nkey);
+        struct key_lock k = key_lock_hashed(s, hv);
         it = lock_and_find(s, &k, key, nkey, &miss);
         if (it != NULL) {
             it_ref(it);
@@ -372,15 +373,39 @@ static item *get_common(store *s, const char *key, size_t nkey, bool touch,
     return it;
 }
 
+/* The hash get_common wants: none for a key it refuses. */
+static uint64_t get_hash(store *s, const char *key, size_t nkey)
+{
+    return key_ok(nkey) ? assoc_hash(s->assoc.seed, key, nkey) : 0;
+}
+
 item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why)
 {
-    return get_common(s, key, nkey, false, 0, why);
+    return get_common(s, key, nkey, get_hash(s, key, nkey), false, 0, why);
+}
+
+void store_prefetch_batch(store *s, struct store_key *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        keys[i].hv = assoc_hash(s->assoc.seed, keys[i].key, keys[i].nkey);
+        assoc_prefetch(s, keys[i].hv);
+    }
+    /* the buckets are on their way, oldest first: now their first items */
+    for (size_t i = 0; i < n; i++)
+        assoc_prefetch_item(s, keys[i].hv);
+}
+
+item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
+                       enum store_miss *why)
+{
+    SLABS_CHECK(hv == assoc_hash(s->assoc.seed, key, nkey));
+    return get_common(s, key, nkey, hv, false, 0, why);
 }
 
 item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
                       enum store_miss *why)
 {
-    return get_common(s, key, nkey, true, exptime, why);
+    return get_common(s, key, nkey, get_hash(s, key, nkey), true, exptime, why);
 }
 
 /* ---- writing ---- */

@@ -177,6 +177,24 @@ enum store_mode {
  */
 item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
 
+/*
+ * Batched lookups (memory-level parallelism): a caller holding several keys
+ * at once (a pipelined batch) passes them all to store_prefetch_batch, which
+ * fills in each key's hash and starts loading each hash bucket, then the
+ * first item of each bucket's chain, so that their cache misses overlap;
+ * then it looks each up with store_get_hashed, which does not hash again.
+ * The prefetch is a hint: it takes no lock and changes nothing.
+ */
+struct store_key {
+    const char *key;
+    size_t nkey;
+    uint64_t hv;            /* out: the key's hash */
+};
+void store_prefetch_batch(store *s, struct store_key *keys, size_t n);
+/* store_get with hv from store_prefetch_batch already known. */
+item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
+                       enum store_miss *why);
+
 /* As store_get, and sets a new exptime (protocol value) on a hit: gat/gats. */
 item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
                       enum store_miss *why);

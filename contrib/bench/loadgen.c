@@ -140,6 +140,7 @@ struct lg_config {
     bool zero_flags;       /* every value's client flags 0 (no flags bytes in items) */
     double rate;     /* --rate: open loop, requests per second in all (0: closed loop) */
     int server_pid;  /* --server-pid: report that process's CPU time over the window */
+    bool canned;     /* --canned: a hit's value bytes are not compared (the ceiling) */
 };
 
 /* What the threads run in the current phase. */
@@ -301,6 +302,8 @@ static struct lg_value lg_value_of(uint32_t idx)
 
 static bool lg_value_ok(uint32_t idx, long flags, const char *data, size_t len)
 {
+    if (g_cfg.canned)
+        return true;   /* the ceiling answers every key with the same bytes */
     struct lg_value v = lg_value_of(idx);
     if (len != v.len || (flags >= 0 && (uint32_t)flags != v.flags))
         return false;
@@ -1480,6 +1483,8 @@ static void lg_usage(FILE *f)
           "                         (at most depth outstanding per connection); latency\n"
           "                         counts from the scheduled send time\n"
           "      --server-pid PID   also report that process's CPU use over the window\n"
+          "      --canned           do not compare a hit's value (flags, length, bytes):\n"
+          "                         for a server answering canned values (compare's ceiling)\n"
           "      --json             one JSON object on stdout\n"
           "exit: 0 ok, 1 errors seen, 2 usage or connect failure, 3 unsupported protocol\n",
           f);
@@ -1558,7 +1563,7 @@ static void lg_parse_ratio(const char *s)
 
 enum {
     OPT_BATCH = 256, OPT_WARMUP, OPT_NO_PRELOAD, OPT_PIN, OPT_TIMEOUT, OPT_MAX_TIME,
-    OPT_PREFIX, OPT_JSON, OPT_FILL_BATCH, OPT_FILL_AFTER, OPT_ZERO_FLAGS, OPT_RATE, OPT_SERVER_PID,
+    OPT_PREFIX, OPT_JSON, OPT_FILL_BATCH, OPT_FILL_AFTER, OPT_ZERO_FLAGS, OPT_RATE, OPT_SERVER_PID, OPT_CANNED,
 };
 
 static void lg_options(int argc, char **argv)
@@ -1581,6 +1586,7 @@ static void lg_options(int argc, char **argv)
         {"zero-flags", no_argument, NULL, OPT_ZERO_FLAGS},
         {"rate", required_argument, NULL, OPT_RATE},
         {"server-pid", required_argument, NULL, OPT_SERVER_PID},
+        {"canned", no_argument, NULL, OPT_CANNED},
         {"json", no_argument, NULL, OPT_JSON},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1621,6 +1627,7 @@ static void lg_options(int argc, char **argv)
             g_cfg.fill_after = (unsigned)lg_num(optarg, 1, LG_FILL_AFTER_MAX, "fill after");
             break;
         case OPT_JSON: g_cfg.json = true; break;
+        case OPT_CANNED: g_cfg.canned = true; break;
         case OPT_RATE: g_cfg.rate = (double)lg_num(optarg, 1, LG_RATE_MAX, "rate"); break;
         case OPT_SERVER_PID:
             g_cfg.server_pid = (int)lg_num(optarg, 1, INT32_MAX, "server pid");

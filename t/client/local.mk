@@ -40,6 +40,14 @@ t_client_test_process_CFLAGS = $(T_CLIENT_CFLAGS)
 t_client_test_process_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_process_DEPENDENCIES = slabcache$(EXEEXT)
 
+check_PROGRAMS += t/client/test_batch
+t_client_test_batch_SOURCES = t/client/test_batch.c
+t_client_test_batch_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_batch_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_batch_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_batch
+DROPIN_TESTS += t/client/test_batch
+
 dist_noinst_SCRIPTS += t/client/memccapable.sh
 TESTS += t/client/test_raw t/client/test_memcached t/client/test_process \
 	t/client/memccapable.sh

@@ -28,7 +28,7 @@
  *
  * Checked after every input (a failed check aborts, which libFuzzer reports):
  *  - item references: every store function that hands out or takes back
- *    a reference (store_get, store_get_touch, store_lookup,
+ *    a reference (store_get, store_get_touch, store_get_hashed, store_lookup,
  *    store_item_alloc, store_arith_cond; store_commit, store_commit_cond,
  *    store_release) is wrapped (-Wl,--wrap, t/fuzz/run
  *    links the store as one relocatable object so only protocol -> store
@@ -75,6 +75,7 @@
 #define FUZZ_CLOCK_SHIFT 6
 #define FUZZ_CLOCK_MAX 8            /* seconds one input may move the clock */
 #define FUZZ_IOV_MAX 64
+#define FUZZ_TURN_REQUESTS 20       /* requests per turn: -R's default */
 #define FUZZ_LINE_MAX 8192          /* longest reply line accepted */
 #define FUZZ_BIN_HEADER 24
 #define FUZZ_BIN_RESPONSE 0x81
@@ -112,6 +113,8 @@ static struct {
 } fuzz_held;
 
 item *__real_store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
+item *__real_store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
+                              enum store_miss *why);
 item *__real_store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
                              enum store_miss *why);
 item *__real_store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
@@ -131,6 +134,8 @@ enum store_result __real_store_arith_cond(store *s, const char *key, size_t nkey
 item *__wrap_store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
 item *__wrap_store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
                              enum store_miss *why);
+item *__wrap_store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
+                              enum store_miss *why);
 item *__wrap_store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
                               int64_t exptime, size_t nvalue, enum store_result *why);
 enum store_result __wrap_store_commit(store *s, item *it, enum store_mode mode,
@@ -176,6 +181,15 @@ item *__wrap_store_get(store *s, const char *key, size_t nkey, enum store_miss *
 {
     FUZZ_CHECK(nkey > 0 && nkey <= KEY_MAX_LENGTH);
     item *it = __real_store_get(s, key, nkey, why);
+    fuzz_hold(it);
+    return it;
+}
+
+item *__wrap_store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
+                              enum store_miss *why)
+{
+    FUZZ_CHECK(nkey > 0 && nkey <= KEY_MAX_LENGTH);
+    item *it = __real_store_get_hashed(s, key, nkey, hv, why);
     fuzz_hold(it);
     return it;
 }
@@ -570,9 +584,11 @@ static void fuzz_rbuf_expose(struct fuzz_rbuf *rb)
     ASAN_POISON_MEMORY_REGION(rb->mem + rb->end, rb->cap - rb->end);
 }
 
-/* Runs proto_process over the pending bytes until it wants more. */
-static bool fuzz_process(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
+/* Runs proto_process over the pending bytes until it wants more; a new turn
+ * every FUZZ_TURN_REQUESTS requests (conn_process and its -R). */
+static bool fuzz_process_turns(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
 {
+    unsigned in_turn = 0;
     while (rb->end > rb->start) {
         size_t len = rb->end - rb->start;
         enum proto_action action = PROTO_CONTINUE;
@@ -592,8 +608,26 @@ static bool fuzz_process(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
         rb->start += used;
         if (action != PROTO_CONTINUE)
             return false;
+        if (++in_turn == FUZZ_TURN_REQUESTS) {
+            proto_batch_end(&fc->pc);
+            proto_batch_begin(&fc->pc, FUZZ_TURN_REQUESTS);
+            in_turn = 0;
+        }
     }
     return true;
+}
+
+/*
+ * The pending bytes of one read, processed within turns with the batch open
+ * as server/conn.c does, so the batched gets of protocol/batch.c are fuzzed
+ * too (the buffer does not move until the next read).
+ */
+static bool fuzz_process(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
+{
+    proto_batch_begin(&fc->pc, FUZZ_TURN_REQUESTS);
+    bool go_on = fuzz_process_turns(fc, rb);
+    proto_batch_end(&fc->pc);
+    return go_on;
 }
 
 static store *fuzz_store;

@@ -22,6 +22,11 @@ t_unit_check_reply_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXH
 t_unit_check_proto_text_SOURCES = t/unit/check_proto_text.c
 t_unit_check_proto_text_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_proto_text_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
+check_PROGRAMS += t/unit/check_batch
+UNIT_TESTS += t/unit/check_batch
+t_unit_check_batch_SOURCES = t/unit/check_batch.c
+t_unit_check_batch_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_batch_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
 
 # --- slabs suites (owner: slabs): link libslabs.a and libcommon.a only ---
 SLABS_CHECKS = t/unit/check_slabs t/unit/check_items t/unit/check_assoc \
