@@ -7,7 +7,8 @@
  * splits it into tokens in place, looks the command word up in ONE table
  * (text_cmds[]: handler, arity, noreply rule) and runs the handler, a
  * text.c one or a meta.c one, which calls the store and appends the reply.
- * Behaviour, replies and counters follow memcached 1.6.18, checked byte for
+ * Behaviour, replies and counters follow memcached 1.6.18 and, where 1.6.45
+ * differs (the empty line, HTTP request lines), 1.6.45, checked byte for
  * byte against a running one; the notes at each handler say where.
  *
  * Rules shared by all commands live here, not in the handlers:
@@ -785,6 +786,13 @@ static void text_cmd_stats(struct text_req *rq, unsigned arg)
     REPLY_LIT(rq->out, MSG_END);
 }
 
+/* An empty line (not one of spaces: that is an unknown command), as 1.6.45. */
+static void text_cmd_empty(struct text_req *rq, unsigned arg)
+{
+    (void)arg;
+    REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 #define CMD(name, min, max, flags, arg, fn) \
@@ -822,6 +830,7 @@ static const struct text_cmd text_cmds[] = {
     CMD("ma", 2, TEXT_ANY_TOKENS, 0, 0, proto_meta_arith),
     CMD("mn", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_noop),
     CMD("me", 1, TEXT_ANY_TOKENS, 0, 0, proto_meta_debug),
+    CMD("", 0, 0, 0, 0, text_cmd_empty),   /* the empty line: found by text_cmd_of */
 };
 
 #define TEXT_NCMDS (sizeof(text_cmds) / sizeof(text_cmds[0]))
@@ -834,6 +843,39 @@ static const struct text_cmd *text_cmd_find(const struct text_token *word)
             return c;
     }
     return NULL;
+}
+
+/* The row for the line's first token, or the empty line's row; NULL for none. */
+static const struct text_cmd *text_cmd_of(const struct text_req *rq)
+{
+    static const struct text_token empty = { "", 0 };
+    if (rq->ntok == 1)
+        return text_cmd_find(&rq->tok[0]);
+    return rq->line.start == rq->line.end ? text_cmd_find(&empty) : NULL;
+}
+
+/*
+ * A line no row takes. As memcached 1.6.45, one whose last token starts
+ * with "HTTP/" (`GET / HTTP/1.0`, `POST /x HTTP/1.1`: a browser or a
+ * cross-protocol attack pointed at the port) closes the connection with no
+ * reply; anything else answers ERROR.
+ */
+static void text_unknown(struct text_req *rq)
+{
+    static const char http[] = "HTTP/";
+    const char *end = rq->line.end;
+    while (end > rq->line.start && end[-1] == ' ')
+        end--;
+    const char *last = end;
+    while (last > rq->line.start && last[-1] != ' ')
+        last--;
+    bool several = text_skip_spaces(rq->line.start, last) != last;
+    if (several && (size_t)(end - last) >= MSG_LEN(http) &&
+        memcmp(last, http, MSG_LEN(http)) == 0) {
+        rq->action = PROTO_CLOSE;
+        return;
+    }
+    REPLY_LIT(rq->out, MSG_ERROR);
 }
 
 /* ---------------------------------------------------------------- one request */
@@ -864,8 +906,12 @@ static void text_dispatch(struct text_req *rq)
     const char *p = rq->line.start;
     rq->ntok = text_tokenize(&p, rq->line.end, rq->tok, 1);
     rq->rest = p;
-    const struct text_cmd *cmd = rq->ntok == 1 ? text_cmd_find(&rq->tok[0]) : NULL;
-    if (cmd == NULL || !text_arity_ok(rq, cmd)) {
+    const struct text_cmd *cmd = text_cmd_of(rq);
+    if (cmd == NULL) {
+        text_unknown(rq);
+        return;
+    }
+    if (!text_arity_ok(rq, cmd)) {
         REPLY_LIT(rq->out, MSG_ERROR);
         return;
     }

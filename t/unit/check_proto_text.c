@@ -426,8 +426,9 @@ START_TEST(unknown_empty_and_arity)
     EXPECT("bogus\r\n", "ERROR\r\n");
     EXPECT("GET a\r\n", "ERROR\r\n");
     EXPECT("get\ta\r\n", "ERROR\r\n");
-    EXPECT("\r\n", "ERROR\r\n");
-    EXPECT("\n", "ERROR\r\n");
+    /* 1.6.45: an empty line is a format error, a line of spaces unknown */
+    EXPECT("\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("   \r\n", "ERROR\r\n");
     EXPECT("get\r\n", "ERROR\r\n");
     EXPECT("get \r\n", "ERROR\r\n");
@@ -439,6 +440,26 @@ START_TEST(unknown_empty_and_arity)
     EXPECT("set a 0 0 1 a b c d e f g h i j\r\nx\r\n", "ERROR\r\nERROR\r\n");
     /* a 6th token that is not noreply is ignored */
     EXPECT("set a 0 0 1 foo\r\nx\r\n", "STORED\r\n");
+}
+END_TEST
+
+/* An unknown command whose last token starts "HTTP/" closes, no reply (1.6.45). */
+START_TEST(http_lines_close)
+{
+    static const char *const closing[] = {
+        "GET / HTTP/1.0\r\nversion\r\n", "POST /x HTTP/1.1 \r\nversion\r\n",
+        "HEAD / HTTP/1.1\r\n", "PUT /a HTTP/2\r\n", "FOO HTTP/\r\n",
+    };
+    for (size_t i = 0; i < sizeof(closing) / sizeof(closing[0]); i++) {
+        ck_assert_uint_eq(fx_run(closing[i]), strcspn(closing[i], "\n") + 1);
+        ck_assert_int_eq(last_action, PROTO_CLOSE);
+        ck_assert_str_eq(got, "");
+    }
+    /* one token, no "HTTP/" prefix, or a known command: answered as before */
+    EXPECT("HTTP/1.1\r\n", "ERROR\r\n");
+    EXPECT("FOO HTTP\r\n", "ERROR\r\n");
+    EXPECT("FOO HTTP/1.0 x\r\n", "ERROR\r\n");
+    EXPECT("get / HTTP/1.0\r\n", "END\r\n");
 }
 END_TEST
 
@@ -500,9 +521,13 @@ START_TEST(bad_data_chunk)
     const char *in = "set a 0 0 1\r\nxyz\r\nget a\r\n";
     ck_assert_uint_eq(step(in, strlen(in)), 16);  /* the line and 3 bytes */
     ck_assert_str_eq(got, "CLIENT_ERROR bad data chunk\r\n");
-    EXPECT(in, "CLIENT_ERROR bad data chunk\r\nERROR\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
-    EXPECT("set a 0 0 1 noreply\r\nxyz\r\nget a\r\n", "ERROR\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
-    EXPECT("set a 0 0 2\r\nab\n\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    /* the "\r\n" left is an empty line: 1.6.45's format error */
+    EXPECT(in, "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n"
+               "VALUE a 0 1\r\nq\r\nEND\r\n");
+    EXPECT("set a 0 0 1 noreply\r\nxyz\r\nget a\r\n",
+           "CLIENT_ERROR bad command line format\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
+    EXPECT("set a 0 0 2\r\nab\n\r\n",
+           "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n");
 }
 END_TEST
 
@@ -956,6 +981,7 @@ static Suite *proto_text_suite(void)
     tcase_add_test(tc, pipelined_in_one_buffer);
     tcase_add_test(tc, split_at_every_byte);
     tcase_add_test(tc, unknown_empty_and_arity);
+    tcase_add_test(tc, http_lines_close);
     tcase_add_test(tc, bad_numbers);
     tcase_add_test(tc, key_too_long);
     tcase_add_test(tc, bad_data_chunk);
