@@ -77,11 +77,18 @@ static void die(const char *fmt, ...)
     exit(EX_OSERR);
 }
 
+/* Descriptors kept beyond -c for the server itself (`stats` reserved_fds):
+ * a wake-up pipe per worker, and MAIN_RESERVED_FDS. */
+static unsigned reserved_fds(const struct settings *s)
+{
+    return MAIN_RESERVED_FDS + 2 * s->threads;
+}
+
 /* -c connections need that many descriptors, plus what the server keeps. */
 static void raise_fd_limit(const struct settings *s)
 {
     struct rlimit rl;
-    rlim_t need = (rlim_t)s->maxconns + MAIN_RESERVED_FDS + 2 * (rlim_t)s->threads;
+    rlim_t need = (rlim_t)s->maxconns + reserved_fds(s);
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
         return;
     rl.rlim_cur = need;
@@ -258,6 +265,7 @@ int main(int argc, char **argv)
     if (s->coredumps)
         enable_coredumps();
     raise_fd_limit(s);
+    srv.reserved_fds = reserved_fds(s);
     build_store(&srv);
     if (listeners_open(&srv, err, sizeof(err)) != 0)
         die("%s", err);

@@ -106,6 +106,8 @@ struct worker {
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;
     counter_t read_buf_oom;             /* connections closed at read_buf_mem_limit */
+    counter_t malloc_fails;             /* connections or buffers we could not allocate */
+    struct reply_account replies;       /* its connections' and UDP replies */
     struct worker_udp *udp;     /* NULL without -U */
     _Atomic bool stopping;      /* set by workers_stop, seen on the notify event */
 };
@@ -154,6 +156,7 @@ struct server {
     counter_t total_conns;              /* main thread only */
     counter_t rejected_conns;           /* main thread only */
     _Atomic bool stopping;
+    unsigned reserved_fds;              /* descriptors held at start, not sockets */
     pid_t pid;
     struct stats_state *stats;          /* stats.c: the `stats reset` baseline */
 };

@@ -788,8 +788,8 @@ void settings_man(FILE *out)
           ".PP\n"
           "The LRU segments' shares count items, not bytes; \\fBtemporary_ttl=0\\fR (the"
           " default) means no TEMP LRU, where memcached's 0 turns one on (for TTLs of 0"
-          " seconds and less); \\fBstats items\\fR prints the segment rows after"
-          " \\fBlrutail_reflocked\\fR and always prints \\fBnumber_temp\\fR.\n"
+          " seconds and less); \\fBstats items\\fR always prints \\fBnumber_temp\\fR,"
+          " after memcached's rows.\n"
           ".SH SEE ALSO\n.BR memcached (1)\n", out);
 }
 
