@@ -8,4 +8,5 @@ libprotocol_a_SOURCES = \
 	protocol/text.c protocol/text.h \
 	protocol/meta.c protocol/meta.h \
 	protocol/dump.c protocol/dump.h \
-	protocol/binary.c protocol/binary.h
+	protocol/binary.c protocol/binary.h \
+	protocol/auth.c protocol/auth.h

@@ -104,6 +104,11 @@ struct proto_env {
     bool (*stats)(void *arg, const char *group, struct stat_sink *sink);
     void (*stats_reset)(void *arg);      /* `stats reset` */
     void (*set_verbosity)(void *arg, int level);
+    /*
+     * -Y: true when user/password (not NUL-terminated) may log in; NULL
+     * without -Y (no login). Any thread.
+     */
+    bool (*auth_check)(void *arg, const char *user, size_t ulen, const char *pass, size_t plen);
     void *arg;
 };
 
@@ -148,6 +153,7 @@ struct proto_conn {
     uint8_t get_cont;
     bool skip_line;                    /* discard input up to the next '\n' */
     uint8_t mode;                      /* enum proto_mode in use; AUTO until the first byte */
+    bool authenticated;                /* logged in, or no login asked (-Y) */
     struct proto_pending pend;         /* a large value being read into its item */
     struct proto_dump *dump;           /* a dump being streamed (dump.c); NULL when none */
 };

@@ -12,7 +12,8 @@ slabcache_SOURCES = \
 	server/worker.c \
 	server/conn.c \
 	server/udp.c \
-	server/stats.c
+	server/stats.c \
+	server/auth.c
 slabcache_LDADD = libsettings.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(LIBEVENT_LIBS)
 slabcache_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 

@@ -222,8 +222,22 @@ static void build_store(struct server *srv)
         .stats = stats_group,
         .stats_reset = stats_reset,
         .set_verbosity = server_set_verbosity,
+        .auth_check = srv->settings.auth_file != NULL ? auth_check : NULL,
         .arg = srv,
     };
+}
+
+/* -Y: the password file is read before anything listens; a bad one stops
+ * the start as memcached's does (exit 1, its message). */
+static void load_auth_or_exit(struct server *srv)
+{
+    char err[MAIN_ERR_MAX];
+    if (srv->settings.auth_file == NULL)
+        return;
+    if (auth_load(srv, srv->settings.auth_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(EXIT_FAILURE);
+    }
 }
 
 static struct event *add_event(struct server *srv, evutil_socket_t fd, short what,
@@ -266,6 +280,7 @@ int main(int argc, char **argv)
         enable_coredumps();
     raise_fd_limit(s);
     srv.reserved_fds = reserved_fds(s);
+    load_auth_or_exit(&srv);
     build_store(&srv);
     if (listeners_open(&srv, err, sizeof(err)) != 0)
         die("%s", err);
@@ -313,6 +328,7 @@ int main(int argc, char **argv)
     if (s->pidfile != NULL)
         unlink(s->pidfile);
     stats_free(&srv);
+    auth_free(&srv);
     store_destroy(srv.store);
     settings_free(&srv.settings);
     return EXIT_SUCCESS;

@@ -159,6 +159,7 @@ struct server {
     unsigned reserved_fds;              /* descriptors held at start, not sockets */
     pid_t pid;
     struct stats_state *stats;          /* stats.c: the `stats reset` baseline */
+    struct auth_table *auth;            /* auth.c: -Y's entries; NULL without -Y */
 };
 
 /* ---- conn.c (worker thread) ---- */
@@ -192,6 +193,13 @@ int stats_init(struct server *srv);
 void stats_free(struct server *srv);
 bool stats_group(void *srv, const char *group, struct stat_sink *sink);
 void stats_reset(void *srv);
+
+/* ---- auth.c ---- */
+/* Reads -Y's file into srv->auth; -1 with memcached's message in err. */
+int auth_load(struct server *srv, const char *path, char *err, size_t errlen);
+void auth_free(struct server *srv);
+/* proto_env.auth_check: whether user/password is one of the file's entries. */
+bool auth_check(void *srv, const char *user, size_t ulen, const char *pass, size_t plen);
 
 /* ---- main.c ---- */
 /* Asks the main loop to stop (any thread). */

@@ -443,6 +443,59 @@ START_TEST(unknown_empty_and_arity)
 }
 END_TEST
 
+/* -Y's check, faked: one user. */
+static bool fake_auth(void *arg, const char *user, size_t ulen, const char *pass, size_t plen)
+{
+    (void)arg;
+    return ulen == 5 && memcmp(user, "alice", 5) == 0 && plen == 6 &&
+           memcmp(pass, "secret", 6) == 0;
+}
+
+/* Under -Y a connection logs in first, as memcached 1.6.45's ascii auth. */
+START_TEST(ascii_auth_login)
+{
+    env.auth_check = fake_auth;
+    proto_conn_init(&pc, &env, ctr);
+    EXPECT("version\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    EXPECT("set a 0 0\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    EXPECT("set a 0 0 +5\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    EXPECT("set a 0 0 16385\r\n", "CLIENT_ERROR auth token too long\r\n");
+    EXPECT("set a 0 0 12\r\nalice secreX\r\n", "CLIENT_ERROR authentication failure\r\n");
+    EXPECT("set a 0 0 11\r\nalicesecret\r\n", "CLIENT_ERROR bad authentication token format\r\n");
+    EXPECT("set a 0 0 10\r\nalice secret", "CLIENT_ERROR bad command line termination\r\n");
+    ck_assert_uint_eq(counter_get(&ctr->auth_cmds), 1);
+    ck_assert_uint_eq(counter_get(&ctr->auth_errors), 1);
+    /* the whole login is waited for, its size said */
+    const char *login = "set a 0 0 12\r\nalice secret\r\n";
+    ck_assert_uint_eq(step(login, strlen(login) - 1), 0);
+    ck_assert_uint_eq(last_need, strlen(login));
+    feed(login, strlen(login), 1);
+    ck_assert_str_eq(got, "STORED\r\n");
+    ck_assert_uint_eq(counter_get(&ctr->auth_cmds), 2);
+    ck_assert_uint_eq(counter_get(&ctr->auth_errors), 1);
+    EXPECT("set a 0 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+}
+END_TEST
+
+/* Before a login: a line too short for one, or none in AUTH_WAIT_MAX bytes, hangs up. */
+START_TEST(ascii_auth_hangs_up)
+{
+    env.auth_check = fake_auth;
+    proto_conn_init(&pc, &env, ctr);
+    ck_assert_uint_eq(step("get\r\n", 5), 5);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+    ck_assert_str_eq(got, "");
+    proto_conn_init(&pc, &env, ctr);
+    static char junk[3000];
+    memset(junk, 'x', sizeof(junk));
+    ck_assert_uint_eq(step(junk, 2048), 0);             /* still waiting for its '\n' */
+    ck_assert_int_eq(last_action, PROTO_CONTINUE);
+    ck_assert_uint_eq(step(junk, sizeof(junk)), sizeof(junk));
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+    ck_assert_uint_eq(counter_get(&ctr->auth_cmds), 0);
+}
+END_TEST
+
 /* An unknown command whose last token starts "HTTP/" closes, no reply (1.6.45). */
 START_TEST(http_lines_close)
 {
@@ -982,6 +1035,8 @@ static Suite *proto_text_suite(void)
     tcase_add_test(tc, split_at_every_byte);
     tcase_add_test(tc, unknown_empty_and_arity);
     tcase_add_test(tc, http_lines_close);
+    tcase_add_test(tc, ascii_auth_login);
+    tcase_add_test(tc, ascii_auth_hangs_up);
     tcase_add_test(tc, bad_numbers);
     tcase_add_test(tc, key_too_long);
     tcase_add_test(tc, bad_data_chunk);
