@@ -37,7 +37,7 @@
 #define MSG_BAD_EXPTIME     "CLIENT_ERROR invalid exptime argument\r\n"
 #define MSG_DELETE_USAGE    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
 #define MSG_BAD_SHUTDOWN    "CLIENT_ERROR invalid shutdown mode\r\n"
-#define MSG_SHUTDOWN_OFF    "ERROR: shutdown not enabled\r\n"
+#define MSG_SHUTDOWN_OFF    "SERVER_ERROR: shutdown not enabled\r\n"   /* 1.6.45 */
 #define MSG_TOO_LARGE       "SERVER_ERROR object too large for cache\r\n"
 #define MSG_NO_MEMORY       "SERVER_ERROR out of memory storing object\r\n"
 #define MSG_ARITH_NO_MEMORY "SERVER_ERROR out of memory\r\n"

@@ -426,14 +426,16 @@ START_TEST(bad_flags)
     HC_EXPECT(fd, "ms a 2 T1 T2\r\nhi\r\n", "CLIENT_ERROR duplicate flag\r\n");
     HC_EXPECT(fd, "md a Cx\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
     HC_EXPECT(fd, "md a x\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
-    /* a data block longer than announced: its tail is read as a command */
-    HC_EXPECT(fd, "ms a 1\r\nyy\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    /* a data block longer than announced: its tail ("\n") is read as a
+     * command, under 4 bytes (1.6.45: a format error) */
+    HC_EXPECT(fd, "ms a 1\r\nyy\r\n",
+              "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n");
     HC_EXPECT(fd, "mg a v\r\n", "VA 1\r\nx\r\n");
-    /* no key */
-    HC_EXPECT(fd, "mg\r\n", "ERROR\r\n");
-    HC_EXPECT(fd, "ms\r\n", "ERROR\r\n");
-    HC_EXPECT(fd, "md\r\n", "ERROR\r\n");
-    HC_EXPECT(fd, "ma\r\n", "ERROR\r\n");
+    /* no key: 1.6.45's format error */
+    HC_EXPECT(fd, "mg\r\n", "CLIENT_ERROR bad command line format\r\n");
+    HC_EXPECT(fd, "ms\r\n", "CLIENT_ERROR bad command line format\r\n");
+    HC_EXPECT(fd, "md\r\n", "CLIENT_ERROR bad command line format\r\n");
+    HC_EXPECT(fd, "ma\r\n", "CLIENT_ERROR bad command line format\r\n");
     HC_EXPECT(fd, "mz a\r\n", "ERROR\r\n");
     /* a key over 250 bytes */
     char req[MT_KEY_MAX + 32];

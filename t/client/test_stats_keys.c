@@ -260,9 +260,40 @@ START_TEST(empty_line_wording)
     int fd = hc_conn();
     HC_EXPECT(fd, "\r\n", "CLIENT_ERROR bad command line format\r\n");
     HC_EXPECT(fd, "\n", "CLIENT_ERROR bad command line format\r\n");
+    HC_EXPECT(fd, "ab\n", "CLIENT_ERROR bad command line format\r\n");   /* under 4 bytes */
+    HC_EXPECT(fd, "mn\n", "CLIENT_ERROR bad command line format\r\n");
+    HC_EXPECT(fd, "ab\r\n", "ERROR\r\n");
     HC_EXPECT(fd, "   \r\n", "ERROR\r\n");
     HC_EXPECT(fd, "HTTP/1.1\r\n", "ERROR\r\n");          /* one token: not a request line */
     HC_EXPECT(fd, "get / HTTP/1.0\r\n", "END\r\n");      /* a command: run as one */
+    HC_USABLE(fd);
+    close(fd);
+}
+END_TEST
+
+/* 1.6.45's parser: too few tokens, extra tokens, refused blocks, '+' signs. */
+START_TEST(token_wording)
+{
+    const char *bad = "CLIENT_ERROR bad command line format\r\n";
+    int fd = hc_conn();
+    HC_EXPECT(fd, "set a 0 0\r\n", bad);
+    HC_EXPECT(fd, "get\r\n", bad);
+    HC_EXPECT(fd, "gat 10\r\n", bad);
+    HC_EXPECT(fd, "incr a\r\n", bad);
+    HC_EXPECT(fd, "touch a\r\n", bad);
+    HC_EXPECT(fd, "verbosity\r\n", bad);
+    HC_EXPECT(fd, "mg\r\n", bad);
+    HC_EXPECT(fd, "set a 0 0 1 x y z\r\nv\r\n", "STORED\r\n");
+    HC_EXPECT(fd, "set a 0 0 1 x y z noreply\r\nw\r\nget a\r\n", "VALUE a 0 1\r\nw\r\nEND\r\n");
+    HC_EXPECT(fd, "set a 0 0 1\r\n1\r\nincr a 1 2 3\r\n", "STORED\r\n2\r\n");
+    HC_EXPECT(fd, "set b x 0 1\r\nv\r\n", bad);                 /* block swallowed */
+    HC_EXPECT(fd, "cas b 0 0 1\r\nv\r\n", bad);
+    HC_EXPECT(fd, "set b 0 0 +1\r\nv\r\n", "CLIENT_ERROR bad command line format\r\n"
+                                           "CLIENT_ERROR bad command line format\r\n");
+    HC_EXPECT(fd, "incr a +1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    HC_EXPECT(fd, "touch a +1\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    HC_EXPECT(fd, "flush_all 0 1 2\r\n", "OK\r\n");
+    HC_EXPECT(fd, "shutdown\r\n", "SERVER_ERROR: shutdown not enabled\r\n");
     HC_USABLE(fd);
     close(fd);
 }
@@ -412,6 +443,7 @@ static Suite *sk_suite(void)
     tcase_add_test(tc, stats_conns_lines);
     tcase_add_test(tc, connection_counts_udp);
     tcase_add_test(tc, empty_line_wording);
+    tcase_add_test(tc, token_wording);
     tcase_add_test(tc, http_lines_close);
     tcase_add_test(tc, ascii_auth);
     tcase_add_test(tc, ascii_auth_off_by_default);

@@ -268,7 +268,7 @@ START_TEST(ms_errors)
     EXPECT("ms a abc\r\nhi\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
     EXPECT("ms a -1\r\nhi\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
     EXPECT("ms a\r\nhi\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
-    EXPECT("ms\r\n", "ERROR\r\n");
+    EXPECT("ms\r\n", "CLIENT_ERROR bad command line format\r\n");   /* 1.6.45 */
     EXPECT("ms a 2 1 2 3 4 5 6 7 8 9 0 a b c d e f g\r\nhi\r\n",
            "CLIENT_ERROR options flags too long\r\nERROR\r\n");
     char line[400];
@@ -371,7 +371,7 @@ START_TEST(md_all)
     EXPECT("md a b\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
     EXPECT("md a q q\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
     EXPECT("md a O123456789012345678901234567890123\r\n", "CLIENT_ERROR opaque token too long\r\n");
-    EXPECT("md\r\n", "ERROR\r\n");
+    EXPECT("md\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("ms YQ== 1 b\r\nx\r\nmd YQ== b k\r\nmd YQ== k b\r\n", "HD\r\nHD kYQ== b\r\nNF kYQ== b\r\n");
     ck_assert_uint_eq(ctr->delete_hits, 4);
     ck_assert_uint_eq(ctr->delete_misses, 8);
@@ -420,7 +420,7 @@ START_TEST(ma_all)
     EXPECT("ma n v D18446744073709551616\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
     EXPECT("ma n v N0 Jabc\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
     EXPECT("ma n x\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
-    EXPECT("ma\r\n", "ERROR\r\n");
+    EXPECT("ma\r\n", "CLIENT_ERROR bad command line format\r\n");
 }
 END_TEST
 
@@ -428,7 +428,8 @@ END_TEST
 
 START_TEST(flag_errors)
 {
-    EXPECT("mg\r\nmg \r\n", "ERROR\r\nERROR\r\n");
+    EXPECT("mg\r\nmg \r\n",
+           "CLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format\r\n");
     EXPECT("mg foo x\r\n", "CLIENT_ERROR invalid flag\r\n");
     EXPECT("mg foo E5\r\n", "CLIENT_ERROR invalid flag\r\n");
     EXPECT("mg foo i\r\n", "CLIENT_ERROR invalid flag\r\n");

@@ -128,10 +128,10 @@ START_TEST(cas_command)
     EXPECT("cas k 0 0 1 1\r\nb\r\n", "EXISTS\r\n");   /* the unique changed */
     EXPECT("cas nope 0 0 1 1\r\nb\r\n", "NOT_FOUND\r\n");
     EXPECT("get k\r\n", "VALUE k 0 1\r\nb\r\nEND\r\n");
-    /* arity and a bad unique: the data line is then read as a command */
-    EXPECT("cas k 0 0 1\r\nb\r\n", "ERROR\r\nERROR\r\n");
-    EXPECT("cas k 0 0 1 abc\r\nb\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
-    EXPECT("cas k 0 0 1 -1\r\nb\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    /* no unique or a bad one (1.6.45): refused, the data block swallowed */
+    EXPECT("cas k 0 0 1\r\nb\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("cas k 0 0 1 abc\r\nb\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("cas k 0 0 1 -1\r\nb\r\n", "CLIENT_ERROR bad command line format\r\n");
     ck_assert_uint_eq(C(cas_hits), 1);
     ck_assert_uint_eq(C(cas_badval), 2);
     ck_assert_uint_eq(C(cas_misses), 1);
@@ -154,9 +154,10 @@ START_TEST(incr_decr)
     EXPECT("incr s 1\r\n",
            "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
     EXPECT("incr n 1 2\r\n", "1\r\n");          /* a 4th token is ignored */
-    EXPECT("incr n\r\n", "ERROR\r\n");
-    EXPECT("incr n 1 2 3\r\n", "ERROR\r\n");
-    ck_assert_uint_eq(C(incr_hits), 4);
+    EXPECT("incr n\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("incr n +1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    EXPECT("incr n 1 2 3\r\n", "2\r\n");      /* 1.6.45: tokens after the delta ignored */
+    ck_assert_uint_eq(C(incr_hits), 5);
     ck_assert_uint_eq(C(decr_hits), 1);
     ck_assert_uint_eq(C(incr_misses), 1);
     ck_assert_uint_eq(C(decr_misses), 1);
@@ -173,6 +174,7 @@ START_TEST(delete_forms)
     EXPECT("set a 0 0 1\r\nx\r\n", "STORED\r\n");
     EXPECT("delete a noreply\r\nget a\r\n", "END\r\n");
     EXPECT("delete a 0 noreply\r\n", "");
+    /* 1.6.18's rule, which memccapable checks (1.6.45 ignores what follows the key) */
     const char *usage = "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
     EXPECT("delete a 5\r\n", usage);
     EXPECT("delete a x\r\n", usage);
@@ -180,7 +182,7 @@ START_TEST(delete_forms)
     EXPECT("delete a 0 x\r\n", usage);
     EXPECT("delete a 5 noreply\r\n", "");
     EXPECT("delete a b c d\r\n", "ERROR\r\n");
-    EXPECT("delete\r\n", "ERROR\r\n");
+    EXPECT("delete\r\n", "CLIENT_ERROR bad command line format\r\n");   /* 1.6.45 */
     ck_assert_uint_eq(C(delete_hits), 3);
     ck_assert_uint_eq(C(delete_misses), 2);
 }
@@ -194,11 +196,12 @@ START_TEST(touch_gat_gats)
     EXPECT("touch a 100 noreply\r\n", "");
     EXPECT("touch nope 100\r\n", "NOT_FOUND\r\n");
     EXPECT("touch a abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
-    EXPECT("touch a\r\n", "ERROR\r\n");
+    EXPECT("touch a\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("touch a +1\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
     EXPECT("gat 100 a nope\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n");
     EXPECT("gats 100 a\r\n", "VALUE a 0 1 1\r\nx\r\nEND\r\n");   /* touch keeps CAS 1 */
-    EXPECT("gat 10\r\n", "END\r\n");
-    EXPECT("gat\r\n", "ERROR\r\n");
+    EXPECT("gat 10\r\n", "CLIENT_ERROR bad command line format\r\n");   /* 1.6.45: a key */
+    EXPECT("gat\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("gat abc a\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
     /* touching to the past expires it */
     EXPECT("touch a -1\r\n", "TOUCHED\r\n");
@@ -235,8 +238,9 @@ START_TEST(flush_all_forms)
     EXPECT("flush_all 0 0\r\n", "OK\r\n");
     EXPECT("flush_all abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
     EXPECT("flush_all noreply x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
-    EXPECT("flush_all 1 2 3\r\n", "ERROR\r\n");
-    ck_assert_uint_eq(C(cmd_flush), 6);
+    EXPECT("flush_all 1 2 3\r\n", "OK\r\n");     /* 1.6.45: extra tokens ignored */
+    EXPECT("flush_all +1\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    ck_assert_uint_eq(C(cmd_flush), 7);
     /* a delayed flush takes effect later */
     EXPECT("set a 0 0 1\r\nx\r\nflush_all 5\r\nget a\r\n",
            "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
@@ -258,9 +262,9 @@ START_TEST(version_verbosity_quit)
     ck_assert_int_eq(verbosity_level, 0);
     EXPECT("verbosity abc\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("verbosity noreply\r\n", "");
-    EXPECT("verbosity\r\n", "ERROR\r\n");
-    EXPECT("verbosity 1 2 3\r\n", "ERROR\r\n");
-    ck_assert_int_eq(verbosity_calls, 3);
+    EXPECT("verbosity\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("verbosity 1 2 3\r\n", "OK\r\n");       /* 1.6.45: extra tokens ignored */
+    ck_assert_int_eq(verbosity_calls, 4);
 
     ck_assert_uint_eq(fx_run("quit\r\nget a\r\n"), 6);
     ck_assert_int_eq(last_action, PROTO_CLOSE);
@@ -270,7 +274,7 @@ END_TEST
 
 START_TEST(shutdown_command)
 {
-    EXPECT("shutdown\r\n", "ERROR: shutdown not enabled\r\n");
+    EXPECT("shutdown\r\n", "SERVER_ERROR: shutdown not enabled\r\n");
     env.shutdown_enabled = true;
     ck_assert_uint_eq(fx_run("shutdown foo\r\n"), 14);
     ck_assert_str_eq(got, "CLIENT_ERROR invalid shutdown mode\r\n");
@@ -426,18 +430,24 @@ START_TEST(unknown_empty_and_arity)
     EXPECT("bogus\r\n", "ERROR\r\n");
     EXPECT("GET a\r\n", "ERROR\r\n");
     EXPECT("get\ta\r\n", "ERROR\r\n");
-    /* 1.6.45: an empty line is a format error, a line of spaces unknown */
+    /* 1.6.45: a line under 4 bytes with its '\n' is a format error */
     EXPECT("\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT(" \r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("ab\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("mn\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("ab\r\n", "ERROR\r\n");
     EXPECT("   \r\n", "ERROR\r\n");
-    EXPECT("get\r\n", "ERROR\r\n");
-    EXPECT("get \r\n", "ERROR\r\n");
-    EXPECT("set a 0 0\r\n", "ERROR\r\n");
-    EXPECT("set\r\n", "ERROR\r\n");
-    /* too many tokens: the data line then comes as a command */
-    EXPECT("set a 0 0 1 2 3\r\nx\r\n", "ERROR\r\nERROR\r\n");
-    EXPECT("set a 0 0 1 noreply 3\r\nx\r\n", "ERROR\r\nERROR\r\n");
-    EXPECT("set a 0 0 1 a b c d e f g h i j\r\nx\r\n", "ERROR\r\nERROR\r\n");
+    /* 1.6.45: too few tokens for a command its parser reads is a format error */
+    EXPECT("get\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("get \r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("set a 0 0\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("set\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* ...and tokens past the length are ignored; noreply is the last one */
+    EXPECT("set a 0 0 1 2 3\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 0 1 noreply 3\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 0 1 a b c d e f g h i j\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 0 1 a b c d e f g h i j noreply\r\nx\r\n", "");
     /* a 6th token that is not noreply is ignored */
     EXPECT("set a 0 0 1 foo\r\nx\r\n", "STORED\r\n");
 }
@@ -518,18 +528,23 @@ END_TEST
 
 START_TEST(bad_numbers)
 {
-    const char *bad = "CLIENT_ERROR bad command line format\r\nERROR\r\n";
-    EXPECT("set a 0 0 -1\r\nx\r\n", bad);
-    EXPECT("set a 0 0 abc\r\nx\r\n", bad);
-    EXPECT("set a 0 0 1x\r\nx\r\n", bad);
+    /* 1.6.45: a bad length refuses the line alone ("x" then is a short line),
+     * bad flags or exptime refuse the data block too */
+    const char *bad_len = "CLIENT_ERROR bad command line format\r\n"
+                          "CLIENT_ERROR bad command line format\r\n";
+    const char *bad = "CLIENT_ERROR bad command line format\r\n";
+    EXPECT("set a 0 0 -1\r\nx\r\n", bad_len);
+    EXPECT("set a 0 0 abc\r\nx\r\n", bad_len);
+    EXPECT("set a 0 0 1x\r\nx\r\n", bad_len);
+    EXPECT("set a 0 0 +1\r\nx\r\n", bad_len);
     EXPECT("set a abc 0 1\r\nx\r\n", bad);
     EXPECT("set a -1 0 1\r\nx\r\n", bad);
-    EXPECT("set a 4294967296 0 1\r\nx\r\n", bad);
+    EXPECT("set a 4294967296 0 1\r\nx\r\n", bad);   /* 1.6.45 stores it, flags cut */
     EXPECT("set a 0 abc 1\r\nx\r\n", bad);
     EXPECT("set a 0 0 2147483646\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("set a 0 0 99999999999999999999\r\n", "CLIENT_ERROR bad command line format\r\n");
     /* accepted forms */
-    EXPECT("set a 0 0 +1\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a +1 0 1\r\nx\r\n", "STORED\r\n");
     EXPECT("set a 0 0 01\r\nx\r\n", "STORED\r\n");
     EXPECT("set a 0 -1 1\r\nx\r\nget a\r\n", "STORED\r\nEND\r\n");
     ck_assert_uint_eq(C(cmd_set), 3);
@@ -547,10 +562,11 @@ START_TEST(key_too_long)
     EXPECT(in, expect);
 
     const char *bad = "CLIENT_ERROR bad command line format\r\n";
+    /* 1.6.45: the data block of a refused key is swallowed */
     snprintf(in, sizeof(in), "set %s 0 0 1\r\nx\r\n", k251);
-    EXPECT(in, "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    EXPECT(in, "CLIENT_ERROR bad command line format\r\n");
     snprintf(in, sizeof(in), "set %s 0 0 1 noreply\r\nx\r\n", k251);
-    EXPECT(in, "ERROR\r\n");
+    EXPECT(in, "");
     /* a long key anywhere in a get drops the values already found */
     snprintf(in, sizeof(in), "get %s %s\r\n", k250, k251);
     EXPECT(in, bad);
@@ -842,10 +858,10 @@ START_TEST(long_line_without_newline)
     ck_assert_uint_eq(step(in, LEN), LEN);
     ck_assert_int_eq(last_action, PROTO_CLOSE);
     ck_assert_str_eq(got, "");
-    /* a long complete line is just a line */
+    /* a long complete line is just a line: a set of one token */
     in[LEN - 2] = '\r';
     in[LEN - 1] = '\n';
-    EXPECT(in, "ERROR\r\n");
+    EXPECT(in, "CLIENT_ERROR bad command line format\r\n");
 }
 END_TEST
 
