@@ -874,33 +874,7 @@ static const struct text_cmd *text_cmd_find(const struct text_token *word)
     return NULL;
 }
 
-/*
- * A line no row takes. As memcached 1.6.45, one whose last token starts
- * with "HTTP/" (`GET / HTTP/1.0`, `POST /x HTTP/1.1`: a browser or a
- * cross-protocol attack pointed at the port) closes the connection with no
- * reply; anything else answers ERROR.
- */
-static void text_unknown(struct text_req *rq)
-{
-    static const char http[] = "HTTP/";
-    const char *end = rq->line.end;
-    while (end > rq->line.start && end[-1] == ' ')
-        end--;
-    const char *last = end;
-    while (last > rq->line.start && last[-1] != ' ')
-        last--;
-    bool several = text_skip_spaces(rq->line.start, last) != last;
-    if (several && (size_t)(end - last) >= MSG_LEN(http) &&
-        memcmp(last, http, MSG_LEN(http)) == 0) {
-        rq->action = PROTO_CLOSE;
-        return;
-    }
-    REPLY_LIT(rq->out, MSG_ERROR);
-}
-
-/* ---------------------------------------------------------------- one request */
-
-/* The line's last token, past the ones tokenized (1.6.45: noreply is the last). */
+/* The line's last token (1.6.45: noreply is the last; past the ones tokenized). */
 static struct text_token text_last_token(const struct text_req *rq)
 {
     const char *end = rq->line.end;
@@ -911,6 +885,26 @@ static struct text_token text_last_token(const struct text_req *rq)
         start--;
     return (struct text_token){ start, (size_t)(end - start) };
 }
+
+/*
+ * A line no row takes. As memcached 1.6.45, one whose last token starts
+ * with "HTTP/" (`GET / HTTP/1.0`, `POST /x HTTP/1.1`: a browser or a
+ * cross-protocol attack pointed at the port) closes the connection with no
+ * reply; anything else answers ERROR.
+ */
+static void text_unknown(struct text_req *rq)
+{
+    static const char http[] = "HTTP/";
+    struct text_token last = text_last_token(rq);
+    bool several = text_skip_spaces(rq->line.start, last.p) != last.p;
+    if (several && last.len >= MSG_LEN(http) && memcmp(last.p, http, MSG_LEN(http)) == 0) {
+        rq->action = PROTO_CLOSE;
+        return;
+    }
+    REPLY_LIT(rq->out, MSG_ERROR);
+}
+
+/* ---------------------------------------------------------------- one request */
 
 /*
  * Tokens after the command word: for key-list commands only the fixed ones

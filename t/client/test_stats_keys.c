@@ -133,12 +133,18 @@ static void sk_stats(const char *group, char *buf, size_t cap)
                   group != NULL ? group : "");
 }
 
-/* `stats` on fd (which stays open): one figure. */
+/* A stats request on fd (which stays open), its reply into buf. */
+static void sk_stats_on(int fd, const char *req, char *buf, size_t cap)
+{
+    ck_assert(h_send_str(fd, req));
+    h_read_until(fd, buf, cap, "END\r\n", H_IO_TIMEOUT_MS, NULL);
+}
+
+/* `stats` on fd: one figure. */
 static long long sk_stat_on(int fd, const char *name)
 {
     static char buf[HC_REPLY_MAX];
-    ck_assert(h_send_str(fd, "stats\r\n"));
-    h_read_until(fd, buf, sizeof(buf), "END\r\n", H_IO_TIMEOUT_MS, NULL);
+    sk_stats_on(fd, "stats\r\n", buf, sizeof(buf));
     return h_stat_num(buf, name);
 }
 
@@ -211,8 +217,7 @@ START_TEST(stats_conns_lines)
     char want[128], port[16];
     snprintf(port, sizeof(port), "%d", hc_srv.port);
     int fd = hc_conn();
-    ck_assert(h_send_str(fd, "stats conns\r\n"));
-    h_read_until(fd, buf, sizeof(buf), "END\r\n", H_IO_TIMEOUT_MS, NULL);
+    sk_stats_on(fd, "stats conns\r\n", buf, sizeof(buf));
     close(fd);
     snprintf(want, sizeof(want), ":addr tcp:127.0.0.1:%s\r\n", port);
     const char *listener = strstr(buf, want);
@@ -239,8 +244,7 @@ START_TEST(connection_counts_udp)
     ck_assert_int_eq(sk_wait_stat(fd, "curr_connections", SK_UDP_CONNS + 1), SK_UDP_CONNS + 1);
     ck_assert_int_ge(sk_stat_on(fd, "connection_structures"), SK_UDP_CONNS + 2);
     ck_assert_int_ge(sk_stat_on(fd, "total_connections"), SK_UDP_CONNS + 2);
-    ck_assert(h_send_str(fd, "stats conns\r\n"));
-    h_read_until(fd, buf, sizeof(buf), "END\r\n", H_IO_TIMEOUT_MS, NULL);
+    sk_stats_on(fd, "stats conns\r\n", buf, sizeof(buf));
     close(fd);
     ck_assert_msg(strstr(buf, ":UDP UDP\r\n") != NULL, "no UDP line in \"%s\"", buf);
     snprintf(want, sizeof(want), ":addr udp:127.0.0.1:%s\r\n", udp);
@@ -355,12 +359,10 @@ START_TEST(ascii_auth)
     HC_EXPECT(other, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n");
     close(other);
 
-    ck_assert(h_send_str(fd, "stats\r\n"));
-    h_read_until(fd, buf, sizeof(buf), "END\r\n", H_IO_TIMEOUT_MS, NULL);
+    sk_stats_on(fd, "stats\r\n", buf, sizeof(buf));
     ck_assert_int_eq(h_stat_num(buf, "auth_cmds"), 3);
     ck_assert_int_eq(h_stat_num(buf, "auth_errors"), 1);
-    ck_assert(h_send_str(fd, "stats settings\r\n"));
-    h_read_until(fd, buf, sizeof(buf), "END\r\n", H_IO_TIMEOUT_MS, NULL);
+    sk_stats_on(fd, "stats settings\r\n", buf, sizeof(buf));
     char value[96];
     ck_assert(h_stat_str(buf, "auth_enabled_ascii", value, sizeof(value)));
     ck_assert_str_eq(value, path);
