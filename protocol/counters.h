@@ -37,7 +37,9 @@
     X(touch_hits)       \
     X(touch_misses)     \
     X(store_too_large)  \
-    X(store_no_memory)
+    X(store_no_memory)  \
+    X(auth_cmds)        \
+    X(auth_errors)
 
 /* Per class, as printed by `stats slabs` ("N:get_hits ..."). */
 #define PROTO_CLASS_COUNTERS(X) \

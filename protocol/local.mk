@@ -10,4 +10,5 @@ libprotocol_a_SOURCES = \
 	protocol/meta.c protocol/meta.h \
 	protocol/dump.c protocol/dump.h \
 	protocol/watch.c protocol/watch.h \
-	protocol/binary.c protocol/binary.h
+	protocol/binary.c protocol/binary.h \
+	protocol/auth.c protocol/auth.h

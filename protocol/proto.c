@@ -6,11 +6,13 @@
  * protocol), picks the connection's protocol once, from -B or else from its
  * first byte (the binary magic, see proto_bin_choose), and hands the request
  * to that side: proto_bin_process() (binary.c) or proto_text_process()
- * (text.c, which runs the meta commands of meta.c too). Both keep
+ * (text.c, which runs the meta commands of meta.c too). Under -Y a
+ * connection first logs in through proto_auth_process() (auth.c). All keep
  * proto_process()'s contract.
  */
 #include <string.h>
 
+#include "protocol/auth.h"
 #include "protocol/binary.h"
 #include "protocol/internal.h"
 #include "protocol/proto.h"
@@ -24,6 +26,7 @@ void proto_conn_init(struct proto_conn *pc, const struct proto_env *env,
     pc->counters = counters;
     pc->listen_mode = (uint8_t)env->mode;
     pc->fd = -1;
+    pc->authenticated = env->auth_check == NULL;   /* -Y: log in first (auth.c) */
 }
 
 void proto_conn_reset(struct proto_conn *pc)
@@ -83,6 +86,8 @@ size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
         return proto_swallow(pc, len);
     if (pc->pend.it != NULL)
         return proto_pending_fill(pc, buf, len, out, action);
+    if (!pc->authenticated)
+        return proto_auth_process(pc, buf, len, out, action, need);
     if (pc->mode == PROTO_MODE_AUTO)
         pc->mode = (uint8_t)proto_bin_choose((enum proto_mode)pc->listen_mode,
                                                (unsigned char)buf[0]);

@@ -107,6 +107,11 @@ struct proto_env {
     bool (*stats)(void *arg, const char *group, struct stat_sink *sink);
     void (*stats_reset)(void *arg);      /* `stats reset` */
     void (*set_verbosity)(void *arg, int level);
+    /*
+     * -Y: true when user/password (not NUL-terminated) may log in; NULL
+     * without -Y (no login). Any thread.
+     */
+    bool (*auth_check)(void *arg, const char *user, size_t ulen, const char *pass, size_t plen);
     void *arg;
 };
 
@@ -175,6 +180,7 @@ struct proto_conn {
     uint8_t mode;                      /* enum proto_mode in use; AUTO until the first byte */
     uint8_t listen_mode;               /* enum proto_mode offered: env->mode (-B) from
                                         * proto_conn_init, or the listener's -l proto[...] */
+    bool authenticated;                /* logged in, or no login asked (-Y) */
     struct proto_pending pend;         /* a large value being read into its item */
     struct proto_dump *dump;           /* a dump being streamed (dump.c); NULL when none */
     int fd;                            /* the connection's socket, for watch's cfd= (-1: none) */

@@ -60,9 +60,19 @@ struct reply {
     size_t sent;                   /* bytes consumed since the last reset */
     struct reply_block *head;      /* oldest block */
     struct reply_block *cur;       /* block text goes to; spares follow it */
+    size_t held;                   /* bytes allocated: struct, pieces, blocks */
+    struct reply_account *acct;    /* NULL: not accounted */
 };
 
-static struct reply_block *reply_block_new(size_t cap)
+/* Allocations change what r holds by delta bytes (modulo 2^64 when negative). */
+static void reply_charge(struct reply *r, size_t delta, bool grow)
+{
+    r->held = grow ? r->held + delta : r->held - delta;
+    if (r->acct != NULL)
+        counter_add(&r->acct->bytes, grow ? delta : (uint64_t)0 - delta);
+}
+
+static struct reply_block *reply_block_new(struct reply *r, size_t cap)
 {
     struct reply_block *b = malloc(sizeof(*b) + cap);
     if (b == NULL)
@@ -70,7 +80,14 @@ static struct reply_block *reply_block_new(size_t cap)
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
+    reply_charge(r, sizeof(*b) + cap, true);
     return b;
+}
+
+static void reply_block_free(struct reply *r, struct reply_block *b)
+{
+    reply_charge(r, sizeof(*b) + b->cap, false);
+    free(b);
 }
 
 struct reply *reply_new(store *s)
@@ -83,15 +100,23 @@ struct reply *reply_new(store *s)
     r->pieces = malloc(r->cap_pieces * sizeof(*r->pieces));
     if (r->pieces == NULL)
         abort();
-    r->head = r->cur = reply_block_new(REPLY_BLOCK_SIZE);
+    r->held = sizeof(*r) + r->cap_pieces * sizeof(*r->pieces);
+    r->head = r->cur = reply_block_new(r, REPLY_BLOCK_SIZE);
     return r;
 }
 
-static void reply_free_blocks(struct reply_block *b)
+void reply_account(struct reply *r, struct reply_account *acct)
+{
+    r->acct = acct;
+    counter_inc(&acct->objects);
+    counter_add(&acct->bytes, r->held);
+}
+
+static void reply_free_blocks(struct reply *r, struct reply_block *b)
 {
     while (b != NULL) {
         struct reply_block *next = b->next;
-        free(b);
+        reply_block_free(r, b);
         b = next;
     }
 }
@@ -108,7 +133,11 @@ void reply_free(struct reply *r)
     if (r == NULL)
         return;
     reply_release_from(r, r->first);
-    reply_free_blocks(r->head);
+    reply_free_blocks(r, r->head);
+    if (r->acct != NULL) {
+        counter_add(&r->acct->objects, (uint64_t)0 - 1);
+        counter_add(&r->acct->bytes, (uint64_t)0 - r->held);
+    }
     free(r->pieces);
     free(r);
 }
@@ -116,7 +145,7 @@ void reply_free(struct reply *r)
 /* Back to empty, keeping the first block and the piece array. */
 static void reply_reset(struct reply *r)
 {
-    reply_free_blocks(r->head->next);
+    reply_free_blocks(r, r->head->next);
     r->head->next = NULL;
     r->head->used = 0;
     r->cur = r->head;
@@ -130,6 +159,7 @@ static void reply_piece_push(struct reply *r, const char *ptr, size_t len, item 
                              struct reply_block *blk, bool held)
 {
     if (r->npieces == r->cap_pieces) {
+        reply_charge(r, r->cap_pieces * sizeof(*r->pieces), true);
         r->cap_pieces *= 2;
         r->pieces = realloc(r->pieces, r->cap_pieces * sizeof(*r->pieces));
         if (r->pieces == NULL)
@@ -148,7 +178,7 @@ static char *reply_room(struct reply *r, size_t n)
     if (b->next != NULL && b->next->cap >= n) {
         r->cur = b->next;
     } else {
-        struct reply_block *nb = reply_block_new(n > REPLY_BLOCK_SIZE ? n : REPLY_BLOCK_SIZE);
+        struct reply_block *nb = reply_block_new(r, n > REPLY_BLOCK_SIZE ? n : REPLY_BLOCK_SIZE);
         nb->next = b->next;
         b->next = nb;
         r->cur = nb;
@@ -333,7 +363,7 @@ static void reply_trim_blocks(struct reply *r)
     while (r->head != keep) {
         struct reply_block *b = r->head;
         r->head = b->next;
-        free(b);
+        reply_block_free(r, b);
     }
 }
 

@@ -22,12 +22,25 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/counter.h"
 #include "slabs/store.h"
 
 struct reply;   /* opaque */
 
 struct reply *reply_new(store *s);
 void reply_free(struct reply *r);      /* releases held items */
+
+/*
+ * What replies hold, for `stats` response_obj_count and response_obj_bytes:
+ * objects alive and the bytes they have allocated. An account is written
+ * by one thread only (counter.h): every reply on it is used by that thread.
+ */
+struct reply_account {
+    counter_t objects;
+    counter_t bytes;
+};
+/* Counts r, from now until reply_free, in acct. */
+void reply_account(struct reply *r, struct reply_account *acct);
 
 /* Appends copied bytes. */
 void reply_add(struct reply *r, const void *bytes, size_t len);

@@ -7,12 +7,17 @@
  * splits it into tokens in place, looks the command word up in ONE table
  * (text_cmds[]: handler, arity, noreply rule) and runs the handler, a
  * text.c one or a meta.c one, which calls the store and appends the reply.
- * Behaviour, replies and counters follow memcached 1.6.18, checked byte for
- * byte against a running one; the notes at each handler say where.
+ * Behaviour, replies and counters follow memcached 1.6.18 and, where 1.6.45
+ * differs (lines under TEXT_LINE_MIN bytes, HTTP request lines), 1.6.45,
+ * checked byte for byte against a running one; the notes at each handler
+ * say where.
  *
  * Rules shared by all commands live here, not in the handlers:
- *  - arity: a token count outside [min, max] answers "ERROR";
- *  - noreply: for commands that allow it, a last token "noreply" sets
+ *  - arity: a token count outside [min, max] answers "ERROR", or for too
+ *    few on the rows 1.6.45's parser reads (TEXT_FEW_BAD) "CLIENT_ERROR bad
+ *    command line format";
+ *  - noreply: for commands that allow it, the line's last token "noreply"
+ *    (1.6.45: after any number of others) sets
  *    pc->noreply and whatever the handler replied (errors included, as
  *    memcached) is rolled back;
  *  - data blocks (text_block_item/text_block_refuse, for ms too): a storage
@@ -48,6 +53,9 @@
 #define TEXT_LEADING_SPACE_MAX 100     /* long lines: spaces allowed before get */
 #define TEXT_STATS_GROUP_MAX 64
 #define TEXT_CRLF_LEN 2
+/* 1.6.45: a request line shorter than this, '\n' included ("\r\n", "ab\n",
+ * "mn\n"), answers CLIENT_ERROR bad command line format */
+#define TEXT_LINE_MIN 4
 #define TEXT_ADMIN_DIGITS_MAX 11       /* memcached reads no longer 32-bit numbers */
 #define TEXT_ADMIN_DOUBLE_MAX 31       /* ...nor longer fractions (safe_strtod's buffer) */
 #define TEXT_ADMIN_ERR_MAX 128
@@ -62,6 +70,8 @@
 /* text_cmd.flags */
 #define TEXT_NOREPLY 1u                /* a last token "noreply" is honoured */
 #define TEXT_KEYLIST 2u                /* min tokens, then a list of keys */
+#define TEXT_FEW_BAD 4u                /* under min tokens: CLIENT_ERROR bad command line
+                                          format (1.6.45's parser), not ERROR */
 
 struct text_cmd {
     const char *name;
@@ -78,6 +88,13 @@ struct text_cmd {
 static bool text_key_ok(const struct text_token *t)
 {
     return t->len <= KEY_MAX_LENGTH;
+}
+
+/* 1.6.45 refuses a '+' before a length, a delta, a touch's or a flush's time
+ * (a storage command's flags and exptime still take one). */
+static bool text_no_plus(const struct text_token *t)
+{
+    return t->len == 0 || t->p[0] != '+';
 }
 
 /* ---------------------------------------------------------------- get family */
@@ -170,7 +187,8 @@ static bool text_get_has_company(const struct text_req *rq)
 static void text_cmd_get(struct text_req *rq, unsigned arg)
 {
     int64_t exptime = 0;
-    if ((arg & TEXT_GET_TOUCH) && !text_parse_i64(&rq->tok[1], &exptime)) {
+    if ((arg & TEXT_GET_TOUCH) &&
+        (!text_no_plus(&rq->tok[1]) || !text_parse_i64(&rq->tok[1], &exptime))) {
         REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
         return;
     }
@@ -310,15 +328,20 @@ struct text_store_args {
     uint64_t cas;
 };
 
+/* The data block's length: without one the line is refused alone. */
+static bool text_store_vlen(const struct text_req *rq, struct text_store_args *a)
+{
+    return text_no_plus(&rq->tok[4]) && text_parse_i64(&rq->tok[4], &a->vlen) && a->vlen >= 0 &&
+           a->vlen <= TEXT_VLEN_MAX;
+}
+
 static bool text_store_parse(const struct text_req *rq, bool with_cas,
                              struct text_store_args *a)
 {
     a->cas = 0;
     return text_parse_u32(&rq->tok[2], &a->flags) &&
            text_parse_i64(&rq->tok[3], &a->exptime) &&
-           text_parse_i64(&rq->tok[4], &a->vlen) &&
-           a->vlen >= 0 && a->vlen <= TEXT_VLEN_MAX &&
-           (!with_cas || text_parse_u64(&rq->tok[5], &a->cas));
+           (!with_cas || (rq->ntok > 5 && text_parse_u64(&rq->tok[5], &a->cas)));
 }
 
 /*
@@ -372,9 +395,16 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
     enum store_mode mode = (enum store_mode)arg;
     const struct text_token *key = &rq->tok[1];
     struct text_store_args a;
-    /* Bad line: memcached reads no data block; its bytes come as commands. */
+    /* As memcached 1.6.45: a bad length refuses the line alone (the block's
+     * bytes come as commands); a bad key, flags, exptime or cas refuses the
+     * block too, swallowed as it arrives. */
+    if (!text_store_vlen(rq, &a)) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
     if (!text_key_ok(key) || !text_store_parse(rq, mode == STORE_CAS, &a)) {
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        text_block_refuse(rq, (size_t)a.vlen);
         return;
     }
     if (proto_too_large(rq->store, key->len, (uint64_t)a.vlen)) {
@@ -414,7 +444,7 @@ static void text_cmd_arith(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
-    if (!text_parse_u64(&rq->tok[2], &delta)) {
+    if (!text_no_plus(&rq->tok[2]) || !text_parse_u64(&rq->tok[2], &delta)) {
         REPLY_LIT(rq->out, MSG_BAD_DELTA);
         return;
     }
@@ -439,8 +469,10 @@ static void text_cmd_arith(struct text_req *rq, unsigned arg)
 }
 
 /*
- * delete key [0] [noreply]: memcached accepts a hold time only if it is "0"
- * (old clients send it) and answers a usage line otherwise.
+ * delete key [0] [noreply]: memcached 1.6.18 accepts a hold time only if it
+ * is "0" (old clients send it) and answers a usage line otherwise. 1.6.45
+ * ignores whatever follows the key; we keep 1.6.18's rule, which
+ * libmemcached's memccapable checks (and fails against 1.6.45).
  */
 static void text_cmd_delete(struct text_req *rq, unsigned arg)
 {
@@ -482,7 +514,7 @@ static void text_cmd_touch(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_BAD_FORMAT);
         return;
     }
-    if (!text_parse_i64(&rq->tok[2], &exptime)) {
+    if (!text_no_plus(&rq->tok[2]) || !text_parse_i64(&rq->tok[2], &exptime)) {
         REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
         return;
     }
@@ -512,7 +544,8 @@ static void text_cmd_flush(struct text_req *rq, unsigned arg)
         REPLY_LIT(rq->out, MSG_FLUSH_OFF);
         return;
     }
-    if (rq->ntok - (rq->pc->noreply ? 1 : 0) >= 2 && !text_parse_i64(&rq->tok[1], &when)) {
+    if (rq->ntok - (rq->pc->noreply ? 1 : 0) >= 2 &&
+        (!text_no_plus(&rq->tok[1]) || !text_parse_i64(&rq->tok[1], &when))) {
         REPLY_LIT(rq->out, MSG_BAD_EXPTIME);
         return;
     }
@@ -917,24 +950,29 @@ static void text_cmd_stats(struct text_req *rq, unsigned arg)
 
 /* Hot commands first: lookup is a short linear scan on length + bytes. */
 static const struct text_cmd text_cmds[] = {
-    CMD("get", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, 0, text_cmd_get),
-    CMD("set", 5, 6, TEXT_NOREPLY, STORE_SET, text_cmd_store),
-    CMD("gets", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, TEXT_GET_CAS, text_cmd_get),
-    CMD("delete", 2, 4, TEXT_NOREPLY, 0, text_cmd_delete),
-    CMD("incr", 3, 4, TEXT_NOREPLY, 1, text_cmd_arith),
-    CMD("decr", 3, 4, TEXT_NOREPLY, 0, text_cmd_arith),
-    CMD("add", 5, 6, TEXT_NOREPLY, STORE_ADD, text_cmd_store),
-    CMD("replace", 5, 6, TEXT_NOREPLY, STORE_REPLACE, text_cmd_store),
-    CMD("append", 5, 6, TEXT_NOREPLY, STORE_APPEND, text_cmd_store),
-    CMD("prepend", 5, 6, TEXT_NOREPLY, STORE_PREPEND, text_cmd_store),
-    CMD("cas", 6, 7, TEXT_NOREPLY, STORE_CAS, text_cmd_store),
-    CMD("touch", 3, 4, TEXT_NOREPLY, 0, text_cmd_touch),
-    CMD("gat", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, TEXT_GET_TOUCH, text_cmd_get),
-    CMD("gats", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST, TEXT_GET_TOUCH | TEXT_GET_CAS, text_cmd_get),
+    CMD("get", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST | TEXT_FEW_BAD, 0, text_cmd_get),
+    CMD("set", 5, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, STORE_SET, text_cmd_store),
+    CMD("gets", 2, TEXT_ANY_TOKENS, TEXT_KEYLIST | TEXT_FEW_BAD, TEXT_GET_CAS, text_cmd_get),
+    CMD("delete", 2, 4, TEXT_NOREPLY | TEXT_FEW_BAD, 0, text_cmd_delete),
+    CMD("incr", 3, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, 1, text_cmd_arith),
+    CMD("decr", 3, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, 0, text_cmd_arith),
+    CMD("add", 5, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, STORE_ADD, text_cmd_store),
+    CMD("replace", 5, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, STORE_REPLACE,
+        text_cmd_store),
+    CMD("append", 5, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, STORE_APPEND, text_cmd_store),
+    CMD("prepend", 5, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, STORE_PREPEND,
+        text_cmd_store),
+    /* 1.6.45 reads a cas line's first five tokens first: a missing unique
+     * refuses the block too (text_cmd_store) */
+    CMD("cas", 5, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, STORE_CAS, text_cmd_store),
+    CMD("touch", 3, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, 0, text_cmd_touch),
+    CMD("gat", 3, TEXT_ANY_TOKENS, TEXT_KEYLIST | TEXT_FEW_BAD, TEXT_GET_TOUCH, text_cmd_get),
+    CMD("gats", 3, TEXT_ANY_TOKENS, TEXT_KEYLIST | TEXT_FEW_BAD, TEXT_GET_TOUCH | TEXT_GET_CAS,
+        text_cmd_get),
     CMD("stats", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_stats),
-    CMD("flush_all", 1, 3, TEXT_NOREPLY, 0, text_cmd_flush),
+    CMD("flush_all", 1, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_flush),
     CMD("version", 1, TEXT_ANY_TOKENS, 0, 0, text_cmd_version),
-    CMD("verbosity", 2, 3, TEXT_NOREPLY, 0, text_cmd_verbosity),
+    CMD("verbosity", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY | TEXT_FEW_BAD, 0, text_cmd_verbosity),
     CMD("cache_memlimit", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_memlimit),
     CMD("slabs", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_slabs),
     CMD("lru", 2, TEXT_ANY_TOKENS, TEXT_NOREPLY, 0, text_cmd_lru),
@@ -962,6 +1000,36 @@ static const struct text_cmd *text_cmd_find(const struct text_token *word)
     return NULL;
 }
 
+/* The line's last token (1.6.45: noreply is the last; past the ones tokenized). */
+static struct text_token text_last_token(const struct text_req *rq)
+{
+    const char *end = rq->line.end;
+    while (end > rq->line.start && end[-1] == ' ')
+        end--;
+    const char *start = end;
+    while (start > rq->line.start && start[-1] != ' ')
+        start--;
+    return (struct text_token){ start, (size_t)(end - start) };
+}
+
+/*
+ * A line no row takes. As memcached 1.6.45, one whose last token starts
+ * with "HTTP/" (`GET / HTTP/1.0`, `POST /x HTTP/1.1`: a browser or a
+ * cross-protocol attack pointed at the port) closes the connection with no
+ * reply; anything else answers ERROR.
+ */
+static void text_unknown(struct text_req *rq)
+{
+    static const char http[] = "HTTP/";
+    struct text_token last = text_last_token(rq);
+    bool several = text_skip_spaces(rq->line.start, last.p) != last.p;
+    if (several && last.len >= MSG_LEN(http) && memcmp(last.p, http, MSG_LEN(http)) == 0) {
+        rq->action = PROTO_CLOSE;
+        return;
+    }
+    REPLY_LIT(rq->out, MSG_ERROR);
+}
+
 /* ---------------------------------------------------------------- one request */
 
 /*
@@ -982,6 +1050,7 @@ static bool text_arity_ok(struct text_req *rq, const struct text_cmd *cmd)
     bool extra = text_skip_spaces(p, rq->line.end) != rq->line.end;
     if (extra && cmd->max_tokens != TEXT_ANY_TOKENS)
         return false;
+    rq->last = extra ? text_last_token(rq) : rq->tok[rq->ntok - 1];
     return rq->ntok >= cmd->min_tokens && rq->ntok <= cmd->max_tokens;
 }
 
@@ -990,13 +1059,25 @@ static void text_dispatch(struct text_req *rq)
     const char *p = rq->line.start;
     rq->ntok = text_tokenize(&p, rq->line.end, rq->tok, 1);
     rq->rest = p;
+    if (rq->line.consumed < TEXT_LINE_MIN) {
+        REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        return;
+    }
     const struct text_cmd *cmd = rq->ntok == 1 ? text_cmd_find(&rq->tok[0]) : NULL;
-    if (cmd == NULL || !text_arity_ok(rq, cmd)) {
-        REPLY_LIT(rq->out, MSG_ERROR);
+    if (cmd == NULL) {
+        text_unknown(rq);
+        return;
+    }
+    if (!text_arity_ok(rq, cmd)) {
+        bool few = rq->ntok < cmd->min_tokens || (cmd->flags & TEXT_KEYLIST);
+        if (few && (cmd->flags & TEXT_FEW_BAD))
+            REPLY_LIT(rq->out, MSG_BAD_FORMAT);
+        else
+            REPLY_LIT(rq->out, MSG_ERROR);
         return;
     }
     struct proto_conn *pc = rq->pc;
-    pc->noreply = (cmd->flags & TEXT_NOREPLY) && text_token_is(&rq->tok[rq->ntok - 1], "noreply");
+    pc->noreply = (cmd->flags & TEXT_NOREPLY) && text_token_is(&rq->last, "noreply");
     size_t mark = reply_mark(rq->out);
     cmd->fn(rq, cmd->arg);
     if (pc->noreply) {

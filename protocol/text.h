@@ -30,6 +30,7 @@ struct text_req {
     struct text_line line;
     struct text_token tok[TEXT_TOKENS_MAX];   /* [0]: the command word */
     size_t ntok;
+    struct text_token last;            /* the line's last token (not for key lists) */
     /* Just past the command word (key lists: past their fixed tokens). */
     const char *rest;
     size_t consumed;                   /* out: bytes used (the line, preset); 0 = need more */

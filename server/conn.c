@@ -178,6 +178,7 @@ void conn_new(struct worker *w, int fd, const struct listener *l)
     struct reply *out = reply_new(w->srv->store);
     if (c == NULL || rbuf == NULL || out == NULL) {
         log_error("out of memory for a new connection\n");
+        counter_inc(&w->malloc_fails);
         free(c);
         free(rbuf);
         if (out != NULL)
@@ -188,6 +189,7 @@ void conn_new(struct worker *w, int fd, const struct listener *l)
         return;
     }
     atomic_fetch_add(&w->srv->read_buf_count, 1);
+    reply_account(out, &w->replies);
     c->fd = fd;
     c->worker = w;
     c->rbuf = rbuf;
@@ -285,6 +287,7 @@ static bool conn_rbuf_resize(struct conn *c, size_t size)
         return false;
     char *nb = realloc(c->rbuf, size);
     if (nb == NULL) {
+        counter_inc(&c->worker->malloc_fails);
         conn_rbuf_charge(c->worker, size, c->rsize);
         return false;
     }

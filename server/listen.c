@@ -599,6 +599,8 @@ int listeners_arm(struct server *srv)
     }
     for (size_t i = 0; i < srv->nudp; i++)
         log_debug("<%d server listening (udp)\n", srv->udp[i].fd);
+    /* memcached counts a connection for each listener and each worker's UDP watch */
+    counter_add(&srv->total_conns, srv->nlisteners + (uint64_t)srv->nudp * srv->nworkers);
     return 0;
 }
 

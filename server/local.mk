@@ -13,7 +13,7 @@ slabcache_SOURCES = \
 	server/conn.c \
 	server/udp.c \
 	server/stats.c \
-	server/metrics.c
+	server/metrics.c server/auth.c
 slabcache_LDADD = libsettings.a libprotocol.a libslabs.a libcommon.a $(XXHASH_LIBS) $(LIBEVENT_LIBS)
 slabcache_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 

@@ -107,11 +107,18 @@ static void die(const char *fmt, ...)
     exit(EX_OSERR);
 }
 
+/* Descriptors kept beyond -c for the server itself (`stats` reserved_fds):
+ * a wake-up pipe per worker, and MAIN_RESERVED_FDS. */
+static unsigned reserved_fds(const struct settings *s)
+{
+    return MAIN_RESERVED_FDS + 2 * s->threads;
+}
+
 /* -c connections need that many descriptors, plus what the server keeps. */
 static void raise_fd_limit(const struct settings *s)
 {
     struct rlimit rl;
-    rlim_t need = (rlim_t)s->maxconns + MAIN_RESERVED_FDS + 2 * (rlim_t)s->threads;
+    rlim_t need = (rlim_t)s->maxconns + reserved_fds(s);
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
         return;
     rl.rlim_cur = need;
@@ -267,6 +274,7 @@ static void build_store(struct server *srv)
         .stats = stats_group,
         .stats_reset = stats_reset,
         .set_verbosity = server_set_verbosity,
+        .auth_check = srv->settings.auth_file != NULL ? auth_check : NULL,
         .arg = srv,
     };
 }
@@ -276,6 +284,19 @@ static void logging_init(const struct settings *s)
 {
     logger_init(s->worker_logbuf_size * SETTINGS_KIB, s->watcher_logbuf_size * SETTINGS_KIB);
     detail_init(settings_prefix_delimiter(s), s->prefix_delimiter != NULL);
+}
+
+/* -Y: the password file is read before anything listens; a bad one stops
+ * the start as memcached's does (exit 1, its message). */
+static void load_auth_or_exit(struct server *srv)
+{
+    char err[MAIN_ERR_MAX];
+    if (srv->settings.auth_file == NULL)
+        return;
+    if (auth_load(srv, srv->settings.auth_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(EXIT_FAILURE);
+    }
 }
 
 static struct event *add_event(struct server *srv, evutil_socket_t fd, short what,
@@ -318,6 +339,8 @@ int main(int argc, char **argv)
     if (s->coredumps)
         enable_coredumps();
     raise_fd_limit(s);
+    srv.reserved_fds = reserved_fds(s);
+    load_auth_or_exit(&srv);
     build_store(&srv);
     report_warm_start(srv.store);
     if (listeners_open(&srv, err, sizeof(err)) != 0 || metrics_open(&srv, err, sizeof(err)) != 0)
@@ -374,6 +397,7 @@ int main(int argc, char **argv)
     if (s->pidfile != NULL)
         unlink(s->pidfile);
     stats_free(&srv);
+    auth_free(&srv);
     store_destroy(srv.store);
     logger_shutdown();
     detail_clear();

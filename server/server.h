@@ -107,6 +107,8 @@ struct worker {
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;
     counter_t read_buf_oom;             /* connections closed at read_buf_mem_limit */
+    counter_t malloc_fails;             /* connections or buffers we could not allocate */
+    struct reply_account replies;       /* its connections' and UDP replies */
     struct worker_udp *udp;     /* NULL without -U */
     _Atomic bool stopping;      /* set by workers_stop, seen on the notify event */
 };
@@ -157,9 +159,11 @@ struct server {
     counter_t rejected_conns;           /* main thread only */
     _Atomic bool stopping;
     _Atomic bool graceful;              /* the stop saves the -e memory file */
+    unsigned reserved_fds;              /* descriptors held at start, not sockets */
     pid_t pid;
     struct stats_state *stats;          /* stats.c: the `stats reset` baseline */
     struct metrics *metrics;            /* metrics.c: -o metrics_port, NULL when off */
+    struct auth_table *auth;            /* auth.c: -Y's entries; NULL without -Y */
 };
 
 /* ---- conn.c (worker thread) ---- */
@@ -207,6 +211,13 @@ int metrics_open(struct server *srv, char *err, size_t errlen);
 int metrics_start(struct server *srv);
 /* Stops serving and closes the sockets. */
 void metrics_close(struct server *srv);
+
+/* ---- auth.c ---- */
+/* Reads -Y's file into srv->auth; -1 with memcached's message in err. */
+int auth_load(struct server *srv, const char *path, char *err, size_t errlen);
+void auth_free(struct server *srv);
+/* proto_env.auth_check: whether user/password is one of the file's entries. */
+bool auth_check(void *srv, const char *user, size_t ulen, const char *pass, size_t plen);
 
 /* ---- main.c ---- */
 /* Asks the main loop to stop (any thread). */

@@ -560,6 +560,13 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
         return false;
     if (s->prefix_delimiter != NULL && *s->prefix_delimiter == '\0')
         return fail(err, errlen, "No delimiter specified");   /* memcached's words for -D '' */
+    /* memcached 1.6.45's refusals, in its words */
+    if (s->auth_file != NULL && s->udp_port != 0)
+        return fail(err, errlen, "Cannot use UDP with ascii authentication enabled "
+                                 "(-U 0 to disable)");
+    if (s->auth_file != NULL && s->protocol == PROTO_MODE_BINARY)
+        return fail(err, errlen, "You cannot allow the BINARY protocol while using ascii "
+                                 "authentication tokens.");
     if (s->chunk_min >= s->page_size)
         return fail(err, errlen, "-n (--slab-min-size) %llu must be smaller than "
                                  "-I (--max-item-size) %llu",
@@ -630,7 +637,12 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
         fail(err, errlen, "unexpected argument '%s'", argv[optind]);
         return SETTINGS_ERROR;
     }
-    return settings_check(s, err, errlen) ? SETTINGS_RUN : SETTINGS_ERROR;
+    if (!settings_check(s, err, errlen))
+        return SETTINGS_ERROR;
+    /* -Y logs in over ascii: connections speak it from the first byte, as memcached's */
+    if (s->auth_file != NULL)
+        s->protocol = PROTO_MODE_ASCII;
+    return SETTINGS_RUN;
 }
 
 bool settings_hash_substituted(const struct settings *s)
@@ -1030,8 +1042,21 @@ void settings_man(FILE *out)
           ".PP\n"
           "The LRU segments' shares count items, not bytes; \\fBtemporary_ttl=0\\fR (the"
           " default) means no TEMP LRU, where memcached's 0 turns one on (for TTLs of 0"
-          " seconds and less); \\fBstats items\\fR prints the segment rows after"
-          " \\fBlrutail_reflocked\\fR and always prints \\fBnumber_temp\\fR.\n"
+          " seconds and less); \\fBstats items\\fR always prints \\fBnumber_temp\\fR,"
+          " after memcached's rows.\n"
+          ".PP\n"
+          "In \\fBstats\\fR, \\fBconnection_structures\\fR counts the connection"
+          " structures alive (memcached keeps one for every descriptor it ever used);"
+          " \\fBstats conns\\fR lists each UDP socket once (memcached once per worker);"
+          " figures of memcached internals this server does not have"
+          " (\\fBresponse_obj_oom\\fR, \\fBslab_reassign_busy_nomem\\fR,"
+          " \\fBlru_bumps_dropped\\fR, \\fBtailrepairs\\fR, \\fBunexpected_napi_ids\\fR,"
+          " \\fBround_robin_fallback\\fR) are 0, and ours follow memcached's keys.\n"
+          ".PP\n"
+          "Under \\fB\\-Y\\fR, a login is answered once all of it has arrived, so"
+          " pipelined requests before it each get their own reply; a password file over"
+          " 16 KB, or with a line over 255 bytes, is refused at start; entries past the"
+          " 8th are ignored, as memcached does, with a notice.\n"
           ".PP\n"
           "\\fBwatch\\fR: memcached also logs the lookup inside each store and delete as an"
           " \\fBitem_get\\fR line and the crawler and page mover under"
@@ -1093,7 +1118,9 @@ static void emit_s(settings_emit_fn emit, void *arg, const char *name, enum sett
                    const char *v)
 {
     if (fmt != FMT_NONE)
-        emit(arg, name, v != NULL ? v : fmt == FMT_STR_PRINTF ? "(null)" : "NULL");
+        emit(arg, name, v != NULL ? v : fmt == FMT_STR_PRINTF ? "(null)"
+                                      : fmt == FMT_STR_NO   ? "no"
+                                                            : "NULL");
 }
 
 #define EMIT_VALUE(name, fmt, v) \

@@ -68,6 +68,7 @@ enum settings_fmt {
     FMT_FACTOR3,    /* three decimals */
     FMT_STR,        /* text, "NULL" when unset */
     FMT_STR_PRINTF, /* text, "(null)" when unset (memcached prints a NULL %s) */
+    FMT_STR_NO,     /* text, "no" when unset */
     FMT_YES,        /* bool: yes/no */
     FMT_NOT_YES,    /* bool inverted: yes when false */
     FMT_NOT_ON,     /* bool inverted: on when false */
@@ -159,7 +160,10 @@ enum settings_fmt {
     OPT(protocol, T_PROTO, 'B', "protocol", "name", "auto", NULL, 0, 0, \
         "binding_protocol", FMT_PROTO, "protocol: auto, ascii or binary") \
     STAT("auth_enabled_sasl", FMT_YES, false) \
-    STAT("auth_enabled_ascii", FMT_YES, false) \
+    OPT(auth_file, T_STR, 'Y', "auth-file", "file", NULL, "none", 0, 0, \
+        "auth_enabled_ascii", FMT_STR_NO, \
+        "ascii authentication: <file> holds user:password lines (8 at most); a client " \
+        "logs in with a set whose value is \"<user> <password>\"; ascii only, no UDP") \
     OPT(page_size, T_SIZE, 'I', "max-item-size", "num", SETTINGS_TEXT(PAGE_SIZE_DEFAULT), NULL, \
         PAGE_SIZE_MIN, PAGE_SIZE_MAX, "item_size_max", FMT_NUM, "max item size, k/m/g suffixes") \
     EXT(maxconns_fast, T_ONOFF, "maxconns_fast", "1", NULL, 0, 0, "maxconns_fast", FMT_YES, \

@@ -13,7 +13,10 @@
  * snapshot as a baseline, and every later report prints snapshot - baseline.
  * Only the baseline is shared (under a mutex).
  *
- * Names and order follow memcached 1.6.18; `stats slabs` adds per-class
+ * Names, order and meaning follow memcached 1.6.45 (a default build: no
+ * extstore, TLS or proxy lines); a figure that has no meaning here says so
+ * at its row. Ours come after memcached's: `stats` ends with the store's
+ * OURS rows, `stats items` with number_temp, `stats slabs` adds per-class
  * mem_requested, chunk_waste and chunk_waste_pct, and their totals.
  */
 #include <stdarg.h>
@@ -45,7 +48,8 @@
     X(bytes_read,           WORKER, bytes_read)     \
     X(bytes_written,        WORKER, bytes_written)  \
     X(conn_yields,          WORKER, conn_yields)    \
-    X(read_buf_oom,         WORKER, read_buf_oom)
+    X(read_buf_oom,         WORKER, read_buf_oom)   \
+    X(malloc_fails,         WORKER, malloc_fails)
 
 #define STATS_FIELD(name) uint64_t name;
 #define STATS_ROW_FIELD(name, ...) STATS_FIELD(name)
@@ -54,10 +58,17 @@ struct stats_class_snap {
     PROTO_CLASS_COUNTERS(STATS_FIELD)
 };
 
+/* Gauges summed over the workers, never cleared:  X(name, expression over w) */
+#define STATS_WORKER_GAUGES(X)                                         \
+    X(response_obj_count, counter_get(&w->replies.objects))           \
+    X(response_obj_bytes, counter_get(&w->replies.bytes))
+
+#define STATS_STORE_FIELD(name, type, ...) type name;
 /* Everything `stats` sums or reads, so one snapshot serves a whole reply. */
 struct stats_snap {
     PROTO_THREAD_COUNTERS(STATS_FIELD)
     STATS_SERVER_COUNTERS(STATS_ROW_FIELD)
+    STATS_WORKER_GAUGES(STATS_ROW_FIELD)
     STORE_STATS(STATS_STORE_FIELD)
     struct stats_class_snap cls[CLASS_MAX + 1];
 };
@@ -101,6 +112,11 @@ static void stat_fraction(struct stat_sink *sink, const char *name, double v)
 {
     stat_fmt(sink, name, "%.2f", v);
 }
+
+/* A STORE_STATS figure by its type: a static string as it is, a fraction
+ * with two decimals, else a count. */
+#define stat_value(sink, name, v) \
+    _Generic((v), const char *: stat_str, double: stat_fraction, default: stat_u64)((sink), (name), (v))
 
 /* Seconds with microseconds, as the rusage lines. */
 static void stat_timeval(struct stat_sink *sink, const char *name, struct timeval tv)
@@ -155,6 +171,9 @@ static void stats_collect(struct server *srv, struct stats_snap *s)
 #undef STATS_SUM_CLS
         }
         STATS_SERVER_COUNTERS(STATS_FROM_WORKER)
+#define STATS_GAUGE_SUM(name, value) s->name += value;
+        STATS_WORKER_GAUGES(STATS_GAUGE_SUM)
+#undef STATS_GAUGE_SUM
     }
     STATS_SERVER_COUNTERS(STATS_FROM_SERVER)
     struct store_stats ss;
@@ -239,15 +258,18 @@ struct stats_general_ctx {
     const struct stats_snap *s;  /* since the last `stats reset` */
     struct rusage ru;
     time_t now;
-    uint64_t curr;               /* curr_connections */
+    uint64_t conns;              /* connection structures: listeners, UDP, clients */
     struct logger_stats log;     /* watch's rings and watchers */
 };
 
 /*
- * The server's lines of `stats`, in memcached's order:  X(name, kind, value)
+ * `stats` prints, as memcached 1.6.45 does: STATS_GENERAL_HEAD, the request
+ * counters (protocol/counters.h), STATS_GENERAL_TAIL, the store's ENGINE
+ * rows (slabs/store.h), STATS_GENERAL_MISC, the store's ITEMS rows, then
+ * ours that memcached lacks: the store's OURS rows.
+ *
+ * The server's lines:  X(name, kind, value)
  * kind names the printer (stat_<kind>), value is an expression over g.
- * `stats` prints STATS_GENERAL_HEAD, the request counters (protocol/
- * counters.h), STATS_GENERAL_TAIL, then the store's rows shown in `stats`.
  */
 #define STATS_GENERAL_HEAD(X)                                                      \
     X(pid,                   u64,     (uint64_t)g->srv->pid)                       \
@@ -260,15 +282,23 @@ struct stats_general_ctx {
     X(rusage_user,           timeval, g->ru.ru_utime)                              \
     X(rusage_system,         timeval, g->ru.ru_stime)                              \
     X(max_connections,       u64,     g->srv->settings.maxconns)                   \
-    X(curr_connections,      u64,     g->curr)                                     \
+    /* memcached's count: every connection structure but one */                   \
+    X(curr_connections,      u64,     g->conns - 1)                                \
     X(total_connections,     u64,     g->s->total_connections)                     \
     X(rejected_connections,  u64,     g->s->rejected_connections)                  \
-    X(connection_structures, u64,     g->curr + g->srv->nlisteners)               \
+    /* ours are freed with their connection: the ones alive now */                 \
+    X(connection_structures, u64,     g->conns)                                    \
+    /* 0: a reply that cannot get memory aborts the process (protocol/reply.c) */ \
+    X(response_obj_oom,      u64,     0)                                           \
+    /* replies (one per connection and per worker's UDP) and their bytes */       \
+    X(response_obj_count,    u64,     g->s->response_obj_count)                    \
+    X(response_obj_bytes,    u64,     g->s->response_obj_bytes)                    \
     X(read_buf_count,        u64,     atomic_load(&g->srv->read_buf_count))        \
     X(read_buf_bytes,        u64,     atomic_load(&g->srv->read_buf_bytes))        \
     /* each connection owns its buffer: none are kept free for reuse */          \
     X(read_buf_bytes_free,   u64,     0)                                           \
-    X(read_buf_oom,          u64,     g->s->read_buf_oom)
+    X(read_buf_oom,          u64,     g->s->read_buf_oom)                          \
+    X(reserved_fds,          u64,     g->srv->reserved_fds)
 
 #define STATS_GENERAL_TAIL(X)                                                    \
     X(bytes_read,            u64,     g->s->bytes_read)                          \
@@ -282,33 +312,56 @@ struct stats_general_ctx {
     X(threads,               u64,     g->srv->nworkers)                          \
     X(conn_yields,           u64,     g->s->conn_yields)
 
-/* watch's lines, after the store's (memcached: after lru_maintainer_juggles). */
-#define STATS_GENERAL_LOG(X)                                   \
+#define STATS_GENERAL_MISC(X)                                                    \
+    X(malloc_fails,          u64,     g->s->malloc_fails)                        \
+    /* watch's rings and watchers */                                             \
     X(log_worker_dropped,    u64,     g->log.worker_dropped)   \
     X(log_worker_written,    u64,     g->log.worker_written)   \
     X(log_watcher_skipped,   u64,     g->log.watcher_skipped)  \
     X(log_watcher_sent,      u64,     g->log.watcher_sent)     \
-    X(log_watchers,          u64,     g->log.watchers)
+    X(log_watchers,          u64,     g->log.watchers) \
+    /* 0: -N (NAPI ids) is not ours, so no id is unexpected and no              \
+     * connection falls back from one to round robin */                          \
+    X(unexpected_napi_ids,   u64,     0)                                         \
+    X(round_robin_fallback,  u64,     0)
 
 #define STATS_GENERAL_LINE(name, kind, value) stat_##kind(sink, #name, value);
 #define STATS_COUNTER_LINE(name) stat_u64(sink, #name, g->s->name);
 /* STORE_STATS rows by their shown column. */
-#define STATS_STORE_LINE(name, type, from, class_field, reset, shown) \
-    STATS_STORE_LINE_##shown(name)
-/* a store figure that is a fraction prints as one (%.2f), the rest as counts */
-#define STATS_STORE_LINE_STATS(name) \
-    _Generic(g->s->name, double: stat_fraction, default: stat_u64)(sink, #name, g->s->name);
-#define STATS_STORE_LINE_NO(name)
+#define STATS_STORE_ENGINE(name, type, from, class_field, reset, shown) \
+    STATS_STORE_IF_##shown(STATS_STORE_LINE, STATS_SKIP, STATS_SKIP)(name)
+#define STATS_STORE_ITEMS(name, type, from, class_field, reset, shown) \
+    STATS_STORE_IF_##shown(STATS_SKIP, STATS_STORE_LINE, STATS_SKIP)(name)
+#define STATS_STORE_OURS(name, type, from, class_field, reset, shown) \
+    STATS_STORE_IF_##shown(STATS_SKIP, STATS_SKIP, STATS_STORE_LINE)(name)
+#define STATS_STORE_IF_ENGINE(engine, items, ours) engine
+#define STATS_STORE_IF_ITEMS(engine, items, ours) items
+#define STATS_STORE_IF_OURS(engine, items, ours) ours
+#define STATS_STORE_IF_NO(engine, items, ours) STATS_SKIP
+#define STATS_STORE_LINE(name) stat_value(sink, #name, g->s->name);
+#define STATS_SKIP(...)
 
 static void stats_general_print(const struct stats_general_ctx *g, struct stat_sink *sink)
 {
     STATS_GENERAL_HEAD(STATS_GENERAL_LINE)
     PROTO_THREAD_COUNTERS(STATS_COUNTER_LINE)
     STATS_GENERAL_TAIL(STATS_GENERAL_LINE)
-    STORE_STATS(STATS_STORE_LINE)
-    STATS_GENERAL_LOG(STATS_GENERAL_LINE)
+    STORE_STATS(STATS_STORE_ENGINE)
+    STATS_GENERAL_MISC(STATS_GENERAL_LINE)
+    STORE_STATS(STATS_STORE_ITEMS)
+    STORE_STATS(STATS_STORE_OURS)
     /* ours, after memcached's keys: `version` is the memcached release we follow */
     stat_str(sink, "slabcache_version", PACKAGE_VERSION);
+}
+
+/*
+ * Connection structures as memcached counts them: each listening socket,
+ * each worker's watch on each UDP socket (memcached gives every worker a
+ * UDP connection of its own), and each client connection.
+ */
+static uint64_t stats_conn_structures(const struct server *srv)
+{
+    return atomic_load(&srv->curr_conns) + srv->nlisteners + (uint64_t)srv->nudp * srv->nworkers;
 }
 
 static void stats_general(struct server *srv, struct stat_sink *sink)
@@ -321,8 +374,7 @@ static void stats_general(struct server *srv, struct stat_sink *sink)
     getrusage(RUSAGE_SELF, &g.ru);
     logger_stats(&g.log);
     g.now = clock_unix_now();
-    /* As memcached, each worker's watch on each UDP socket counts as a connection. */
-    g.curr = atomic_load(&srv->curr_conns) + (uint64_t)srv->nudp * srv->nworkers;
+    g.conns = stats_conn_structures(srv);
     stats_general_print(&g, sink);
     free(s);
 }
@@ -343,7 +395,6 @@ static void stats_general(struct server *srv, struct stat_sink *sink)
 #define STATS_ITEMS_YES(yes, no) yes
 #define STATS_ITEMS_NO(yes, no) no
 #define STATS_ITEMS_LINE(field, stat) stat_prefixed(sink, "items:", c, #stat, cs->field);
-#define STATS_SKIP(...)
 
 /* One class of `stats slabs`: the store's figures around the request counters. */
 static void stats_slabs_class(const struct stats_snap *s, unsigned c,
@@ -434,16 +485,32 @@ static void stats_conn_line(struct stat_sink *sink, int fd, const char *name, co
     stat_prefixed_str(sink, (unsigned)fd, name, v);
 }
 
+/*
+ * A listening or UDP socket's lines, as memcached prints its connection
+ * (opened at start, so its last command was then). memcached has one UDP
+ * connection per worker (dup()ed descriptors); ours share one socket
+ * (udp.c), listed once.
+ */
+static void stats_conn_socket(struct stat_sink *sink, int fd, bool udp, const char *addr,
+                              const char *state, const char *idle)
+{
+    if (udp)
+        stats_conn_line(sink, fd, "UDP", "UDP");
+    stats_conn_line(sink, fd, "addr", addr);
+    stats_conn_line(sink, fd, "state", state);
+    stats_conn_line(sink, fd, "secs_since_last_cmd", idle);
+}
+
 static void stats_conns(struct server *srv, struct stat_sink *sink)
 {
-    for (size_t i = 0; i < srv->nlisteners; i++) {
-        stats_conn_line(sink, srv->listeners[i].fd, "addr", srv->listeners[i].addr);
-        stats_conn_line(sink, srv->listeners[i].fd, "state", conn_state_name(CONN_listening));
-    }
-    for (size_t i = 0; i < srv->nudp; i++) {
-        stats_conn_line(sink, srv->udp[i].fd, "addr", srv->udp[i].addr);
-        stats_conn_line(sink, srv->udp[i].fd, "state", "conn_read");
-    }
+    char idle[STAT_VALUE_MAX];
+    snprintf(idle, sizeof(idle), "%llu",
+             (unsigned long long)(clock_unix_now() - srv->stats->started));
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        stats_conn_socket(sink, srv->listeners[i].fd, false, srv->listeners[i].addr,
+                          conn_state_name(CONN_listening), idle);
+    for (size_t i = 0; i < srv->nudp; i++)
+        stats_conn_socket(sink, srv->udp[i].fd, true, srv->udp[i].addr, "conn_read", idle);
     rel_time_t now = clock_now();
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->workers[i];

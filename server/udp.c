@@ -226,6 +226,7 @@ int udp_worker_start(struct worker *w, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for UDP on worker %u", w->id);
         return -1;
     }
+    reply_account(u->out, &w->replies);
     for (size_t i = 0; i < srv->nudp; i++) {
         u->evs[i] = event_new(w->base, srv->udp[i].fd, EV_READ | EV_PERSIST, udp_on_read, w);
         if (u->evs[i] != NULL)

@@ -378,6 +378,15 @@ struct automove_class {
     X(slab_reassign_busy_items)     /* chunks found referenced, retried */  \
     X(slab_reassign_busy_deletes)   /* referenced items unlinked after waiting */
 
+/* Why a chunk of a page being drained was busy: slab_reassign_last_busy_status. */
+enum move_busy {
+    MOVE_BUSY_NONE = 0,             /* none yet */
+    MOVE_BUSY_FREEING,              /* its last reference was going */
+    MOVE_BUSY_FLOATING,             /* not linked: being stored, or going */
+    MOVE_BUSY_ACTIVE,               /* linked and held by a reader */
+    MOVE_BUSY_REASONS               /* how many */
+};
+
 struct mover {
     pthread_mutex_t lock;           /* mover.lock */
     pthread_cond_t wake;            /* an allocation needs a page, a reassign, stop */
@@ -393,6 +402,7 @@ struct mover {
     uint64_t last_sample_ms;        /* automove's last sample (monotonic) */
     _Atomic unsigned automove;      /* 0 off, 1 ours, 2 aggressive */
     struct automove_class am[CLASS_MAX + 1];
+    _Atomic unsigned last_busy;     /* enum move_busy */
 #define MOVER_COUNTER_FIELD(name) _Atomic uint64_t name;
     MOVER_COUNTERS(MOVER_COUNTER_FIELD)
 #undef MOVER_COUNTER_FIELD
@@ -735,6 +745,11 @@ static inline void mover_note_pressure(store *s)
 }
 /* The mover's rows of STORE_STATS. */
 void mover_stats(store *s, struct store_stats *out);
+/* Notes why the last busy chunk of a page being drained was busy. */
+static inline void mover_note_busy(store *s, enum move_busy why)
+{
+    atomic_store_explicit(&s->mover.last_busy, (unsigned)why, memory_order_relaxed);
+}
 
 /* ---- sizes.c ---- */
 /* The bucket of nbytes (>= 1): STORE_SIZES_STEP-wide up to the fine limit,

@@ -105,9 +105,19 @@ static void count(store *s, _Atomic uint64_t *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+/* memcached 1.6.45's words for why a chunk was busy (its move_status_text). */
+static const char *const move_busy_names[MOVE_BUSY_REASONS] = {
+    [MOVE_BUSY_NONE] = "none",
+    [MOVE_BUSY_FREEING] = "busy",
+    [MOVE_BUSY_FLOATING] = "busy_floating",
+    [MOVE_BUSY_ACTIVE] = "busy_active",
+};
+
 void mover_stats(store *s, struct store_stats *out)
 {
     struct mover *mv = &s->mover;
+    unsigned why = atomic_load_explicit(&mv->last_busy, memory_order_relaxed);
+    out->slab_reassign_last_busy_status = move_busy_names[why < MOVE_BUSY_REASONS ? why : 0];
 #define MOVER_COUNTER_COPY(name) out->name = atomic_load_explicit(&mv->name, memory_order_relaxed);
     MOVER_COUNTERS(MOVER_COUNTER_COPY)
 #undef MOVER_COUNTER_COPY
@@ -196,9 +206,10 @@ static void move_out_locked(store *s, struct page_move *m, item *it, uint64_t hv
     }
 }
 
-static void count_busy(store *s, struct page_move *m)
+static void count_busy(store *s, struct page_move *m, enum move_busy why)
 {
     count(s, &s->mover.slab_reassign_busy_items);
+    mover_note_busy(s, why);
     m->busy++;
 }
 
@@ -209,7 +220,7 @@ static void move_settle(store *s, struct page_move *m, item *owner)
     struct mover *mv = &s->mover;
     /* acquire: pairs with it_link_locked, so the key read below is whole */
     if (!(atomic_load_explicit(&owner->iflags, memory_order_acquire) & ITEM_LINKED)) {
-        count_busy(s, m);   /* being stored, or going */
+        count_busy(s, m, MOVE_BUSY_FLOATING);   /* being stored, or going */
         it_unref(s, owner);
         return;
     }
@@ -218,16 +229,16 @@ static void move_settle(store *s, struct page_move *m, item *owner)
     bool linked = atomic_load_explicit(&owner->iflags, memory_order_relaxed) & ITEM_LINKED;
     bool held = atomic_load_explicit(&owner->refcount, memory_order_acquire) != 2;
     if (!linked) {
-        count_busy(s, m);
+        count_busy(s, m, MOVE_BUSY_FLOATING);
     } else if (it_is_dead(s, owner, clock_now(), NULL)) {
         it_unlink_locked(s, owner, k.hv);
         if (held)
-            count_busy(s, m);
+            count_busy(s, m, MOVE_BUSY_ACTIVE);
     } else if (held && m->passes >= MOVE_PATIENT_PASSES) {
         it_unlink_locked(s, owner, k.hv);
         count(s, &mv->slab_reassign_busy_deletes);
     } else if (held) {
-        count_busy(s, m);
+        count_busy(s, m, MOVE_BUSY_ACTIVE);
     } else {
         move_out_locked(s, m, owner, k.hv);
     }

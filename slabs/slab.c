@@ -784,8 +784,10 @@ unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned 
             busy++;     /* its last reference is going: freed soon */
     }
     pthread_mutex_unlock(&sc->slab_lock);
-    if (busy != 0)
+    if (busy != 0) {
         atomic_fetch_add_explicit(&s->mover.slab_reassign_busy_items, busy, memory_order_relaxed);
+        mover_note_busy(s, MOVE_BUSY_FREEING);
+    }
     m->busy += (uint32_t)busy;
     return n;
 }

@@ -503,6 +503,12 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     /* used_chunks * chunk_size */                                            \
     X(chunk_bytes_used,  uint64_t,   READ,      NO,   NO,  chunk_bytes_used)  \
     X(curr_items,        uint64_t,   LRU_LOCK,  NO,   YES, number)            \
+    /* the LRU segments (slabs/items.c): items in each, tail ages */          \
+    X(number_hot,        uint64_t,   READ,      NO,   YES, number_hot)        \
+    X(number_warm,       uint64_t,   READ,      NO,   YES, number_warm)       \
+    X(number_cold,       uint64_t,   READ,      NO,   YES, number_cold)       \
+    X(age_hot,           rel_time_t, READ,      NO,   YES, age_hot)           \
+    X(age_warm,          rel_time_t, READ,      NO,   YES, age_warm)          \
     /* seconds since the LRU tail item was accessed */                        \
     X(age,               rel_time_t, READ,      NO,   YES, age)               \
     /* bytes the stored items need: header + key + value */                   \
@@ -513,22 +519,20 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     /* seconds since the last evicted item was accessed */                    \
     X(evicted_time,      rel_time_t, LRU_LOCK,  NO,   YES, evicted_time)      \
     X(outofmemory,       uint64_t,   LRU_LOCK,  NO,   YES, outofmemory)       \
+    /* always 0: memcached frees tail items whose reference leaked (after     \
+     * tail_repair_time); references here are exact, none leak to repair */   \
+    X(tailrepairs,       uint64_t,   READ,      NO,   YES, tailrepairs)       \
     /* expired items whose chunk was reused */                                \
     X(reclaimed,         uint64_t,   LRU_LOCK,  NO,   YES, reclaimed)         \
     X(expired_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, expired_unfetched) \
     X(evicted_unfetched, uint64_t,   LRU_LOCK,  NO,   YES, evicted_unfetched) \
+    /* evicted although hit since their last move */                          \
+    X(evicted_active,    uint64_t,   LRU_LOCK,  NO,   YES, evicted_active)    \
     /* dead items the LRU crawler unlinked / items it looked at */           \
     X(crawler_reclaimed, uint64_t,   READ,      NO,   YES, crawler_reclaimed) \
     X(crawler_items_checked, uint64_t, READ,    NO,   YES, crawler_items_checked) \
     /* tail items skipped by an allocation because someone held them */       \
     X(lrutail_reflocked, uint64_t,   LRU_LOCK,  NO,   YES, lrutail_reflocked) \
-    /* the LRU segments (slabs/items.c): items in each, tail ages */          \
-    X(number_hot,        uint64_t,   READ,      NO,   YES, number_hot)        \
-    X(number_warm,       uint64_t,   READ,      NO,   YES, number_warm)       \
-    X(number_cold,       uint64_t,   READ,      NO,   YES, number_cold)       \
-    X(number_temp,       uint64_t,   READ,      NO,   YES, number_temp)       \
-    X(age_hot,           rel_time_t, READ,      NO,   YES, age_hot)           \
-    X(age_warm,          rel_time_t, READ,      NO,   YES, age_warm)          \
     X(moves_to_cold,     uint64_t,   LRU_LOCK,  NO,   YES, moves_to_cold)     \
     X(moves_to_warm,     uint64_t,   LRU_LOCK,  NO,   YES, moves_to_warm)     \
     /* active WARM tails sent back to WARM's head */                          \
@@ -539,18 +543,22 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     X(hits_to_warm,      uint64_t,   READ,      NO,   YES, hits_to_warm)      \
     X(hits_to_cold,      uint64_t,   READ,      NO,   YES, hits_to_cold)      \
     X(hits_to_temp,      uint64_t,   READ,      NO,   YES, hits_to_temp)      \
-    /* evicted although hit since their last move */                          \
-    X(evicted_active,    uint64_t,   LRU_LOCK,  NO,   YES, evicted_active)    \
+    /* ours after memcached's rows: memcached prints it (after number_cold)   \
+     * only with a TEMP LRU, we always do */                                  \
+    X(number_temp,       uint64_t,   READ,      NO,   YES, number_temp)       \
     X(total_items,       uint64_t,   LRU_LOCK,  NO,   NO,  total_items)
 
 /*
  * Store-wide, in print order:  X(field, type, from, class_field, reset, shown)
+ *   type   an integer, bool, or const char * (a static string)
  *   from   SUM: the sum over classes of class_field; READ: worked out when
- *          read (store_stats in slab.c; class_field unused, `_`)
+ *          read (store_stats in slab.c; class_field unused, `_`), 0 unless set
  *   reset  RESET: `stats reset` clears it; KEEP: it does not
- *   shown  STATS: `stats` prints it, after the server's lines; NO: printed
- *          elsewhere or not at all (limit_maxbytes sits among the server's
- *          lines, as in memcached; `stats slabs` prints the totals)
+ *   shown  where `stats` prints it, as memcached 1.6.45: ENGINE among the
+ *          server's lines (after conn_yields), ITEMS in the item lines that
+ *          end memcached's `stats`, OURS after all of memcached's lines; NO:
+ *          printed elsewhere or not at all (limit_maxbytes sits among the
+ *          server's lines, as in memcached; `stats slabs` prints the totals)
  */
 #define STORE_STATS(X)                                                    \
     X(limit_maxbytes,    uint64_t, READ, _,                 KEEP,  NO)    \
@@ -559,42 +567,57 @@ void store_lru_settings(store *s, struct store_lru_settings *out);
     /* classes with at least one page */                                  \
     X(active_slabs,      unsigned, READ, _,                 KEEP,  NO)    \
     X(chunk_bytes_used,  uint64_t, SUM,  chunk_bytes_used,  KEEP,  NO)    \
-    X(hash_power_level,  unsigned, READ, _,                 KEEP,  STATS) \
-    X(hash_bytes,        uint64_t, READ, _,                 KEEP,  STATS) \
-    X(hash_is_expanding, bool,     READ, _,                 KEEP,  STATS) \
-    X(bytes,             uint64_t, SUM,  mem_requested,     KEEP,  STATS) \
-    X(curr_items,        uint64_t, SUM,  curr_items,        KEEP,  STATS) \
-    X(total_items,       uint64_t, SUM,  total_items,       RESET, STATS) \
-    X(expired_unfetched, uint64_t, SUM,  expired_unfetched, RESET, STATS) \
-    X(evicted_unfetched, uint64_t, SUM,  evicted_unfetched, RESET, STATS) \
-    X(evictions,         uint64_t, SUM,  evicted,           RESET, STATS) \
-    X(reclaimed,         uint64_t, SUM,  reclaimed,         RESET, STATS) \
-    X(crawler_reclaimed, uint64_t, SUM,  crawler_reclaimed, RESET, STATS) \
-    X(crawler_items_checked, uint64_t, SUM, crawler_items_checked, RESET, STATS) \
+    X(hash_power_level,  unsigned, READ, _,                 KEEP,  ENGINE) \
+    X(hash_bytes,        uint64_t, READ, _,                 KEEP,  ENGINE) \
+    X(hash_is_expanding, bool,     READ, _,                 KEEP,  ENGINE) \
     /* page moves (slabs/mover.c), memcached 1.6.45's meaning and order */ \
-    X(slab_reassign_rescues,         uint64_t, READ, _, RESET, STATS)      \
-    X(slab_reassign_chunk_rescues,   uint64_t, READ, _, RESET, STATS)      \
-    X(slab_reassign_evictions_nomem, uint64_t, READ, _, RESET, STATS)      \
-    X(slab_reassign_inline_reclaim,  uint64_t, READ, _, RESET, STATS)      \
-    X(slab_reassign_busy_items,      uint64_t, READ, _, RESET, STATS)      \
-    X(slab_reassign_busy_deletes,    uint64_t, READ, _, RESET, STATS)      \
+    X(slab_reassign_rescues,         uint64_t, READ, _, RESET, ENGINE)     \
+    X(slab_reassign_chunk_rescues,   uint64_t, READ, _, RESET, ENGINE)     \
+    X(slab_reassign_inline_reclaim,  uint64_t, READ, _, RESET, ENGINE)     \
+    X(slab_reassign_busy_items,      uint64_t, READ, _, RESET, ENGINE)     \
+    X(slab_reassign_busy_deletes,    uint64_t, READ, _, RESET, ENGINE)     \
+    /* always 0: a live item with nowhere to go is evicted at once, never  \
+     * retried (slab_reassign_evictions_nomem counts those) */              \
+    X(slab_reassign_busy_nomem,      uint64_t, READ, _, RESET, ENGINE)     \
+    /* why the last busy chunk was busy, in memcached's words (mover.c) */ \
+    X(slab_reassign_last_busy_status, const char *, READ, _, KEEP, ENGINE) \
     /* 1 while a page move is in progress */                             \
-    X(slab_reassign_running,         bool,     READ, _, KEEP,  STATS)      \
-    X(slabs_moved,                   uint64_t, READ, _, RESET, STATS)      \
+    X(slab_reassign_running,         bool,     READ, _, KEEP,  ENGINE)     \
+    X(slabs_moved,                   uint64_t, READ, _, RESET, ENGINE)     \
     /* the LRU crawler (slabs/crawler.c), where memcached prints them */  \
-    X(lru_crawler_running,           bool,     READ, _, KEEP,  STATS)      \
-    X(lru_crawler_starts,            uint64_t, READ, _, RESET, STATS)      \
-    /* pages in the global pool (held, no class) */                       \
-    X(slab_global_page_pool,         uint64_t, READ, _, KEEP,  STATS)      \
+    X(lru_crawler_running,           bool,     READ, _, KEEP,  ENGINE)     \
+    X(lru_crawler_starts,            uint64_t, READ, _, RESET, ENGINE)     \
     /* LRU maintainer steps that moved or freed items (slabs/items.c) */  \
-    X(lru_maintainer_juggles,        uint64_t, READ, _, KEEP,  STATS) \
+    X(lru_maintainer_juggles,        uint64_t, READ, _, KEEP,  ENGINE)     \
+    X(bytes,             uint64_t, SUM,  mem_requested,     KEEP,  ITEMS) \
+    X(curr_items,        uint64_t, SUM,  curr_items,        KEEP,  ITEMS) \
+    X(total_items,       uint64_t, SUM,  total_items,       RESET, ITEMS) \
+    /* pages in the global pool (held, no class) */                       \
+    X(slab_global_page_pool, uint64_t, READ, _,             KEEP,  ITEMS) \
+    X(expired_unfetched, uint64_t, SUM,  expired_unfetched, RESET, ITEMS) \
+    X(evicted_unfetched, uint64_t, SUM,  evicted_unfetched, RESET, ITEMS) \
+    X(evicted_active,    uint64_t, SUM,  evicted_active,    RESET, ITEMS) \
+    X(evictions,         uint64_t, SUM,  evicted,           RESET, ITEMS) \
+    X(reclaimed,         uint64_t, SUM,  reclaimed,         RESET, ITEMS) \
+    X(crawler_reclaimed, uint64_t, SUM,  crawler_reclaimed, RESET, ITEMS) \
+    X(crawler_items_checked, uint64_t, SUM, crawler_items_checked, RESET, ITEMS) \
+    X(lrutail_reflocked, uint64_t, SUM,  lrutail_reflocked, RESET, ITEMS) \
+    X(moves_to_cold,     uint64_t, SUM,  moves_to_cold,     RESET, ITEMS) \
+    X(moves_to_warm,     uint64_t, SUM,  moves_to_warm,     RESET, ITEMS) \
+    X(moves_within_lru,  uint64_t, SUM,  moves_within_lru,  RESET, ITEMS) \
+    X(direct_reclaims,   uint64_t, SUM,  direct_reclaims,   RESET, ITEMS) \
+    /* always 0: memcached queues hits' LRU bumps and drops them when the  \
+     * queue is full; here a hit is marked in place (items.c), never queued */ \
+    X(lru_bumps_dropped, uint64_t, READ, _,                 RESET, ITEMS) \
+    /* live items a page move evicted: no room to rescue them (mover.c) */ \
+    X(slab_reassign_evictions_nomem, uint64_t, READ, _, RESET, OURS) \
     /* class table switches (ours: slabs retune, -o slab_sizes=auto): how \
      * many, the unix time of the last (0: none), the advisor's chunk waste \
      * before and after it */                                            \
-    X(slab_retunes,                  uint64_t, READ, _, KEEP,  STATS)      \
-    X(slab_retune_last,              uint64_t, READ, _, KEEP,  STATS)      \
-    X(slab_retune_waste_before_pct,  double,   READ, _, KEEP,  STATS)      \
-    X(slab_retune_waste_after_pct,   double,   READ, _, KEEP,  STATS)
+    X(slab_retunes,                  uint64_t, READ, _, KEEP,  OURS)      \
+    X(slab_retune_last,              uint64_t, READ, _, KEEP,  OURS)      \
+    X(slab_retune_waste_before_pct,  double,   READ, _, KEEP,  OURS)      \
+    X(slab_retune_waste_after_pct,   double,   READ, _, KEEP,  OURS)
 
 #define STORE_STATS_FIELD(field, type, ...) type field;
 /* Per-class figures; counters under the class's own locks, read on demand. */

@@ -199,3 +199,12 @@ t_client_test_tune_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_tune_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_tune
 DROPIN_TESTS += t/client/test_tune
+# test_stats_keys: memcached 1.6.45's stats key lists (stats, items, slabs,
+# conns), connection counts, the empty-line and HTTP wording, ascii auth (-Y).
+check_PROGRAMS += t/client/test_stats_keys
+t_client_test_stats_keys_SOURCES = t/client/test_stats_keys.c
+t_client_test_stats_keys_CFLAGS = $(T_CLIENT_CFLAGS)
+t_client_test_stats_keys_LDADD = $(T_CLIENT_LDADD)
+EXTRA_t_client_test_stats_keys_DEPENDENCIES = slabcache$(EXEEXT)
+TESTS += t/client/test_stats_keys
+DROPIN_TESTS += t/client/test_stats_keys

@@ -158,6 +158,7 @@ START_TEST(test_drain_live_free_referenced)
     store *s = mk(16 * PAGE);
     unsigned per = two_pages(s);       /* 46 a page */
     del_range(s, 0, 30);               /* page 0: 30 free, k30..k45 live */
+    ck_assert_str_eq(stats_of(s).slab_reassign_last_busy_status, "none");
     del_range(s, (int)per, (int)per + 11);   /* page 1: 11 free chunks to rescue into */
     item *held = store_get(s, "k30", 3, NULL);
     ck_assert_ptr_nonnull(held);
@@ -174,6 +175,8 @@ START_TEST(test_drain_live_free_referenced)
     ck_assert_uint_eq(ss.slab_reassign_rescues, 11);
     ck_assert_uint_eq(ss.slab_reassign_evictions_nomem, 4);
     ck_assert_uint_eq(ss.slab_reassign_busy_items, 1);
+    ck_assert_str_eq(ss.slab_reassign_last_busy_status, "busy_active");   /* a reader holds it */
+    ck_assert_uint_eq(ss.slab_reassign_busy_nomem, 0);
     ck_assert_uint_eq(ss.slab_reassign_inline_reclaim, 0);
     ck_assert_uint_eq(ss.slabs_moved, 0);
     /* still referenced: it waits, pass after pass */

@@ -280,7 +280,8 @@ START_TEST(ms_errors)
     snprintf(line + 3 + 251, sizeof(line) - 3 - 251, " 2\r\nhi\r\n");
     EXPECT(line, "CLIENT_ERROR bad command line format\r\n");
     /* the block's end is checked: value+2 bytes are taken */
-    EXPECT("ms a 2\r\nhix\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    EXPECT("ms a 2\r\nhix\r\n",
+           "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n");
     ck_assert_uint_eq(ctr->cmd_set, 2);   /* "Ox" and the bad chunk */
 }
 END_TEST

@@ -128,10 +128,10 @@ START_TEST(cas_command)
     EXPECT("cas k 0 0 1 1\r\nb\r\n", "EXISTS\r\n");   /* the unique changed */
     EXPECT("cas nope 0 0 1 1\r\nb\r\n", "NOT_FOUND\r\n");
     EXPECT("get k\r\n", "VALUE k 0 1\r\nb\r\nEND\r\n");
-    /* arity and a bad unique: the data line is then read as a command */
-    EXPECT("cas k 0 0 1\r\nb\r\n", "ERROR\r\nERROR\r\n");
-    EXPECT("cas k 0 0 1 abc\r\nb\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
-    EXPECT("cas k 0 0 1 -1\r\nb\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    /* no unique or a bad one (1.6.45): refused, the data block swallowed */
+    EXPECT("cas k 0 0 1\r\nb\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("cas k 0 0 1 abc\r\nb\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("cas k 0 0 1 -1\r\nb\r\n", "CLIENT_ERROR bad command line format\r\n");
     ck_assert_uint_eq(C(cas_hits), 1);
     ck_assert_uint_eq(C(cas_badval), 2);
     ck_assert_uint_eq(C(cas_misses), 1);
@@ -154,9 +154,10 @@ START_TEST(incr_decr)
     EXPECT("incr s 1\r\n",
            "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
     EXPECT("incr n 1 2\r\n", "1\r\n");          /* a 4th token is ignored */
-    EXPECT("incr n\r\n", "ERROR\r\n");
-    EXPECT("incr n 1 2 3\r\n", "ERROR\r\n");
-    ck_assert_uint_eq(C(incr_hits), 4);
+    EXPECT("incr n\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("incr n +1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    EXPECT("incr n 1 2 3\r\n", "2\r\n");      /* 1.6.45: tokens after the delta ignored */
+    ck_assert_uint_eq(C(incr_hits), 5);
     ck_assert_uint_eq(C(decr_hits), 1);
     ck_assert_uint_eq(C(incr_misses), 1);
     ck_assert_uint_eq(C(decr_misses), 1);
@@ -173,6 +174,7 @@ START_TEST(delete_forms)
     EXPECT("set a 0 0 1\r\nx\r\n", "STORED\r\n");
     EXPECT("delete a noreply\r\nget a\r\n", "END\r\n");
     EXPECT("delete a 0 noreply\r\n", "");
+    /* 1.6.18's rule, which memccapable checks (1.6.45 ignores what follows the key) */
     const char *usage = "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
     EXPECT("delete a 5\r\n", usage);
     EXPECT("delete a x\r\n", usage);
@@ -180,7 +182,7 @@ START_TEST(delete_forms)
     EXPECT("delete a 0 x\r\n", usage);
     EXPECT("delete a 5 noreply\r\n", "");
     EXPECT("delete a b c d\r\n", "ERROR\r\n");
-    EXPECT("delete\r\n", "ERROR\r\n");
+    EXPECT("delete\r\n", "CLIENT_ERROR bad command line format\r\n");   /* 1.6.45 */
     ck_assert_uint_eq(C(delete_hits), 3);
     ck_assert_uint_eq(C(delete_misses), 2);
 }
@@ -194,11 +196,12 @@ START_TEST(touch_gat_gats)
     EXPECT("touch a 100 noreply\r\n", "");
     EXPECT("touch nope 100\r\n", "NOT_FOUND\r\n");
     EXPECT("touch a abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
-    EXPECT("touch a\r\n", "ERROR\r\n");
+    EXPECT("touch a\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("touch a +1\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
     EXPECT("gat 100 a nope\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n");
     EXPECT("gats 100 a\r\n", "VALUE a 0 1 1\r\nx\r\nEND\r\n");   /* touch keeps CAS 1 */
-    EXPECT("gat 10\r\n", "END\r\n");
-    EXPECT("gat\r\n", "ERROR\r\n");
+    EXPECT("gat 10\r\n", "CLIENT_ERROR bad command line format\r\n");   /* 1.6.45: a key */
+    EXPECT("gat\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("gat abc a\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
     /* touching to the past expires it */
     EXPECT("touch a -1\r\n", "TOUCHED\r\n");
@@ -235,8 +238,9 @@ START_TEST(flush_all_forms)
     EXPECT("flush_all 0 0\r\n", "OK\r\n");
     EXPECT("flush_all abc\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
     EXPECT("flush_all noreply x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
-    EXPECT("flush_all 1 2 3\r\n", "ERROR\r\n");
-    ck_assert_uint_eq(C(cmd_flush), 8);   /* as memcached: bad delays count too */
+    EXPECT("flush_all 1 2 3\r\n", "OK\r\n");     /* 1.6.45: extra tokens ignored */
+    EXPECT("flush_all +1\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    ck_assert_uint_eq(C(cmd_flush), 7);
     /* a delayed flush takes effect later */
     EXPECT("set a 0 0 1\r\nx\r\nflush_all 5\r\nget a\r\n",
            "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
@@ -258,9 +262,9 @@ START_TEST(version_verbosity_quit)
     ck_assert_int_eq(verbosity_level, 0);
     EXPECT("verbosity abc\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("verbosity noreply\r\n", "");
-    EXPECT("verbosity\r\n", "ERROR\r\n");
-    EXPECT("verbosity 1 2 3\r\n", "ERROR\r\n");
-    ck_assert_int_eq(verbosity_calls, 3);
+    EXPECT("verbosity\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("verbosity 1 2 3\r\n", "OK\r\n");       /* 1.6.45: extra tokens ignored */
+    ck_assert_int_eq(verbosity_calls, 4);
 
     ck_assert_uint_eq(fx_run("quit\r\nget a\r\n"), 6);
     ck_assert_int_eq(last_action, PROTO_CLOSE);
@@ -427,36 +431,121 @@ START_TEST(unknown_empty_and_arity)
     EXPECT("bogus\r\n", "ERROR\r\n");
     EXPECT("GET a\r\n", "ERROR\r\n");
     EXPECT("get\ta\r\n", "ERROR\r\n");
-    EXPECT("\r\n", "ERROR\r\n");
-    EXPECT("\n", "ERROR\r\n");
+    /* 1.6.45: a line under 4 bytes with its '\n' is a format error */
+    EXPECT("\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT(" \r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("ab\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("mn\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("ab\r\n", "ERROR\r\n");
     EXPECT("   \r\n", "ERROR\r\n");
-    EXPECT("get\r\n", "ERROR\r\n");
-    EXPECT("get \r\n", "ERROR\r\n");
-    EXPECT("set a 0 0\r\n", "ERROR\r\n");
-    EXPECT("set\r\n", "ERROR\r\n");
-    /* too many tokens: the data line then comes as a command */
-    EXPECT("set a 0 0 1 2 3\r\nx\r\n", "ERROR\r\nERROR\r\n");
-    EXPECT("set a 0 0 1 noreply 3\r\nx\r\n", "ERROR\r\nERROR\r\n");
-    EXPECT("set a 0 0 1 a b c d e f g h i j\r\nx\r\n", "ERROR\r\nERROR\r\n");
+    /* 1.6.45: too few tokens for a command its parser reads is a format error */
+    EXPECT("get\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("get \r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("set a 0 0\r\n", "CLIENT_ERROR bad command line format\r\n");
+    EXPECT("set\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* ...and tokens past the length are ignored; noreply is the last one */
+    EXPECT("set a 0 0 1 2 3\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 0 1 noreply 3\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 0 1 a b c d e f g h i j\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a 0 0 1 a b c d e f g h i j noreply\r\nx\r\n", "");
     /* a 6th token that is not noreply is ignored */
     EXPECT("set a 0 0 1 foo\r\nx\r\n", "STORED\r\n");
 }
 END_TEST
 
+/* -Y's check, faked: one user. */
+static bool fake_auth(void *arg, const char *user, size_t ulen, const char *pass, size_t plen)
+{
+    (void)arg;
+    return ulen == 5 && memcmp(user, "alice", 5) == 0 && plen == 6 &&
+           memcmp(pass, "secret", 6) == 0;
+}
+
+/* Under -Y a connection logs in first, as memcached 1.6.45's ascii auth. */
+START_TEST(ascii_auth_login)
+{
+    env.auth_check = fake_auth;
+    proto_conn_init(&pc, &env, ctr);
+    EXPECT("version\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    EXPECT("set a 0 0\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    EXPECT("set a 0 0 +5\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    EXPECT("set a 0 0 16385\r\n", "CLIENT_ERROR auth token too long\r\n");
+    EXPECT("set a 0 0 12\r\nalice secreX\r\n", "CLIENT_ERROR authentication failure\r\n");
+    EXPECT("set a 0 0 11\r\nalicesecret\r\n", "CLIENT_ERROR bad authentication token format\r\n");
+    EXPECT("set a 0 0 10\r\nalice secret", "CLIENT_ERROR bad command line termination\r\n");
+    ck_assert_uint_eq(counter_get(&ctr->auth_cmds), 1);
+    ck_assert_uint_eq(counter_get(&ctr->auth_errors), 1);
+    /* the whole login is waited for, its size said */
+    const char *login = "set a 0 0 12\r\nalice secret\r\n";
+    ck_assert_uint_eq(step(login, strlen(login) - 1), 0);
+    ck_assert_uint_eq(last_need, strlen(login));
+    feed(login, strlen(login), 1);
+    ck_assert_str_eq(got, "STORED\r\n");
+    ck_assert_uint_eq(counter_get(&ctr->auth_cmds), 2);
+    ck_assert_uint_eq(counter_get(&ctr->auth_errors), 1);
+    EXPECT("set a 0 0 1\r\nx\r\nget a\r\n", "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+}
+END_TEST
+
+/* Before a login: a line too short for one, or none in AUTH_WAIT_MAX bytes, hangs up. */
+START_TEST(ascii_auth_hangs_up)
+{
+    env.auth_check = fake_auth;
+    proto_conn_init(&pc, &env, ctr);
+    ck_assert_uint_eq(step("get\r\n", 5), 5);
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+    ck_assert_str_eq(got, "");
+    proto_conn_init(&pc, &env, ctr);
+    static char junk[3000];
+    memset(junk, 'x', sizeof(junk));
+    ck_assert_uint_eq(step(junk, 2048), 0);             /* still waiting for its '\n' */
+    ck_assert_int_eq(last_action, PROTO_CONTINUE);
+    ck_assert_uint_eq(step(junk, sizeof(junk)), sizeof(junk));
+    ck_assert_int_eq(last_action, PROTO_CLOSE);
+    ck_assert_uint_eq(counter_get(&ctr->auth_cmds), 0);
+}
+END_TEST
+
+/* An unknown command whose last token starts "HTTP/" closes, no reply (1.6.45). */
+START_TEST(http_lines_close)
+{
+    static const char *const closing[] = {
+        "GET / HTTP/1.0\r\nversion\r\n", "POST /x HTTP/1.1 \r\nversion\r\n",
+        "HEAD / HTTP/1.1\r\n", "PUT /a HTTP/2\r\n", "FOO HTTP/\r\n",
+    };
+    for (size_t i = 0; i < sizeof(closing) / sizeof(closing[0]); i++) {
+        ck_assert_uint_eq(fx_run(closing[i]), strcspn(closing[i], "\n") + 1);
+        ck_assert_int_eq(last_action, PROTO_CLOSE);
+        ck_assert_str_eq(got, "");
+    }
+    /* one token, no "HTTP/" prefix, or a known command: answered as before */
+    EXPECT("HTTP/1.1\r\n", "ERROR\r\n");
+    EXPECT("FOO HTTP\r\n", "ERROR\r\n");
+    EXPECT("FOO HTTP/1.0 x\r\n", "ERROR\r\n");
+    EXPECT("get / HTTP/1.0\r\n", "END\r\n");
+}
+END_TEST
+
 START_TEST(bad_numbers)
 {
-    const char *bad = "CLIENT_ERROR bad command line format\r\nERROR\r\n";
-    EXPECT("set a 0 0 -1\r\nx\r\n", bad);
-    EXPECT("set a 0 0 abc\r\nx\r\n", bad);
-    EXPECT("set a 0 0 1x\r\nx\r\n", bad);
+    /* 1.6.45: a bad length refuses the line alone ("x" then is a short line),
+     * bad flags or exptime refuse the data block too */
+    const char *bad_len = "CLIENT_ERROR bad command line format\r\n"
+                          "CLIENT_ERROR bad command line format\r\n";
+    const char *bad = "CLIENT_ERROR bad command line format\r\n";
+    EXPECT("set a 0 0 -1\r\nx\r\n", bad_len);
+    EXPECT("set a 0 0 abc\r\nx\r\n", bad_len);
+    EXPECT("set a 0 0 1x\r\nx\r\n", bad_len);
+    EXPECT("set a 0 0 +1\r\nx\r\n", bad_len);
     EXPECT("set a abc 0 1\r\nx\r\n", bad);
     EXPECT("set a -1 0 1\r\nx\r\n", bad);
-    EXPECT("set a 4294967296 0 1\r\nx\r\n", bad);
+    EXPECT("set a 4294967296 0 1\r\nx\r\n", bad);   /* 1.6.45 stores it, flags cut */
     EXPECT("set a 0 abc 1\r\nx\r\n", bad);
     EXPECT("set a 0 0 2147483646\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("set a 0 0 99999999999999999999\r\n", "CLIENT_ERROR bad command line format\r\n");
     /* accepted forms */
-    EXPECT("set a 0 0 +1\r\nx\r\n", "STORED\r\n");
+    EXPECT("set a +1 0 1\r\nx\r\n", "STORED\r\n");
     EXPECT("set a 0 0 01\r\nx\r\n", "STORED\r\n");
     EXPECT("set a 0 -1 1\r\nx\r\nget a\r\n", "STORED\r\nEND\r\n");
     ck_assert_uint_eq(C(cmd_set), 3);
@@ -474,10 +563,11 @@ START_TEST(key_too_long)
     EXPECT(in, expect);
 
     const char *bad = "CLIENT_ERROR bad command line format\r\n";
+    /* 1.6.45: the data block of a refused key is swallowed */
     snprintf(in, sizeof(in), "set %s 0 0 1\r\nx\r\n", k251);
-    EXPECT(in, "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    EXPECT(in, "CLIENT_ERROR bad command line format\r\n");
     snprintf(in, sizeof(in), "set %s 0 0 1 noreply\r\nx\r\n", k251);
-    EXPECT(in, "ERROR\r\n");
+    EXPECT(in, "");
     /* a long key anywhere in a get drops the values already found */
     snprintf(in, sizeof(in), "get %s %s\r\n", k250, k251);
     EXPECT(in, bad);
@@ -501,9 +591,13 @@ START_TEST(bad_data_chunk)
     const char *in = "set a 0 0 1\r\nxyz\r\nget a\r\n";
     ck_assert_uint_eq(step(in, strlen(in)), 16);  /* the line and 3 bytes */
     ck_assert_str_eq(got, "CLIENT_ERROR bad data chunk\r\n");
-    EXPECT(in, "CLIENT_ERROR bad data chunk\r\nERROR\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
-    EXPECT("set a 0 0 1 noreply\r\nxyz\r\nget a\r\n", "ERROR\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
-    EXPECT("set a 0 0 2\r\nab\n\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    /* the "\r\n" left is an empty line: 1.6.45's format error */
+    EXPECT(in, "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n"
+               "VALUE a 0 1\r\nq\r\nEND\r\n");
+    EXPECT("set a 0 0 1 noreply\r\nxyz\r\nget a\r\n",
+           "CLIENT_ERROR bad command line format\r\nVALUE a 0 1\r\nq\r\nEND\r\n");
+    EXPECT("set a 0 0 2\r\nab\n\r\n",
+           "CLIENT_ERROR bad data chunk\r\nCLIENT_ERROR bad command line format\r\n");
 }
 END_TEST
 
@@ -765,10 +859,10 @@ START_TEST(long_line_without_newline)
     ck_assert_uint_eq(step(in, LEN), LEN);
     ck_assert_int_eq(last_action, PROTO_CLOSE);
     ck_assert_str_eq(got, "");
-    /* a long complete line is just a line */
+    /* a long complete line is just a line: a set of one token */
     in[LEN - 2] = '\r';
     in[LEN - 1] = '\n';
-    EXPECT(in, "ERROR\r\n");
+    EXPECT(in, "CLIENT_ERROR bad command line format\r\n");
 }
 END_TEST
 
@@ -957,6 +1051,9 @@ static Suite *proto_text_suite(void)
     tcase_add_test(tc, pipelined_in_one_buffer);
     tcase_add_test(tc, split_at_every_byte);
     tcase_add_test(tc, unknown_empty_and_arity);
+    tcase_add_test(tc, http_lines_close);
+    tcase_add_test(tc, ascii_auth_login);
+    tcase_add_test(tc, ascii_auth_hangs_up);
     tcase_add_test(tc, bad_numbers);
     tcase_add_test(tc, key_too_long);
     tcase_add_test(tc, bad_data_chunk);

@@ -290,6 +290,27 @@ START_TEST(text_larger_than_a_block)
 }
 END_TEST
 
+/* An account follows what its replies hold, and is back to 0 when they go. */
+START_TEST(account_counts_objects_and_bytes)
+{
+    static char big[BIG];
+    memset(big, 'x', BIG);
+    struct reply_account acct = { 0 };
+    struct reply *a = reply_new(st);
+    reply_account(a, &acct);
+    ck_assert_uint_eq(counter_get(&acct.objects), 1);
+    uint64_t at_start = counter_get(&acct.bytes);
+    ck_assert_uint_gt(at_start, 0);
+    reply_add(a, big, BIG);                     /* a block of its own */
+    ck_assert_uint_ge(counter_get(&acct.bytes), at_start + BIG);
+    reply_consumed(a, BIG);                     /* sent: back to the first block */
+    ck_assert_uint_eq(counter_get(&acct.bytes), at_start);
+    reply_free(a);
+    ck_assert_uint_eq(counter_get(&acct.objects), 0);
+    ck_assert_uint_eq(counter_get(&acct.bytes), 0);
+}
+END_TEST
+
 START_TEST(rollback_drops_text_and_items)
 {
     item *it = put_get("k", "v");
@@ -422,6 +443,7 @@ static Suite *reply_suite(void)
     tcase_add_test(tc, iov_respects_max);
     tcase_add_test(tc, text_across_block_boundaries);
     tcase_add_test(tc, text_larger_than_a_block);
+    tcase_add_test(tc, account_counts_objects_and_bytes);
     tcase_add_test(tc, rollback_drops_text_and_items);
     tcase_add_test(tc, rollback_inside_a_piece);
     tcase_add_test(tc, rollback_across_blocks_reuses_them);

@@ -188,6 +188,23 @@ START_TEST(combinations_and_later_features)
 }
 END_TEST
 
+/* -Y: ascii only, no UDP, as memcached 1.6.45 (its words); auto becomes ascii. */
+START_TEST(auth_file_combinations)
+{
+    PARSE_OK("-Y", "/etc/pw");
+    ck_assert_str_eq(st.auth_file, "/etc/pw");
+    ck_assert_int_eq(st.protocol, PROTO_MODE_ASCII);
+    PARSE_ERR("Cannot use UDP with ascii authentication enabled (-U 0 to disable)", "-Y",
+              "/etc/pw", "-U", "11211");
+    PARSE_ERR("You cannot allow the BINARY protocol while using ascii authentication tokens.",
+              "-Y", "/etc/pw", "-B", "binary");
+    PARSE_OK("-Y", "/etc/pw", "-B", "ascii");
+    PARSE_OK("-B", "auto");
+    ck_assert_ptr_null(st.auth_file);
+    ck_assert_int_eq(st.protocol, PROTO_MODE_AUTO);
+}
+END_TEST
+
 START_TEST(unknown_and_missing)
 {
     PARSE_ERR("unknown option '--no-such-flag'", "--no-such-flag");
@@ -323,6 +340,9 @@ static const struct {
     { 'C', "disable-cas", NULL, "disable use of CAS" },
     { 'b', "listen-backlog", "num", "set the backlog queue limit (default: 1024)" },
     { 'B', "protocol", "name", "protocol: auto, ascii or binary (default: auto)" },
+    { 'Y', "auth-file", "file",
+      "ascii authentication: <file> holds user:password lines (8 at most); a client logs in "
+      "with a set whose value is \"<user> <password>\"; ascii only, no UDP (default: none)" },
     { 'I', "max-item-size", "num",
       "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1g)" },
     { 'F', "disable-flush-all", NULL, "disable the flush_all command" },
@@ -743,6 +763,7 @@ static Suite *settings_suite(void)
     tcase_add_test(tc, size_suffixes);
     tcase_add_test(tc, bad_values);
     tcase_add_test(tc, combinations_and_later_features);
+    tcase_add_test(tc, auth_file_combinations);
     tcase_add_test(tc, unknown_and_missing);
     tcase_add_test(tc, extended_options);
     tcase_add_test(tc, page_move_options);
