@@ -87,6 +87,8 @@ static const struct metric_rule {
     { "read_buf_count", "read_buffers", METRIC_AUTO, UNIT_NONE },
     { "read_buf_bytes", NULL, METRIC_AUTO, UNIT_BYTES },
     { "read_buf_bytes_free", "read_buf_free", METRIC_AUTO, UNIT_BYTES },
+    { "response_obj_count", "response_objects", METRIC_GAUGE, UNIT_NONE },
+    { "response_obj_bytes", "response_obj", METRIC_GAUGE, UNIT_BYTES },
     { "bytes_read", "read", METRIC_AUTO, UNIT_BYTES },
     { "bytes_written", "written", METRIC_AUTO, UNIT_BYTES },
     { "limit_maxbytes", "limit_max", METRIC_AUTO, UNIT_BYTES },
