@@ -26,14 +26,26 @@
     DECIMAL_ROW("4") DECIMAL_ROW("5") DECIMAL_ROW("6") DECIMAL_ROW("7") DECIMAL_ROW("8") \
     DECIMAL_ROW("9")
 
-/* How many digits v has (1 for 0). */
+/*
+ * How many digits v has (1 for 0), without a loop: bits * 1233 / 4096
+ * (1233 / 4096 just above log10(2)) is the digit count of the smallest
+ * number of that bit length, or one less; one comparison with a power of
+ * ten settles which. powers[t] is 10^t, but 0 for t = 0 so that 0 counts 1.
+ */
+#define DECIMAL_LOG10_2_NUM 1233u
+#define DECIMAL_LOG10_2_SHIFT 12
+
 static inline size_t decimal_u64_len(uint64_t v)
 {
-    size_t n = 1;
-    /* p reaches 10^19 at most: the n bound stops before it would overflow. */
-    for (uint64_t p = DECIMAL_BASE; n < DECIMAL_U64_MAX && v >= p; p *= DECIMAL_BASE)
-        n++;
-    return n;
+    static const uint64_t powers[DECIMAL_U64_MAX] = {
+        0, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+        1000000000u, 10000000000u, 100000000000u, 1000000000000u, 10000000000000u,
+        100000000000000u, 1000000000000000u, 10000000000000000u, 100000000000000000u,
+        1000000000000000000u, 10000000000000000000u,
+    };
+    unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1u);
+    size_t t = (bits * DECIMAL_LOG10_2_NUM) >> DECIMAL_LOG10_2_SHIFT;
+    return t + (v >= powers[t]);
 }
 
 /* Writes v in decimal at out (room for DECIMAL_U64_MAX); returns the length. */

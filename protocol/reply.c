@@ -13,6 +13,8 @@
  *    the reference (`held`), so the item stays until its last byte is out.
  *    Rolling back into such a value hands the reference to the new last
  *    piece.
+ *    A short value (reply.h, REPLY_VALUE_COPY_MAX) costs less copied into
+ *    the text than referenced; text.c's VALUE lines copy theirs.
  *
  * Positions are byte offsets since the last reset: `total` counts bytes
  * appended, `sent` bytes consumed. A mark is a `total`; rolling back pops or
@@ -170,7 +172,7 @@ static void reply_piece_push(struct reply *r, const char *ptr, size_t len, item 
 }
 
 /* Room for n text bytes at the end of the current block, moving on if needed. */
-static char *reply_room(struct reply *r, size_t n)
+static inline char *reply_room(struct reply *r, size_t n)
 {
     struct reply_block *b = r->cur;
     if (b->cap - b->used >= n)
@@ -188,7 +190,7 @@ static char *reply_room(struct reply *r, size_t n)
 }
 
 /* Accounts n bytes just written at the current block's end. */
-static void reply_text_done(struct reply *r, size_t n)
+static inline void reply_text_done(struct reply *r, size_t n)
 {
     struct reply_block *b = r->cur;
     const char *p = b->data + b->used;

@@ -99,25 +99,43 @@ static bool text_no_plus(const struct text_token *t)
 
 /* ---------------------------------------------------------------- get family */
 
-/* "VALUE key flags bytes [cas]\r\n", value, "\r\n". */
-static void text_value(struct reply *out, item *it, bool with_cas)
+/*
+ * "VALUE key flags bytes [cas]\r\n", value, "\r\n". A short value is copied
+ * into the reply's text and its item released at once (reply.h,
+ * REPLY_VALUE_COPY_MAX); a longer one is referenced until sent.
+ */
+static void text_value(struct text_req *rq, item *it, bool with_cas)
 {
-    char *p = reply_reserve(out, TEXT_VALUE_HDR_MAX);
+    bool copy = reply_value_copied(it);
+    size_t nvalue = item_nvalue(it);
+    char *p = reply_reserve(rq->out, TEXT_VALUE_HDR_MAX + (copy ? nvalue + TEXT_CRLF_LEN : 0));
     char *start = p;
     memcpy(p, MSG_VALUE_PREFIX, MSG_LEN(MSG_VALUE_PREFIX));
     p += MSG_LEN(MSG_VALUE_PREFIX);
     memcpy(p, item_key(it), item_nkey(it));
     p += item_nkey(it);
-    uint64_t nums[3] = { item_flags(it), item_nvalue(it), item_cas(it) };
-    for (int i = 0; i < (with_cas ? 3 : 2); i++) {
+    *p++ = ' ';
+    p += decimal_u64(p, item_flags(it));
+    *p++ = ' ';
+    p += decimal_u64(p, nvalue);
+    if (with_cas) {
         *p++ = ' ';
-        p += decimal_u64(p, nums[i]);
+        p += decimal_u64(p, item_cas(it));
     }
     *p++ = '\r';
     *p++ = '\n';
-    reply_commit(out, (size_t)(p - start));
-    reply_add_value(out, it);
-    REPLY_LIT(out, MSG_CRLF);
+    if (!copy) {
+        reply_commit(rq->out, (size_t)(p - start));
+        reply_add_value(rq->out, it);
+        REPLY_LIT(rq->out, MSG_CRLF);
+        return;
+    }
+    memcpy(p, item_value(it), nvalue);
+    p += nvalue;
+    *p++ = '\r';
+    *p++ = '\n';
+    reply_commit(rq->out, (size_t)(p - start));
+    store_release(rq->store, it);
 }
 
 /* One key of a get line; hv: its hash when known (batch.c), else NULL. */
@@ -140,7 +158,7 @@ static void text_get_one(struct text_req *rq, const char *key, size_t nkey, cons
         return;
     }
     proto_count_lookup_hit(ctr, item_class(it), touch);
-    text_value(rq->out, it, variant & TEXT_GET_CAS);
+    text_value(rq, it, variant & TEXT_GET_CAS);
 }
 
 /*

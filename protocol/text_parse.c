@@ -33,16 +33,50 @@ const char *text_skip_spaces(const char *p, const char *end)
     return p;
 }
 
+/*
+ * The first space in [p, end), or end: eight bytes at a time, not memchr,
+ * as tokens are keys and numbers of a few to a few dozen bytes, shorter than
+ * what a library call costs to set up (issue 17). A word's bytes that equal
+ * ' ' become zero in w ^ spaces; (x - ones) & ~x & highs marks the first zero
+ * byte exactly (a borrow only marks bytes after a true zero), found in
+ * memory order by counting trailing (little-endian) or leading zero bits.
+ */
+#define TEXT_WORD_ONES 0x0101010101010101ull
+#define TEXT_WORD_HIGHS 0x8080808080808080ull
+#define TEXT_WORD_SPACES (TEXT_WORD_ONES * (unsigned char)' ')
+#define TEXT_BYTE_BITS 8
+
+static const char *text_find_space(const char *p, const char *end)
+{
+    while ((size_t)(end - p) >= sizeof(uint64_t)) {
+        uint64_t w;
+        memcpy(&w, p, sizeof(w));
+        uint64_t x = w ^ TEXT_WORD_SPACES;
+        uint64_t zero = (x - TEXT_WORD_ONES) & ~x & TEXT_WORD_HIGHS;
+        if (zero != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            return p + (unsigned)__builtin_clzll(zero) / TEXT_BYTE_BITS;
+#else
+            return p + (unsigned)__builtin_ctzll(zero) / TEXT_BYTE_BITS;
+#endif
+        }
+        p += sizeof(w);
+    }
+    while (p < end && *p != ' ')
+        p++;
+    return p;
+}
+
 size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, size_t max)
 {
     const char *p = *pos;
     size_t n = 0;
     while (n < max) {
-        p = text_skip_spaces(p, end);
+        while (p < end && *p == ' ')
+            p++;
         if (p == end)
             break;
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        const char *stop = sp != NULL ? sp : end;
+        const char *stop = text_find_space(p, end);
         tok[n].p = p;
         tok[n].len = (size_t)(stop - p);
         n++;
@@ -52,23 +86,29 @@ size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, 
     return n;
 }
 
-bool text_token_is(const struct text_token *t, const char *lit)
-{
-    size_t n = strlen(lit);
-    return t->len == n && memcmp(t->p, lit, n) == 0;
-}
+/* Digits that fit in a uint64_t whatever they are (10^19 - 1 < 2^64). */
+#define TEXT_DIGITS_SAFE 19
 
-/* Digits of [p, end) into *out; false on no digit, a non-digit or overflow. */
+/*
+ * Digits of [p, end) into *out; false on no digit, a non-digit or overflow.
+ * Up to TEXT_DIGITS_SAFE digits cannot overflow, so only longer runs take
+ * the loop that checks at each digit.
+ */
 static bool text_digits(const char *p, const char *end, uint64_t *out)
 {
     if (p == end)
         return false;
     uint64_t v = 0;
-    for (; p < end; p++) {
+    const char *safe_end = (size_t)(end - p) > TEXT_DIGITS_SAFE ? p : end;
+    for (; p < safe_end; p++) {
         unsigned d = (unsigned)(*p - '0');
         if (d > 9)
             return false;
-        if (v > (UINT64_MAX - d) / 10)
+        v = v * 10 + d;
+    }
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
             return false;
         v = v * 10 + d;
     }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Fixed tokens any command takes (cas: 6, + noreply) and one to spot extras. */
 #define TEXT_TOKENS_MAX 8
@@ -43,8 +44,14 @@ size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, 
 /* Moves p past spaces; returns end when only spaces remain. */
 const char *text_skip_spaces(const char *p, const char *end);
 
-/* True when t is exactly the literal lit (a string literal or NUL-terminated). */
-bool text_token_is(const struct text_token *t, const char *lit);
+/* True when t is exactly the literal lit (a string literal or NUL-terminated).
+ * Inline so that a literal's strlen folds to a constant (the noreply test
+ * of every storage line). */
+static inline bool text_token_is(const struct text_token *t, const char *lit)
+{
+    size_t n = strlen(lit);
+    return t->len == n && memcmp(t->p, lit, n) == 0;
+}
 
 /* Decimal numbers: an optional '+' (and '-' for signed), then 1+ digits. */
 bool text_parse_u64(const struct text_token *t, uint64_t *out);

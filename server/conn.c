@@ -37,8 +37,9 @@
  *
  * Write side: replies of a whole batch collect in one struct reply and go
  * out with one writev per batch, also across yields (at most
- * CONN_OUT_HIGH_WATER bytes kept back); item values are sent straight from
- * item memory and released once written (reply_consumed).
+ * CONN_OUT_HIGH_WATER bytes kept back); item values longer than
+ * REPLY_VALUE_COPY_MAX are sent straight from item memory and released once
+ * written (reply_consumed), shorter ones are copied into the reply's text.
  *
  * Everything here runs on the connection's worker thread.
  */
@@ -60,7 +61,8 @@
                                              takes over long lines */
 #define CONN_OUT_HIGH_WATER (2 * 1024 * 1024)
 #define CONN_MIB (1024ULL * 1024)                /* read_buf_mem_limit is in megabytes */
-/* iovecs per writev: the kernel limit, so a batch of ~500 gets (2 pieces each) is one call. */
+/* iovecs per writev: the kernel limit, so a batch of ~500 gets of long values
+ * (2 pieces each; short values are copied into one text piece) is one call. */
 #define CONN_IOV_MAX IOV_MAX
 #define CONN_LOG_LINE_MAX 200             /* -vv: longest command line echoed */
 

@@ -384,11 +384,10 @@ static inline void lru_balance_locked(store *s, struct slab_class *sc)
 
 /* ---- linking (stripe lock held) ---- */
 
-/* it_link_cas_locked but for the histogram (its callers count the size).
- * Inline: the set path has it. */
-static inline void it_link_body_locked(store *s, item *it, uint64_t hv, const uint64_t *cas)
+/* The item half of a link: CAS (*cas, or a new one), atime, LINKED, the
+ * link's reference. Returns the time stamped. Stripe lock held. */
+static inline rel_time_t it_link_mark_locked(store *s, item *it, const uint64_t *cas)
 {
-    struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(!(iflags_get(it) & (ITEM_LINKED | ITEM_FREE)));  /* linked twice, or free */
     if (cas != NULL)
         it_set_cas(s, it, *cas);
@@ -401,15 +400,31 @@ static inline void it_link_body_locked(store *s, item *it, uint64_t hv, const ui
     /* release: a mover that pins the item and sees LINKED reads its key */
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_ref(it);
-    assoc_insert_locked(s, it, hv);
-    crawler_note_exptime(s, item_exptime(it));   /* the crawler's schedule */
-    pthread_mutex_lock(&sc->lru_lock);
+    return now;
+}
+
+/* The LRU half of a link: the segment's head, the shares, the counters.
+ * sc->lru_lock held. */
+static inline void lru_link_new_locked(store *s, struct slab_class *sc, item *it, rel_time_t now)
+{
     enum lru_seg seg = lru_seg_for_new(s, it, now);
     lru_insert_new_locked(s, sc, it, seg);
     if (seg == LRU_HOT)
         lru_balance_locked(s, sc);
     sc->curr_items++;
     sc->total_items++;
+}
+
+/* it_link_cas_locked but for the histogram (its callers count the size).
+ * Inline: the set path has it. */
+static inline void it_link_body_locked(store *s, item *it, uint64_t hv, const uint64_t *cas)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    rel_time_t now = it_link_mark_locked(s, it, cas);
+    assoc_insert_locked(s, it, hv);
+    crawler_note_exptime(s, item_exptime(it));   /* the crawler's schedule */
+    pthread_mutex_lock(&sc->lru_lock);
+    lru_link_new_locked(s, sc, it, now);
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
@@ -469,10 +484,38 @@ void it_unlink_locked(store *s, item *it, uint64_t hv)
     it_unlink_body_locked(s, it, hv);
 }
 
+/*
+ * A replacement within one class (a set of a same-sized value, the common
+ * case): one lru_lock pair for the unlink of old and the link of it, where
+ * an unlink then a link take two (issue 17). old's reference goes last, as
+ * in it_unlink_body_locked. Stripe lock held.
+ */
+static void it_replace_same_class_locked(store *s, item *old, item *it, uint64_t hv,
+                                         const uint64_t *cas)
+{
+    struct slab_class *sc = &s->classes[it->cls];
+    SLABS_CHECK(iflags_get(old) & ITEM_LINKED);    /* unlinked twice */
+    assoc_delete_locked(s, old, hv);
+    rel_time_t now = it_link_mark_locked(s, it, cas);
+    assoc_insert_locked(s, it, hv);
+    crawler_note_exptime(s, item_exptime(it));
+    pthread_mutex_lock(&sc->lru_lock);
+    lru_remove_locked(s, sc, old);
+    sc->curr_items--;
+    lru_link_new_locked(s, sc, it, now);
+    pthread_mutex_unlock(&sc->lru_lock);
+    atomic_fetch_and_explicit(&old->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
+    it_unref(s, old);
+}
+
 /* old's place under the key goes to it. The key's stripe lock held. */
 void it_replace_cas_locked(store *s, item *old, item *it, uint64_t hv, const uint64_t *cas)
 {
     sizes_replace_locked(s, old, it, hv);
+    if (old->cls == it->cls) {
+        it_replace_same_class_locked(s, old, it, hv, cas);
+        return;
+    }
     it_unlink_body_locked(s, old, hv);
     it_link_body_locked(s, it, hv, cas);
 }

@@ -989,6 +989,10 @@ START_TEST(parse_numbers)
 #define TOK(s) (t.p = (s), t.len = strlen(s), &t)
     ck_assert(text_parse_u64(TOK("18446744073709551615"), &u) && u == UINT64_MAX);
     ck_assert(!text_parse_u64(TOK("18446744073709551616"), &u));
+    /* 19 digits take the unchecked loop, 20 or more the checked one */
+    ck_assert(text_parse_u64(TOK("9999999999999999999"), &u) && u == 9999999999999999999u);
+    ck_assert(text_parse_u64(TOK("00000000000000000000042"), &u) && u == 42);
+    ck_assert(!text_parse_u64(TOK("99999999999999999999"), &u));
     ck_assert(!text_parse_u64(TOK(""), &u));
     ck_assert(!text_parse_u64(TOK("+"), &u));
     ck_assert(!text_parse_u64(TOK("-1"), &u));
