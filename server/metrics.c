@@ -26,8 +26,16 @@
  * libevent 2.1 has no cap on simultaneous connections beyond the process's
  * descriptor limit.
  *
- * Not yet here: the item size histogram, which waits for issue 15's
- * histogram of item sizes.
+ * The item size histogram, slabcache_item_size_bytes, is the store's own
+ * (store_sizes, slabs/sizes.c: the bytes each linked item needs in one chunk)
+ * with fewer buckets: its bounds (le) are the powers of two from
+ * METRICS_SIZE_FIRST up to the largest item (-I) and the chunk size of each
+ * class of the live table, so a bucket reads "items that fit this class's
+ * chunk" and the powers stay put across retunes. Each bound is raised to the
+ * upper edge of the store's bucket holding it (store sizes are exact to 8
+ * bytes up to STORE_SIZES_FINE_MAX, 1/16 of a doubling above), so every
+ * cumulative count is exact; _sum is exact up to STORE_SIZES_FINE_MAX and
+ * counts larger items at their bucket's middle.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +58,8 @@
 #define METRICS_NAME_MAX 128
 #define METRICS_VALUE_MAX 64
 #define METRICS_SAMPLES_INITIAL 256
+#define METRICS_SIZE_FAMILY METRICS_PREFIX "item_size_bytes"
+#define METRICS_SIZE_FIRST 64          /* smallest power-of-two bound: below any header + key */
 #define US_PER_SECOND 1e6
 #define PERCENT 100.0
 
@@ -125,6 +135,11 @@ static const struct metric_rule {
     { "hits_to_warm", NULL, METRIC_COUNTER, UNIT_NONE },
     { "hits_to_cold", NULL, METRIC_COUNTER, UNIT_NONE },
     { "hits_to_temp", NULL, METRIC_COUNTER, UNIT_NONE },
+    /* class table switches (slabs retune, -o slab_sizes=auto) */
+    { "slab_retunes", NULL, METRIC_COUNTER, UNIT_NONE },
+    { "slab_retune_last", "slab_retune_last_timestamp", METRIC_GAUGE, UNIT_SECONDS },
+    { "slab_retune_waste_before_pct", "slab_retune_waste_before", METRIC_GAUGE, UNIT_PERCENT },
+    { "slab_retune_waste_after_pct", "slab_retune_waste_after", METRIC_GAUGE, UNIT_PERCENT },
 };
 
 static const char *const unit_suffix[] = {
@@ -335,6 +350,66 @@ static void scrape_print_info(struct scrape *sc)
         sc->failed = true;
 }
 
+/*
+ * The first class of the live table. Each table is ascending and ends at
+ * slab_chunk_max, and a retune appends the next one after it, so the live
+ * table starts after the last id whose chunk is not smaller than the one
+ * before.
+ */
+static unsigned metrics_live_first(const store *st)
+{
+    unsigned first = 1, n = store_class_count(st);
+    for (unsigned c = 2; c <= n; c++)
+        if (store_class_chunk_size(st, c) <= store_class_chunk_size(st, c - 1))
+            first = c;
+    return first;
+}
+
+/* Marks the store bucket holding each bound: the powers of two, the live chunks. */
+static void metrics_size_bounds(const struct server *srv, bool *bound)
+{
+    const store *st = srv->store;
+    uint64_t largest = srv->settings.page_size, p = METRICS_SIZE_FIRST;
+    for (; p < largest; p *= 2)
+        bound[store_sizes_bucket_of(p)] = true;
+    bound[store_sizes_bucket_of(p)] = true;
+    for (unsigned c = metrics_live_first(st); c <= store_class_count(st); c++)
+        bound[store_sizes_bucket_of(store_class_chunk_size(st, c))] = true;
+}
+
+static void scrape_sizes(struct scrape *sc, const struct server *srv)
+{
+    struct store_sizes *h = malloc(sizeof(*h));
+    bool *bound = calloc(STORE_SIZES_BUCKETS, sizeof(*bound));
+    if (h == NULL || bound == NULL) {
+        sc->failed = true;
+        goto out;
+    }
+    store_sizes(srv->store, h);
+    metrics_size_bounds(srv, bound);
+    if (evbuffer_add_printf(sc->out, "# HELP " METRICS_SIZE_FAMILY " bytes a linked item needs"
+                            " in one chunk (header, key, value)\n"
+                            "# TYPE " METRICS_SIZE_FAMILY " histogram\n") < 0)
+        sc->failed = true;
+    uint64_t count = 0, sum = 0;
+    for (unsigned b = 0; b < STORE_SIZES_BUCKETS; b++) {
+        count += h->items[b];
+        sum += h->bytes[b];
+        if (bound[b] && evbuffer_add_printf(sc->out, METRICS_SIZE_FAMILY "_bucket{le=\"%llu\"} %llu\n",
+                                            (unsigned long long)store_sizes_bucket_upper(b),
+                                            (unsigned long long)count) < 0)
+            sc->failed = true;
+    }
+    if (evbuffer_add_printf(sc->out, METRICS_SIZE_FAMILY "_bucket{le=\"+Inf\"} %llu\n"
+                            METRICS_SIZE_FAMILY "_sum %llu\n" METRICS_SIZE_FAMILY "_count %llu\n",
+                            (unsigned long long)count, (unsigned long long)sum,
+                            (unsigned long long)count) < 0)
+        sc->failed = true;
+out:
+    free(bound);
+    free(h);
+}
+
 /* The whole exposition into out; -1 when memory ran out. */
 static int metrics_scrape(struct server *srv, struct evbuffer *out)
 {
@@ -355,6 +430,7 @@ static int metrics_scrape(struct server *srv, struct evbuffer *out)
     }
     if (!sc->failed) {
         scrape_print_classes(sc);
+        scrape_sizes(sc, srv);
         scrape_print_info(sc);
     }
     int rc = sc->failed ? -1 : 0;

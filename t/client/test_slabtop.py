@@ -10,10 +10,21 @@ Live view, under tmux on a private socket: the rows are drawn, `z` (sort by
 chunk size, largest first) puts the 10-item class above the 1000-item one,
 and `q` ends slabtop. Skipped (exit 77) only when tmux is absent.
 
+Retune (slabcache only: memcached has no `slabs retune`): on a fresh server,
+RETUNE_COUNT values each of RETUNE_VALUES bytes, a snapshot, `slabs retune`;
+within SCREEN_SECONDS the old classes drain and leave the view: --once then
+shows one row per value size, each of a class numbered above every old one,
+none marked retired, and the summary's retune line. How slabtop marks a
+class still draining (`r`: a higher class has a chunk no larger) is checked
+on its Snapshot.retired() with made-up `stats slabs` figures, since a real
+drain ends too fast to catch.
+
 Bounds: the server must accept within START_SECONDS, each screen condition
 must appear within SCREEN_SECONDS (slabtop redraws at least every second, and
 at once after a key; 10 s leaves room for sanitizer and valgrind servers).
 """
+import importlib.machinery
+import importlib.util
 import os
 import shutil
 import socket
@@ -29,6 +40,7 @@ POLL_SECONDS = 0.1
 SMALL_VALUE, SMALL_COUNT = 100, 1000
 LARGE_VALUE, LARGE_COUNT = 1000, 10
 TMUX_COLUMNS, TMUX_ROWS = 160, 40
+RETUNE_VALUES, RETUNE_COUNT = (20, 300), 1000
 SKIP = 77
 
 passed = failed = 0
@@ -96,40 +108,51 @@ def recv_until(sock, end):
     return buf
 
 
+def set_values(s, count, size, prefix):
+    """count values of size bytes under prefix0.., each STORED."""
+    batch = b"".join(b"set %s%d 0 0 %d\r\n%s\r\n" % (prefix.encode(), i, size, b"v" * size)
+                     for i in range(count))
+    s.sendall(batch)
+    stored = b""
+    while stored.count(b"STORED\r\n") < count:
+        stored += recv_until(s, b"STORED\r\n")
+
+
 def fill(port):
     """The sets, then one hit and one miss."""
     with socket.create_connection(("127.0.0.1", port), timeout=START_SECONDS) as s:
         for count, size, prefix in ((SMALL_COUNT, SMALL_VALUE, "small"),
                                     (LARGE_COUNT, LARGE_VALUE, "large")):
-            batch = b"".join(b"set %s%d 0 0 %d\r\n%s\r\n" % (prefix.encode(), i, size, b"v" * size)
-                             for i in range(count))
-            s.sendall(batch)
-            stored = b""
-            while stored.count(b"STORED\r\n") < count:
-                stored += recv_until(s, b"STORED\r\n")
+            set_values(s, count, size, prefix)
         s.sendall(b"get small1\r\nget absent\r\n")
         recv_until(s, b"END\r\nEND\r\n")
 
 
-def rows_of(lines):
-    """{items: (index, cells)} of the class rows below the CLASS heading."""
-    rows = {}
+def class_rows(lines):
+    """The cells of the class rows below the CLASS heading, in screen order."""
     heading = next((i for i, l in enumerate(lines) if l.split()[:2] == ["CLASS", "CHUNK"]), None)
     if heading is None:
-        return rows
-    for i, line in enumerate(lines[heading + 1:]):
-        cells = line.split()
-        if len(cells) >= 8 and cells[0].isdigit():
-            rows[int(cells[3])] = (i, cells)
-    return rows
+        return []
+    rows = [line.split() for line in lines[heading + 1:]]
+    return [cells for cells in rows if len(cells) >= 8 and cells[0].rstrip("r").isdigit()]
+
+
+def rows_of(lines):
+    """{items: (index, cells)} of the class rows."""
+    return {int(cells[3]): (i, cells) for i, cells in enumerate(class_rows(lines))}
+
+
+def once(port):
+    """slabtop --once: its exit status, stderr and lines."""
+    out = subprocess.run([sys.executable, SLABTOP, "--once", "127.0.0.1:%d" % port],
+                         capture_output=True, text=True, timeout=SCREEN_SECONDS)
+    return out.returncode, out.stderr.strip(), out.stdout.splitlines()
 
 
 def test_once(port):
-    out = subprocess.run([sys.executable, SLABTOP, "--once", "127.0.0.1:%d" % port],
-                         capture_output=True, text=True, timeout=SCREEN_SECONDS)
-    print(out.stdout, end="")
-    check(out.returncode == 0, "--once exits 0 (%s)" % out.stderr.strip())
-    lines = out.stdout.splitlines()
+    rc, err, lines = once(port)
+    print("\n".join(lines))
+    check(rc == 0, "--once exits 0 (%s)" % err)
     rows = rows_of(lines)
     small, large = rows.get(SMALL_COUNT), rows.get(LARGE_COUNT)
     check(small is not None, "--once: a class row shows %d items" % SMALL_COUNT)
@@ -212,6 +235,56 @@ def test_live(port):
     return True
 
 
+def load_slabtop():
+    """contrib/slabtop as a module (its file name has no .py)."""
+    loader = importlib.machinery.SourceFileLoader("slabtop", SLABTOP)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("slabtop", loader))
+    loader.exec_module(module)
+    return module
+
+
+def test_retired_mark():
+    """Classes 1 and 7 of the first table draining into 40 and 41 of a retune's."""
+    slabtop = load_slabtop()
+    snap = slabtop.Snapshot.__new__(slabtop.Snapshot)
+    snap.slabs = {1: {"chunk_size": "88"}, 7: {"chunk_size": "376"},
+                  40: {"chunk_size": "64"}, 41: {"chunk_size": "344"}}
+    snap.items = {}
+    check(snap.retired() == {1, 7}, "retired: the first table's classes (%s)" % snap.retired())
+    check(slabtop.class_cell({"class": 7, "retired": True}) == "7r"
+          and slabtop.class_cell({"class": 40, "retired": False}) == "40",
+          "retired: the class number marked r")
+
+
+def test_retune():
+    """A retune on a fresh server: the old classes drain out of the view."""
+    proc, port = start_server()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=START_SECONDS) as s:
+            for size in RETUNE_VALUES:
+                set_values(s, RETUNE_COUNT, size, "r%d_" % size)
+            old = max(int(c[0]) for c in class_rows(once(port)[2]))
+            s.sendall(b"slabs retune\r\n")
+            check(recv_until(s, b"\r\n") == b"OK\r\n", "retune: `slabs retune` says OK")
+        deadline = time.monotonic() + SCREEN_SECONDS
+        while True:
+            rc, err, lines = once(port)
+            rows = class_rows(lines)
+            drained = len(rows) == len(RETUNE_VALUES) and all(
+                c[0].isdigit() and int(c[0]) > old for c in rows)
+            if drained or time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_SECONDS)
+        print("\n".join(lines))
+        check(rc == 0, "retune: --once exits 0 (%s)" % err)
+        check(drained, "retune: one row per value size, all above class %d, none retired" % old)
+        check(all(c[3] == str(RETUNE_COUNT) for c in rows), "retune: every item moved over")
+        check(any(l.startswith("class table retuned 1 time, last ") for l in lines[:4]),
+              "retune: the summary's retune line")
+    finally:
+        stop_server(proc)
+
+
 def main():
     proc, port = start_server()
     try:
@@ -220,6 +293,9 @@ def main():
         live_ran = test_live(port)
     finally:
         stop_server(proc)
+    test_retired_mark()
+    if not is_memcached():
+        test_retune()
     if not live_ran:
         print("test_slabtop: SKIP: tmux is not installed (apt-get install tmux), "
               "so the live view was not tested; --once: %d passed, %d failed" % (passed, failed))
