@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -198,14 +199,30 @@ static void drop_privileges(const char *user)
         die("failed to assume identity of user %s", user);
 }
 
+/*
+ * The pid file, as memcached 1.6.45 writes it: to "<path>.tmp", then renamed,
+ * so a reader never sees it empty; a file that cannot be written is reported
+ * and the server runs on (memcached's behaviour: an init script's pid file in
+ * a directory the -u user cannot write must not stop the cache).
+ */
 static void write_pidfile(const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        die("Could not open the pid file %s for writing: %s", path, strerror(errno));
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        fprintf(stderr, "Could not open the pid file %s for writing: name too long\n", path);
+        return;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        fprintf(stderr, "Could not open the pid file %s for writing: %s\n", tmp,
+                strerror(errno));
+        return;
+    }
     fprintf(f, "%ld\n", (long)getpid());
-    if (fclose(f) != 0)
-        die("Could not write the pid file %s: %s", path, strerror(errno));
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "Could not write the pid file %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
 }
 
 /* -i: memcached prints its own and libevent's licenses. */

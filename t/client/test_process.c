@@ -357,6 +357,23 @@ START_TEST(verbose_class_table)
 }
 END_TEST
 
+/* A pid file that cannot be written is reported and the server runs on, as
+ * memcached 1.6.45 does (an init script's -P in a directory -u cannot write). */
+START_TEST(pidfile_unwritable_runs_on)
+{
+    hc_srv.keep_stderr = true;
+    HC_START("-P", "/nonexistent-slabcache-dir/x.pid", NULL);
+    int fd = hc_conn();
+    HC_EXPECT(fd, "set p 0 0 1\r\nx\r\n", "STORED\r\n");
+    close(fd);
+    h_server_stop(&hc_srv);
+    char *text = pr_slurp(hc_srv.stderr_path);
+    ck_assert_msg(strstr(text, "Could not open the pid file") != NULL, "stderr: %s", text);
+    free(text);
+    unlink(hc_srv.stderr_path);
+}
+END_TEST
+
 static int pr_lines(const char *s)
 {
     int n = 0;
@@ -408,6 +425,7 @@ static Suite *pr_suite(void)
     tcase_add_checked_fixture(tc, NULL, pr_teardown);
     tcase_set_timeout(tc, PR_TIMEOUT_S);
     tcase_add_test(tc, daemon_pidfile);
+    tcase_add_test(tc, pidfile_unwritable_runs_on);
     tcase_add_test(tc, max_connections);
     tcase_add_test(tc, reqs_per_event_1);
     tcase_add_test(tc, read_buf_mem_limit);
