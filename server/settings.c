@@ -947,7 +947,9 @@ static void man_commands(FILE *out)
           " the prefix being what precedes the \\fB\\-D\\fR delimiter; \\fBdump\\fR prints"
           " \\fBPREFIX\\fR \\fIp\\fR \\fBget\\fR \\fIn\\fR \\fBhit\\fR \\fIn\\fR \\fBset\\fR"
           " \\fIn\\fR \\fBdel\\fR \\fIn\\fR lines and END. At most 65536 prefixes are"
-          " counted (memcached's limit); \\fBstats reset\\fR forgets them.\n", out);
+          " counted (memcached's limit); \\fBstats reset\\fR forgets them. Over the binary"
+          " protocol the group \\fBdetail dump\\fR answers one stat, \\fBdetailed\\fR, holding"
+          " those lines. \\fB\\-X\\fR refuses it as a dump command.\n", out);
 }
 
 static void man_warm(FILE *out)
