@@ -564,7 +564,7 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
     if (s->auth_file != NULL && s->udp_port != 0)
         return fail(err, errlen, "Cannot use UDP with ascii authentication enabled "
                                  "(-U 0 to disable)");
-    if (s->auth_file != NULL && s->protocol == PROTO_MODE_BINARY)
+    if (s->auth_file != NULL && s->protocol != PROTO_MODE_ASCII)   /* -B auto too */
         return fail(err, errlen, "You cannot allow the BINARY protocol while using ascii "
                                  "authentication tokens.");
     if (s->chunk_min >= s->page_size)
@@ -606,7 +606,7 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
     optind = 0;   /* glibc: a full re-initialisation, so tests may parse again */
     opterr = 0;
     int c;
-    bool port_given = false, udp_given = false;
+    bool port_given = false, udp_given = false, protocol_given = false;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         const char *arg = argv[optind - 1];
         if (c == ':') {
@@ -625,8 +625,13 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
             return SETTINGS_ERROR;
         port_given |= r->off == offsetof(struct settings, port);
         udp_given |= r->off == offsetof(struct settings, udp_port);
+        protocol_given |= r->off == offsetof(struct settings, protocol);
     }
     tcp_follows_udp(s, port_given, udp_given);
+    /* -Y logs in over ascii: without -B connections speak it from the first
+     * byte, as memcached's; a -B other than ascii is refused (settings_check) */
+    if (s->auth_file != NULL && !protocol_given)
+        s->protocol = PROTO_MODE_ASCII;
     if (s->help)
         return SETTINGS_HELP;
     if (s->license)
@@ -639,9 +644,6 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
     }
     if (!settings_check(s, err, errlen))
         return SETTINGS_ERROR;
-    /* -Y logs in over ascii: connections speak it from the first byte, as memcached's */
-    if (s->auth_file != NULL)
-        s->protocol = PROTO_MODE_ASCII;
     return SETTINGS_RUN;
 }
 
@@ -1058,7 +1060,10 @@ void settings_man(FILE *out)
           "Under \\fB\\-Y\\fR, a login is answered once all of it has arrived, so"
           " pipelined requests before it each get their own reply; a password file over"
           " 16 KB, or with a line over 255 bytes, is refused at start; entries past the"
-          " 8th are ignored, as memcached does, with a notice.\n"
+          " 8th are ignored, as memcached does, with a notice. SIGHUP rereads the file,"
+          " as memcached does; a file that cannot be read or is malformed then leaves the"
+          " entries in force, with a message. \\fB\\-B auto\\fR or \\fBbinary\\fR"
+          " with \\fB\\-Y\\fR is refused (exit 64).\n"
           ".PP\n"
           "\\fBwatch\\fR: memcached also logs the lookup inside each store and delete as an"
           " \\fBitem_get\\fR line and the crawler and page mover under"
