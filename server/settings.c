@@ -344,7 +344,7 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
             return fail_range(r, text, err, errlen);
         return true;
     case T_NOOP:
-        *(bool *)p = true;   /* the value, if any, means nothing here */
+        *(enum settings_noop *)p = SETTINGS_NOOP_KEY;   /* the value, if any, means nothing here */
         return true;
     case T_ABSENT:
         return fail_absent(r, r->name, err, errlen);
@@ -382,8 +382,10 @@ static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t e
         r = find_ext(entry + EXT_NO_PREFIX_LEN, klen - EXT_NO_PREFIX_LEN);
         if (r != NULL && (r->type == T_ONOFF || r->type == T_LEVEL))
             return apply_row(s, r, EXT_OFF, err, errlen);
-        if (r != NULL && r->type == T_NOOP)
-            return apply_row(s, r, NULL, err, errlen);
+        if (r != NULL && r->type == T_NOOP) {
+            *(enum settings_noop *)((char *)s + r->off) = SETTINGS_NOOP_NO_KEY;
+            return true;
+        }
         r = NULL;
     }
     if (r == NULL)
@@ -657,10 +659,15 @@ void settings_notices(const struct settings *s, settings_notice_fn note)
     char line[HELP_TEXT_MAX], label[VALUE_TEXT_MAX];
     for (size_t i = 0; i < ROWS_N; i++) {
         const struct settings_row *r = &settings_rows[i];
-        const bool *given = (const bool *)((const char *)s + r->off);
-        if (r->type != T_NOOP || !*given)
+        if (r->type != T_NOOP)
             continue;
-        row_label(r, label, sizeof(label));
+        enum settings_noop typed = *(const enum settings_noop *)((const char *)s + r->off);
+        if (typed == SETTINGS_NOOP_UNSET)
+            continue;
+        if (typed == SETTINGS_NOOP_NO_KEY)
+            snprintf(label, sizeof(label), "-o " EXT_NO_PREFIX "%s", r->name);
+        else
+            row_label(r, label, sizeof(label));
         snprintf(line, sizeof(line), "%s: accepted, no effect: %s", label, r->help);
         note(line);
     }
