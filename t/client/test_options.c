@@ -165,7 +165,7 @@ START_TEST(noop_notices_at_v)
     static const char *const notices[] = {
         "-o modern: accepted, no effect: ",
         "-o tail_repair_time: accepted, no effect: ",
-        "-o inline_ascii_resp: accepted, no effect: ",
+        "-o no_inline_ascii_resp: accepted, no effect: ",   /* the key as typed */
         "-N (--napi-ids): accepted, no effect: ",
     };
     for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++)
