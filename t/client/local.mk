@@ -49,6 +49,7 @@ TESTS += t/client/test_batch
 DROPIN_TESTS += t/client/test_batch
 
 dist_noinst_SCRIPTS += t/client/memccapable.sh
+dist_noinst_DATA += t/client/server-lib.sh   # sourced by the shell suites
 TESTS += t/client/test_raw t/client/test_memcached t/client/test_process \
 	t/client/memccapable.sh
 

@@ -21,7 +21,6 @@ set -u
 BIN=${SERVER_BIN:-${SLABCACHE_BIN:?set SERVER_BIN or SLABCACHE_BIN}}
 SRCDIR=${top_srcdir:-$(dirname "$0")/../..}
 CLIENTS=$SRCDIR/t/client/clients
-START_TRIES=5
 CLIENT_TIMEOUT=60          # seconds for one client or tool (a cold Go build is the slowest)
 MEMORY_MB=64
 TOOL_KEYS=20               # keys stored for the tools to list
@@ -30,51 +29,15 @@ DEBIAN_GOPATH=/usr/share/gocode
 PYTHON=/usr/bin/python3    # Debian's python3-* packages are for Debian's python, not a pyenv one
 REFERENCE_TARBALL=$SRCDIR/../shared/reference/memcached-1.6.45.tar.gz
 
+# shellcheck source=t/client/server-lib.sh
+. "$SRCDIR/t/client/server-lib.sh"
+
 work=$(mktemp -d)
-pid=
 cleanup() {
-    if [ -n "$pid" ]; then
-        kill -TERM "$pid" 2>/dev/null
-        i=0
-        while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
+    server_stop
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-
-# A random port nobody answers on; a start that fails anyway is retried.
-free_port() {
-    local p
-    while :; do
-        p=$(( 20000 + RANDOM % 40000 ))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
-start_server() {
-    local userflag= try=0 i
-    [ "$(id -u)" = 0 ] && userflag="-u root"   # both servers refuse root without -u
-    while [ $try -lt $START_TRIES ]; do
-        try=$((try + 1))
-        port=$(free_port)
-        # shellcheck disable=SC2086
-        "$BIN" -l 127.0.0.1 -p "$port" -U 0 -m "$MEMORY_MB" $userflag >/dev/null 2>&1 &
-        pid=$!
-        i=0
-        while [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
-            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-            sleep 0.1
-            i=$((i + 1))
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        pid=
-    done
-    echo "test_clients.sh: $BIN did not start"
-    exit 1
-}
 
 passed=0
 failed=0
@@ -238,7 +201,7 @@ run_memcached_tool() {
         "^add tool:$((TOOL_KEYS - 1)) 7 [0-9]+ 5"
 }
 
-start_server
+server_start -m "$MEMORY_MB" || { echo "test_clients.sh: $BIN did not start"; exit 1; }
 echo "server: $BIN on 127.0.0.1:$port"
 run_pymemcache
 run_pylibmc
