@@ -93,7 +93,10 @@ run_gomemcache() {
         need gomemcache golang-github-bradfitz-gomemcache-dev \
             test -d "$DEBIAN_GOPATH/src/github.com/bradfitz/gomemcache/memcache" || return
     local exe=$work/gomemcache_session out
-    if ! out=$(GO111MODULE=off GOPATH=$DEBIAN_GOPATH GOPROXY=off GOFLAGS= \
+    # go needs a build cache: the user's, else (no $HOME, as in some CI) a fresh one
+    local cache=${GOCACHE:-${HOME:+$HOME/.cache/go-build}}
+    if ! out=$(GOCACHE=${cache:-$work/go-build} GO111MODULE=off GOPATH=$DEBIAN_GOPATH \
+               GOPROXY=off GOFLAGS= \
                timeout "$CLIENT_TIMEOUT" go build -o "$exe" \
                "$CLIENTS/gomemcache_session.go" 2>&1); then
         printf '%s\n' "$out" | sed 's/^/    /'
