@@ -30,12 +30,14 @@
  * (losing the next frame) where we skip it once, and we serve Verbosity
  * (memcached answers "Unknown command").
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "common/clock.h"
 #include "protocol/binary.h"
 #include "protocol/internal.h"
+#include "protocol/messages.h"
 #include "protocol/watch.h"
 
 #define BIN_EXT_FLAGS_LEN 4            /* get responses: the item's flags */
@@ -484,6 +486,8 @@ static void bin_cmd_quit(struct bin_req *rq)
     rq->action = PROTO_CLOSE;
 }
 
+#define BIN_STAT_DETAIL "detail"   /* memcached matches the group's first 6 bytes */
+
 struct bin_stat_sink {
     struct stat_sink base;
     struct bin_req *rq;
@@ -494,6 +498,79 @@ static void bin_stat_emit(struct stat_sink *sink, const char *name, const char *
 {
     struct bin_req *rq = ((struct bin_stat_sink *)sink)->rq;
     bin_respond(rq, BIN_ST_OK, name, (uint16_t)strlen(name), value, (uint32_t)strlen(value), 0);
+}
+
+/* The text of a `stats detail dump`, gathered for one binary value. */
+struct bin_detail_text {
+    char *text;
+    size_t len, cap;
+    bool failed;   /* out of memory: the reply says so */
+};
+
+static void bin_detail_add(void *arg, const char *line, size_t len)
+{
+    struct bin_detail_text *d = arg;
+    if (d->failed)
+        return;
+    if (d->len + len > d->cap) {
+        size_t cap = d->cap == 0 ? len * 2 : d->cap * 2;
+        while (cap < d->len + len)
+            cap *= 2;
+        char *grown = realloc(d->text, cap);
+        if (grown == NULL) {
+            d->failed = true;
+            return;
+        }
+        d->text = grown;
+        d->cap = cap;
+    }
+    memcpy(d->text + d->len, line, len);
+    d->len += len;
+}
+
+/* The dump as memcached's binary protocol gives it: one stat named
+ * "detailed" whose value is the text reply's lines and END. Bounded: the
+ * table keeps at most DETAIL_PREFIXES_MAX prefixes. False: answered ENOMEM. */
+static bool bin_detail_dump(struct bin_req *rq)
+{
+    static const char detailed[] = "detailed";
+    struct bin_detail_text d = { NULL, 0, 0, false };
+    detail_dump(bin_detail_add, &d);
+    bin_detail_add(&d, MSG_END, sizeof(MSG_END) - 1);
+    if (d.failed) {
+        free(d.text);
+        bin_error(rq, BIN_ST_ENOMEM);
+        return false;
+    }
+    bin_respond(rq, BIN_ST_OK, detailed, sizeof(detailed) - 1, d.text, (uint32_t)d.len, 0);
+    free(d.text);
+    return true;
+}
+
+/*
+ * stat "detail on|off|dump" (memcached 1.6.45's binary protocol): on and off
+ * answer the ending response only, dump one "detailed" stat first; with -X,
+ * or any other word, "Not found". Like memcached, each word matches as the
+ * start of what follows "detail" (" onx" is on).
+ */
+static void bin_stat_detail(struct bin_req *rq, const char *sub)
+{
+    if (rq->pc->env->dump_disabled) {
+        bin_error(rq, BIN_ST_KEY_ENOENT);
+        return;
+    }
+    if (strncmp(sub, " on", strlen(" on")) == 0) {
+        detail_set_enabled(true);
+    } else if (strncmp(sub, " off", strlen(" off")) == 0) {
+        detail_set_enabled(false);
+    } else if (strncmp(sub, " dump", strlen(" dump")) == 0) {
+        if (!bin_detail_dump(rq))
+            return;
+    } else {
+        bin_error(rq, BIN_ST_KEY_ENOENT);
+        return;
+    }
+    bin_respond(rq, BIN_ST_OK, NULL, 0, NULL, 0, 0);
 }
 
 /*
@@ -507,6 +584,10 @@ static void bin_cmd_stat(struct bin_req *rq)
     char group[KEY_MAX_LENGTH + 1];
     memcpy(group, rq->key, rq->h.keylen);
     group[rq->h.keylen] = '\0';
+    if (strncmp(group, BIN_STAT_DETAIL, strlen(BIN_STAT_DETAIL)) == 0) {
+        bin_stat_detail(rq, group + strlen(BIN_STAT_DETAIL));
+        return;
+    }
     if (strcmp(group, "reset") == 0) {
         if (env->stats_reset != NULL)
             env->stats_reset(env->arg);

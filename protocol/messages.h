@@ -65,6 +65,7 @@
 #define MSG_WATCH_TOO_MANY    "WATCHER_TOO_MANY log watcher limit reached\r\n"
 #define MSG_WATCH_FAILED      "WATCHER_FAILED failed to add log watcher\r\n"
 #define MSG_DETAIL_USAGE      "CLIENT_ERROR usage: stats detail on|off|dump\r\n"
+#define MSG_DETAIL_OFF        "CLIENT_ERROR stats detail not allowed\r\n"
 
 /* ---- lru tune (memcached 1.6.45's words) ---- */
 #define MSG_LRU_PCTS          "ERROR hot and warm pcts must not exceed 80\r\n"

@@ -104,6 +104,10 @@ void proto_stats_detail(struct text_req *rq)
 {
     /* memcached: with no argument it matches the word "stats" against on/off/dump */
     const struct text_token *sub = &rq->tok[rq->ntok < 3 ? 0 : 2];
+    if (rq->pc->env->dump_disabled) {   /* -X: memcached counts it a dump command */
+        REPLY_LIT(rq->out, MSG_DETAIL_OFF);
+        return;
+    }
     if (text_token_abbreviates(sub, "on")) {
         detail_set_enabled(true);
         REPLY_LIT(rq->out, MSG_OK);

@@ -11,11 +11,16 @@
  * AUTH_FILE_MAX: a larger one is refused, so -Y never reads an unbounded
  * file into memory.
  *
- * The entries are read once at start, before the workers run, and only read
- * after that: checks take no lock. Passwords are compared in time that does
- * not depend on where they differ.
+ * The entries are read at start, before the workers run, and again on
+ * SIGHUP (auth_reload, from the main loop), as memcached 1.6.45 rereads its
+ * file: a new file that cannot be read or is malformed leaves the entries in
+ * force, with a message. Checks hold auth_lock for reading while the reload
+ * swaps the table under it for writing (a login is rare: one per
+ * connection). Passwords are compared in time that does not depend on where
+ * they differ.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,7 @@
 #define AUTH_ENTRIES_MAX 8                      /* memcached's MAX_ENTRIES */
 #define AUTH_LINE_MAX 256                       /* memcached's MAX_ENTRY_LEN */
 #define AUTH_FILE_MAX (64 * AUTH_LINE_MAX)      /* a few comments' worth past the entries */
+#define PATH_MAX_MSG 4096                       /* room for the file's name in a message */
 
 struct auth_entry {
     const char *user;
@@ -41,6 +47,9 @@ struct auth_table {
     struct auth_entry e[AUTH_ENTRIES_MAX];
 };
 
+/* Guards srv->auth: checks read it, a reload swaps it. */
+static pthread_rwlock_t auth_lock = PTHREAD_RWLOCK_INITIALIZER;
+
 /* Equal bytes, in a time that depends on the lengths only. */
 static bool auth_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -54,11 +63,13 @@ static bool auth_equal(const char *a, size_t alen, const char *b, size_t blen)
 
 bool auth_check(void *arg, const char *user, size_t ulen, const char *pass, size_t plen)
 {
+    pthread_rwlock_rdlock(&auth_lock);
     const struct auth_table *t = ((struct server *)arg)->auth;
     bool ok = false;
     for (size_t i = 0; i < t->n; i++)
         ok |= auth_equal(user, ulen, t->e[i].user, t->e[i].ulen) &
               auth_equal(pass, plen, t->e[i].pass, t->e[i].plen);
+    pthread_rwlock_unlock(&auth_lock);
     return ok;
 }
 
@@ -141,29 +152,61 @@ static bool auth_read(struct auth_table *t, const char *path, size_t *size, char
     return ok;
 }
 
-int auth_load(struct server *srv, const char *path, char *err, size_t errlen)
+/* The file at path as a new table; NULL with memcached's message in err. */
+static struct auth_table *auth_table_read(const char *path, char *err, size_t errlen)
 {
     struct auth_table *t = calloc(1, sizeof(*t));
     size_t size = 0;
     if (t == NULL) {
         snprintf(err, errlen, "Out of memory reading password file: %s", path);
-        return -1;
+        return NULL;
     }
     if (!auth_read(t, path, &size, err, errlen) ||
         !auth_parse(t, t->data, size, path, err, errlen)) {
         free(t->data);
         free(t);
-        return -1;
+        return NULL;
     }
+    return t;
+}
+
+static void auth_table_free(struct auth_table *t)
+{
+    if (t == NULL)
+        return;
+    free(t->data);
+    free(t);
+}
+
+int auth_load(struct server *srv, const char *path, char *err, size_t errlen)
+{
+    struct auth_table *t = auth_table_read(path, err, errlen);
+    if (t == NULL)
+        return -1;
     srv->auth = t;
     return 0;
 }
 
+void auth_reload(struct server *srv)
+{
+    char err[AUTH_LINE_MAX + PATH_MAX_MSG];
+    if (srv->settings.auth_file == NULL)
+        return;
+    struct auth_table *t = auth_table_read(srv->settings.auth_file, err, sizeof(err));
+    if (t == NULL) {
+        log_error("%s; keeping the entries already loaded\n", err);
+        return;
+    }
+    pthread_rwlock_wrlock(&auth_lock);
+    struct auth_table *old = srv->auth;
+    srv->auth = t;
+    pthread_rwlock_unlock(&auth_lock);
+    auth_table_free(old);
+    log_info("password file %s reloaded\n", srv->settings.auth_file);
+}
+
 void auth_free(struct server *srv)
 {
-    if (srv->auth == NULL)
-        return;
-    free(srv->auth->data);
-    free(srv->auth);
+    auth_table_free(srv->auth);
     srv->auth = NULL;
 }

@@ -16,6 +16,7 @@
  * thread) destroyed, and the process exits 0. SIGUSR1 and `shutdown
  * graceful` stop the same way and, with -e, save the cache into the memory
  * file once the workers are gone (store_save), as memcached's graceful stop.
+ * SIGHUP rereads -Y's password file (auth_reload) and the server goes on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,14 @@ static void server_on_tick(evutil_socket_t fd, short what, void *arg)
     struct server *srv = arg;
     clock_tick();
     store_maintain(srv->store);
+}
+
+/* SIGHUP, as memcached's: reread -Y's password file; the server goes on. */
+static void server_on_hangup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    auth_reload(arg);
 }
 
 static void server_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -326,9 +335,9 @@ static struct event *add_event(struct server *srv, evutil_socket_t fd, short wha
 }
 
 /*
- * SIGTERM/SIGINT/SIGUSR1 stay blocked from the start until their libevent handlers
+ * SIGTERM/SIGINT/SIGUSR1/SIGHUP stay blocked from the start until their libevent handlers
  * are in place: the listening sockets accept (into the backlog) before the
- * event loop runs, so a client may already send a stop signal, which would
+ * event loop runs, so a client may already send one of these signals, which would
  * otherwise kill the process with the default action. Threads started while
  * blocked inherit the mask, so the main thread alone takes these signals.
  */
@@ -339,6 +348,7 @@ static void stop_signals_block(bool block)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
@@ -387,6 +397,7 @@ int main(int argc, char **argv)
     struct event *term_ev = add_event(&srv, SIGTERM, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
     struct event *int_ev = add_event(&srv, SIGINT, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
     struct event *usr1_ev = add_event(&srv, SIGUSR1, EV_SIGNAL | EV_PERSIST, server_on_signal, NULL);
+    struct event *hup_ev = add_event(&srv, SIGHUP, EV_SIGNAL | EV_PERSIST, server_on_hangup, NULL);
     stop_signals_block(false);
     if (ready >= 0) {
         char one = 1;
@@ -410,6 +421,7 @@ int main(int argc, char **argv)
     event_free(term_ev);
     event_free(int_ev);
     event_free(usr1_ev);
+    event_free(hup_ev);
     event_base_free(srv.base);
     if (s->pidfile != NULL)
         unlink(s->pidfile);

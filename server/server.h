@@ -215,6 +215,9 @@ void metrics_close(struct server *srv);
 /* ---- auth.c ---- */
 /* Reads -Y's file into srv->auth; -1 with memcached's message in err. */
 int auth_load(struct server *srv, const char *path, char *err, size_t errlen);
+/* SIGHUP: reads -Y's file again and swaps it in; a bad file keeps the old
+ * entries, with a message (memcached 1.6.45). Nothing without -Y. */
+void auth_reload(struct server *srv);
 void auth_free(struct server *srv);
 /* proto_env.auth_check: whether user/password is one of the file's entries. */
 bool auth_check(void *srv, const char *user, size_t ulen, const char *pass, size_t plen);

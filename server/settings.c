@@ -344,7 +344,7 @@ static bool apply_row(struct settings *s, const struct settings_row *r, const ch
             return fail_range(r, text, err, errlen);
         return true;
     case T_NOOP:
-        *(bool *)p = true;   /* the value, if any, means nothing here */
+        *(enum settings_noop *)p = SETTINGS_NOOP_KEY;   /* the value, if any, means nothing here */
         return true;
     case T_ABSENT:
         return fail_absent(r, r->name, err, errlen);
@@ -382,8 +382,10 @@ static bool apply_ext_entry(struct settings *s, char *entry, char *err, size_t e
         r = find_ext(entry + EXT_NO_PREFIX_LEN, klen - EXT_NO_PREFIX_LEN);
         if (r != NULL && (r->type == T_ONOFF || r->type == T_LEVEL))
             return apply_row(s, r, EXT_OFF, err, errlen);
-        if (r != NULL && r->type == T_NOOP)
-            return apply_row(s, r, NULL, err, errlen);
+        if (r != NULL && r->type == T_NOOP) {
+            *(enum settings_noop *)((char *)s + r->off) = SETTINGS_NOOP_NO_KEY;
+            return true;
+        }
         r = NULL;
     }
     if (r == NULL)
@@ -564,7 +566,7 @@ static bool settings_check(const struct settings *s, char *err, size_t errlen)
     if (s->auth_file != NULL && s->udp_port != 0)
         return fail(err, errlen, "Cannot use UDP with ascii authentication enabled "
                                  "(-U 0 to disable)");
-    if (s->auth_file != NULL && s->protocol == PROTO_MODE_BINARY)
+    if (s->auth_file != NULL && s->protocol != PROTO_MODE_ASCII)   /* -B auto too */
         return fail(err, errlen, "You cannot allow the BINARY protocol while using ascii "
                                  "authentication tokens.");
     if (s->chunk_min >= s->page_size)
@@ -606,7 +608,7 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
     optind = 0;   /* glibc: a full re-initialisation, so tests may parse again */
     opterr = 0;
     int c;
-    bool port_given = false, udp_given = false;
+    bool port_given = false, udp_given = false, protocol_given = false;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         const char *arg = argv[optind - 1];
         if (c == ':') {
@@ -625,8 +627,13 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
             return SETTINGS_ERROR;
         port_given |= r->off == offsetof(struct settings, port);
         udp_given |= r->off == offsetof(struct settings, udp_port);
+        protocol_given |= r->off == offsetof(struct settings, protocol);
     }
     tcp_follows_udp(s, port_given, udp_given);
+    /* -Y logs in over ascii: without -B connections speak it from the first
+     * byte, as memcached's; a -B other than ascii is refused (settings_check) */
+    if (s->auth_file != NULL && !protocol_given)
+        s->protocol = PROTO_MODE_ASCII;
     if (s->help)
         return SETTINGS_HELP;
     if (s->license)
@@ -639,9 +646,6 @@ enum settings_outcome settings_parse(struct settings *s, int argc, char **argv, 
     }
     if (!settings_check(s, err, errlen))
         return SETTINGS_ERROR;
-    /* -Y logs in over ascii: connections speak it from the first byte, as memcached's */
-    if (s->auth_file != NULL)
-        s->protocol = PROTO_MODE_ASCII;
     return SETTINGS_RUN;
 }
 
@@ -655,10 +659,15 @@ void settings_notices(const struct settings *s, settings_notice_fn note)
     char line[HELP_TEXT_MAX], label[VALUE_TEXT_MAX];
     for (size_t i = 0; i < ROWS_N; i++) {
         const struct settings_row *r = &settings_rows[i];
-        const bool *given = (const bool *)((const char *)s + r->off);
-        if (r->type != T_NOOP || !*given)
+        if (r->type != T_NOOP)
             continue;
-        row_label(r, label, sizeof(label));
+        enum settings_noop typed = *(const enum settings_noop *)((const char *)s + r->off);
+        if (typed == SETTINGS_NOOP_UNSET)
+            continue;
+        if (typed == SETTINGS_NOOP_NO_KEY)
+            snprintf(label, sizeof(label), "-o " EXT_NO_PREFIX "%s", r->name);
+        else
+            row_label(r, label, sizeof(label));
         snprintf(line, sizeof(line), "%s: accepted, no effect: %s", label, r->help);
         note(line);
     }
@@ -947,7 +956,9 @@ static void man_commands(FILE *out)
           " the prefix being what precedes the \\fB\\-D\\fR delimiter; \\fBdump\\fR prints"
           " \\fBPREFIX\\fR \\fIp\\fR \\fBget\\fR \\fIn\\fR \\fBhit\\fR \\fIn\\fR \\fBset\\fR"
           " \\fIn\\fR \\fBdel\\fR \\fIn\\fR lines and END. At most 65536 prefixes are"
-          " counted (memcached's limit); \\fBstats reset\\fR forgets them.\n", out);
+          " counted (memcached's limit); \\fBstats reset\\fR forgets them. Over the binary"
+          " protocol the group \\fBdetail dump\\fR answers one stat, \\fBdetailed\\fR, holding"
+          " those lines. \\fB\\-X\\fR refuses it as a dump command.\n", out);
 }
 
 static void man_warm(FILE *out)
@@ -1056,7 +1067,10 @@ void settings_man(FILE *out)
           "Under \\fB\\-Y\\fR, a login is answered once all of it has arrived, so"
           " pipelined requests before it each get their own reply; a password file over"
           " 16 KB, or with a line over 255 bytes, is refused at start; entries past the"
-          " 8th are ignored, as memcached does, with a notice.\n"
+          " 8th are ignored, as memcached does, with a notice. SIGHUP rereads the file,"
+          " as memcached does; a file that cannot be read or is malformed then leaves the"
+          " entries in force, with a message. \\fB\\-B auto\\fR or \\fBbinary\\fR"
+          " with \\fB\\-Y\\fR is refused (exit 64).\n"
           ".PP\n"
           "\\fBwatch\\fR: memcached also logs the lookup inside each store and delete as an"
           " \\fBitem_get\\fR line and the crawler and page mover under"

@@ -40,6 +40,9 @@
 #include "slabs/store.h"
 
 /* Value types: how an argument is parsed and which C type holds it. */
+/* How a no-op option was last typed, so its -v notice names it as typed. */
+enum settings_noop { SETTINGS_NOOP_UNSET = 0, SETTINGS_NOOP_KEY, SETTINGS_NOOP_NO_KEY };
+
 #define SETTINGS_CTYPE_T_FLAG    bool      /* no argument: sets true */
 #define SETTINGS_CTYPE_T_COUNT   unsigned  /* no argument: counts (-vvv) */
 #define SETTINGS_CTYPE_T_UINT    uint64_t  /* decimal, within [min, max] */
@@ -55,7 +58,7 @@
 #define SETTINGS_CTYPE_T_LEVEL   uint64_t  /* -o key=N within [min, max]; key = 1, no_key = 0 */
 #define SETTINGS_CTYPE_T_FRACTION double   /* >= min, <= max */
 #define SETTINGS_CTYPE_T_HASH    const char * /* one of memcached's hash names (static) */
-#define SETTINGS_CTYPE_T_NOOP    bool      /* accepted (any value, no_ too), no effect: -v says so */
+#define SETTINGS_CTYPE_T_NOOP    enum settings_noop /* accepted (any value, no_ too), no effect: -v says so */
 #define SETTINGS_CTYPE_T_ABSENT  bool      /* a feature not built in: refused, naming it */
 
 /* How `stats settings` prints a value. */

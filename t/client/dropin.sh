@@ -27,9 +27,12 @@ fi
 failed=0
 
 # run <suite> <server name> <server binary>: one run, one line.
+# A compiled suite is in the build directory, a script suite in the source
+# tree ($top_srcdir, set by make) when the build is out of tree.
 run() {
-    local suite=$1 name=$2 bin=$3 log="$1.dropin-$2.log"
-    if SERVER_BIN=$bin "./$suite" >"$log" 2>&1; then
+    local suite=$1 name=$2 bin=$3 log="$1.dropin-$2.log" path="./$1"
+    [ -e "$path" ] || path="${top_srcdir:-.}/$suite"
+    if SERVER_BIN=$bin "$path" >"$log" 2>&1; then
         echo "PASS: $suite ($name)"
     else
         echo "FAIL: $suite ($name), see $log"

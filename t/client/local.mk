@@ -49,6 +49,7 @@ TESTS += t/client/test_batch
 DROPIN_TESTS += t/client/test_batch
 
 dist_noinst_SCRIPTS += t/client/memccapable.sh
+dist_noinst_DATA += t/client/server-lib.sh   # sourced by the shell suites
 TESTS += t/client/test_raw t/client/test_memcached t/client/test_process \
 	t/client/memccapable.sh
 
@@ -208,3 +209,16 @@ t_client_test_stats_keys_LDADD = $(T_CLIENT_LDADD)
 EXTRA_t_client_test_stats_keys_DEPENDENCIES = slabcache$(EXEEXT)
 TESTS += t/client/test_stats_keys
 DROPIN_TESTS += t/client/test_stats_keys
+
+# test_clients: real clients in six languages (pymemcache, pylibmc, Dalli,
+# spymemcached, gomemcache, php-memcached, Perl's Cache::Memcached and
+# ::Fast) each run a small asserted session from t/client/clients/, then
+# memcstat, memcdump and memcached-tool with asserted output; both servers
+# pass it. The Debian packages are in ./dev's list.
+dist_noinst_SCRIPTS += t/client/test_clients.sh
+dist_noinst_DATA += t/client/clients/pymemcache_session.py \
+	t/client/clients/pylibmc_session.py t/client/clients/dalli_session.rb \
+	t/client/clients/SpySession.java t/client/clients/gomemcache_session.go \
+	t/client/clients/php_session.php t/client/clients/perl_session.pl
+TESTS += t/client/test_clients.sh
+DROPIN_TESTS += t/client/test_clients.sh

@@ -22,7 +22,9 @@
  *    (memcached lists its COLD LRU only) or crawler_reclaimed (its LRU
  *    maintainer reclaims most) are left out;
  *  - memcdump (libmemcached-tools) and memcached's scripts/memcached-tool
- *    (`dump`, `keys -u`: keys unescaped) against the server.
+ *    (`dump`, `keys -u`: keys unescaped) against the server; a missing tool
+ *    fails, naming what to install (test_clients.sh runs the rest of
+ *    memcached-tool, memcstat and memcdump's output against both servers).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,7 +52,10 @@
 #define CR_STATS_MAX (64 * 1024)
 #define CR_LINE_MAX 1024
 #define CR_TOOL_OUT_MAX (4 * 1024 * 1024)
-#define CR_TOOL ("/tmp/memcached-1.6.45/scripts/memcached-tool")
+#define CR_TOOL ("/tmp/memcached-1.6.45/scripts/memcached-tool")   /* the reference build's */
+#define CR_TOOL_IN_TARBALL "memcached-1.6.45/scripts/memcached-tool"
+#define CR_TARBALL "/../shared/reference/memcached-1.6.45.tar.gz"     /* after $top_srcdir */
+#define CR_PATH_MAX 512
 #define CR_BASE_FLAGS 100
 #define CR_RACE_KEYS 20000
 #define CR_BIG_KEYS 200000
@@ -544,10 +549,8 @@ static void cr_assert_all_keys(const char *out, int n)
 
 START_TEST(test_memcdump)
 {
-    if (system("command -v memcdump >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "test_memcdump: SKIPPED, memcdump (libmemcached-tools) not found\n");
-        return;
-    }
+    ck_assert_msg(system("command -v memcdump >/dev/null 2>&1") == 0,
+                  "memcdump not found: apt-get install libmemcached-tools (./dev installs it)");
     if (!h_is_slabcache())
         return;   /* memcdump reads cachedump: memcached lists COLD items only */
     HC_START(NULL);
@@ -563,30 +566,57 @@ START_TEST(test_memcdump)
 }
 END_TEST
 
+/*
+ * memcached's scripts/memcached-tool: $MEMCACHED_TOOL, else the reference
+ * build's copy, else the script read from the reference tarball beside the
+ * source tree into dir (run, never copied into the project). False: none.
+ */
+static bool cr_find_tool(char *path, size_t cap, const char *dir)
+{
+    const char *env = getenv("MEMCACHED_TOOL");
+    const char *top = getenv("top_srcdir");
+    if (env != NULL && access(env, R_OK) == 0) {
+        snprintf(path, cap, "%s", env);
+        return true;
+    }
+    if (access(CR_TOOL, R_OK) == 0) {
+        snprintf(path, cap, "%s", CR_TOOL);
+        return true;
+    }
+    char cmd[3 * CR_PATH_MAX];
+    snprintf(cmd, sizeof(cmd), "tar -xzf '%s" CR_TARBALL "' -C '%s' " CR_TOOL_IN_TARBALL
+             " 2>/dev/null", top != NULL ? top : ".", dir);
+    snprintf(path, cap, "%s/" CR_TOOL_IN_TARBALL, dir);
+    return system(cmd) == 0 && access(path, R_OK) == 0;
+}
+
 START_TEST(test_memcached_tool)
 {
-    if (system("command -v perl >/dev/null 2>&1") != 0 ||
-        system("perl -MURI::Escape -e 1 >/dev/null 2>&1") != 0 || access(CR_TOOL, R_OK) != 0) {
-        fprintf(stderr, "test_memcached_tool: SKIPPED, needs perl with URI::Escape and %s\n",
-                CR_TOOL);
-        return;
-    }
+    ck_assert_msg(system("perl -MURI::Escape -e 1 >/dev/null 2>&1") == 0,
+                  "memcached-tool needs perl with URI::Escape: apt-get install liburi-perl");
+    char dir[] = "/tmp/slabcache-t-tool-XXXXXX", tool[CR_PATH_MAX], clean[CR_PATH_MAX];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_msg(cr_find_tool(tool, sizeof(tool), dir),
+                  "memcached-tool not found: set MEMCACHED_TOOL, build the reference memcached, "
+                  "or keep shared/reference beside the source tree");
     HC_START(NULL);
     int fd = hc_conn();
     cr_fill(fd, 0, CR_KEYS, 10, 0);
-    char cmd[256];
+    char cmd[2 * CR_PATH_MAX];
     char *out = malloc(CR_TOOL_OUT_MAX);
-    snprintf(cmd, sizeof(cmd), "timeout 60 perl %s 127.0.0.1:%d keys -u 2>/dev/null", CR_TOOL,
+    snprintf(cmd, sizeof(cmd), "timeout 60 perl %s 127.0.0.1:%d keys -u 2>/dev/null", tool,
              hc_srv.port);
     ck_assert_int_eq(cr_run(cmd, out, CR_TOOL_OUT_MAX), 0);
     cr_assert_all_keys(out, CR_KEYS);
-    snprintf(cmd, sizeof(cmd), "timeout 60 perl %s 127.0.0.1:%d dump 2>/dev/null", CR_TOOL,
+    snprintf(cmd, sizeof(cmd), "timeout 60 perl %s 127.0.0.1:%d dump 2>/dev/null", tool,
              hc_srv.port);
     ck_assert_int_eq(cr_run(cmd, out, CR_TOOL_OUT_MAX), 0);
     ck_assert_int_eq(cr_count_lines(out, "add key:"), CR_KEYS);
     ck_assert_ptr_nonnull(strstr(out, "add key:00003 103 0 10\r\nvvvvvvvvvv\r\n"));
     free(out);
     close(fd);
+    snprintf(clean, sizeof(clean), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(clean), 0);
 }
 END_TEST
 

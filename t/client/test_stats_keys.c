@@ -9,6 +9,7 @@
  * The log_* keys of `stats` belong to `watch` (its own suite) and are left
  * out of the comparison.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #define SK_EXIT_FAILURE 1      /* memcached's exit for a bad -Y file */
 #define SK_EXIT_USAGE 64       /* EX_USAGE */
 #define SK_OUT_MAX 4096
+#define SK_HUP_WAIT_MS 5000    /* memcached rereads the file on its next 1 s clock tick */
+#define SK_HUP_SETTLE_MS 2500  /* two of its ticks: a bad file has surely been tried */
 
 struct h_server hc_srv;
 
@@ -429,6 +432,63 @@ START_TEST(ascii_auth_refused_at_start)
     ck_assert_int_eq(sk_start_fails(binary, err, sizeof(err)), SK_EXIT_USAGE);
     ck_assert_msg(strstr(err, "You cannot allow the BINARY protocol while using ascii "
                               "authentication tokens.") != NULL, "%s", err);
+    const char *automatic[] = { "-l", "127.0.0.1", "-p", port, "-U", "0", "-B", "auto", "-Y",
+                                path, root ? "-u" : NULL, "root", NULL };
+    ck_assert_int_eq(sk_start_fails(automatic, err, sizeof(err)), SK_EXIT_USAGE);
+    ck_assert_msg(strstr(err, "You cannot allow the BINARY protocol while using ascii "
+                              "authentication tokens.") != NULL, "%s", err);
+    unlink(path);
+}
+END_TEST
+
+/* Whether a new connection logs in with this "user pass" token. */
+static bool sk_login_ok(const char *token)
+{
+    char req[128], got[64];
+    int n = snprintf(req, sizeof(req), "set k 0 0 %zu\r\n%s\r\n", strlen(token), token);
+    int fd = hc_conn();
+    size_t len = h_roundtrip(fd, req, (size_t)n, got, sizeof(got) - 1, strlen("STORED\r\n"),
+                             H_IO_TIMEOUT_MS);
+    close(fd);
+    got[len] = '\0';
+    return strcmp(got, "STORED\r\n") == 0;
+}
+
+/* Rewrites the password file in place (same path, as an operator edits it). */
+static void sk_rewrite(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* SIGHUP rereads -Y's file (memcached 1.6.45); a malformed one keeps the
+ * entries in force, and the server goes on. */
+START_TEST(ascii_auth_reload_on_hup)
+{
+    char path[64];
+    sk_authfile(path, sizeof(path), "alice:secret\n");
+    h_server_stop(&hc_srv);
+    HC_START("-Y", path, NULL);
+    ck_assert(sk_login_ok("alice secret"));
+    ck_assert(!sk_login_ok("carol pw3"));
+
+    sk_rewrite(path, "carol:pw3\n");
+    ck_assert_int_eq(kill(hc_srv.pid, SIGHUP), 0);
+    int waited = 0;
+    while (!sk_login_ok("carol pw3") && waited < SK_HUP_WAIT_MS) {
+        sk_sleep_ms(SK_STEP_MS * 10);
+        waited += SK_STEP_MS * 10;
+    }
+    ck_assert_msg(waited < SK_HUP_WAIT_MS, "carol not accepted %d ms after SIGHUP", waited);
+    ck_assert(!sk_login_ok("alice secret"));
+
+    sk_rewrite(path, "no colon here\n");
+    ck_assert_int_eq(kill(hc_srv.pid, SIGHUP), 0);
+    sk_sleep_ms(SK_HUP_SETTLE_MS);
+    ck_assert(sk_login_ok("carol pw3"));
+    ck_assert_int_eq(kill(hc_srv.pid, 0), 0);
     unlink(path);
 }
 END_TEST
@@ -440,6 +500,7 @@ static Suite *sk_suite(void)
     tcase_add_checked_fixture(tc, sk_setup, sk_teardown);
     tcase_set_timeout(tc, SK_TIMEOUT_S);
     tcase_add_test(tc, stats_general_keys);
+    tcase_add_test(tc, ascii_auth_reload_on_hup);
     tcase_add_test(tc, stats_items_and_slabs_keys);
     tcase_add_test(tc, connection_counts);
     tcase_add_test(tc, stats_conns_lines);

@@ -1,5 +1,6 @@
 /*
- * test_watch: `watch` log streams, -W, and `stats detail` with -D, checked
+ * test_watch: `watch` log streams, -W, and `stats detail` with -D, -X and over
+ * the binary protocol, checked
  * against both servers (DROPIN_TESTS): memcached 1.6.45 and slabcache.
  *
  * Log lines carry values that differ from run to run (ts, gid, the
@@ -444,6 +445,101 @@ START_TEST(stats_detail_on_dump_off)
 }
 END_TEST
 
+/* -X refuses `stats detail` in every form, as a dump command (memcached 1.6.45). */
+START_TEST(stats_detail_refused_by_no_dump)
+{
+    HC_START("-X", NULL);
+    int c = hc_conn();
+    static const char *const forms[] = { "stats detail\r\n", "stats detail on\r\n",
+                                         "stats detail dump\r\n", "stats detail off\r\n" };
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+        HC_EXPECT(c, forms[i], "CLIENT_ERROR stats detail not allowed\r\n");
+    close(c);
+}
+END_TEST
+
+/*
+ * A binary Stat request for group (magic 0x80, opcode 0x10, key = group).
+ * Returns the frame's length in buf.
+ */
+#define WT_BIN_HEADER 24
+#define WT_BIN_STAT 0x10
+static size_t wt_bin_stat(char *buf, const char *group)
+{
+    size_t n = strlen(group);
+    memset(buf, 0, WT_BIN_HEADER);
+    buf[0] = (char)0x80;
+    buf[1] = WT_BIN_STAT;
+    buf[3] = (char)n;       /* key length (groups here are < 256 bytes) */
+    buf[11] = (char)n;      /* total body length */
+    memcpy(buf + WT_BIN_HEADER, group, n);
+    return WT_BIN_HEADER + n;
+}
+
+/* A binary response: status, key, value (the header's other fields 0 but the opcode). */
+static size_t wt_bin_reply(char *buf, unsigned status, const char *key, const char *value)
+{
+    size_t nk = strlen(key), nv = strlen(value);
+    memset(buf, 0, WT_BIN_HEADER);
+    buf[0] = (char)0x81;
+    buf[1] = WT_BIN_STAT;
+    buf[3] = (char)nk;
+    buf[7] = (char)status;
+    buf[10] = (char)((nk + nv) >> 8);
+    buf[11] = (char)(nk + nv);
+    memcpy(buf + WT_BIN_HEADER, key, nk);
+    memcpy(buf + WT_BIN_HEADER + nk, value, nv);
+    return WT_BIN_HEADER + nk + nv;
+}
+
+/* Sends a Stat for group and expects want_len bytes back exactly. */
+static void wt_bin_expect(int fd, const char *group, const char *want, size_t want_len)
+{
+    static char got[HC_REPLY_MAX];
+    char req[WT_BIN_HEADER + 64];
+    size_t n = wt_bin_stat(req, group);
+    size_t len = h_roundtrip(fd, req, n, got, sizeof(got), want_len, H_IO_TIMEOUT_MS);
+    ck_assert_msg(len == want_len && memcmp(got, want, want_len) == 0, "stat \"%s\": %s", group,
+                  h_escape(got, len));
+}
+
+/* Binary stat "detail on|off|dump" as memcached 1.6.45: a dump is one
+ * "detailed" stat holding the text lines and END; -X or another word: Not found. */
+START_TEST(stats_detail_over_binary)
+{
+    HC_START(NULL);
+    int b = hc_conn(), t = hc_conn();   /* a connection speaks one protocol (-B auto) */
+    static char want[HC_REPLY_MAX];
+    /* First on the connection: memcached compares past the key's end, so
+     * after "detail off" a bare "detail" would read " off" left in its buffer. */
+    size_t n = wt_bin_reply(want, 1, "", "Not found");
+    wt_bin_expect(b, "detailx", want, n);
+    wt_bin_expect(b, "detail", want, n);
+    n = wt_bin_reply(want, 0, "", "");
+    wt_bin_expect(b, "detail on", want, n);
+    HC_EXPECT(t, "get a:1\r\n", "END\r\n");
+    n = wt_bin_reply(want, 0, "detailed", "PREFIX a get 1 hit 0 set 0 del 0\r\nEND\r\n");
+    n += wt_bin_reply(want + n, 0, "", "");
+    wt_bin_expect(b, "detail dump", want, n);
+    n = wt_bin_reply(want, 0, "", "");
+    wt_bin_expect(b, "detail off", want, n);
+    close(t);
+    close(b);
+}
+END_TEST
+
+START_TEST(stats_detail_over_binary_no_dump)
+{
+    HC_START("-X", NULL);
+    int b = hc_conn();
+    static char want[HC_REPLY_MAX];
+    size_t n = wt_bin_reply(want, 1, "", "Not found");
+    wt_bin_expect(b, "detail dump", want, n);
+    wt_bin_expect(b, "detail on", want, n);
+    close(b);
+}
+END_TEST
+
 /* -D <char>: the delimiter, and counting on from the start. */
 START_TEST(stats_detail_delimiter_flag)
 {
@@ -499,6 +595,9 @@ static Suite *watch_suite(void)
     tcase_add_test(tc, watch_stats_and_detach);
     tcase_add_test(tc, watch_outlives_idle_timeout);
     tcase_add_test(tc, stats_detail_on_dump_off);
+    tcase_add_test(tc, stats_detail_refused_by_no_dump);
+    tcase_add_test(tc, stats_detail_over_binary);
+    tcase_add_test(tc, stats_detail_over_binary_no_dump);
     tcase_add_test(tc, stats_detail_delimiter_flag);
     tcase_add_test(tc, log_buffer_settings);
     suite_add_tcase(s, tc);

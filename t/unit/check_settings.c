@@ -636,7 +636,7 @@ START_TEST(memcached_options)
     PARSE_OK("--disable-flush-all", "--disable-dumping", "-o", "maxconns_fast,hashexpand");
     ck_assert(st.no_flush && st.no_dump && st.maxconns_fast && st.hashexpand);
 
-    /* no-ops: any value, key or no_key; -v names each */
+    /* no-ops: any value, key or no_key; -v names each as last typed */
     PARSE_OK("-o", "modern,no_modern,tail_repair_time=30,no_inline_ascii_resp", "-N", "2",
              "-o", "drop_privileges,no_drop_privileges,sock_cookie_id=7,resp_obj_mem_limit=9");
     notes[0] = '\0';
@@ -644,16 +644,21 @@ START_TEST(memcached_options)
     ck_assert_str_eq(notes,
         "-o tail_repair_time: accepted, no effect: an item still referenced is never freed "
         "by force, so no tail needs repair\n"
-        "-o inline_ascii_resp: accepted, no effect: memcached 1.6 dropped it; replies are "
+        "-o no_inline_ascii_resp: accepted, no effect: memcached 1.6 dropped it; replies are "
         "never inlined in items\n"
         "-N (--napi-ids): accepted, no effect: connections are not steered to threads by "
         "NAPI id\n"
-        "-o modern: accepted, no effect: memcached 1.6's defaults are ours already "
+        "-o no_modern: accepted, no effect: memcached 1.6's defaults are ours already "
         "(no_modern: 1.4's are not offered)\n"
-        "-o drop_privileges: accepted, no effect: no system call filter is installed\n"
+        "-o no_drop_privileges: accepted, no effect: no system call filter is installed\n"
         "-o sock_cookie_id: accepted, no effect: sockets carry no SO_MARK cookie\n"
         "-o resp_obj_mem_limit: accepted, no effect: deprecated in memcached too; "
         "read_buf_mem_limit bounds buffers\n");
+    PARSE_OK("-o", "no_modern,modern");
+    notes[0] = '\0';
+    settings_notices(&st, note_line);
+    ck_assert_str_eq(notes, "-o modern: accepted, no effect: memcached 1.6's defaults are ours "
+                            "already (no_modern: 1.4's are not offered)\n");
     PARSE_OK("-p", "1");
     notes[0] = '\0';
     settings_notices(&st, note_line);
