@@ -101,13 +101,15 @@ def fill(port):
     with socket.create_connection(("127.0.0.1", port), timeout=START_SECONDS) as s:
         for count, size, prefix in ((SMALL_COUNT, SMALL_VALUE, "small"),
                                     (LARGE_COUNT, LARGE_VALUE, "large")):
-            batch = b"".join(b"set %s%d 0 0 %d\r\n%s\r\n" % (prefix.encode(), i, size, b"v" * size)
+            # keys of one length (small0000...): the 1000 items share a class
+            # whatever the item header's size
+            batch = b"".join(b"set %s%04d 0 0 %d\r\n%s\r\n" % (prefix.encode(), i, size, b"v" * size)
                              for i in range(count))
             s.sendall(batch)
             stored = b""
             while stored.count(b"STORED\r\n") < count:
                 stored += recv_until(s, b"STORED\r\n")
-        s.sendall(b"get small1\r\nget absent\r\n")
+        s.sendall(b"get small0001\r\nget absent\r\n")
         recv_until(s, b"END\r\nEND\r\n")
 
 
