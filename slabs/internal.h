@@ -102,6 +102,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/clock.h"
@@ -151,22 +152,28 @@ typedef uint32_t ilink;
 #define ITEM_KEY_BINARY 0x80 /* stored with a base64 key: echo the key encoded */
 
 /*
- * The item header, 32 bytes, at the start of its chunk:
+ * The item header, 30 bytes, at the start of its chunk:
  *
  *   0               4               8               12              16
  *   +---------------+---------------+---------------+---------------+
  *   | lru prev link | lru next link | hash next link| exptime (rel) |
  *   +---------------+---------------+---------------+---------------+
- *   | atime (rel)   | nvalue        | refcount      |nkey|iflg|cls|sp|
+ *   | atime (rel)   | nvalue        |refcnt |nk|if|cl|kd| data...
  *   +---------------+---------------+---------------+---------------+
- *   16              20              24              28  29   30  31 32
+ *   16              20              24      26 27 28 29 30
  *
- *   [32]  uint64 CAS          only when the store uses CAS (use_cas)
+ *   [30]  uint64 CAS          only when the store uses CAS (use_cas)
  *   [..]  uint32 client flags only when non-zero (ITEM_HAS_FLAGS)
  *   [..]  key bytes (nkey, no NUL), then value bytes (nvalue, no CRLF)
  *
- * So an item needs 32 (+8 CAS) (+4 flags) + nkey + nvalue bytes; memcached's
- * needs 48 + 8 CAS + nkey + 1 + nvalue + 2. A free chunk keeps the header and
+ * So an item needs 30 (+8 CAS) (+4 flags) + nkey + nvalue bytes; memcached's
+ * needs 48 + 8 CAS + nkey + 1 + nvalue + 2. Why 30 and not 32: chunks are
+ * 8-aligned, and the common small items (a 14-byte key with CAS and a 20- or
+ * 100-byte value) then need 72 and 152 bytes, whole chunks with no waste.
+ * What follows the header is unaligned (the CAS sits at offset 30), so it is
+ * only ever read and written with memcpy. The refcount is 16 bits wide, as
+ * memcached's: references are capped below its top (IT_REF_READER_MAX) so it
+ * never wraps; see "references" below. A free chunk keeps the header and
  * uses `prev`/`next` as its free-list links (doubly linked, so the mover
  * takes a draining page's chunk off in O(1)); a free chunk of a draining page
  * is off the list, with both links LINK_NONE and not the list head.
@@ -206,11 +213,15 @@ struct item {
     _Atomic rel_time_t exptime; /* 0 = never (touch changes it under the stripe lock) */
     _Atomic rel_time_t atime;   /* last store or LRU bump */
     uint32_t nvalue;
-    _Atomic uint32_t refcount;  /* the hash table holds one while LINKED */
+    _Atomic uint16_t refcount;  /* the hash table holds one while LINKED */
     uint8_t nkey;
     _Atomic uint8_t iflags;
     uint8_t cls;
     _Atomic uint8_t kind;       /* IT_* | LRU segment | IT_ACTIVE: see below */
+    /* The first 2 bytes of what follows the header (CAS, flags, key): a
+     * member rather than padding, so that no store to the header may
+     * touch them. Reached only through ITEM_HEADER_SIZE. */
+    char data[2];
 };
 
 /*
@@ -257,7 +268,24 @@ enum lru_seg {
     LRU_SEGS
 };
 
-#define ITEM_HEADER_SIZE 32
+#define ITEM_HEADER_SIZE 30
+_Static_assert(offsetof(struct item, data) == ITEM_HEADER_SIZE, "the header ends where data starts");
+_Static_assert(sizeof(struct item) == 32, "no padding after the header's data bytes");
+
+/*
+ * References. The refcount is 16 bits. A reader's reference (a get, a
+ * lookup: one per key of a multi-get, so a client controls how many) is
+ * refused once the count reaches IT_REF_READER_MAX: the reader sees a miss,
+ * as if the key were absent, and the count never wraps. The references the
+ * store takes for itself (the link, a read-modify-write's hold on the old
+ * item, a page mover's pin) are at most a few per thread at a time, and
+ * take the IT_REF_RESERVE counts above the readers' cap without a check
+ * (SLABS_CHECK still guards the top): -t allows 256 workers, each holding
+ * at most one such reference to an item, plus the link and the pin.
+ */
+#define IT_REF_MAX UINT16_MAX
+#define IT_REF_RESERVE 1024u
+#define IT_REF_READER_MAX (IT_REF_MAX - IT_REF_RESERVE)
 #define ITEM_CAS_SIZE 8
 #define ITEM_FLAGS_SIZE 4
 
@@ -944,10 +972,29 @@ void it_log_eviction(const item *it, rel_time_t now);
 void it_set_cas(const store *s, item *it, uint64_t cas);
 uint64_t it_next_cas(store *s);
 bool it_is_dead(store *s, item *it, rel_time_t now, enum store_miss *why);
+/* A reference the store takes for itself (IT_REF_RESERVE above). */
 void it_ref(item *it);
+/* A reader's reference on a linked item, under its stripe lock: false (no
+ * reference taken) once IT_REF_READER_MAX are held. Inline: every get takes
+ * one. A compare-exchange, not an add then an undo: the count must never
+ * pass the cap even for a moment, since a mover pinning meanwhile (without
+ * the stripe lock) would read it. Only the unlocked pin and releases race
+ * with it, so the loop is short. */
+static inline bool it_try_ref(item *it)
+{
+    uint16_t r = atomic_load_explicit(&it->refcount, memory_order_relaxed);
+    do {
+        SLABS_CHECK(r != 0);      /* a linked item has its link's reference */
+        if (r >= IT_REF_READER_MAX)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&it->refcount, &r, (uint16_t)(r + 1),
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
 void it_unref(store *s, item *it);
 /* Takes a reference on an item that may be unheld, for the mover: only if
- * its refcount is not 0 (0 = being freed). Called under the slab_lock of
+ * its refcount is not 0 (0 = being freed) nor at IT_REF_READER_MAX (the
+ * item is busy then, as when a reader holds it). Called under the slab_lock of
  * the class of the chunk being looked at, which keeps that chunk (and so a
  * data chunk's head) from being freed meanwhile. */
 bool it_try_pin(item *it);

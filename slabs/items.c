@@ -218,13 +218,14 @@ static bool flush_pending(store *s)
 
 void it_ref(item *it)
 {
-    uint32_t before = atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
+    uint16_t before = atomic_fetch_add_explicit(&it->refcount, 1, memory_order_relaxed);
     SLABS_CHECK(before != 0);     /* a reference to a free chunk */
+    SLABS_CHECK(before != IT_REF_MAX);   /* more than IT_REF_RESERVE held by the store */
 }
 
 void it_unref(store *s, item *it)
 {
-    uint32_t before = atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel);
+    uint16_t before = atomic_fetch_sub_explicit(&it->refcount, 1, memory_order_acq_rel);
     SLABS_CHECK(before != 0);     /* refcount underflow: released once too often */
     if (before == 1) {
         if (it_kind(it) == IT_CHAINED)
@@ -235,9 +236,9 @@ void it_unref(store *s, item *it)
 
 bool it_try_pin(item *it)
 {
-    uint32_t r = atomic_load_explicit(&it->refcount, memory_order_relaxed);
-    while (r != 0) {
-        if (atomic_compare_exchange_weak_explicit(&it->refcount, &r, r + 1,
+    uint16_t r = atomic_load_explicit(&it->refcount, memory_order_relaxed);
+    while (r != 0 && r < IT_REF_READER_MAX) {
+        if (atomic_compare_exchange_weak_explicit(&it->refcount, &r, (uint16_t)(r + 1),
                                                   memory_order_acquire, memory_order_relaxed))
             return true;
     }
@@ -701,7 +702,7 @@ static void lru_count_taken_locked(store *s, struct slab_class *sc, item *it, bo
  */
 static bool it_claim(item *it)
 {
-    uint32_t only_link = 1;
+    uint16_t only_link = 1;
     return atomic_compare_exchange_strong_explicit(&it->refcount, &only_link, 0,
                                                    memory_order_acquire, memory_order_relaxed);
 }

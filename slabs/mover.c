@@ -12,7 +12,7 @@
  *      Under C's slab_lock (slab_drain_scan) a free chunk leaves the free list
  *      (doubly linked: O(1)); for a chunk in use the owner (the item, or a
  *      data chunk's head) is pinned: refcount r >= 1 -> r + 1 (0 = being
- *      freed: busy). With no lock but mover.lock, move_settle looks at each
+ *      freed, or r at the readers' cap IT_REF_READER_MAX: busy). With no lock but mover.lock, move_settle looks at each
  *      pinned owner under its key's stripe lock: unlinked (allocated, not
  *      yet stored) or held by a reader (refcount > link + pin): busy, try
  *      again next pass; dead: unlinked; else a plain item is rescued into a

@@ -53,7 +53,7 @@
 
 #define WARM_MAGIC "slabwarm"
 #define WARM_MAGIC_SIZE 8
-#define WARM_VERSION 2
+#define WARM_VERSION 3   /* 3: the 30-byte item header, 16-bit refcount */
 #define WARM_FILE_MODE 0600
 #define WARM_SUM_SEED 0x736c616263616368ull   /* any fixed value: "slabcach" */
 

@@ -455,7 +455,7 @@ static inline item *chunk_pop_locked(store *s, unsigned cls, bool grow, uint64_t
 /* Sets what a page mover reads (kind, class, owner, references) before the
  * slab_lock is let go, and counts the chunk. slab_lock held. */
 static inline void chunk_hand_out_locked(store *s, item *it, unsigned cls, size_t nbytes, uint8_t kind,
-                                  ilink head, uint32_t refs)
+                                  ilink head, uint16_t refs)
 {
     struct slab_class *sc = &s->classes[cls];
     chunk_check(s, it, cls);
@@ -477,7 +477,7 @@ static void count_page_reclaims(store *s, uint64_t n)
 
 /* Pops a free chunk or carves one (a new page if need be) and hands it out. */
 static item *slab_take_chunk(store *s, unsigned cls, size_t nbytes, uint8_t kind, ilink head,
-                             uint32_t refs)
+                             uint16_t refs)
 {
     struct slab_class *sc = &s->classes[cls];
     uint64_t reclaims = 0;

@@ -356,8 +356,9 @@ static item *get_common(store *s, const char *key, size_t nkey, uint64_t hv, boo
     if (key_ok(nkey)) {
         struct key_lock k = key_lock_hashed(s, hv);
         it = lock_and_find(s, &k, key, nkey, &miss);
+        if (it != NULL && !it_try_ref(it))
+            it = NULL;          /* at the readers' cap: a miss (miss is STORE_MISS) */
         if (it != NULL) {
-            it_ref(it);
             if (touch) {
                 atomic_store_explicit(&it->exptime, clock_exptime(exptime),
                                       memory_order_relaxed);
@@ -836,9 +837,12 @@ item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lo
         item *it = lock_and_find(s, &k, key, nkey, &seen);
         if (miss == STORE_MISS)
             miss = seen;
-        if (it != NULL) {
-            it_ref(it);
-        } else if (fresh != NULL) {
+        /* At the readers' cap: a miss, and no vivify (the key exists). */
+        bool capped = it != NULL && !it_try_ref(it);
+        if (capped) {
+            it = NULL;
+            miss = STORE_MISS;
+        } else if (it == NULL && fresh != NULL) {
             it_link_cas_locked(s, fresh, k.hv, opt->new_cas);   /* our reference stays with the caller */
             it = fresh;
             fresh = NULL;
@@ -849,7 +853,7 @@ item *store_lookup(store *s, const char *key, size_t nkey, const struct store_lo
         key_unlock(&k);
         if (fresh != NULL)
             it_unref(s, fresh);            /* someone else stored the key first */
-        if (it != NULL || !opt->vivify) {
+        if (it != NULL || capped || !opt->vivify) {
             if (hit->created)
                 after_write(s);
             if (why != NULL)

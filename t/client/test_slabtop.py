@@ -109,8 +109,9 @@ def recv_until(sock, end):
 
 
 def set_values(s, count, size, prefix):
-    """count values of size bytes under prefix0.., each STORED."""
-    batch = b"".join(b"set %s%d 0 0 %d\r\n%s\r\n" % (prefix.encode(), i, size, b"v" * size)
+    """count values of size bytes under prefix0000.., each STORED: keys of one
+    length, so items of one size share a class whatever the header's size."""
+    batch = b"".join(b"set %s%05d 0 0 %d\r\n%s\r\n" % (prefix.encode(), i, size, b"v" * size)
                      for i in range(count))
     s.sendall(batch)
     stored = b""
@@ -124,7 +125,7 @@ def fill(port):
         for count, size, prefix in ((SMALL_COUNT, SMALL_VALUE, "small"),
                                     (LARGE_COUNT, LARGE_VALUE, "large")):
             set_values(s, count, size, prefix)
-        s.sendall(b"get small1\r\nget absent\r\n")
+        s.sendall(b"get small00001\r\nget absent\r\n")
         recv_until(s, b"END\r\nEND\r\n")
 
 

@@ -208,7 +208,7 @@ START_TEST(advise_predicts_the_waste_it_reaches)
         at = next;
     }
     ck_assert_int_eq(h_stat_num(buf, "items"), TU_KEYS);
-    ck_assert_str_eq(sizes, "80");   /* 74-byte items */
+    ck_assert_str_eq(sizes, "72");   /* 72-byte items: 30 header + 8 CAS + 14 key + 20 value */
     ck_assert(tu_pct(buf, "current_waste_pct") > predicted);
     close(fd);
     h_server_stop(&hc_srv);

@@ -73,7 +73,7 @@
 #define HO_PIPELINE_SETS 10000
 #define HO_PIPELINE_BATCH 100
 #define HO_MC_ITEM_OVERHEAD 59     /* memcached: 48 hdr + 8 cas + key NUL + CRLF */
-#define HO_SC_ITEM_OVERHEAD 44     /* slabcache: 32 hdr + 8 cas + 4 flags (store.h) */
+#define HO_SC_ITEM_OVERHEAD 42     /* slabcache: 30 hdr + 8 cas + 4 flags (store.h) */
 #define HO_MEM_LIMIT_MB 64
 #define HO_MEM_MARGIN_MB 40
 #define HO_MEM_WRITERS 2

@@ -189,10 +189,10 @@ END_TEST
 
 START_TEST(test_incremental_growth)
 {
-    /* 16 buckets: growth starts above 24 items, moves 4 old buckets a write */
+    /* 16 buckets: growth starts above 32 items, moves 4 old buckets a write */
     store *s = mk(4 * MB, 4);
     char k[16];
-    for (int i = 0; i < 25; i++) {
+    for (int i = 0; i < 33; i++) {
         snprintf(k, sizeof(k), "g%d", i);
         ck_assert(put(s, k, k));
     }
@@ -201,9 +201,9 @@ START_TEST(test_incremental_growth)
     ck_assert(ss.hash_is_expanding);
     ck_assert_uint_eq(ss.hash_power_level, 5);
     ck_assert_uint_eq(atomic_load(&s->assoc.expand_bucket), 0);
-    ck_assert(put(s, "g25", "g25"));            /* moves buckets 0..3 */
+    ck_assert(put(s, "g33", "g33"));            /* moves buckets 0..3 */
     ck_assert_uint_eq(atomic_load(&s->assoc.expand_bucket), 4);
-    for (int i = 0; i < 26; i++) {              /* found in old and new */
+    for (int i = 0; i < 34; i++) {              /* found in old and new */
         snprintf(k, sizeof(k), "g%d", i);
         ck_assert_msg(found(s, k, k), "%s mid-growth", k);
     }
@@ -213,8 +213,8 @@ START_TEST(test_incremental_growth)
     store_stats(s, &ss);
     ck_assert(!ss.hash_is_expanding);
     ck_assert_uint_eq(ss.hash_bytes, 32 * sizeof(uint32_t));
-    ck_assert_uint_eq(ss.curr_items, 25);
-    for (int i = 0; i < 26; i++) {
+    ck_assert_uint_eq(ss.curr_items, 33);
+    for (int i = 0; i < 34; i++) {
         snprintf(k, sizeof(k), "g%d", i);
         ck_assert(found(s, k, k) == (i != 3));
     }
@@ -235,7 +235,7 @@ START_TEST(test_growth_from_one_bucket)
     struct store_stats ss;
     store_stats(s, &ss);
     ck_assert(!ss.hash_is_expanding);
-    ck_assert_uint_eq(ss.hash_power_level, 7);   /* 100 items > 64 * 3 / 2 at power 6 */
+    ck_assert_uint_eq(ss.hash_power_level, 6);   /* 100 items > 32 * 2, <= 64 * 2 */
     for (int i = 0; i < 100; i++) {
         snprintf(k, sizeof(k), "o%d", i);
         ck_assert_msg(found(s, k, k), "%s lost while growing from one bucket", k);
@@ -298,8 +298,8 @@ START_TEST(test_growth_1m_with_reader)
         store_maintain(c.s);
     struct store_stats ss;
     store_stats(c.s, &ss);
-    /* 16 -> 17 at 98305 items, ... 19 -> 20 at 786433 */
-    ck_assert_uint_eq(ss.hash_power_level, 20);
+    /* 16 -> 17 at 131073 items, ... 18 -> 19 at 524289 */
+    ck_assert_uint_eq(ss.hash_power_level, 19);
     ck_assert_uint_eq(ss.curr_items, BIG_KEYS);
     ck_assert_uint_eq(ss.evictions, 0);
     for (int i = 0; i < BIG_KEYS; i++) {

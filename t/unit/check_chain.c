@@ -17,13 +17,14 @@
 
 #include "common/clock.h"
 #include "protocol/reply.h"
+#include "slabs/internal.h"
 #include "slabs/store.h"
 #include "t/unit/fixture.h"
 
 #define KB 1024u
 #define MB (1024u * 1024u)
-#define HDR 40u                 /* item header with CAS, no flags */
-#define CHUNK_HDR 32u           /* a data chunk's header */
+#define HDR (ITEM_HEADER_SIZE + ITEM_CAS_SIZE)   /* item header with CAS, no flags */
+#define CHUNK_HDR ITEM_HEADER_SIZE   /* a data chunk's header */
 #define LINK 4u                 /* a head's link to its first data chunk */
 #define IOV_TEST 64
 #define THREAD_ROUNDS 200

@@ -143,7 +143,7 @@ START_TEST(test_walk_starting_mid_growth)
 {
     store *s = mk(4, false);
     char k[32];
-    int n = 25;                             /* > 24: growth starts */
+    int n = 33;                             /* > 32 (16 buckets x 2): growth starts */
     for (int i = 0; i < n; i++) {
         key_of(k, sizeof(k), i);
         put(s, k, 0, 10);

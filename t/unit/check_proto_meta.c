@@ -36,20 +36,20 @@ START_TEST(noop_and_debug)
     EXPECT("me\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("me a\r\n", "EN\r\n");
     /*
-     * size = 32-byte header + 8 CAS (+ 4 client flags when non-zero) + key +
+     * size = 30-byte header + 8 CAS (+ 4 client flags when non-zero) + key +
      * value, as in slabs/internal.h; chunk classes at -n 48 -f 1.25 with CAS
      * are 88, 112, 144, ... bytes, so 43 and 42 are class 1 and 115 class 3.
      */
     EXPECT("ms a 2 T100\r\nhi\r\n", "HD\r\n");
     EXPECT("mg a\r\n", "HD\r\n");       /* fetches it */
-    EXPECT("me a\r\n", "ME a exp=100 la=0 cas=1 fetch=yes cls=1 size=43\r\n");
+    EXPECT("me a\r\n", "ME a exp=100 la=0 cas=1 fetch=yes cls=1 size=41\r\n");
     EXPECT("ms b 1\r\nx\r\n", "HD\r\n");
-    EXPECT("me b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=42\r\n");
-    EXPECT("me b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=42\r\n"); /* not fetched */
-    EXPECT("me Yg== b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=42\r\n");
+    EXPECT("me b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=40\r\n");
+    EXPECT("me b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=40\r\n"); /* not fetched */
+    EXPECT("me Yg== b\r\n", "ME b exp=-1 la=0 cas=2 fetch=no cls=1 size=40\r\n");
     EXPECT("me Yg= b\r\n", "CLIENT_ERROR bad command line format\r\n");
     EXPECT("ms c 70 F5 T0\r\n" DIGITS70 "\r\n", "HD\r\n");
-    EXPECT("me c\r\n", "ME c exp=-1 la=0 cas=3 fetch=no cls=3 size=115\r\n");
+    EXPECT("me c\r\n", "ME c exp=-1 la=0 cas=3 fetch=no cls=3 size=113\r\n");
     ck_assert_uint_eq(ctr->cmd_meta, 6);   /* the me commands, not the decode error */
 }
 END_TEST

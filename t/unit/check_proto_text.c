@@ -644,12 +644,12 @@ END_TEST
 /*
  * -I is the page size and the largest class is the page, so the store's own
  * limit is the only check: on the fixture's 1 MiB page with CAS, key "m"
- * takes 1048576 - 32 (header) - 8 (CAS) - 4 (flags) - 1 (key) = 1048531
+ * takes 1048576 - 30 (header) - 8 (CAS) - 4 (flags) - 1 (key) = 1048533
  * value bytes; one more, the page itself and one past the page are refused.
  */
 START_TEST(too_large_boundary_is_the_page)
 {
-    enum { VMAX = 1048531 };
+    enum { VMAX = 1048533 };
     ck_assert_uint_eq(FX_PAGE_SIZE, 1048576);
     size_t cap = VMAX + 64;
     char *in = malloc(cap);
@@ -660,7 +660,7 @@ START_TEST(too_large_boundary_is_the_page)
     ck_assert_str_eq(got, "STORED\r\n");
     free(in);
     static const char *const refused[] = {
-        "set m 1 0 1048532\r\n", "set m 1 0 1048576\r\n", "set m 1 0 1048577\r\n",
+        "set m 1 0 1048534\r\n", "set m 1 0 1048576\r\n", "set m 1 0 1048577\r\n",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         EXPECT(refused[i], "SERVER_ERROR object too large for cache\r\n");

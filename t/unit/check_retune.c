@@ -22,7 +22,7 @@
 #include "t/unit/fixture.h"
 
 #define MB (1024u * 1024u)
-#define SMALL 20                /* value bytes: 74-byte items, 16% waste in 88-byte chunks */
+#define SMALL 20                /* value bytes: 72-byte items, 18% waste in 88-byte chunks */
 #define NKEYS 20000
 #define DRAIN_STEPS_MAX 1000000 /* mover_work calls a drain may take, at most */
 #define VALUE_CHARS 26

@@ -150,7 +150,7 @@ START_TEST(test_chunk_accounting)
     store *s = mk(8 * KB, KB, 2.0, 48, true);
     char k[16];
     for (int i = 0; i < 12; i++) {
-        snprintf(k, sizeof(k), "k%02d", i);      /* 40 + 3 + 10 = 53 bytes */
+        snprintf(k, sizeof(k), "k%02d", i);      /* 38 + 3 + 10 = 51 bytes */
         ck_assert_uint_eq(put(s, k, 10), 1);
     }
     struct store_class_stats cs;
@@ -164,7 +164,7 @@ START_TEST(test_chunk_accounting)
     ck_assert_uint_eq(cs.free_chunks_end, 10);
     ck_assert_uint_eq(cs.curr_items, 12);
     ck_assert_uint_eq(cs.total_items, 12);
-    ck_assert_uint_eq(cs.mem_requested, 12 * 53);
+    ck_assert_uint_eq(cs.mem_requested, 12 * 51);
     ck_assert_uint_eq(cs.chunk_bytes_used, 12 * 88);
 
     /* a freed chunk goes on the free list and is the next one reused */
@@ -177,7 +177,7 @@ START_TEST(test_chunk_accounting)
     ck_assert_uint_eq(cs.free_chunks, 11);
     ck_assert_uint_eq(cs.free_chunks_end, 10);
     ck_assert_uint_eq(cs.curr_items, 11);
-    ck_assert_uint_eq(cs.mem_requested, 11 * 53);
+    ck_assert_uint_eq(cs.mem_requested, 11 * 51);
     put(s, "new", 10);
     it = store_get(s, "new", 3, NULL);
     ck_assert_ptr_eq(it, addr);
@@ -203,7 +203,7 @@ START_TEST(test_chunk_accounting)
     ck_assert_uint_eq(ss.limit_maxbytes, 8 * KB);
     ck_assert_uint_eq(ss.active_slabs, 1);
     ck_assert_uint_eq(ss.curr_items, 11);
-    ck_assert_uint_eq(ss.bytes, 11 * 53);
+    ck_assert_uint_eq(ss.bytes, 11 * 51);
     ck_assert_uint_eq(ss.chunk_bytes_used, 11 * 88);
     ck_assert_uint_eq(ss.hash_power_level, 6);
     ck_assert_uint_eq(ss.hash_bytes, 64 * 4);
@@ -214,20 +214,20 @@ END_TEST
 START_TEST(test_waste)
 {
     /* default classes: 88, 112, 144. Items: key "a" (1 byte), flags 0.
-     * value 47 -> 40+1+47 = 88 in 88 (no waste); value 48 -> 89 in 112 (23
-     * wasted); value 71 -> 112 in 112; value 100 with flags -> 44+1+100 = 145
+     * value 49 -> 38+1+49 = 88 in 88 (no waste); value 50 -> 89 in 112 (23
+     * wasted); value 73 -> 112 in 112; value 102 with flags -> 42+1+102 = 145
      * goes to 184 */
     store *s = mk(4 * MB, MB, 1.25, 48, true);
-    ck_assert_uint_eq(put(s, "a", 47), 1);
-    ck_assert_uint_eq(put(s, "b", 48), 2);
-    ck_assert_uint_eq(put(s, "c", 71), 2);
+    ck_assert_uint_eq(put(s, "a", 49), 1);
+    ck_assert_uint_eq(put(s, "b", 50), 2);
+    ck_assert_uint_eq(put(s, "c", 73), 2);
     enum store_result why;
-    item *it = store_item_alloc(s, "d", 1, 7, 0, 100, &why);
+    item *it = store_item_alloc(s, "d", 1, 7, 0, 102, &why);
     ck_assert_uint_eq(item_class(it), 4);
     store_release(s, it);   /* never linked: freed */
-    it = store_item_alloc(s, "d", 1, 7, 0, 99, &why);
+    it = store_item_alloc(s, "d", 1, 7, 0, 101, &why);
     ck_assert_uint_eq(item_class(it), 3);   /* 144 exactly */
-    memset(item_value_mut(it), 'x', 99);
+    memset(item_value_mut(it), 'x', 101);
     ck_assert_int_eq(store_commit(s, it, STORE_SET, 0, NULL), STORE_OK);
 
     struct store_class_stats c1, c2, c3, c4;

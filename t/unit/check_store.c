@@ -171,10 +171,10 @@ START_TEST(test_no_cas)
     uint64_t got = 99;
     ck_assert_str_eq(val(s, "a", &got), "1");
     ck_assert_uint_eq(got, 0);
-    ck_assert_uint_eq(store_item_header_size(s, 0), 32);
-    ck_assert_uint_eq(store_item_header_size(s, 1), 36);
-    ck_assert_uint_eq(store_item_header_size(st, 0), 40);
-    ck_assert_uint_eq(store_item_header_size(st, 1), 44);
+    ck_assert_uint_eq(store_item_header_size(s, 0), 30);
+    ck_assert_uint_eq(store_item_header_size(s, 1), 34);
+    ck_assert_uint_eq(store_item_header_size(st, 0), 38);
+    ck_assert_uint_eq(store_item_header_size(st, 1), 42);
     store_destroy(s);
 }
 END_TEST
@@ -204,7 +204,7 @@ END_TEST
 
 START_TEST(test_append_grows_class)
 {
-    /* 40 + 1 + 40 = 81 -> class 1 (88); 40 + 1 + 80 = 121 -> class 3 (144) */
+    /* 38 + 1 + 40 = 79 -> class 1 (88); 38 + 1 + 80 = 119 -> class 3 (144) */
     char forty[41];
     memset(forty, 'a', 40);
     forty[40] = '\0';
@@ -229,11 +229,11 @@ START_TEST(test_append_grows_class)
     ck_assert_uint_eq(c1.used_chunks, 0);   /* the old chunk went back */
     ck_assert_uint_eq(c1.curr_items, 0);
     ck_assert_uint_eq(c3.used_chunks, 1);
-    ck_assert_uint_eq(c3.mem_requested, 40 + 1 + 80);
+    ck_assert_uint_eq(c3.mem_requested, 38 + 1 + 80);
 
     /* beyond the largest chunk: too large, old value kept */
     size_t big = store_item_size_max(st, 1);
-    ck_assert_uint_eq(big, 1024 * 1024 - 44);
+    ck_assert_uint_eq(big, 1024 * 1024 - 42);
     char *huge = malloc(big);
     memset(huge, 'b', big - 1);
     huge[big - 1] = '\0';
@@ -246,14 +246,14 @@ END_TEST
 START_TEST(test_too_large)
 {
     enum store_result why = STORE_OK;
-    /* largest class 1 MB: key 1 + value fills exactly with 40 header bytes */
-    item *it = store_item_alloc(st, "k", 1, 0, 0, PAGE_SIZE_DEFAULT - 40 - 1, &why);
+    /* largest class 1 MB: key 1 + value fills exactly with 38 header bytes */
+    item *it = store_item_alloc(st, "k", 1, 0, 0, PAGE_SIZE_DEFAULT - 38 - 1, &why);
     ck_assert_ptr_nonnull(it);
     ck_assert_uint_eq(item_class(it), store_class_count(st));
     store_release(st, it);
-    ck_assert_ptr_null(store_item_alloc(st, "k", 1, 0, 0, PAGE_SIZE_DEFAULT - 40, &why));
+    ck_assert_ptr_null(store_item_alloc(st, "k", 1, 0, 0, PAGE_SIZE_DEFAULT - 38, &why));
     ck_assert_int_eq(why, STORE_TOO_LARGE);
-    ck_assert_ptr_null(store_item_alloc(st, "k", 1, 5, 0, PAGE_SIZE_DEFAULT - 44, &why));
+    ck_assert_ptr_null(store_item_alloc(st, "k", 1, 5, 0, PAGE_SIZE_DEFAULT - 42, &why));
     ck_assert_int_eq(why, STORE_TOO_LARGE);
     char key[KEY_MAX_LENGTH + 1];
     memset(key, 'k', sizeof(key));
@@ -433,8 +433,8 @@ START_TEST(test_config_errors)
     c.class_sizes[1] = 104;
     expect_create_error(&c, "slab size 104 must be more than 8 bytes above the previous");
     c.nclass_sizes = 1;
-    c.class_sizes[0] = 40;
-    expect_create_error(&c, "slab size 40 is smaller than an item's header (41 bytes)");
+    c.class_sizes[0] = 38;
+    expect_create_error(&c, "slab size 38 is smaller than an item's header (39 bytes)");
 }
 END_TEST
 

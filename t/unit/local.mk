@@ -32,7 +32,7 @@ t_unit_check_batch_LDADD = libtunit.a libprotocol.a libslabs.a libcommon.a $(XXH
 SLABS_CHECKS = t/unit/check_slabs t/unit/check_items t/unit/check_assoc \
 	t/unit/check_store t/unit/check_store_threads t/unit/check_slabs_debug \
 	t/unit/check_mover t/unit/check_lru t/unit/check_crawler t/unit/check_warm \
-	t/unit/check_advisor t/unit/check_retune
+	t/unit/check_advisor t/unit/check_retune t/unit/check_refcap
 check_PROGRAMS += $(SLABS_CHECKS)
 UNIT_TESTS += $(SLABS_CHECKS)
 SLABS_CHECK_LDADD = libtunit.a libslabs.a libcommon.a $(XXHASH_LIBS) $(CHECK_LIBS)
@@ -74,6 +74,9 @@ t_unit_check_advisor_LDADD = $(SLABS_CHECK_LDADD)
 t_unit_check_retune_SOURCES = t/unit/check_retune.c
 t_unit_check_retune_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_retune_LDADD = $(SLABS_CHECK_LDADD)
+t_unit_check_refcap_SOURCES = t/unit/check_refcap.c
+t_unit_check_refcap_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_refcap_LDADD = $(SLABS_CHECK_LDADD)
 # --- end slabs suites ---
 
 # --- chained items (owner: chain): the store's chains and their replies ---
