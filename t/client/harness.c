@@ -64,6 +64,16 @@ static long long h_env_ms(const char *name, long long def)
     return ms > 0 && *end == '\0' ? ms : def;
 }
 
+long long h_start_timeout_ms(void)
+{
+    return h_env_ms("H_START_TIMEOUT_MS", H_START_TIMEOUT_MS);
+}
+
+long long h_stop_timeout_ms(void)
+{
+    return h_env_ms("H_STOP_TIMEOUT_MS", H_STOP_TIMEOUT_MS);
+}
+
 static void h_kill_tracked(void)
 {
     if (getpid() != h_owner)

@@ -47,6 +47,10 @@ const char *h_server_bin(void);
 bool h_is_memcached(void);
 bool h_is_slabcache(void);
 
+/* The start and stop bounds, with their environment overrides (valgrind). */
+long long h_start_timeout_ms(void);
+long long h_stop_timeout_ms(void);
+
 /* A port that was free a moment ago on 127.0.0.1. */
 int h_free_port(void);
 

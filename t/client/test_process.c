@@ -90,7 +90,9 @@ START_TEST(daemon_pidfile)
     bool root = geteuid() == 0;   /* both refuse root without -u */
     const char *args[] = { "-l", "127.0.0.1", "-p", port, "-U", "0", "-d", "-P", pidfile,
                            root ? "-u" : NULL, "root", NULL };
-    int rc = h_run_capture(args, out, sizeof(out), err, sizeof(err), PR_WAIT_MS);
+    /* the parent exits once the daemon is ready: a start, under valgrind too */
+    int start_ms = (int)h_start_timeout_ms(), stop_ms = (int)h_stop_timeout_ms();
+    int rc = h_run_capture(args, out, sizeof(out), err, sizeof(err), start_ms);
     ck_assert_msg(rc == 0, "-d exited %d: %s", rc, err);
     pid_t pid = pr_read_pidfile(pidfile);
     ck_assert_msg(pid > 0, "no pid in %s", pidfile);
@@ -98,7 +100,7 @@ START_TEST(daemon_pidfile)
     ck_assert(pr_alive(pid));
 
     int fd = -1;
-    for (int waited = 0; fd < 0 && waited < PR_WAIT_MS; waited += PR_STEP_MS) {
+    for (int waited = 0; fd < 0 && waited < start_ms; waited += PR_STEP_MS) {
         fd = h_connect(p);
         if (fd < 0)
             pr_sleep_ms(PR_STEP_MS);
@@ -112,7 +114,7 @@ START_TEST(daemon_pidfile)
 
     ck_assert_int_eq(kill(pid, SIGTERM), 0);
     int waited = 0;
-    while (pr_alive(pid) && waited < PR_WAIT_MS) {
+    while (pr_alive(pid) && waited < stop_ms) {
         pr_sleep_ms(PR_STEP_MS);
         waited += PR_STEP_MS;
     }
