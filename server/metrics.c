@@ -350,21 +350,6 @@ static void scrape_print_info(struct scrape *sc)
         sc->failed = true;
 }
 
-/*
- * The first class of the live table. Each table is ascending and ends at
- * slab_chunk_max, and a retune appends the next one after it, so the live
- * table starts after the last id whose chunk is not smaller than the one
- * before.
- */
-static unsigned metrics_live_first(const store *st)
-{
-    unsigned first = 1, n = store_class_count(st);
-    for (unsigned c = 2; c <= n; c++)
-        if (store_class_chunk_size(st, c) <= store_class_chunk_size(st, c - 1))
-            first = c;
-    return first;
-}
-
 /* Marks the store bucket holding each bound: the powers of two, the live chunks. */
 static void metrics_size_bounds(const struct server *srv, bool *bound)
 {
@@ -373,7 +358,7 @@ static void metrics_size_bounds(const struct server *srv, bool *bound)
     for (; p < largest; p *= 2)
         bound[store_sizes_bucket_of(p)] = true;
     bound[store_sizes_bucket_of(p)] = true;
-    for (unsigned c = metrics_live_first(st); c <= store_class_count(st); c++)
+    for (unsigned c = store_class_live_first(st); c <= store_class_count(st); c++)
         bound[store_sizes_bucket_of(store_class_chunk_size(st, c))] = true;
 }
 

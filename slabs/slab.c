@@ -613,6 +613,11 @@ unsigned store_class_count(const store *s)
     return slab_nclasses(s);
 }
 
+unsigned store_class_live_first(const store *s)
+{
+    return slab_live_first(s);
+}
+
 uint32_t store_class_chunk_size(const store *s, unsigned cls)
 {
     return cls >= 1 && cls <= slab_nclasses(s) ? s->classes[cls].size : 0;

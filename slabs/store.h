@@ -130,9 +130,11 @@ void store_config_defaults(struct store_config *cfg);
 store *store_create(const struct store_config *cfg, char *err, size_t errlen);
 void store_destroy(store *s);
 
-/* ---- the chunk class table, fixed at start ---- */
+/* ---- the chunk class table (a retune appends one, slabs retune) ---- */
 
 unsigned store_class_count(const store *s);                 /* classes 1..count */
+/* The first class of the live table: ids below it were retired by a retune. */
+unsigned store_class_live_first(const store *s);
 uint32_t store_class_chunk_size(const store *s, unsigned cls);
 uint32_t store_class_per_page(const store *s, unsigned cls);
 /* Largest key + value of an item (the page size less headers, counting 4
