@@ -94,31 +94,47 @@ static const struct timeval conn_turn_delay = { 0, 0 };
 static const struct timeval conn_watch_delay = { 0, PROTO_WATCH_IDLE_MS * 1000 };
 #define CONN_DISCARD_MAX 4096     /* a watch's input is read in pieces this big and dropped */
 
-/* "tcp:host:port", "tcp6:[host]:port"; a UNIX peer has no name: its listener's. */
-static void conn_peer_name(int fd, const char *listen_addr, char *buf, size_t len)
+/*
+ * A connected socket's peer: for TCP its address text and port, returning
+ * AF_INET or AF_INET6; AF_UNIX for a UNIX peer; AF_UNSPEC when it has no
+ * printable name.
+ */
+static int conn_peer_ip(int fd, char *ip, size_t iplen, uint16_t *port)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return AF_UNSPEC;
+    if (ss.ss_family == AF_UNIX)
+        return AF_UNIX;
+    bool v6 = ss.ss_family == AF_INET6;
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+    const struct sockaddr_in *a4 = (const struct sockaddr_in *)&ss;
+    if (evutil_inet_ntop(ss.ss_family, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr,
+                         ip, iplen) == NULL)
+        return AF_UNSPEC;
+    *port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
+    return v6 ? AF_INET6 : AF_INET;
+}
+
+/* "tcp:host:port", "tcp6:[host]:port"; a UNIX peer has no name: its listener's. */
+static void conn_peer_name(int fd, const char *listen_addr, char *buf, size_t len)
+{
     char host[INET6_ADDRSTRLEN];
-    bool named = getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
-    if (named && ss.ss_family == AF_UNIX) {
+    uint16_t port = 0;
+    switch (conn_peer_ip(fd, host, sizeof(host), &port)) {
+    case AF_UNIX:
         snprintf(buf, len, "%s", listen_addr);
-        return;
-    }
-    if (!named ||
-        evutil_inet_ntop(ss.ss_family,
-                         ss.ss_family == AF_INET6
-                             ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                             : (void *)&((struct sockaddr_in *)&ss)->sin_addr,
-                         host, sizeof(host)) == NULL) {
+        break;
+    case AF_INET6:
+        snprintf(buf, len, "tcp6:[%s]:%u", host, port);
+        break;
+    case AF_INET:
+        snprintf(buf, len, "tcp:%s:%u", host, port);
+        break;
+    default:
         snprintf(buf, len, "unknown");
-        return;
     }
-    if (ss.ss_family == AF_INET6)
-        snprintf(buf, len, "tcp6:[%s]:%u", host,
-                 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-    else
-        snprintf(buf, len, "tcp:%s:%u", host, ntohs(((struct sockaddr_in *)&ss)->sin_port));
 }
 
 /*
@@ -147,19 +163,14 @@ static bool conn_rbuf_charge(struct worker *w, size_t old_size, size_t new_size)
 /* watch connevents: a connection's peer as memcached logs it (conn_new, conn_close). */
 static void conn_note_event(const struct conn *c, bool opened)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char ip[INET6_ADDRSTRLEN] = "unix";
+    char ip[INET6_ADDRSTRLEN];
     uint16_t port = 0;
-    enum logger_transport tr = LOGGER_LOCAL;
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family != AF_UNIX) {
-        bool v6 = ss.ss_family == AF_INET6;
-        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
-        const struct sockaddr_in *a4 = (const struct sockaddr_in *)&ss;
-        evutil_inet_ntop(ss.ss_family, v6 ? (const void *)&a6->sin6_addr : (const void *)&a4->sin_addr,
-                         ip, sizeof(ip));
-        port = ntohs(v6 ? a6->sin6_port : a4->sin_port);
-        tr = LOGGER_TCP;
+    int family = conn_peer_ip(c->fd, ip, sizeof(ip), &port);
+    enum logger_transport tr = LOGGER_TCP;
+    if (family != AF_INET && family != AF_INET6) {
+        snprintf(ip, sizeof(ip), "unix");
+        port = 0;
+        tr = LOGGER_LOCAL;
     }
     if (opened)
         logger_conn_new(ip, port, tr, c->fd);
