@@ -404,16 +404,29 @@ static inline rel_time_t it_link_mark_locked(store *s, item *it, const uint64_t 
     return now;
 }
 
-/* The LRU half of a link: the segment's head, the shares, the counters.
+/* it joins seg's head and the class's item counts. sc->lru_lock held. */
+static inline void lru_join_locked(store *s, struct slab_class *sc, item *it, enum lru_seg seg)
+{
+    lru_insert_new_locked(s, sc, it, seg);
+    sc->curr_items++;
+    sc->total_items++;
+}
+
+/* The LRU half of a link: the segment's head, the counters, the shares.
  * sc->lru_lock held. */
 static inline void lru_link_new_locked(store *s, struct slab_class *sc, item *it, rel_time_t now)
 {
     enum lru_seg seg = lru_seg_for_new(s, it, now);
-    lru_insert_new_locked(s, sc, it, seg);
+    lru_join_locked(s, sc, it, seg);
     if (seg == LRU_HOT)
         lru_balance_locked(s, sc);
-    sc->curr_items++;
-    sc->total_items++;
+}
+
+/* A linked item enters the hash table and the crawler's schedule. */
+static inline void it_index_locked(store *s, item *it, uint64_t hv)
+{
+    assoc_insert_locked(s, it, hv);
+    crawler_note_exptime(s, item_exptime(it));
 }
 
 /* it_link_cas_locked but for the histogram (its callers count the size).
@@ -422,8 +435,7 @@ static inline void it_link_body_locked(store *s, item *it, uint64_t hv, const ui
 {
     struct slab_class *sc = &s->classes[it->cls];
     rel_time_t now = it_link_mark_locked(s, it, cas);
-    assoc_insert_locked(s, it, hv);
-    crawler_note_exptime(s, item_exptime(it));   /* the crawler's schedule */
+    it_index_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
     lru_link_new_locked(s, sc, it, now);
     pthread_mutex_unlock(&sc->lru_lock);
@@ -439,12 +451,9 @@ void it_resume_link_locked(store *s, item *it, uint64_t hv)
     enum lru_seg seg = lru_segmented(s) ? it_seg(it) : LRU_COLD;
     atomic_store_explicit(&it->refcount, 1, memory_order_relaxed);   /* the link's */
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
-    assoc_insert_locked(s, it, hv);
-    crawler_note_exptime(s, item_exptime(it));
+    it_index_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
-    lru_insert_new_locked(s, sc, it, seg);
-    sc->curr_items++;
-    sc->total_items++;
+    lru_join_locked(s, sc, it, seg);
     pthread_mutex_unlock(&sc->lru_lock);
 }
 
@@ -498,8 +507,7 @@ static void it_replace_same_class_locked(store *s, item *old, item *it, uint64_t
     SLABS_CHECK(iflags_get(old) & ITEM_LINKED);    /* unlinked twice */
     assoc_delete_locked(s, old, hv);
     rel_time_t now = it_link_mark_locked(s, it, cas);
-    assoc_insert_locked(s, it, hv);
-    crawler_note_exptime(s, item_exptime(it));
+    it_index_locked(s, it, hv);
     pthread_mutex_lock(&sc->lru_lock);
     lru_remove_locked(s, sc, old);
     sc->curr_items--;
