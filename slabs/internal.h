@@ -500,6 +500,14 @@ struct retune {
     rel_time_t checked;             /* the auto trigger's last look (clock_now) */
 };
 
+/* slab_class_for's table (struct store.class_hint): one slot per chunk
+ * alignment step, as class sizes are multiples of it, up to the sizes most
+ * items have; larger ones take the binary search. */
+#define CLASS_HINT_STEP CHUNK_ALIGN
+#define CLASS_HINT_MAX (16 * 1024)
+#define CLASS_HINT_SLOTS (CLASS_HINT_MAX / CLASS_HINT_STEP)
+_Static_assert(CLASS_MAX <= UINT8_MAX, "a class id fits a hint slot");
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -548,6 +556,12 @@ struct store {
      * a class keeps its size while any item of it lives (slab_retune). */
     _Atomic uint32_t class_range;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
+    /* slab_class_for's guess of the live class for each CLASS_HINT_STEP
+     * bytes up to CLASS_HINT_MAX, rebuilt after each table switch (under
+     * mover.lock, or before other threads run): a hint only, checked against the live range and sizes before it is used
+     * (slab.c), so one read while it is rebuilt costs a search, never a
+     * wrong class. */
+    _Atomic uint8_t class_hint[CLASS_HINT_SLOTS];
     struct retune retune;
     size_t hdr_base;            /* 32, or 40 with CAS */
 

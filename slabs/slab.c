@@ -130,6 +130,8 @@ static uint32_t class_range_of(unsigned first, unsigned last)
  * sees the old range or the new one, each naming classes fully set up, and
  * an item's class id stays valid for as long as the item lives.
  */
+static void class_hint_build(store *s);
+
 /* A class id past the table gets its size, before it is published. */
 static void class_setup(store *s, unsigned id, uint32_t size)
 {
@@ -149,6 +151,7 @@ bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n)
         class_setup(s, last + i, sizes[i - 1]);
     atomic_store_explicit(&s->class_range, class_range_of(last + 1, last + n),
                           memory_order_release);
+    class_hint_build(s);
     return true;
 }
 
@@ -159,6 +162,7 @@ void slab_resume_classes(store *s, const uint32_t *sizes, unsigned nclasses,
         class_setup(s, c, sizes[c]);
     atomic_store_explicit(&s->class_range, class_range_of(live_first, nclasses),
                           memory_order_release);
+    class_hint_build(s);
 }
 
 static void slab_arena_unmap(store *s)
@@ -283,12 +287,10 @@ static inline void chunk_check(const store *s, const item *it, unsigned cls)
     SLABS_CHECK(chunk_on_boundary(s, it, cls));
 }
 
-unsigned slab_class_for(const store *s, size_t nbytes)
+/* The smallest class of lo..hi (one table) whose chunks hold nbytes, which
+ * the largest does: a binary search. */
+static unsigned class_search(const store *s, unsigned lo, unsigned hi, size_t nbytes)
 {
-    unsigned lo, hi;
-    slab_live_range(s, &lo, &hi);   /* one table, old or new */
-    if (nbytes == 0 || nbytes > s->classes[hi].size)
-        return 0;
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
         if (s->classes[mid].size >= nbytes)
@@ -297,6 +299,52 @@ unsigned slab_class_for(const store *s, size_t nbytes)
             lo = mid + 1;
     }
     return lo;
+}
+
+/* Whether class c is the one of lo..hi for nbytes: a live class that holds
+ * it while the one below it (of the same table) does not. */
+static bool class_fits_best(const store *s, unsigned c, unsigned lo, unsigned hi, size_t nbytes)
+{
+    return c >= lo && c <= hi && s->classes[c].size >= nbytes &&
+           (c == lo || s->classes[c - 1].size < nbytes);
+}
+
+/*
+ * The hint is read first (issue 17: a load and a few compares where the
+ * search took ~70 instructions per store). A retune rewrites the hint
+ * while stores run, so a slot may name a class of the old table or of none
+ * yet; class_fits_best checks it against the one range read here, whose
+ * classes' sizes never change once published, and anything else falls
+ * back to the search: the answer is always the search's.
+ */
+unsigned slab_class_for(const store *s, size_t nbytes)
+{
+    unsigned lo, hi;
+    slab_live_range(s, &lo, &hi);   /* one table, old or new */
+    if (nbytes == 0 || nbytes > s->classes[hi].size)
+        return 0;
+    if (nbytes <= CLASS_HINT_MAX) {
+        unsigned c = atomic_load_explicit(&((store *)s)->class_hint[(nbytes - 1) / CLASS_HINT_STEP],
+                                          memory_order_relaxed);
+        if (class_fits_best(s, c, lo, hi, nbytes))
+            return c;
+    }
+    return class_search(s, lo, hi, nbytes);
+}
+
+/* Fills the hint for the live table, after class_range has published it.
+ * A slot covers sizes (i * step, (i + 1) * step]: its class is the one for
+ * the slot's largest size (exact when class sizes are multiples of the
+ * step, as align_up makes them; a slot that misses is only a search). */
+static void class_hint_build(store *s)
+{
+    unsigned lo, hi;
+    slab_live_range(s, &lo, &hi);
+    for (size_t i = 0; i < CLASS_HINT_SLOTS; i++) {
+        size_t top = (i + 1) * CLASS_HINT_STEP;
+        unsigned c = top <= s->classes[hi].size ? class_search(s, lo, hi, top) : 0;
+        atomic_store_explicit(&s->class_hint[i], (uint8_t)c, memory_order_relaxed);
+    }
 }
 
 static char *page_start(const store *s, uint64_t pg)
