@@ -831,11 +831,18 @@ static inline void sizes_note_locked(store *s, const item *it, uint64_t hv, bool
     else
         atomic_fetch_sub_explicit(sizes_cell(s, hv, b), cell, memory_order_relaxed);
 }
+/* What an item's size depends on besides its key and value lengths. */
+#define ITEM_LAYOUT_FLAGS (ITEM_HAS_CAS | ITEM_HAS_FLAGS)
+
 /* old leaves the histogram and fresh joins it under the same key: nothing
- * to write when both need the same bytes (the common overwrite). */
+ * to write when both need the same bytes (the common overwrite), which the
+ * lengths and layout flags tell before any cell is worked out. */
 static inline void sizes_replace_locked(store *s, const item *old, const item *fresh,
                                         uint64_t hv)
 {
+    if (old->nkey == fresh->nkey && old->nvalue == fresh->nvalue &&
+        ((iflags_get(old) ^ iflags_get(fresh)) & ITEM_LAYOUT_FLAGS) == 0)
+        return;
     unsigned bo, bf;
     uint64_t co = sizes_cell_of(old, &bo), cf = sizes_cell_of(fresh, &bf);
     if (bo == bf && co == cf)
