@@ -46,6 +46,9 @@
  *     mover.lock -> assoc.expand_lock -> stripe[hv & stripe_mask]
  *                -> class.lru_lock -> class.slab_lock -> page_lock
  *
+ *   The two class locks are struct class_mutex (below: an inline futex
+ *   lock, as every store takes three pairs of them); the others are
+ *   pthread mutexes.
  *   - mover.lock guards the page move in progress (struct page_move), the
  *     automove samples and the class table switch (struct retune). The mover thread, store_slab_reassign and an
  *     allocation that steals a page (it_alloc, no stripe lock held) take it;
@@ -308,11 +311,58 @@ _Static_assert(sizeof(struct item) == 32, "no padding after the header's data by
 #define SLAB_CLASS_SLAB_FIELD(field, type, kept, ...) \
     SLAB_STAT_IF_SLAB(kept, SLAB_CLASS_FIELD)(field, type)
 
+/*
+ * The class locks (slab_lock and lru_lock of struct slab_class). A store
+ * takes three such pairs (its chunk, its LRU link, the replaced item's
+ * chunk back), and an uncontended pthread_mutex_lock/unlock pair costs some
+ * 55 instructions (two calls, the mutex-type dispatch); this lock is an
+ * inline compare-exchange and an exchange (issue 17). The word is
+ * CLASS_MUTEX_FREE, HELD, or CONTENDED (held, and someone may sleep on it):
+ * lock takes FREE -> HELD, else class_mutex_wait (slab.c) marks it CONTENDED
+ * and sleeps on the word (a futex) until its exchange finds it FREE, so it
+ * takes it as CONTENDED and its own unlock wakes the next sleeper (perhaps
+ * none: a wake for nothing, never a lost one). unlock exchanges in FREE and
+ * wakes one sleeper if it took out CONTENDED. Acquire when taken, release
+ * when given back, so TSan and the compiler see the critical sections.
+ * Not recursive; no condition variable waits on it.
+ */
+#define CLASS_MUTEX_FREE 0u
+#define CLASS_MUTEX_HELD 1u
+#define CLASS_MUTEX_CONTENDED 2u
+
+struct class_mutex {
+    _Atomic uint32_t word;
+};
+
+/* The slow halves of class_mutex_lock/unlock (slab.c). */
+void class_mutex_wait(struct class_mutex *m);
+void class_mutex_wake(struct class_mutex *m);
+
+static inline void class_mutex_init(struct class_mutex *m)
+{
+    atomic_init(&m->word, CLASS_MUTEX_FREE);
+}
+
+static inline void class_mutex_lock(struct class_mutex *m)
+{
+    uint32_t free_word = CLASS_MUTEX_FREE;
+    if (!atomic_compare_exchange_strong_explicit(&m->word, &free_word, CLASS_MUTEX_HELD,
+                                                 memory_order_acquire, memory_order_relaxed))
+        class_mutex_wait(m);
+}
+
+static inline void class_mutex_unlock(struct class_mutex *m)
+{
+    if (atomic_exchange_explicit(&m->word, CLASS_MUTEX_FREE, memory_order_release) ==
+        CLASS_MUTEX_CONTENDED)
+        class_mutex_wake(m);
+}
+
 struct slab_class {
     uint32_t size;              /* chunk bytes */
     uint32_t perslab;           /* chunks per page */
 
-    pthread_mutex_t slab_lock;  /* free list and chunk accounting */
+    struct class_mutex slab_lock;   /* free list and chunk accounting */
     ilink free_head;
     uint64_t free_count;        /* chunks on the free list */
     char *end_ptr;              /* next never-used chunk in the newest page */
@@ -322,7 +372,7 @@ struct slab_class {
     uint64_t pages;             /* pages owned, a draining one included */
     STORE_CLASS_STATS(SLAB_CLASS_SLAB_FIELD)   /* used_chunks, mem_requested */
 
-    pthread_mutex_t lru_lock;   /* LRU links and item counters */
+    struct class_mutex lru_lock;    /* LRU links and item counters */
     ilink lru_head[LRU_SEGS];   /* most recent of each segment */
     ilink lru_tail[LRU_SEGS];   /* least recent */
     uint64_t seg_items[LRU_SEGS];   /* items in each segment */
