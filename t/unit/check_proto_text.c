@@ -1111,26 +1111,33 @@ START_TEST(parse_numbers_by_word)
 }
 END_TEST
 
-/* A byte-at-a-time model of text_tokenize, for the word-wise one to match. */
+/* A byte-at-a-time state machine, the model text_tokenize must match: a
+ * token opens at a byte that is not a space and closes at the next space or
+ * the end; a full budget stops right where its last token closes. */
 static size_t model_tokenize(const char **pos, const char *end, struct text_token *tok,
                              size_t max)
 {
-    const char *p = *pos;
+    if (max == 0)
+        return 0;
     size_t n = 0;
-    while (n < max) {
-        while (p < end && *p == ' ')
-            p++;
+    const char *open = NULL;
+    for (const char *p = *pos;; p++) {
+        bool space = p == end || *p == ' ';
+        if (open != NULL && space) {
+            tok[n].p = open;
+            tok[n].len = (size_t)(p - open);
+            open = NULL;
+            if (++n == max) {
+                *pos = p;
+                return n;
+            }
+        } else if (open == NULL && !space) {
+            open = p;
+        }
         if (p == end)
             break;
-        const char *stop = p;
-        while (stop < end && *stop != ' ')
-            stop++;
-        tok[n].p = p;
-        tok[n].len = (size_t)(stop - p);
-        n++;
-        p = stop;
     }
-    *pos = p;
+    *pos = end;
     return n;
 }
 
