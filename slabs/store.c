@@ -411,10 +411,13 @@ item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
 
 /* ---- writing ---- */
 
+/* An exptime of 0 is 0 ("never", clock_exptime's first case) with no call:
+ * then nothing needs keeping across one, and it_alloc is a plain tail call. */
 item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
                        int64_t exptime, size_t nvalue, enum store_result *why)
 {
-    return it_alloc(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
+    rel_time_t rel = exptime == 0 ? 0 : clock_exptime(exptime);
+    return it_alloc(s, key, nkey, flags, rel, nvalue, why);
 }
 
 /* set/add/replace/cas under the stripe lock: links it (with c's CAS) or says
