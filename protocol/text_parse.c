@@ -67,6 +67,8 @@ static const char *text_find_space(const char *p, const char *end)
     return p;
 }
 
+/* A token ends at a space or at end: when more are wanted, the search for
+ * the next one starts past that space, already known to be one. */
 size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, size_t max)
 {
     const char *p = *pos;
@@ -79,8 +81,11 @@ size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, 
         const char *stop = text_find_space(p, end);
         tok[n].p = p;
         tok[n].len = (size_t)(stop - p);
-        n++;
-        p = stop;
+        if (++n == max || stop == end) {
+            p = stop;
+            break;
+        }
+        p = stop + 1;
     }
     *pos = p;
     return n;
