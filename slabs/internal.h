@@ -4,7 +4,8 @@
  * slabs/ and its tests may include this header: use store.h.
  *
  * Files:
- *   slab.c   the arena, pages, chunk classes, chunk free lists, memory stats
+ *   slab.c   the arena, pages, chunk classes, chunk free lists, memory stats,
+ *            the slow (futex) halves of the class locks
  *   assoc.c  the hash function and the hash table with incremental growth
  *   items.c  the item header, refcounts, link/unlink, the per-class LRUs,
  *            expiry/flush checks, eviction and reclaim at allocation

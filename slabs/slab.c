@@ -31,6 +31,10 @@
  * A retune (mover.c) appends a new table (slab_classes_append): class ids
  * 1..slab_nclasses are in use, those below slab_live_first are retired.
  *
+ * The class locks (struct class_mutex, internal.h) are inline; their slow
+ * halves live here: a contended lock sleeps on its word (futex), and an
+ * unlock that finds sleepers wakes one.
+ *
  * -L (prealloc): every page under the limit is touched at start (so the RSS is
  * taken up front, as memcached -L), and each class is given one page; the
  * remaining pages stay unassigned and go to whichever class needs them.
