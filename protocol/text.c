@@ -1008,11 +1008,14 @@ static const struct text_cmd text_cmds[] = {
 
 #define TEXT_NCMDS (sizeof(text_cmds) / sizeof(text_cmds[0]))
 
+/* The first byte is compared before memcmp is called: a row of the same
+ * length ("get" for a "set") is then passed over without a library call. */
 static const struct text_cmd *text_cmd_find(const struct text_token *word)
 {
     for (size_t i = 0; i < TEXT_NCMDS; i++) {
         const struct text_cmd *c = &text_cmds[i];
-        if (c->len == word->len && memcmp(c->name, word->p, word->len) == 0)
+        if (c->len == word->len && c->name[0] == word->p[0] &&
+            memcmp(c->name, word->p, word->len) == 0)
             return c;
     }
     return NULL;

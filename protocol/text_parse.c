@@ -67,6 +67,8 @@ static const char *text_find_space(const char *p, const char *end)
     return p;
 }
 
+/* A token ends at a space or at end: when more are wanted, the search for
+ * the next one starts past that space, already known to be one. */
 size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, size_t max)
 {
     const char *p = *pos;
@@ -79,8 +81,11 @@ size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, 
         const char *stop = text_find_space(p, end);
         tok[n].p = p;
         tok[n].len = (size_t)(stop - p);
-        n++;
-        p = stop;
+        if (++n == max || stop == end) {
+            p = stop;
+            break;
+        }
+        p = stop + 1;
     }
     *pos = p;
     return n;
@@ -89,23 +94,24 @@ size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, 
 /* Digits that fit in a uint64_t whatever they are (10^19 - 1 < 2^64). */
 #define TEXT_DIGITS_SAFE 19
 
-/*
- * Digits of [p, end) into *out; false on no digit, a non-digit or overflow.
- * Up to TEXT_DIGITS_SAFE digits cannot overflow, so only longer runs take
- * the loop that checks at each digit.
- */
-static bool text_digits(const char *p, const char *end, uint64_t *out)
+/* Up to TEXT_DIGITS_SAFE digits: no overflow is possible, one check a digit. */
+static inline bool text_digits_short(const char *p, const char *end, uint64_t *out)
 {
-    if (p == end)
-        return false;
     uint64_t v = 0;
-    const char *safe_end = (size_t)(end - p) > TEXT_DIGITS_SAFE ? p : end;
-    for (; p < safe_end; p++) {
+    for (; p < end; p++) {
         unsigned d = (unsigned)(*p - '0');
         if (d > 9)
             return false;
         v = v * 10 + d;
     }
+    *out = v;
+    return true;
+}
+
+/* Longer runs (leading zeros, or too large): checked for overflow at each digit. */
+static bool text_digits_long(const char *p, const char *end, uint64_t *out)
+{
+    uint64_t v = 0;
     for (; p < end; p++) {
         unsigned d = (unsigned)(*p - '0');
         if (d > 9 || v > (UINT64_MAX - d) / 10)
@@ -114,6 +120,20 @@ static bool text_digits(const char *p, const char *end, uint64_t *out)
     }
     *out = v;
     return true;
+}
+
+/*
+ * Digits of [p, end) into *out; false on no digit, a non-digit or overflow.
+ * Inline, the common short run in its caller's registers (issue 17: a
+ * set parses three numbers): only long runs take a call.
+ */
+static inline bool text_digits(const char *p, const char *end, uint64_t *out)
+{
+    size_t n = (size_t)(end - p);
+    if (n == 0)
+        return false;
+    return n <= TEXT_DIGITS_SAFE ? text_digits_short(p, end, out)
+                                 : text_digits_long(p, end, out);
 }
 
 bool text_parse_u64(const struct text_token *t, uint64_t *out)

@@ -256,9 +256,9 @@ static item *chain_take_spill(store *s, size_t want, size_t least, ilink head)
 static void chain_count_oom(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     sc->outofmemory++;
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
 }
 
 /* Adds data chunks to head for the value bytes after segment 0. */

@@ -4,7 +4,8 @@
  * slabs/ and its tests may include this header: use store.h.
  *
  * Files:
- *   slab.c   the arena, pages, chunk classes, chunk free lists, memory stats
+ *   slab.c   the arena, pages, chunk classes, chunk free lists, memory stats,
+ *            the slow (futex) halves of the class locks
  *   assoc.c  the hash function and the hash table with incremental growth
  *   items.c  the item header, refcounts, link/unlink, the per-class LRUs,
  *            expiry/flush checks, eviction and reclaim at allocation
@@ -46,6 +47,9 @@
  *     mover.lock -> assoc.expand_lock -> stripe[hv & stripe_mask]
  *                -> class.lru_lock -> class.slab_lock -> page_lock
  *
+ *   The two class locks are struct class_mutex (below: an inline futex
+ *   lock, as every store takes three pairs of them); the others are
+ *   pthread mutexes.
  *   - mover.lock guards the page move in progress (struct page_move), the
  *     automove samples and the class table switch (struct retune). The mover thread, store_slab_reassign and an
  *     allocation that steals a page (it_alloc, no stripe lock held) take it;
@@ -308,11 +312,58 @@ _Static_assert(sizeof(struct item) == 32, "no padding after the header's data by
 #define SLAB_CLASS_SLAB_FIELD(field, type, kept, ...) \
     SLAB_STAT_IF_SLAB(kept, SLAB_CLASS_FIELD)(field, type)
 
+/*
+ * The class locks (slab_lock and lru_lock of struct slab_class). A store
+ * takes three such pairs (its chunk, its LRU link, the replaced item's
+ * chunk back), and an uncontended pthread_mutex_lock/unlock pair costs some
+ * 55 instructions (two calls, the mutex-type dispatch); this lock is an
+ * inline compare-exchange and an exchange (issue 17). The word is
+ * CLASS_MUTEX_FREE, HELD, or CONTENDED (held, and someone may sleep on it):
+ * lock takes FREE -> HELD, else class_mutex_wait (slab.c) marks it CONTENDED
+ * and sleeps on the word (a futex) until its exchange finds it FREE, so it
+ * takes it as CONTENDED and its own unlock wakes the next sleeper (perhaps
+ * none: a wake for nothing, never a lost one). unlock exchanges in FREE and
+ * wakes one sleeper if it took out CONTENDED. Acquire when taken, release
+ * when given back, so TSan and the compiler see the critical sections.
+ * Not recursive; no condition variable waits on it.
+ */
+#define CLASS_MUTEX_FREE 0u
+#define CLASS_MUTEX_HELD 1u
+#define CLASS_MUTEX_CONTENDED 2u
+
+struct class_mutex {
+    _Atomic uint32_t word;
+};
+
+/* The slow halves of class_mutex_lock/unlock (slab.c). */
+void class_mutex_wait(struct class_mutex *m);
+void class_mutex_wake(struct class_mutex *m);
+
+static inline void class_mutex_init(struct class_mutex *m)
+{
+    atomic_init(&m->word, CLASS_MUTEX_FREE);
+}
+
+static inline void class_mutex_lock(struct class_mutex *m)
+{
+    uint32_t free_word = CLASS_MUTEX_FREE;
+    if (!atomic_compare_exchange_strong_explicit(&m->word, &free_word, CLASS_MUTEX_HELD,
+                                                 memory_order_acquire, memory_order_relaxed))
+        class_mutex_wait(m);
+}
+
+static inline void class_mutex_unlock(struct class_mutex *m)
+{
+    if (atomic_exchange_explicit(&m->word, CLASS_MUTEX_FREE, memory_order_release) ==
+        CLASS_MUTEX_CONTENDED)
+        class_mutex_wake(m);
+}
+
 struct slab_class {
     uint32_t size;              /* chunk bytes */
     uint32_t perslab;           /* chunks per page */
 
-    pthread_mutex_t slab_lock;  /* free list and chunk accounting */
+    struct class_mutex slab_lock;   /* free list and chunk accounting */
     ilink free_head;
     uint64_t free_count;        /* chunks on the free list */
     char *end_ptr;              /* next never-used chunk in the newest page */
@@ -322,7 +373,7 @@ struct slab_class {
     uint64_t pages;             /* pages owned, a draining one included */
     STORE_CLASS_STATS(SLAB_CLASS_SLAB_FIELD)   /* used_chunks, mem_requested */
 
-    pthread_mutex_t lru_lock;   /* LRU links and item counters */
+    struct class_mutex lru_lock;    /* LRU links and item counters */
     ilink lru_head[LRU_SEGS];   /* most recent of each segment */
     ilink lru_tail[LRU_SEGS];   /* least recent */
     uint64_t seg_items[LRU_SEGS];   /* items in each segment */
@@ -500,6 +551,14 @@ struct retune {
     rel_time_t checked;             /* the auto trigger's last look (clock_now) */
 };
 
+/* slab_class_for's table (struct store.class_hint): one slot per chunk
+ * alignment step, as class sizes are multiples of it, up to the sizes most
+ * items have; larger ones take the binary search. */
+#define CLASS_HINT_STEP CHUNK_ALIGN
+#define CLASS_HINT_MAX (16 * 1024)
+#define CLASS_HINT_SLOTS (CLASS_HINT_MAX / CLASS_HINT_STEP)
+_Static_assert(CLASS_MAX <= UINT8_MAX, "a class id fits a hint slot");
+
 /* Flush state, packed so the get path reads it with one atomic load:
  * bits 1.. = the flush moment (relative time), bit 0 = "items stored in that
  * very second are flushed too" (immediate flush without CAS). 0 = none. */
@@ -548,6 +607,12 @@ struct store {
      * a class keeps its size while any item of it lives (slab_retune). */
     _Atomic uint32_t class_range;
     struct slab_class classes[CLASS_MAX + 1];   /* [0] unused */
+    /* slab_class_for's guess of the live class for each CLASS_HINT_STEP
+     * bytes up to CLASS_HINT_MAX, rebuilt after each table switch (under
+     * mover.lock, or before other threads run): a hint only, checked against the live range and sizes before it is used
+     * (slab.c), so one read while it is rebuilt costs a search, never a
+     * wrong class. */
+    _Atomic uint8_t class_hint[CLASS_HINT_SLOTS];
     struct retune retune;
     size_t hdr_base;            /* 32, or 40 with CAS */
 
@@ -817,11 +882,18 @@ static inline void sizes_note_locked(store *s, const item *it, uint64_t hv, bool
     else
         atomic_fetch_sub_explicit(sizes_cell(s, hv, b), cell, memory_order_relaxed);
 }
+/* What an item's size depends on besides its key and value lengths. */
+#define ITEM_LAYOUT_FLAGS (ITEM_HAS_CAS | ITEM_HAS_FLAGS)
+
 /* old leaves the histogram and fresh joins it under the same key: nothing
- * to write when both need the same bytes (the common overwrite). */
+ * to write when both need the same bytes (the common overwrite), which the
+ * lengths and layout flags tell before any cell is worked out. */
 static inline void sizes_replace_locked(store *s, const item *old, const item *fresh,
                                         uint64_t hv)
 {
+    if (old->nkey == fresh->nkey && old->nvalue == fresh->nvalue &&
+        ((iflags_get(old) ^ iflags_get(fresh)) & ITEM_LAYOUT_FLAGS) == 0)
+        return;
     unsigned bo, bf;
     uint64_t co = sizes_cell_of(old, &bo), cf = sizes_cell_of(fresh, &bf);
     if (bo == bf && co == cf)

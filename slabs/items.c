@@ -436,9 +436,9 @@ static inline void it_link_body_locked(store *s, item *it, uint64_t hv, const ui
     struct slab_class *sc = &s->classes[it->cls];
     rel_time_t now = it_link_mark_locked(s, it, cas);
     it_index_locked(s, it, hv);
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     lru_link_new_locked(s, sc, it, now);
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
 }
 
 /* A resumed item (restart.c) goes back into the hash table, the histogram
@@ -452,9 +452,9 @@ void it_resume_link_locked(store *s, item *it, uint64_t hv)
     atomic_store_explicit(&it->refcount, 1, memory_order_relaxed);   /* the link's */
     atomic_fetch_or_explicit(&it->iflags, ITEM_LINKED, memory_order_release);
     it_index_locked(s, it, hv);
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     lru_join_locked(s, sc, it, seg);
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
 }
 
 /* it_unlink_locked but for the histogram: drops the link's reference last
@@ -464,10 +464,10 @@ static inline void it_unlink_body_locked(store *s, item *it, uint64_t hv)
     struct slab_class *sc = &s->classes[it->cls];
     SLABS_CHECK(iflags_get(it) & ITEM_LINKED);    /* unlinked twice */
     assoc_delete_locked(s, it, hv);
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     lru_remove_locked(s, sc, it);
     sc->curr_items--;
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
     atomic_fetch_and_explicit(&it->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
     it_unref(s, it);
 }
@@ -508,11 +508,11 @@ static void it_replace_same_class_locked(store *s, item *old, item *it, uint64_t
     assoc_delete_locked(s, old, hv);
     rel_time_t now = it_link_mark_locked(s, it, cas);
     it_index_locked(s, it, hv);
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     lru_remove_locked(s, sc, old);
     sc->curr_items--;
     lru_link_new_locked(s, sc, it, now);
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
     atomic_fetch_and_explicit(&old->iflags, (uint8_t)~ITEM_LINKED, memory_order_relaxed);
     it_unref(s, old);
 }
@@ -544,10 +544,10 @@ void it_bump_locked(store *s, item *it, rel_time_t now)
         return;
     if (!lru_segmented(s)) {
         struct slab_class *sc = &s->classes[it->cls];
-        pthread_mutex_lock(&sc->lru_lock);
+        class_mutex_lock(&sc->lru_lock);
         if (iflags_get(it) & ITEM_LINKED)
             lru_move_locked(s, sc, it, LRU_COLD);
-        pthread_mutex_unlock(&sc->lru_lock);
+        class_mutex_unlock(&sc->lru_lock);
     }
     atomic_store_explicit(&it->atime, now, memory_order_relaxed);
 }
@@ -596,14 +596,14 @@ static void lru_move_across(store *s, item *old, item *fresh)
 {
     struct slab_class *from = &s->classes[old->cls], *to = &s->classes[fresh->cls];
     enum lru_seg seg = it_seg(old);
-    pthread_mutex_lock(&from->lru_lock);
+    class_mutex_lock(&from->lru_lock);
     lru_remove_locked(s, from, old);
     from->curr_items--;
-    pthread_mutex_unlock(&from->lru_lock);
-    pthread_mutex_lock(&to->lru_lock);
+    class_mutex_unlock(&from->lru_lock);
+    class_mutex_lock(&to->lru_lock);
     lru_insert_new_locked(s, to, fresh, seg);
     to->curr_items++;
-    pthread_mutex_unlock(&to->lru_lock);
+    class_mutex_unlock(&to->lru_lock);
 }
 
 void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
@@ -623,9 +623,9 @@ void it_rescue_locked(store *s, item *old, item *fresh, uint64_t hv)
     assoc_delete_locked(s, old, hv);
     assoc_insert_locked(s, fresh, hv);
     if (fresh->cls == old->cls) {
-        pthread_mutex_lock(&sc->lru_lock);
+        class_mutex_lock(&sc->lru_lock);
         lru_swap_locked(s, sc, old, fresh);
-        pthread_mutex_unlock(&sc->lru_lock);
+        class_mutex_unlock(&sc->lru_lock);
     } else {
         lru_move_across(s, old, fresh);
     }
@@ -649,21 +649,21 @@ rel_time_t lru_tail_age(store *s, unsigned cls)
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
     rel_time_t age = UINT32_MAX;
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     for (int seg = 0; seg < LRU_SEGS; seg++) {
         if (sc->lru_tail[seg] == LINK_NONE)
             continue;
         rel_time_t a = lru_seg_age_locked(s, sc, (enum lru_seg)seg, now);
         age = age == UINT32_MAX || a > age ? a : age;
     }
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
     if (age == UINT32_MAX) {
         /* No item of its own, but chunks in use: data chunks of chains whose
          * heads (and ages) live in the largest class. Not a stale class. */
-        pthread_mutex_lock(&sc->slab_lock);
+        class_mutex_lock(&sc->slab_lock);
         if (sc->used_chunks > 0)
             age = 0;
-        pthread_mutex_unlock(&sc->slab_lock);
+        class_mutex_unlock(&sc->slab_lock);
     }
     return age;
 }
@@ -829,7 +829,7 @@ item *lru_take_tail(store *s, unsigned cls, bool evict)
     bool flushes = flush_pending(s);
     item *found = NULL;
 
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     if (!evict) {
         found = lru_reclaim_from_locked(s, sc, LRU_COLD, flushes, now);
         if (found == NULL && sc->lru_tail[LRU_TEMP] != LINK_NONE)
@@ -839,7 +839,7 @@ item *lru_take_tail(store *s, unsigned cls, bool evict)
         found = lru_evict_locked(s, sc, now);
     if (found != NULL)
         sc->direct_reclaims++;
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
     return found;
 }
 
@@ -894,10 +894,10 @@ item *it_alloc(store *s, const char *key, size_t nkey, uint32_t flags, rel_time_
         it = slab_alloc(s, cls, nbytes);
     if (it == NULL) {
         struct slab_class *sc = &s->classes[cls];
-        pthread_mutex_lock(&sc->lru_lock);
+        class_mutex_lock(&sc->lru_lock);
         sc->outofmemory++;
         mover_note_pressure(s);
-        pthread_mutex_unlock(&sc->lru_lock);
+        class_mutex_unlock(&sc->lru_lock);
         if (why != NULL)
             *why = STORE_NO_MEMORY;
         return NULL;
@@ -910,7 +910,7 @@ void lru_stats(store *s, unsigned cls, struct store_class_stats *out)
 {
     struct slab_class *sc = &s->classes[cls];
     rel_time_t now = clock_now();
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
 #define LRU_STAT_COPY(field) out->field = sc->field;
 #define LRU_STAT_ROW(field, type, kept, ...) SLAB_STAT_IF_LRU(kept, LRU_STAT_COPY)(field)
     STORE_CLASS_STATS(LRU_STAT_ROW)
@@ -923,7 +923,7 @@ void lru_stats(store *s, unsigned cls, struct store_class_stats *out)
     out->number_warm = sc->seg_items[LRU_WARM];
     out->number_cold = sc->seg_items[LRU_COLD];
     out->number_temp = sc->seg_items[LRU_TEMP];
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
     out->hits_to_hot = atomic_load_explicit(&sc->seg_hits[LRU_HOT], memory_order_relaxed);
     out->hits_to_warm = atomic_load_explicit(&sc->seg_hits[LRU_WARM], memory_order_relaxed);
     out->hits_to_cold = atomic_load_explicit(&sc->seg_hits[LRU_COLD], memory_order_relaxed);
@@ -1005,7 +1005,7 @@ static unsigned lru_maintain_class(store *s, unsigned cls, rel_time_t now)
 {
     struct slab_class *sc = &s->classes[cls];
     unsigned work = 0;
-    pthread_mutex_lock(&sc->lru_lock);
+    class_mutex_lock(&sc->lru_lock);
     for (int seg = 0; seg < LRU_SEGS; seg++)
         work += lru_reclaim_tail_locked(s, sc, (enum lru_seg)seg, now);
     if (lru_segmented(s)) {
@@ -1016,7 +1016,7 @@ static unsigned lru_maintain_class(store *s, unsigned cls, rel_time_t now)
         work += lru_juggle_locked(s, sc, LRU_WARM, lru_age_limit(warm_f, cold_age), now);
         work += lru_lift_cold_locked(s, sc);
     }
-    pthread_mutex_unlock(&sc->lru_lock);
+    class_mutex_unlock(&sc->lru_lock);
     return work;
 }
 

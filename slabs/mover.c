@@ -136,9 +136,9 @@ void mover_stats(store *s, struct store_stats *out)
 static uint64_t class_pages(store *s, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     uint64_t n = sc->pages - sc->draining;
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
     return n;
 }
 

@@ -31,6 +31,10 @@
  * A retune (mover.c) appends a new table (slab_classes_append): class ids
  * 1..slab_nclasses are in use, those below slab_live_first are retired.
  *
+ * The class locks (struct class_mutex, internal.h) are inline; their slow
+ * halves live here: a contended lock sleeps on its word (futex), and an
+ * unlock that finds sleepers wakes one.
+ *
  * -L (prealloc): every page under the limit is touched at start (so the RSS is
  * taken up front, as memcached -L), and each class is given one page; the
  * remaining pages stay unassigned and go to whichever class needs them.
@@ -48,6 +52,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#else
+#include <sched.h>
+#endif
 
 #define PREALLOC_TOUCH_STRIDE 4096
 /* chunks of a page looked at to estimate how full it is */
@@ -130,14 +140,51 @@ static uint32_t class_range_of(unsigned first, unsigned last)
  * sees the old range or the new one, each naming classes fully set up, and
  * an item's class id stays valid for as long as the item lives.
  */
+/* ---- the class locks' slow halves (struct class_mutex, internal.h) ---- */
+
+#ifdef __linux__
+/* Sleeps while *word still reads CLASS_MUTEX_CONTENDED (the kernel checks
+ * it under its own lock, so an unlock in between returns at once). */
+static void class_mutex_sleep(struct class_mutex *m)
+{
+    syscall(SYS_futex, &m->word, FUTEX_WAIT_PRIVATE, CLASS_MUTEX_CONTENDED, NULL, NULL, 0);
+}
+
+void class_mutex_wake(struct class_mutex *m)
+{
+    syscall(SYS_futex, &m->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+#else
+/* No futex: a waiter yields and retries, and nobody needs waking. */
+static void class_mutex_sleep(struct class_mutex *m)
+{
+    (void)m;
+    sched_yield();
+}
+
+void class_mutex_wake(struct class_mutex *m)
+{
+    (void)m;
+}
+#endif
+
+void class_mutex_wait(struct class_mutex *m)
+{
+    while (atomic_exchange_explicit(&m->word, CLASS_MUTEX_CONTENDED, memory_order_acquire) !=
+           CLASS_MUTEX_FREE)
+        class_mutex_sleep(m);
+}
+
+static void class_hint_build(store *s);
+
 /* A class id past the table gets its size, before it is published. */
 static void class_setup(store *s, unsigned id, uint32_t size)
 {
     struct slab_class *sc = &s->classes[id];
     sc->size = size;
     sc->perslab = s->cfg.page_size / sc->size;
-    pthread_mutex_init(&sc->slab_lock, NULL);
-    pthread_mutex_init(&sc->lru_lock, NULL);
+    class_mutex_init(&sc->slab_lock);
+    class_mutex_init(&sc->lru_lock);
 }
 
 bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n)
@@ -149,6 +196,7 @@ bool slab_classes_append(store *s, const uint32_t *sizes, unsigned n)
         class_setup(s, last + i, sizes[i - 1]);
     atomic_store_explicit(&s->class_range, class_range_of(last + 1, last + n),
                           memory_order_release);
+    class_hint_build(s);
     return true;
 }
 
@@ -159,6 +207,7 @@ void slab_resume_classes(store *s, const uint32_t *sizes, unsigned nclasses,
         class_setup(s, c, sizes[c]);
     atomic_store_explicit(&s->class_range, class_range_of(live_first, nclasses),
                           memory_order_release);
+    class_hint_build(s);
 }
 
 static void slab_arena_unmap(store *s)
@@ -227,10 +276,6 @@ int slab_arena_init(store *s, char *err, size_t errlen)
 
 void slab_arena_destroy(store *s)
 {
-    for (unsigned i = 1; i <= slab_nclasses(s); i++) {
-        pthread_mutex_destroy(&s->classes[i].slab_lock);
-        pthread_mutex_destroy(&s->classes[i].lru_lock);
-    }
     if (s->arena != NULL) {
         slab_arena_unmap(s);
         pthread_mutex_destroy(&s->page_lock);
@@ -283,12 +328,10 @@ static inline void chunk_check(const store *s, const item *it, unsigned cls)
     SLABS_CHECK(chunk_on_boundary(s, it, cls));
 }
 
-unsigned slab_class_for(const store *s, size_t nbytes)
+/* The smallest class of lo..hi (one table) whose chunks hold nbytes, which
+ * the largest does: a binary search. */
+static unsigned class_search(const store *s, unsigned lo, unsigned hi, size_t nbytes)
 {
-    unsigned lo, hi;
-    slab_live_range(s, &lo, &hi);   /* one table, old or new */
-    if (nbytes == 0 || nbytes > s->classes[hi].size)
-        return 0;
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
         if (s->classes[mid].size >= nbytes)
@@ -297,6 +340,52 @@ unsigned slab_class_for(const store *s, size_t nbytes)
             lo = mid + 1;
     }
     return lo;
+}
+
+/* Whether class c is the one of lo..hi for nbytes: a live class that holds
+ * it while the one below it (of the same table) does not. */
+static bool class_fits_best(const store *s, unsigned c, unsigned lo, unsigned hi, size_t nbytes)
+{
+    return c >= lo && c <= hi && s->classes[c].size >= nbytes &&
+           (c == lo || s->classes[c - 1].size < nbytes);
+}
+
+/*
+ * The hint is read first (issue 17: a load and a few compares where the
+ * search took ~70 instructions per store). A retune rewrites the hint
+ * while stores run, so a slot may name a class of the old table or of none
+ * yet; class_fits_best checks it against the one range read here, whose
+ * classes' sizes never change once published, and anything else falls
+ * back to the search: the answer is always the search's.
+ */
+unsigned slab_class_for(const store *s, size_t nbytes)
+{
+    unsigned lo, hi;
+    slab_live_range(s, &lo, &hi);   /* one table, old or new */
+    if (nbytes == 0 || nbytes > s->classes[hi].size)
+        return 0;
+    if (nbytes <= CLASS_HINT_MAX) {
+        unsigned c = atomic_load_explicit(&((store *)s)->class_hint[(nbytes - 1) / CLASS_HINT_STEP],
+                                          memory_order_relaxed);
+        if (class_fits_best(s, c, lo, hi, nbytes))
+            return c;
+    }
+    return class_search(s, lo, hi, nbytes);
+}
+
+/* Fills the hint for the live table, after class_range has published it.
+ * A slot covers sizes (i * step, (i + 1) * step]: its class is the one for
+ * the slot's largest size (exact when class sizes are multiples of the
+ * step, as align_up makes them; a slot that misses is only a search). */
+static void class_hint_build(store *s)
+{
+    unsigned lo, hi;
+    slab_live_range(s, &lo, &hi);
+    for (size_t i = 0; i < CLASS_HINT_SLOTS; i++) {
+        size_t top = (i + 1) * CLASS_HINT_STEP;
+        unsigned c = top <= s->classes[hi].size ? class_search(s, lo, hi, top) : 0;
+        atomic_store_explicit(&s->class_hint[i], (uint8_t)c, memory_order_relaxed);
+    }
 }
 
 static char *page_start(const store *s, uint64_t pg)
@@ -481,11 +570,11 @@ static item *slab_take_chunk(store *s, unsigned cls, size_t nbytes, uint8_t kind
 {
     struct slab_class *sc = &s->classes[cls];
     uint64_t reclaims = 0;
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     item *it = chunk_pop_locked(s, cls, true, &reclaims);
     if (it != NULL)
         chunk_hand_out_locked(s, it, cls, nbytes, kind, head, refs);
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
     count_page_reclaims(s, reclaims);
     return it;
 }
@@ -508,7 +597,7 @@ item *slab_alloc_head(store *s, unsigned cls, size_t nbytes)
 void slab_free(store *s, item *it, size_t nbytes)
 {
     struct slab_class *sc = &s->classes[it->cls];
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     uint8_t flags = atomic_load_explicit(&it->iflags, memory_order_relaxed);
     SLABS_CHECK(!(flags & ITEM_FREE));      /* double free */
     SLABS_CHECK(!(flags & ITEM_LINKED));    /* freeing an item still in the hash table */
@@ -521,15 +610,15 @@ void slab_free(store *s, item *it, size_t nbytes)
         free_list_push_locked(s, sc, it);
     sc->used_chunks--;
     sc->mem_requested -= nbytes;
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
 }
 
 void slab_account_reuse(store *s, unsigned cls, size_t old_nbytes, size_t new_nbytes)
 {
     struct slab_class *sc = &s->classes[cls];
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     sc->mem_requested = sc->mem_requested - old_nbytes + new_nbytes;
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
 }
 
 void slab_prealloc(store *s)
@@ -541,9 +630,9 @@ void slab_prealloc(store *s)
         s->arena[off] = 0;
     for (unsigned cls = 1; cls <= slab_nclasses(s); cls++) {
         struct slab_class *sc = &s->classes[cls];
-        pthread_mutex_lock(&sc->slab_lock);
+        class_mutex_lock(&sc->slab_lock);
         bool ok = slab_grow_locked(s, cls);
-        pthread_mutex_unlock(&sc->slab_lock);
+        class_mutex_unlock(&sc->slab_lock);
         if (!ok)
             break;
     }
@@ -588,22 +677,22 @@ uint32_t slab_page_carved(const store *s, uint64_t pg, unsigned cls)
 void slab_resume_used(store *s, item *it, size_t nbytes)
 {
     struct slab_class *sc = &s->classes[it->cls];
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     chunk_check(s, it, it->cls);
     sc->used_chunks++;
     sc->mem_requested += nbytes;
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
 }
 
 void slab_resume_free(store *s, item *it)
 {
     struct slab_class *sc = &s->classes[it->cls];
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     chunk_check(s, it, it->cls);
     atomic_store_explicit(&it->iflags, ITEM_FREE, memory_order_relaxed);
     atomic_store_explicit(&it->refcount, 0, memory_order_relaxed);
     free_list_push_locked(s, sc, it);
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
 }
 
 /* ---- the part of store.h that is the class table and memory limit ---- */
@@ -718,12 +807,12 @@ uint64_t slab_page_emptiest(store *s, unsigned cls)
     uint32_t best_used = 0;
     uint64_t cut = atomic_load_explicit(&s->pages_used, memory_order_relaxed);
     for (uint64_t pg = 0; pg < cut; pg++) {
-        pthread_mutex_lock(&sc->slab_lock);
+        class_mutex_lock(&sc->slab_lock);
         pthread_mutex_lock(&s->page_lock);
         bool mine = s->page_state[pg] == PAGE_CLASS && s->page_class[pg] == cls;
         pthread_mutex_unlock(&s->page_lock);
         uint32_t carved = mine ? page_carved_locked(s, sc, pg) : 0;
-        pthread_mutex_unlock(&sc->slab_lock);
+        class_mutex_unlock(&sc->slab_lock);
         if (!mine)
             continue;
         uint32_t used = page_used_estimate(s, cls, pg, carved);
@@ -739,7 +828,7 @@ uint32_t slab_drain_begin(store *s, unsigned cls, uint64_t pg)
 {
     struct slab_class *sc = &s->classes[cls];
     uint32_t carved;
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     pthread_mutex_lock(&s->page_lock);
     SLABS_CHECK(s->page_state[pg] == PAGE_CLASS && s->page_class[pg] == cls);
     s->page_state[pg] = PAGE_DRAINING;
@@ -751,7 +840,7 @@ uint32_t slab_drain_begin(store *s, unsigned cls, uint64_t pg)
         sc->end_left = 0;
         sc->end_ptr = NULL;
     }
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
     return carved;
 }
 
@@ -770,7 +859,7 @@ unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned 
     uint32_t end = m->carved - m->cursor > max ? m->cursor + max : m->carved;
     unsigned n = 0;
     uint64_t busy = 0;
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     for (; m->cursor < end; m->cursor++) {
         item *it = (item *)(base + (uint64_t)m->cursor * sc->size);
         if (atomic_load_explicit(&it->iflags, memory_order_relaxed) & ITEM_FREE) {
@@ -788,7 +877,7 @@ unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned 
         else
             busy++;     /* its last reference is going: freed soon */
     }
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
     if (busy != 0) {
         atomic_fetch_add_explicit(&s->mover.slab_reassign_busy_items, busy, memory_order_relaxed);
         mover_note_busy(s, MOVE_BUSY_FREEING);
@@ -800,18 +889,18 @@ unsigned slab_drain_scan(store *s, struct page_move *m, item **pinned, unsigned 
 item *slab_alloc_spare(store *s, unsigned cls, size_t nbytes, uint64_t *page_reclaims)
 {
     struct slab_class *sc = &s->classes[cls];
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     item *it = chunk_pop_locked(s, cls, false, page_reclaims);
     if (it != NULL)
         chunk_hand_out_locked(s, it, cls, nbytes, IT_PLAIN, LINK_NONE, 1);
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
     return it;
 }
 
 void slab_drain_finish(store *s, unsigned cls, uint64_t pg)
 {
     struct slab_class *sc = &s->classes[cls];
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     pthread_mutex_lock(&s->page_lock);
     SLABS_CHECK(s->page_state[pg] == PAGE_DRAINING);
     s->page_state[pg] = PAGE_MOVING;
@@ -819,7 +908,7 @@ void slab_drain_finish(store *s, unsigned cls, uint64_t pg)
     pthread_mutex_unlock(&s->page_lock);
     sc->pages--;
     sc->draining--;
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
 }
 
 /* Class cls takes the moving page pg: to carve if it has nothing left to
@@ -828,7 +917,7 @@ static void page_give_class(store *s, uint64_t pg, unsigned cls)
 {
     struct slab_class *sc = &s->classes[cls];
     char *page = page_start(s, pg);
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     pthread_mutex_lock(&s->page_lock);
     s->page_class[pg] = (uint8_t)cls;
     s->page_state[pg] = PAGE_CLASS;
@@ -846,7 +935,7 @@ static void page_give_class(store *s, uint64_t pg, unsigned cls)
             free_list_push_locked(s, sc, it);
         }
     }
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
 }
 
 void slab_page_place(store *s, uint64_t pg, int dst)
@@ -873,7 +962,7 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
     out->chunks_per_page = sc->perslab;
     lru_stats(s, cls, out);
     crawler_class_stats(s, cls, out);
-    pthread_mutex_lock(&sc->slab_lock);
+    class_mutex_lock(&sc->slab_lock);
     out->total_pages = sc->pages;
     out->total_chunks = sc->pages * sc->perslab;
 #define SLAB_STAT_COPY(field) out->field = sc->field;
@@ -884,7 +973,7 @@ void store_class_stats(store *s, unsigned cls, struct store_class_stats *out)
     out->free_chunks_end = sc->end_left;
     out->free_chunks = sc->free_count + sc->end_left;
     out->chunk_bytes_used = sc->used_chunks * sc->size;
-    pthread_mutex_unlock(&sc->slab_lock);
+    class_mutex_unlock(&sc->slab_lock);
 }
 
 /* Rows of STORE_STATS that are a sum over classes; the others are set below. */

@@ -411,17 +411,22 @@ item *store_get_touch(store *s, const char *key, size_t nkey, int64_t exptime,
 
 /* ---- writing ---- */
 
+/* An exptime of 0 is 0 ("never", clock_exptime's first case) with no call:
+ * then nothing needs keeping across one, and it_alloc is a plain tail call. */
 item *store_item_alloc(store *s, const char *key, size_t nkey, uint32_t flags,
                        int64_t exptime, size_t nvalue, enum store_result *why)
 {
-    return it_alloc(s, key, nkey, flags, clock_exptime(exptime), nvalue, why);
+    rel_time_t rel = exptime == 0 ? 0 : clock_exptime(exptime);
+    return it_alloc(s, key, nkey, flags, rel, nvalue, why);
 }
 
-/* set/add/replace/cas under the stripe lock: links it (with c's CAS) or says why not. */
-static enum store_result commit_plain_locked(store *s, item *it, const struct store_commit_cond *c,
-                                             uint64_t hv, uint64_t *cas_out)
+/* set/add/replace/cas under the stripe lock: links it (with c's CAS) or says
+ * why not. key: it's own (item_key), found once by the caller. */
+static enum store_result commit_plain_locked(store *s, item *it, const char *key,
+                                             const struct store_commit_cond *c, uint64_t hv,
+                                             uint64_t *cas_out)
 {
-    item *old = find_live_locked(s, item_key(it), it->nkey, hv, NULL);
+    item *old = find_live_locked(s, key, it->nkey, hv, NULL);
     switch (c->mode) {
     case STORE_ADD:
         if (old != NULL) {
@@ -506,7 +511,8 @@ static enum store_result commit_concat(store *s, item *add, const struct store_c
 static enum store_result commit(store *s, item *it, const struct store_commit_cond *c,
                                 uint64_t *cas_out, size_t *nvalue_out)
 {
-    struct key_lock k = key_lock_for(s, item_key(it), it->nkey);
+    const char *key = it_after_header(it);     /* item_key, without a call */
+    struct key_lock k = key_lock_for(s, key, it->nkey);
     enum store_result res;
     if (nvalue_out != NULL)
         *nvalue_out = it->nvalue;
@@ -515,7 +521,7 @@ static enum store_result commit(store *s, item *it, const struct store_commit_co
         it_unref(s, it);
     } else {
         key_lock(&k);
-        res = commit_plain_locked(s, it, c, k.hv, cas_out);
+        res = commit_plain_locked(s, it, key, c, k.hv, cas_out);
         key_unlock(&k);
         it_unref(s, it);
     }

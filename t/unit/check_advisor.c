@@ -133,6 +133,36 @@ START_TEST(histogram_counts_linked_items_and_bytes)
 }
 END_TEST
 
+/* A replace of the same value length: the histogram stays as it was,
+ * unless the new item gains or loses its flags field (4 bytes more or less). */
+START_TEST(histogram_follows_same_length_replaces)
+{
+    const char *k = "key:0000000000";                  /* 14 bytes */
+    size_t plain = HDR + 14 + 20, flagged = plain + 4;
+    ck_assert_uint_ne(store_sizes_bucket_of(plain), store_sizes_bucket_of(flagged));
+    ck_assert_int_eq(set_len(k, 20), STORE_OK);
+    ck_assert_int_eq(set_len(k, 20), STORE_OK);
+    store_sizes(st, &hs);
+    ck_assert_uint_eq(hist_items(), 1);
+    ck_assert_uint_eq(hs.items[store_sizes_bucket_of(plain)], 1);
+    ck_assert_uint_eq(hs.bytes[store_sizes_bucket_of(plain)], plain);
+    enum store_result why = STORE_OK;
+    item *it = store_item_alloc(st, k, strlen(k), 7, 0, 20, &why);
+    ck_assert_ptr_nonnull(it);
+    fx_fill(st, it, 'f', 20);
+    ck_assert_int_eq(store_commit(st, it, STORE_SET, 0, NULL), STORE_OK);
+    store_sizes(st, &hs);
+    ck_assert_uint_eq(hist_items(), 1);
+    ck_assert_uint_eq(hs.items[store_sizes_bucket_of(plain)], 0);
+    ck_assert_uint_eq(hs.items[store_sizes_bucket_of(flagged)], 1);
+    ck_assert_uint_eq(hs.bytes[store_sizes_bucket_of(flagged)], flagged);
+    ck_assert_int_eq(set_len(k, 20), STORE_OK);           /* and back */
+    store_sizes(st, &hs);
+    ck_assert_uint_eq(hs.items[store_sizes_bucket_of(flagged)], 0);
+    ck_assert_uint_eq(hs.items[store_sizes_bucket_of(plain)], 1);
+}
+END_TEST
+
 START_TEST(histogram_follows_evictions)
 {
     char key[32];
@@ -410,6 +440,7 @@ static Suite *advisor_suite(void)
     t = tcase_create("histogram");
     tcase_add_checked_fixture(t, store_setup, store_teardown);
     tcase_add_test(t, histogram_counts_linked_items_and_bytes);
+    tcase_add_test(t, histogram_follows_same_length_replaces);
     tcase_add_test(t, histogram_follows_evictions);
     tcase_add_test(t, histogram_exact_after_racing_threads);
     tcase_add_test(t, store_advise_reads_the_live_histogram);

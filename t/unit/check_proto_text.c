@@ -1026,6 +1026,195 @@ START_TEST(tokenize_and_lines)
 }
 END_TEST
 
+/* A digit-at-a-time model of the unsigned parse: '+'? then 1+ digits, no overflow. */
+static bool model_parse_u64(const char *p, size_t n, uint64_t *value)
+{
+    size_t i = n > 0 && p[0] == '+' ? 1 : 0;
+    if (i == n)
+        return false;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *value = v;
+    return true;
+}
+
+/* text_parse_u64 and text_parse_u32 agree with the model on buf[0, n),
+ * read from an exact-size copy so that no byte past it can be read. */
+static void parse_like_model(const char *buf, size_t n)
+{
+    char *exact = malloc(n > 0 ? n : 1);
+    ck_assert_ptr_nonnull(exact);
+    memcpy(exact, buf, n);
+    struct text_token t = { exact, n };
+    uint64_t parsed = 0, want = 0;
+    uint32_t parsed32 = 0;
+    bool ok = model_parse_u64(exact, n, &want);
+    ck_assert_int_eq(text_parse_u64(&t, &parsed), ok);
+    if (ok)
+        ck_assert_uint_eq(parsed, want);
+    ck_assert_int_eq(text_parse_u32(&t, &parsed32), ok && want <= UINT32_MAX);
+    if (ok && want <= UINT32_MAX)
+        ck_assert_uint_eq(parsed32, want);
+    free(exact);
+}
+
+/* Longest runs tried: past TEXT_DIGITS_SAFE (19) into the checked loop. */
+#define DIGITS_TRY_MAX 22
+
+START_TEST(parse_numbers_by_word)
+{
+    static const char digits[] = "9876543210123456789012";
+    /* around '0'..'9': the bytes next to them, with the high bit, with a
+     * low nibble of a digit, and those that carry when 6 is added */
+    static const char bad[] = { '/', ':', '?', '@', ' ', '\0', '\t', '-', '+',
+                                (char)0xb5, (char)0x15, (char)0x35 ^ 0x40, (char)0xfa,
+                                (char)0xff, (char)0x80 };
+    char buf[DIGITS_TRY_MAX + 1];
+    for (size_t n = 0; n <= DIGITS_TRY_MAX; n++) {
+        memcpy(buf, digits, n);
+        parse_like_model(buf, n);
+        memset(buf, '9', n);               /* overflow from 20 nines on */
+        parse_like_model(buf, n);
+        memset(buf, '0', n);
+        parse_like_model(buf, n);
+        for (size_t at = 0; at < n; at++)
+            for (size_t b = 0; b < sizeof(bad); b++) {
+                memcpy(buf, digits, n);
+                buf[at] = bad[b];
+                parse_like_model(buf, n);
+            }
+        /* a '+' before n digits */
+        buf[0] = '+';
+        memcpy(buf + 1, digits, n);
+        parse_like_model(buf, n + 1);
+    }
+    struct text_token t;
+    uint64_t u;
+    int64_t i;
+#define TOK(s) (t.p = (s), t.len = strlen(s), &t)
+    /* 8, 4 and 1 at a time, each place of the value */
+    ck_assert(text_parse_u64(TOK("12345678"), &u) && u == 12345678u);
+    ck_assert(text_parse_u64(TOK("1234567890123"), &u) && u == 1234567890123u);
+    ck_assert(text_parse_u64(TOK("0000000100000001"), &u) && u == 100000001u);
+    ck_assert(text_parse_u64(TOK("65535"), &u) && u == 65535);
+    ck_assert(!text_parse_u64(TOK("1234567:"), &u));
+    ck_assert(!text_parse_u64(TOK("123/"), &u));
+    ck_assert(text_parse_i64(TOK("-12345678"), &i) && i == -12345678);
+    ck_assert(text_parse_i64(TOK("+1234"), &i) && i == 1234);
+    ck_assert(!text_parse_i64(TOK("-12 4"), &i));
+#undef TOK
+}
+END_TEST
+
+/* A byte-at-a-time state machine, the model text_tokenize must match: a
+ * token opens at a byte that is not a space and closes at the next space or
+ * the end; a full budget stops right where its last token closes. */
+static size_t model_tokenize(const char **pos, const char *end, struct text_token *tok,
+                             size_t max)
+{
+    if (max == 0)
+        return 0;
+    size_t n = 0;
+    const char *open = NULL;
+    for (const char *p = *pos;; p++) {
+        bool space = p == end || *p == ' ';
+        if (open != NULL && space) {
+            tok[n].p = open;
+            tok[n].len = (size_t)(p - open);
+            open = NULL;
+            if (++n == max) {
+                *pos = p;
+                return n;
+            }
+        } else if (open == NULL && !space) {
+            open = p;
+        }
+        if (p == end)
+            break;
+    }
+    *pos = end;
+    return n;
+}
+
+/* text_tokenize of buf[from, len) with budget max agrees with the model:
+ * count, every token's bounds, and where it stops. */
+static void tokenize_like_model(const char *buf, size_t from, size_t len, size_t max)
+{
+    struct text_token have[TEXT_TOKENS_MAX], want[TEXT_TOKENS_MAX];
+    const char *gp = buf + from, *wp = buf + from;
+    size_t n = text_tokenize(&gp, buf + len, have, max);
+    ck_assert_uint_eq(n, model_tokenize(&wp, buf + len, want, max));
+    ck_assert_ptr_eq(gp, wp);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_ptr_eq(have[i].p, want[i].p);
+        ck_assert_uint_eq(have[i].len, want[i].len);
+    }
+}
+
+static const size_t tokenize_budgets[] = { 0, 1, 2, 3, TEXT_TOKENS_MAX };
+#define NBUDGETS (sizeof(tokenize_budgets) / sizeof(tokenize_budgets[0]))
+/* Every string of spaces and one other byte up to this long (2^n of each). */
+#define TOKENIZE_EXHAUSTIVE_LEN 13
+
+START_TEST(tokenize_words_exhaustive)
+{
+    /* '!' is ' ' ^ 1 and 0xa0 is ' ' | 0x80: bytes a sloppy word-wise
+     * space test takes for spaces */
+    static const char others[] = { 'a', '!', (char)0xa0, '\t', '\0' };
+    char buf[TOKENIZE_EXHAUSTIVE_LEN];
+    for (size_t o = 0; o < sizeof(others); o++)
+        for (size_t len = 0; len <= TOKENIZE_EXHAUSTIVE_LEN; len++)
+            for (unsigned bits = 0; bits < (1u << len); bits++) {
+                for (size_t i = 0; i < len; i++)
+                    buf[i] = (bits >> i) & 1 ? others[o] : ' ';
+                for (size_t b = 0; b < NBUDGETS; b++) {
+                    tokenize_like_model(buf, 0, len, tokenize_budgets[b]);
+                    /* from inside the range: the tail word may reach back */
+                    if (len > 3)
+                        tokenize_like_model(buf, 3, len, tokenize_budgets[b]);
+                }
+            }
+}
+END_TEST
+
+START_TEST(tokenize_words_long)
+{
+    /* tokens across word ends, of 7, 8, 9 and 17 bytes, a run of spaces
+     * longer than a word, a token ending the range exactly at a word end */
+    static const char *lines[] = {
+        "set key:0000000123 65535 0 100",
+        "abcdefg abcdefgh abcdefghi abcdefghijklmnopq",
+        "a                  b",
+        "12345678",
+        "1234567 ",
+        "        12345678",
+        " x y z w v u t s r q",
+    };
+    for (size_t l = 0; l < sizeof(lines) / sizeof(lines[0]); l++) {
+        size_t len = strlen(lines[l]);
+        char *exact = malloc(len + 1);    /* no byte past the range to read */
+        ck_assert_ptr_nonnull(exact);
+        memcpy(exact, lines[l], len);
+        for (size_t from = 0; from <= len; from++)
+            for (size_t b = 0; b < NBUDGETS; b++)
+                tokenize_like_model(exact, from, len, tokenize_budgets[b]);
+        free(exact);
+    }
+    /* a full budget stops right after its last token */
+    const char *in = "set k 1 2 3 noreply extra more";
+    const char *p = in;
+    struct text_token tok[TEXT_TOKENS_MAX];
+    ck_assert_uint_eq(text_tokenize(&p, in + strlen(in), tok, 6), 6);
+    ck_assert(text_token_is(&tok[5], "noreply"));
+    ck_assert_ptr_eq(p, in + strlen("set k 1 2 3 noreply"));
+}
+END_TEST
+
 static Suite *proto_text_suite(void)
 {
     Suite *s = suite_create("proto_text");
@@ -1076,7 +1265,10 @@ static Suite *proto_text_suite(void)
 
     tc = tcase_create("lexer");
     tcase_add_test(tc, parse_numbers);
+    tcase_add_test(tc, parse_numbers_by_word);
     tcase_add_test(tc, tokenize_and_lines);
+    tcase_add_test(tc, tokenize_words_exhaustive);
+    tcase_add_test(tc, tokenize_words_long);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,7 +9,9 @@
  * setting and getting (TSan build; the sanitizer builds also run the
  * SLABS_CHECK invariants) nothing read is ever wrong and every key set last
  * is readable after the drain. The auto trigger waits for its item count and
- * interval (the clock advanced) and asks for its margin.
+ * interval (the clock advanced) and asks for its margin. slab_class_for
+ * gives a search's answer for every size across table switches, whatever
+ * its hint holds, and one table's answer to a reader during a switch.
  */
 #include <check.h>
 #include <pthread.h>
@@ -293,6 +295,115 @@ START_TEST(auto_asks_for_its_margin_relative)
 }
 END_TEST
 
+/* ---- slab_class_for: the hint never changes the answer ---- */
+
+/* The class a linear scan of the live table gives nbytes (0: none holds it). */
+static unsigned model_class_for(unsigned lo, unsigned hi, size_t nbytes)
+{
+    for (unsigned c = lo; nbytes > 0 && c <= hi; c++)
+        if (st->classes[c].size >= nbytes)
+            return c;
+    return 0;
+}
+
+/* Every size up to past the largest chunk gets the scan's class. */
+static void class_for_like_model(void)
+{
+    unsigned lo, hi;
+    slab_live_range(st, &lo, &hi);
+    size_t top = st->classes[hi].size + 2 * CHUNK_ALIGN;
+    for (size_t n = 0; n <= top; n++)
+        ck_assert_uint_eq(slab_class_for(st, n), model_class_for(lo, hi, n));
+}
+
+/* A table of its own ids: sizes some not multiples of CHUNK_ALIGN (a slot
+ * of the hint then spans two classes), the last the store's chunk_max. */
+static void append_table(const uint32_t *head, unsigned n)
+{
+    uint32_t sizes[CLASS_MAX];
+    memcpy(sizes, head, n * sizeof(*head));
+    sizes[n] = st->classes[slab_nclasses(st)].size;
+    pthread_mutex_lock(&st->mover.lock);
+    ck_assert(slab_classes_append(st, sizes, n + 1));
+    pthread_mutex_unlock(&st->mover.lock);
+}
+
+static const uint32_t table_a[] = { 48, 100, 101, 260, 1000, 4100, 16384 };
+static const uint32_t table_b[] = { 64, 72, 5000 };
+
+START_TEST(class_for_matches_a_search_across_retunes)
+{
+    class_for_like_model();
+    append_table(table_a, sizeof(table_a) / sizeof(table_a[0]));
+    class_for_like_model();
+    append_table(table_b, sizeof(table_b) / sizeof(table_b[0]));
+    class_for_like_model();
+}
+END_TEST
+
+START_TEST(class_for_checks_its_hint)
+{
+    append_table(table_a, sizeof(table_a) / sizeof(table_a[0]));
+    unsigned lo, hi;
+    slab_live_range(st, &lo, &hi);
+    /* a retired class, one past the table, a class too small, too large */
+    const uint8_t wrong[] = { 0, (uint8_t)(lo - 1), (uint8_t)(hi + 1), (uint8_t)lo,
+                              (uint8_t)hi, UINT8_MAX };
+    for (size_t w = 0; w < sizeof(wrong); w++) {
+        for (size_t i = 0; i < CLASS_HINT_SLOTS; i++)
+            atomic_store(&st->class_hint[i], wrong[w]);
+        class_for_like_model();
+    }
+}
+END_TEST
+
+/* A reader sizing items while tables switch sees one table's answer. */
+#define HINT_READER_ROUNDS 200
+struct hint_reader {
+    unsigned tables;                 /* ranges below */
+    unsigned lo[3], hi[3];
+    _Atomic bool stop;
+    bool wrong;
+};
+
+static void *hint_reader_main(void *arg)
+{
+    struct hint_reader *r = arg;
+    for (int round = 0; round < HINT_READER_ROUNDS || !atomic_load(&r->stop); round++)
+        for (size_t n = 1; n <= CLASS_HINT_MAX + CHUNK_ALIGN; n++) {
+            unsigned c = slab_class_for(st, n);
+            bool seen = false;
+            for (unsigned t = 0; t < r->tables; t++)
+                seen = seen || c == model_class_for(r->lo[t], r->hi[t], n);
+            r->wrong = r->wrong || !seen;
+        }
+    return NULL;
+}
+
+START_TEST(class_for_during_retunes)
+{
+    /* the ranges the tables will have: ids are appended in order */
+    struct hint_reader r = { .tables = 3 };
+    slab_live_range(st, &r.lo[0], &r.hi[0]);
+    r.lo[1] = r.hi[0] + 1;
+    r.hi[1] = r.lo[1] + (unsigned)(sizeof(table_a) / sizeof(table_a[0]));
+    r.lo[2] = r.hi[1] + 1;
+    r.hi[2] = r.lo[2] + (unsigned)(sizeof(table_b) / sizeof(table_b[0]));
+    atomic_init(&r.stop, false);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, hint_reader_main, &r), 0);
+    append_table(table_a, sizeof(table_a) / sizeof(table_a[0]));
+    append_table(table_b, sizeof(table_b) / sizeof(table_b[0]));
+    atomic_store(&r.stop, true);
+    pthread_join(th, NULL);
+    ck_assert(!r.wrong);
+    unsigned lo, hi;
+    slab_live_range(st, &lo, &hi);
+    ck_assert_uint_eq(lo, r.lo[2]);
+    ck_assert_uint_eq(hi, r.hi[2]);
+}
+END_TEST
+
 static Suite *retune_suite(void)
 {
     Suite *s = suite_create("retune");
@@ -305,6 +416,9 @@ static Suite *retune_suite(void)
     tcase_add_test(t, auto_waits_for_items_and_interval);
     tcase_add_test(t, auto_asks_for_its_margin_in_points);
     tcase_add_test(t, auto_asks_for_its_margin_relative);
+    tcase_add_test(t, class_for_matches_a_search_across_retunes);
+    tcase_add_test(t, class_for_checks_its_hint);
+    tcase_add_test(t, class_for_during_retunes);
     suite_add_tcase(s, t);
     return s;
 }

@@ -6,6 +6,10 @@
  * segments some thread wrote for that very key. A shared counter key is
  * incremented by all threads and must end at the total. A second case runs
  * the same mix in a tiny memory so that evictions race with everything.
+ * A third adds to a plain counter under one class lock (struct class_mutex,
+ * slabs/internal.h) from every thread, yielding inside it now and then so
+ * that the others sleep on it: the sum is exact, the lock ends free, and
+ * the TSan build sees the critical sections ordered.
  */
 #include <check.h>
 #include <inttypes.h>
@@ -14,10 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #include "common/clock.h"
-#include "slabs/store.h"
+#include "slabs/internal.h"
 #include "t/unit/fixture.h"
 
 #define THREADS 4
@@ -253,6 +258,44 @@ START_TEST(test_hammer_evicting)
 }
 END_TEST
 
+/* ---- the class lock ---- */
+
+#define MUTEX_ROUNDS 100000
+#define MUTEX_YIELD_EVERY 500      /* rounds between yields inside the lock */
+
+struct mutex_ctx {
+    struct class_mutex m;
+    uint64_t counter;              /* plain: the lock is all that guards it */
+};
+
+static void *mutex_worker(void *arg)
+{
+    struct mutex_ctx *c = arg;
+    for (int i = 0; i < MUTEX_ROUNDS; i++) {
+        class_mutex_lock(&c->m);
+        uint64_t v = c->counter;
+        if (i % MUTEX_YIELD_EVERY == 0)
+            sched_yield();         /* hold it across a switch: others wait */
+        c->counter = v + 1;
+        class_mutex_unlock(&c->m);
+    }
+    return NULL;
+}
+
+START_TEST(test_class_mutex_excludes)
+{
+    struct mutex_ctx c = { .counter = 0 };
+    class_mutex_init(&c.m);
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, mutex_worker, &c), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_uint_eq(c.counter, (uint64_t)THREADS * MUTEX_ROUNDS);
+    ck_assert_uint_eq(atomic_load(&c.m.word), CLASS_MUTEX_FREE);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("store_threads");
@@ -260,6 +303,7 @@ static Suite *threads_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_hammer);
     tcase_add_test(tc, test_hammer_evicting);
+    tcase_add_test(tc, test_class_mutex_excludes);
     suite_add_tcase(s, tc);
     return s;
 }
