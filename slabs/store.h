@@ -182,8 +182,9 @@ item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
 /*
  * Batched lookups (memory-level parallelism): a caller holding several keys
  * at once (a pipelined batch) passes them all to store_prefetch_batch, which
- * fills in each key's hash and starts loading each hash bucket, then the
- * first item of each bucket's chain, so that their cache misses overlap;
+ * fills in each key's hash and starts loading each hash bucket and stripe
+ * lock, then the first and second items of each bucket's chain, so that
+ * their cache misses overlap;
  * then it looks each up with store_get_hashed, which does not hash again.
  * The prefetch is a hint: it takes no lock and changes nothing.
  */
@@ -193,6 +194,20 @@ struct store_key {
     uint64_t hv;            /* out: the key's hash */
 };
 void store_prefetch_batch(store *s, struct store_key *keys, size_t n);
+/*
+ * store_prefetch_batch in its steps, for a caller with several batches at
+ * once (one per connection) that runs each step over all of them before
+ * the next, so that the misses of one batch overlap those of the others.
+ * Each step reads what the one before started loading.
+ */
+enum store_prefetch_step {
+    STORE_PREFETCH_BUCKETS = 0,   /* fills in each hash; its bucket and stripe lock */
+    STORE_PREFETCH_FIRST,         /* the first item of each chain */
+    STORE_PREFETCH_SECOND,        /* the second item of each chain */
+    STORE_PREFETCH_STEPS          /* how many */
+};
+void store_prefetch_step(store *s, struct store_key *keys, size_t n,
+                         enum store_prefetch_step step);
 /* store_get with hv from store_prefetch_batch already known. */
 item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
                        enum store_miss *why);
