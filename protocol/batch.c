@@ -7,8 +7,8 @@
  * requests follow it in the read buffer, or its line holds several keys
  * (proto_batch_scan, called by text.c), that line and the complete get/gets
  * lines after it are split into keys, then each key hashed once and its
- * bucket prefetched, then the first and second items of each bucket's chain
- * prefetched (store_prefetch_batch), all before the first is looked up. When
+ * bucket prefetched, then the first three items of each bucket's chain read
+ * in (store_prefetch_batch), all before the first is looked up. When
  * each of those lines runs, the parser takes its end and its keys with their
  * hashes from here (proto_batch_line) instead of searching, splitting and
  * hashing again, so the pass costs about nothing more than before.

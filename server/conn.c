@@ -20,8 +20,8 @@
  * their buckets and stripe locks prefetched). After each poll, once every
  * callback ran, the worker runs the turns of the connections read in it
  * (conn_run_ready), in the order they were read, having first stepped the
- * prefetch of all of them together (first items, then second items of the
- * chains). So the cache misses of eight connections' lone gets overlap,
+ * prefetch of all of them together (the first items of the chains, then
+ * the second, then the third: store_prefetch_step). So the cache misses of eight connections' lone gets overlap,
  * as those of one connection's pipelined gets do (protocol/batch.c).
  *
  * Back-pressure: the socket is read only when the buffer holds no complete

@@ -397,11 +397,12 @@ void store_prefetch_step(store *s, struct store_key *keys, size_t n,
         break;
     case STORE_PREFETCH_FIRST:
         for (size_t i = 0; i < n; i++)
-            assoc_prefetch_item(s, keys[i].hv);
+            keys[i].chain = assoc_touch_first(s, keys[i].hv);
         break;
     case STORE_PREFETCH_SECOND:
+    case STORE_PREFETCH_THIRD:
         for (size_t i = 0; i < n; i++)
-            assoc_prefetch_next_item(s, keys[i].hv);
+            keys[i].chain = assoc_touch_item(s, keys[i].chain);
         break;
     default:
         break;
@@ -409,8 +410,8 @@ void store_prefetch_step(store *s, struct store_key *keys, size_t n,
 }
 
 /* Each step over the whole batch in turn: the buckets are on their way,
- * oldest first, while the next are hashed; then their first items; then
- * the second items of their chains. */
+ * oldest first, while the next are hashed; then their first items are read
+ * in, then the second and third items of their chains. */
 void store_prefetch_batch(store *s, struct store_key *keys, size_t n)
 {
     for (unsigned step = 0; step < STORE_PREFETCH_STEPS; step++)
