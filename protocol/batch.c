@@ -7,8 +7,8 @@
  * requests follow it in the read buffer, or its line holds several keys
  * (proto_batch_scan, called by text.c), that line and the complete get/gets
  * lines after it are split into keys, then each key hashed once and its
- * bucket prefetched, then the first item of each bucket's chain prefetched
- * (store_prefetch_batch), all before the first is looked up. When
+ * bucket prefetched, then the first three items of each bucket's chain read
+ * in (store_prefetch_batch), all before the first is looked up. When
  * each of those lines runs, the parser takes its end and its keys with their
  * hashes from here (proto_batch_line) instead of searching, splitting and
  * hashing again, so the pass costs about nothing more than before.
@@ -43,7 +43,7 @@
 
 static void batch_clear(struct proto_batch *b)
 {
-    b->nkeys = b->nlines = b->next_line = 0;
+    b->nkeys = b->nlines = b->next_line = b->steps = 0;
 }
 
 void proto_batch_begin(struct proto_conn *pc, uint64_t max_requests)
@@ -98,15 +98,25 @@ static bool batch_split(struct store_key *keys, unsigned *nkeys, const char *p, 
     return true;
 }
 
-void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len)
+/* Runs the next prefetch step over the keys held, if one is left. */
+static void batch_step(struct proto_conn *pc)
+{
+    struct proto_batch *b = &pc->batch;
+    if (b->steps < STORE_PREFETCH_STEPS)
+        store_prefetch_step(pc->env->store, b->keys, b->nkeys, (enum store_prefetch_step)b->steps++);
+}
+
+/* The scan of proto_batch_scan, of at most most_lines lines; runs `steps`
+ * of the prefetch (at least the first, which hashes the keys). */
+static void batch_scan(struct proto_conn *pc, const char *buf, size_t len, uint64_t most_lines,
+                       unsigned steps)
 {
     struct proto_batch *b = &pc->batch;
     if (!b->open || b->next_line < b->nlines)
         return;   /* outside a turn, or the lines scanned before are not used up */
     const char *end = buf + len;
-    unsigned nkeys = 0, nlines = 0, most = b->turn_left + 1;   /* + the running one */
-    if (most > PROTO_BATCH_KEYS)
-        most = PROTO_BATCH_KEYS;
+    unsigned nkeys = 0, nlines = 0;
+    unsigned most = most_lines < PROTO_BATCH_KEYS ? (unsigned)most_lines : PROTO_BATCH_KEYS;
     while (nlines < most && buf < end) {
         const char *nl = memchr(buf, '\n', (size_t)(end - buf));
         if (nl == NULL)
@@ -123,10 +133,39 @@ void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len)
         l->nkeys = (uint8_t)(nkeys - first);
         buf = nl + 1;
     }
-    store_prefetch_batch(pc->env->store, b->keys, nkeys);
     b->nkeys = (uint8_t)nkeys;
     b->nlines = (uint8_t)nlines;
     b->next_line = 0;
+    b->steps = 0;
+    for (unsigned i = 0; i < steps; i++)
+        batch_step(pc);
+}
+
+void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len)
+{
+    /* + the running one; about to be looked up: every step at once */
+    batch_scan(pc, buf, len, (uint64_t)pc->batch.turn_left + 1, STORE_PREFETCH_STEPS);
+}
+
+void proto_batch_scan_ahead(struct proto_conn *pc, const char *buf, size_t len)
+{
+    /* elsewhere buf starts with value bytes, a binary header or the rest of a line */
+    if (pc->mode != PROTO_MODE_ASCII || proto_in_block(pc) || pc->get_cont != 0 ||
+        pc->skip_line)
+        return;
+    batch_scan(pc, buf, len, pc->batch.turn_left, 1);
+}
+
+void proto_batch_prefetch_step(struct proto_conn *pc)
+{
+    if (pc->batch.open)
+        batch_step(pc);
+}
+
+void proto_batch_prefetch_rest(struct proto_conn *pc)
+{
+    while (pc->batch.open && pc->batch.steps < STORE_PREFETCH_STEPS)
+        batch_step(pc);
 }
 
 const struct proto_batch_line *proto_batch_line_find(struct proto_conn *pc, const char *buf)

@@ -158,6 +158,7 @@ struct proto_batch_line {
 struct proto_batch {
     bool open;                         /* within a turn */
     uint8_t nkeys, nlines, next_line;  /* held; the first line not yet run */
+    uint8_t steps;                     /* prefetch steps run (enum store_prefetch_step) */
     uint32_t turn_left;                /* requests the turn may still run (-R) */
     struct store_key keys[PROTO_BATCH_KEYS];   /* in the caller's buffer; hashed */
     struct proto_batch_line lines[PROTO_BATCH_KEYS];
@@ -213,6 +214,21 @@ size_t proto_process(struct proto_conn *pc, const char *buf, size_t len,
  */
 void proto_batch_begin(struct proto_conn *pc, uint64_t max_requests);
 void proto_batch_end(struct proto_conn *pc);
+/*
+ * At the start of a turn over buf[0..len): the get lines it starts with are
+ * split and hashed now, before any request runs, and the first step of
+ * their prefetch started (store_prefetch_step: buckets). The caller runs
+ * the other steps with proto_batch_prefetch_step (one each call: a worker
+ * steps all the connections it read in one poll together, so that their
+ * misses overlap), or proto_batch_prefetch_rest (what is left, at once).
+ */
+void proto_batch_scan_ahead(struct proto_conn *pc, const char *buf, size_t len);
+void proto_batch_prefetch_step(struct proto_conn *pc);
+void proto_batch_prefetch_rest(struct proto_conn *pc);
+static inline bool proto_batch_open(const struct proto_conn *pc)
+{
+    return pc->batch.open;
+}
 
 /* Whether the next bytes are value bytes (a block being filled or swallowed), not a request. */
 static inline bool proto_in_block(const struct proto_conn *pc)

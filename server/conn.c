@@ -15,6 +15,15 @@
  * buffer neither moves nor changes, so a get may hash and prefetch the keys
  * of the gets queued behind it (protocol/batch.c).
  *
+ * Reads first, then turns: a read callback only reads and opens the turn
+ * (conn_turn_open: the gets the buffer starts with are split and hashed,
+ * their buckets and stripe locks prefetched). After each poll, once every
+ * callback ran, the worker runs the turns of the connections read in it
+ * (conn_run_ready), in the order they were read, having first stepped the
+ * prefetch of all of them together (the first items of the chains, then
+ * the second, then the third: store_prefetch_step). So the cache misses of eight connections' lone gets overlap,
+ * as those of one connection's pipelined gets do (protocol/batch.c).
+ *
  * Back-pressure: the socket is read only when the buffer holds no complete
  * request and no reply waits for the socket (the read event is off while
  * replies wait, and a no-op while requests wait), so the kernel's socket
@@ -36,7 +45,7 @@
  * other connections; the requests that follow it wait in the buffer.
  *
  * Write side: replies of a whole batch collect in one struct reply and go
- * out with one writev per batch, also across yields (at most
+ * out with one writev per batch (a write when they are one piece), also across yields (at most
  * CONN_OUT_HIGH_WATER bytes kept back); item values longer than
  * REPLY_VALUE_COPY_MAX are sent straight from item memory and released once
  * written (reply_consumed), shorter ones are copied into the reply's text.
@@ -239,9 +248,45 @@ void conn_new(struct worker *w, int fd, const struct listener *l)
     c->rev_on = true;
 }
 
+/* ------------------------------------------------------------ ready pass */
+
+/* Appends c to its worker's connections read in this poll. */
+static void conn_ready_push(struct conn *c)
+{
+    struct worker *w = c->worker;
+    if (c->ready)
+        return;
+    c->ready = true;
+    c->ready_next = NULL;
+    if (w->ready_tail != NULL)
+        w->ready_tail->ready_next = c;
+    else
+        w->ready_head = c;
+    w->ready_tail = c;
+}
+
+/* Takes c off the ready list (it is being closed). */
+static void conn_ready_remove(struct conn *c)
+{
+    struct worker *w = c->worker;
+    struct conn **pp = &w->ready_head, *prev = NULL;
+    while (*pp != NULL && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->ready_next;
+    }
+    if (*pp == NULL)
+        return;
+    *pp = c->ready_next;
+    if (w->ready_tail == c)
+        w->ready_tail = prev;
+    c->ready = false;
+}
+
 void conn_close(struct conn *c)
 {
     struct worker *w = c->worker;
+    if (c->ready)
+        conn_ready_remove(c);
     pthread_mutex_lock(&w->lock);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -370,13 +415,26 @@ static void conn_log_command(struct conn *c, const char *buf, size_t len)
     log_debug("<%d %.*s\n", c->fd, (int)n, buf);
 }
 
+/*
+ * Opens a turn over what rbuf holds (it stays put until conn_process ends
+ * it): the gets it starts with are split and hashed, their buckets on the
+ * way (proto_batch_scan_ahead).
+ */
+static void conn_turn_open(struct conn *c)
+{
+    proto_batch_begin(&c->pc, c->worker->srv->settings.reqs_per_event);
+    proto_batch_scan_ahead(&c->pc, c->rbuf + c->rstart, c->rlen);
+}
+
 /* Runs up to -R complete requests from the read buffer. */
 static void conn_process(struct conn *c)
 {
     const struct settings *st = &c->worker->srv->settings;
     uint64_t handled = 0;
     c->yielded = false;
-    proto_batch_begin(&c->pc, st->reqs_per_event);   /* rbuf stays put until the end */
+    if (!proto_batch_open(&c->pc))
+        conn_turn_open(c);   /* a turn no read opened: after a yield or a drained write */
+    proto_batch_prefetch_rest(&c->pc);
     while (c->rlen > 0 && !c->closing && !c->shutdown) {
         if (handled == st->reqs_per_event) {
             c->yielded = true;
@@ -426,7 +484,9 @@ static bool conn_flush(struct conn *c)
     struct iovec iov[CONN_IOV_MAX];
     while (reply_pending(c->out) > 0) {
         int n = reply_iov(c->out, iov, CONN_IOV_MAX);
-        ssize_t w = writev(c->fd, iov, n);
+        /* one piece (short values are copied into the text): write(2)
+         * spares the kernel importing an iovec array */
+        ssize_t w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -551,7 +611,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    conn_run(c);
+    conn_turn_open(c);
+    conn_ready_push(c);
 }
 
 static void conn_on_write(evutil_socket_t fd, short what, void *arg)
@@ -567,6 +628,24 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
     }
     /* Drained: go on with requests that waited in the buffer. */
     conn_run(c);
+}
+
+/* ------------------------------------------------------------ the ready pass */
+
+void conn_run_ready(struct worker *w)
+{
+    /* each prefetch step over every connection before the next step */
+    for (unsigned step = 1; step < STORE_PREFETCH_STEPS; step++)
+        for (struct conn *c = w->ready_head; c != NULL; c = c->ready_next)
+            proto_batch_prefetch_step(&c->pc);
+    struct conn *c;
+    while ((c = w->ready_head) != NULL) {
+        w->ready_head = c->ready_next;
+        if (w->ready_head == NULL)
+            w->ready_tail = NULL;
+        c->ready = false;
+        conn_run(c);   /* may close c, never another connection */
+    }
 }
 
 /* The turn after a yield: what is buffered first, reading only once it is used up. */

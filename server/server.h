@@ -84,6 +84,8 @@ struct conn {
     char addr[SERVER_ADDR_MAX];
     const char *listen_addr;    /* the listener's string; lives as long as the server */
     struct conn *prev, *next;   /* the worker's list, under worker->lock */
+    bool ready;                 /* read in this poll, its turn not run yet */
+    struct conn *ready_next;    /* the worker's ready list (conn_run_ready) */
 };
 
 /* A socket accepted by the main thread, waiting for its worker. */
@@ -104,6 +106,7 @@ struct worker {
     struct conn_handoff *queue; /* FIFO: taken at queue_head, appended at queue_len */
     size_t queue_head, queue_len, queue_cap;
     struct conn *conns;
+    struct conn *ready_head, *ready_tail;   /* read in this poll (conn_run_ready) */
     struct proto_counters counters;
     counter_t bytes_read, bytes_written, conn_yields;
     counter_t read_buf_oom;             /* connections closed at read_buf_mem_limit */
@@ -169,6 +172,12 @@ struct server {
 /* ---- conn.c (worker thread) ---- */
 void conn_new(struct worker *w, int fd, const struct listener *l);
 void conn_close(struct conn *c);
+/*
+ * After each poll of a worker's loop: runs the turns of the connections its
+ * read callbacks read (they only read, and start the prefetch of the keys
+ * their gets ask for), each prefetch step over all of them first.
+ */
+void conn_run_ready(struct worker *w);
 /* Closes c if it has been idle for longer than idle seconds; returns true if closed. */
 bool conn_close_if_idle(struct conn *c, rel_time_t now, uint64_t idle);
 

@@ -11,11 +11,16 @@
  *
  * Each worker also watches every UDP socket (udp.c) from its base.
  *
+ * The loop: one poll and its callbacks at a time (EVLOOP_ONCE), then the
+ * turns of the connections those callbacks read (conn_run_ready: conn.c's
+ * "reads first, then turns"). The base has no lock (worker_base_new): only
+ * its thread touches it.
+ *
  * Stopping: workers_stop() sets each worker's `stopping` flag and wakes it
- * through the notify pipe; the worker leaves its loop from its own notify
- * event. (An event_base_loopbreak() from outside is lost when it comes before
- * the thread has entered its loop: the loop clears the flag as it starts.)
- * The thread then closes its remaining connections itself, so no connection
+ * through the notify pipe; the poll that reads the byte returns and the loop,
+ * which checks the flag after each poll, ends. (A flag, not an
+ * event_base_loopbreak() from outside: that is lost when it comes before
+ * the thread has entered its loop, which clears it as it starts.) The thread then closes its remaining connections itself, so no connection
  * is ever touched by two threads.
  */
 #include <errno.h>
@@ -51,10 +56,8 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
     char drain[WORKER_DRAIN_BYTES];
     while (read(fd, drain, sizeof(drain)) > 0)
         ;
-    if (atomic_load(&w->stopping)) {
-        event_base_loopbreak(w->base);
-        return;
-    }
+    if (atomic_load(&w->stopping))
+        return;   /* the loop ends after this poll */
     struct conn_handoff h;
     while (worker_dequeue(w, &h))
         conn_new(w, h.fd, h.listener);
@@ -79,12 +82,30 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     if (!logger_thread_ring())
         log_error("worker %u: no memory for its watch ring; it logs to the shared one\n", w->id);
-    event_base_dispatch(w->base);
+    /* one poll and its callbacks, then the turns of what they read */
+    while (!atomic_load(&w->stopping) && event_base_loop(w->base, EVLOOP_ONCE) == 0)
+        conn_run_ready(w);
     while (w->conns != NULL) {
         w->conns->close_reason = LOGGER_CLOSE_SHUTDOWN;
         conn_close(w->conns);
     }
     return NULL;
+}
+
+/*
+ * A base without libevent's lock: only the worker's own thread touches it
+ * (the hand-off goes through the notify pipe, see the top), so the lock
+ * would be taken and released a few times per loop for nothing.
+ */
+static struct event_base *worker_base_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+    struct event_base *base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
 }
 
 static int worker_init(struct server *srv, struct worker *w, unsigned id, char *err,
@@ -93,7 +114,7 @@ static int worker_init(struct server *srv, struct worker *w, unsigned id, char *
     w->srv = srv;
     w->id = id;
     pthread_mutex_init(&w->lock, NULL);
-    w->base = event_base_new();
+    w->base = worker_base_new();
     if (w->base == NULL || pipe2(w->notify, O_NONBLOCK | O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot set up worker thread %u: %s", id, strerror(errno));
         return -1;

@@ -28,10 +28,11 @@
  * into or out of the set, and every item linked for the whole walk is
  * visited exactly once, whatever growth happens between batches.
  *
- * Batched lookups prefetch with no lock (assoc_prefetch and
- * assoc_prefetch_item, in internal.h so the store inlines them): a bucket,
- * then the item its link leads to. These are the only unlocked reads of the
- * table, so: every write of a bucket is an atomic store (relaxed: plain
+ * Batched lookups read ahead with no lock (assoc_prefetch, assoc_touch_first
+ * and assoc_touch_item, in internal.h so the store inlines them): a bucket,
+ * then the item its link leads to, then the items their hnext links lead
+ * to. The item reads may meet any bytes (internal.h says why that is
+ * harmless); the bucket reads are the only unlocked reads of the table, so: every write of a bucket is an atomic store (relaxed: plain
  * moves on x86); growth publishes the new table (release) before the new
  * power, and a reader reads power (acquire) before the table, so its index
  * is always within the table it reads; and a table is never freed while

@@ -19,6 +19,11 @@
  * threaded through it). Nothing per page is counted on the allocation path:
  * the mover estimates which page is emptiest by sampling its chunks.
  *
+ * The anonymous arena asks for transparent huge pages (MADV_HUGEPAGE): a
+ * lookup in a cache of many megabytes then misses the TLB far less often
+ * (memcached does the same under -L). Pages are cut from the arena in order,
+ * so the RSS runs ahead of the pages cut by less than one huge page.
+ *
  * The arena reserves max(mem_limit, ARENA_RESERVE_MIN) bytes (capped at
  * ARENA_MAX) of address space, so store_set_mem_limit can raise the limit up
  * to that at run time; a raise beyond it is clamped to the reservation.
@@ -230,6 +235,8 @@ static int arena_reserve(store *s, uint64_t want, char *err, size_t errlen)
         return -1;
     }
     s->arena = p;
+    /* a hint: where the kernel's THP setting is "never" it does nothing */
+    (void)madvise(p, want, MADV_HUGEPAGE);
     return 0;
 }
 

@@ -385,15 +385,37 @@ item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why)
     return get_common(s, key, nkey, get_hash(s, key, nkey), false, 0, why);
 }
 
+void store_prefetch_step(store *s, struct store_key *keys, size_t n,
+                         enum store_prefetch_step step)
+{
+    switch (step) {
+    case STORE_PREFETCH_BUCKETS:
+        for (size_t i = 0; i < n; i++) {
+            keys[i].hv = assoc_hash(s->assoc.seed, keys[i].key, keys[i].nkey);
+            assoc_prefetch(s, keys[i].hv);
+        }
+        break;
+    case STORE_PREFETCH_FIRST:
+        for (size_t i = 0; i < n; i++)
+            keys[i].chain = assoc_touch_first(s, keys[i].hv);
+        break;
+    case STORE_PREFETCH_SECOND:
+    case STORE_PREFETCH_THIRD:
+        for (size_t i = 0; i < n; i++)
+            keys[i].chain = assoc_touch_item(s, keys[i].chain);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Each step over the whole batch in turn: the buckets are on their way,
+ * oldest first, while the next are hashed; then their first items are read
+ * in, then the second and third items of their chains. */
 void store_prefetch_batch(store *s, struct store_key *keys, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        keys[i].hv = assoc_hash(s->assoc.seed, keys[i].key, keys[i].nkey);
-        assoc_prefetch(s, keys[i].hv);
-    }
-    /* the buckets are on their way, oldest first: now their first items */
-    for (size_t i = 0; i < n; i++)
-        assoc_prefetch_item(s, keys[i].hv);
+    for (unsigned step = 0; step < STORE_PREFETCH_STEPS; step++)
+        store_prefetch_step(s, keys, n, (enum store_prefetch_step)step);
 }
 
 item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,

@@ -182,8 +182,10 @@ item *store_get(store *s, const char *key, size_t nkey, enum store_miss *why);
 /*
  * Batched lookups (memory-level parallelism): a caller holding several keys
  * at once (a pipelined batch) passes them all to store_prefetch_batch, which
- * fills in each key's hash and starts loading each hash bucket, then the
- * first item of each bucket's chain, so that their cache misses overlap;
+ * fills in each key's hash and starts loading each hash bucket and stripe
+ * lock, then reads in the first, second and third items of each bucket's
+ * chain (a hit walks 1 + load/2 of them), a step at a time over all the
+ * keys, so that their cache misses overlap;
  * then it looks each up with store_get_hashed, which does not hash again.
  * The prefetch is a hint: it takes no lock and changes nothing.
  */
@@ -191,8 +193,24 @@ struct store_key {
     const char *key;
     size_t nkey;
     uint64_t hv;            /* out: the key's hash */
+    uint32_t chain;         /* the store's: how far the reads ahead got */
 };
 void store_prefetch_batch(store *s, struct store_key *keys, size_t n);
+/*
+ * store_prefetch_batch in its steps, for a caller with several batches at
+ * once (one per connection) that runs each step over all of them before
+ * the next, so that the misses of one batch overlap those of the others.
+ * Each step reads what the one before started loading.
+ */
+enum store_prefetch_step {
+    STORE_PREFETCH_BUCKETS = 0,   /* fills in each hash; its bucket and stripe lock */
+    STORE_PREFETCH_FIRST,         /* the first item of each chain */
+    STORE_PREFETCH_SECOND,        /* the second item of each chain */
+    STORE_PREFETCH_THIRD,         /* the third item of each chain */
+    STORE_PREFETCH_STEPS          /* how many */
+};
+void store_prefetch_step(store *s, struct store_key *keys, size_t n,
+                         enum store_prefetch_step step);
 /* store_get with hv from store_prefetch_batch already known. */
 item *store_get_hashed(store *s, const char *key, size_t nkey, uint64_t hv,
                        enum store_miss *why);

@@ -9,8 +9,9 @@
  * turns of -R requests with the batch open, and once with no batch at all,
  * on fresh fixtures; the replies must be the same bytes. The others check
  * that a batch is really taken (lines, keys, bounds) and never outside a
- * turn, and that a hash from store_prefetch_batch finds what store_get
- * finds, also across table growth, with a thread prefetching all along.
+ * turn, that a turn's start scans ahead only at a text request, and that a
+ * hash from store_prefetch_batch (or its steps) finds what store_get finds,
+ * also across table growth, with a thread prefetching all along.
  */
 #include <check.h>
 #include <pthread.h>
@@ -37,7 +38,8 @@ static void setup(void)
 
 /*
  * Runs all of in as conn.c does: turns of at most per_turn requests, each
- * between proto_batch_begin and proto_batch_end (per_turn 0: no batch).
+ * between proto_batch_begin and proto_batch_end, scanned ahead at its start
+ * and prefetched step by step (per_turn 0: no batch).
  * The replies of all turns end up in got[].
  */
 static void run_turns(const char *in, size_t len, unsigned per_turn)
@@ -45,8 +47,12 @@ static void run_turns(const char *in, size_t len, unsigned per_turn)
     size_t off = 0;
     got_len = 0;
     while (off < len) {
-        if (per_turn > 0)
+        if (per_turn > 0) {
             proto_batch_begin(&pc, per_turn);
+            proto_batch_scan_ahead(&pc, in + off, len - off);
+            proto_batch_prefetch_step(&pc);
+            proto_batch_prefetch_rest(&pc);
+        }
         for (unsigned n = 0; off < len && (per_turn == 0 || n < per_turn); n++) {
             size_t used = proto_process(&pc, in + off, len - off, out, &last_action, &last_need);
             ck_assert_uint_gt(used, 0);
@@ -186,6 +192,84 @@ START_TEST(batch_never_splits_a_line)
 }
 END_TEST
 
+/* A connection that has sent its first request speaks the text protocol. */
+static void text_mode_on(void)
+{
+    const char *v = "version\r\n";
+    proto_process(&pc, v, strlen(v), out, &last_action, &last_need);
+    ck_assert_int_eq(pc.mode, PROTO_MODE_ASCII);
+}
+
+/* A turn's start scans the gets it begins with, hashes them and runs the
+ * first prefetch step only; the others come one a call. */
+START_TEST(scan_ahead_at_turn_start)
+{
+    text_mode_on();
+    const char *in = "get a\r\nget b c\r\nset e 0 0 1\r\nx\r\nget f\r\n";
+    proto_batch_begin(&pc, TURN_ALL);
+    proto_batch_scan_ahead(&pc, in, strlen(in));
+    ck_assert_uint_eq(pc.batch.nlines, 2);     /* stops at the set */
+    ck_assert_uint_eq(pc.batch.nkeys, 3);
+    ck_assert_uint_eq(pc.batch.steps, 1);
+    struct store_key k = { "c", 1, 0 };
+    store_prefetch_batch(st, &k, 1);
+    ck_assert(pc.batch.keys[2].hv == k.hv);
+    proto_batch_prefetch_step(&pc);
+    ck_assert_uint_eq(pc.batch.steps, 2);
+    proto_batch_prefetch_rest(&pc);
+    ck_assert_uint_eq(pc.batch.steps, STORE_PREFETCH_STEPS);
+    proto_batch_prefetch_step(&pc);             /* none left: nothing happens */
+    ck_assert_uint_eq(pc.batch.steps, STORE_PREFETCH_STEPS);
+    size_t used = proto_process(&pc, in, strlen(in), out, &last_action, &last_need);
+    ck_assert_uint_eq(used, strlen("get a\r\n"));
+    ck_assert_uint_eq(pc.batch.next_line, 1);  /* the line scanned ahead was used */
+    proto_batch_end(&pc);
+    ck_assert_uint_eq(pc.batch.steps, 0);
+    fx_drain();
+}
+END_TEST
+
+/* Scanned ahead, a turn of two requests holds two lines: none runs yet. */
+START_TEST(scan_ahead_bounded_by_turn)
+{
+    text_mode_on();
+    const char *in = "get a\r\nget b\r\nget c\r\nget d\r\n";
+    proto_batch_begin(&pc, 2);
+    proto_batch_scan_ahead(&pc, in, strlen(in));
+    ck_assert_uint_eq(pc.batch.nlines, 2);
+    proto_batch_end(&pc);
+    fx_drain();
+}
+END_TEST
+
+/* Where the buffer does not start at a text request, nothing is scanned:
+ * before the first byte, in a data block, after part of a long get line. */
+START_TEST(scan_ahead_only_at_a_request)
+{
+    const char *in = "get a\r\nget b\r\n";
+    proto_batch_begin(&pc, TURN_ALL);
+    proto_batch_scan_ahead(&pc, in, strlen(in));   /* mode not known yet */
+    ck_assert_uint_eq(pc.batch.nlines, 0);
+    proto_batch_end(&pc);
+    text_mode_on();
+    pc.swallow = 1;
+    proto_batch_begin(&pc, TURN_ALL);
+    proto_batch_scan_ahead(&pc, in, strlen(in));
+    ck_assert_uint_eq(pc.batch.nlines, 0);
+    proto_batch_end(&pc);
+    pc.swallow = 0;
+    pc.skip_line = true;
+    proto_batch_begin(&pc, TURN_ALL);
+    proto_batch_scan_ahead(&pc, in, strlen(in));
+    ck_assert_uint_eq(pc.batch.nlines, 0);
+    proto_batch_end(&pc);
+    pc.skip_line = false;
+    proto_batch_scan_ahead(&pc, in, strlen(in));   /* outside a turn */
+    ck_assert_uint_eq(pc.batch.nlines, 0);
+    fx_drain();
+}
+END_TEST
+
 static void set_key(const char *key)
 {
     item *it = store_item_alloc(st, key, strlen(key), 0, 0, 1, NULL);
@@ -226,7 +310,12 @@ START_TEST(hashed_get_matches_get)
         set_key((snprintf(key, sizeof key, "grow:%d", i), key));
         int probe = i / 2;   /* an older key, maybe moved by growth since */
         struct store_key k = { key, (size_t)snprintf(key, sizeof key, "grow:%d", probe), 0 };
-        store_prefetch_batch(st, &k, 1);
+        if (i % 2 == 0) {
+            store_prefetch_batch(st, &k, 1);
+        } else {   /* the same, a step at a time */
+            for (unsigned step = 0; step < STORE_PREFETCH_STEPS; step++)
+                store_prefetch_step(st, &k, 1, (enum store_prefetch_step)step);
+        }
         item *a = store_get_hashed(st, k.key, k.nkey, k.hv, NULL);
         item *b = store_get(st, k.key, k.nkey, NULL);
         ck_assert_ptr_eq(a, b);
@@ -255,6 +344,9 @@ int main(void)
     tcase_add_test(tc, no_batch_outside_a_turn);
     tcase_add_test(tc, batch_never_splits_a_line);
     tcase_add_test(tc, hashed_get_matches_get);
+    tcase_add_test(tc, scan_ahead_at_turn_start);
+    tcase_add_test(tc, scan_ahead_bounded_by_turn);
+    tcase_add_test(tc, scan_ahead_only_at_a_request);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
