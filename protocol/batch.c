@@ -63,11 +63,13 @@ void proto_batch_end(struct proto_conn *pc)
 }
 
 /* Where the keys of a get/gets line begin, or NULL for another line. */
-static const char *batch_get_keys(const char *p, const char *end)
+static const char *batch_get_keys(const char *p, const char *end, bool *gets)
 {
     size_t n = (size_t)(end - p);
+    *gets = false;
     if (n > GET_WORD_LEN && memcmp(p, GET_WORD, GET_WORD_LEN) == 0)
         return p + GET_WORD_LEN;
+    *gets = true;
     if (n > GETS_WORD_LEN && memcmp(p, GETS_WORD, GETS_WORD_LEN) == 0)
         return p + GETS_WORD_LEN;
     return NULL;
@@ -122,7 +124,8 @@ static void batch_scan(struct proto_conn *pc, const char *buf, size_t len, uint6
         if (nl == NULL)
             break;
         const char *line_end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
-        const char *keys = batch_get_keys(buf, line_end);
+        bool gets;
+        const char *keys = batch_get_keys(buf, line_end, &gets);
         unsigned first = nkeys;
         if (keys == NULL || !batch_split(b->keys, &nkeys, keys, line_end))
             break;
@@ -131,6 +134,7 @@ static void batch_scan(struct proto_conn *pc, const char *buf, size_t len, uint6
         l->nl = nl;
         l->first = (uint8_t)first;
         l->nkeys = (uint8_t)(nkeys - first);
+        l->gets = gets;
         buf = nl + 1;
     }
     b->nkeys = (uint8_t)nkeys;

@@ -154,6 +154,7 @@ struct logger_watcher;   /* common/logger.h: a `watch` in progress */
 struct proto_batch_line {
     const char *start, *nl;            /* a get/gets line and its '\n' */
     uint8_t first, nkeys;              /* its keys: keys[first .. first + nkeys) */
+    bool gets;                         /* gets, not get */
 };
 struct proto_batch {
     bool open;                         /* within a turn */

@@ -104,23 +104,23 @@ static bool text_no_plus(const struct text_token *t)
  * into the reply's text and its item released at once (reply.h,
  * REPLY_VALUE_COPY_MAX); a longer one is referenced until sent.
  */
-static void text_value(struct text_req *rq, item *it, bool with_cas)
+static void text_value(struct text_req *rq, item *it, const struct item_view *v, bool with_cas)
 {
-    bool copy = reply_value_copied(it);
-    size_t nvalue = item_nvalue(it);
+    bool copy = reply_value_copied(v);
+    size_t nvalue = v->nvalue;
     char *p = reply_reserve(rq->out, TEXT_VALUE_HDR_MAX + (copy ? nvalue + TEXT_CRLF_LEN : 0));
     char *start = p;
     memcpy(p, MSG_VALUE_PREFIX, MSG_LEN(MSG_VALUE_PREFIX));
     p += MSG_LEN(MSG_VALUE_PREFIX);
-    memcpy(p, item_key(it), item_nkey(it));
-    p += item_nkey(it);
+    memcpy(p, v->key, v->nkey);
+    p += v->nkey;
     *p++ = ' ';
-    p += decimal_u64(p, item_flags(it));
+    p += decimal_u64(p, v->flags);
     *p++ = ' ';
     p += decimal_u64(p, nvalue);
     if (with_cas) {
         *p++ = ' ';
-        p += decimal_u64(p, item_cas(it));
+        p += decimal_u64(p, v->cas);
     }
     *p++ = '\r';
     *p++ = '\n';
@@ -130,7 +130,7 @@ static void text_value(struct text_req *rq, item *it, bool with_cas)
         REPLY_LIT(rq->out, MSG_CRLF);
         return;
     }
-    memcpy(p, item_value(it), nvalue);
+    memcpy(p, v->value, nvalue);
     p += nvalue;
     *p++ = '\r';
     *p++ = '\n';
@@ -157,8 +157,10 @@ static void text_get_one(struct text_req *rq, const char *key, size_t nkey, cons
         proto_count_lookup_miss(ctr, touch, why);
         return;
     }
-    proto_count_lookup_hit(ctr, item_class(it), touch);
-    text_value(rq, it, variant & TEXT_GET_CAS);
+    struct item_view v;
+    item_view(it, &v);
+    proto_count_lookup_hit(ctr, v.cls, touch);
+    text_value(rq, it, &v, variant & TEXT_GET_CAS);
 }
 
 /*
@@ -1107,6 +1109,20 @@ static void text_dispatch(struct text_req *rq)
     }
 }
 
+/*
+ * A get/gets line the batch split (batch.c): the command, its arity (at
+ * least one key) and its keys are known, so it goes straight to get; a line
+ * of spaces alone after the word gets text_dispatch's error.
+ */
+static void text_batched_get(struct text_req *rq)
+{
+    if (rq->batched->nkeys == 0) {
+        text_dispatch(rq);
+        return;
+    }
+    text_cmd_get(rq, rq->batched->gets ? TEXT_GET_CAS : 0);
+}
+
 /* ---------------------------------------------------------------- long get lines */
 
 /*
@@ -1234,7 +1250,7 @@ size_t proto_text_process(struct proto_conn *pc, const char *buf, size_t len,
     } else if ((rq.batched = proto_batch_line(pc, buf)) != NULL) {
         text_line_at(buf, rq.batched->nl, &rq.line);   /* found by the scan */
         rq.consumed = rq.line.consumed;
-        text_dispatch(&rq);
+        text_batched_get(&rq);
     } else if (!text_line_find(buf, len, &rq.line)) {
         rq.consumed = len > PROTO_LINE_MAX ? text_long_line(&rq) : 0;
     } else {

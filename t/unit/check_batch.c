@@ -78,6 +78,7 @@ static size_t mixed_input(char *buf, size_t cap)
     ADD("gets k5\n");                               /* a bare \n */
     ADD("get    k6   \r\n");                        /* spaces around the key */
     ADD("gat 100 k7\r\n");                          /* not batched: a touch */
+    ADD("get    \r\ngets  \r\n");                   /* the word, then spaces alone */
     ADD("get k0\r\nset k0 9 0 3\r\nnew\r\nget k0\r\n");   /* a set between gets */
     ADD("get ");
     for (int i = 0; i < 251; i++)
