@@ -80,10 +80,10 @@ void reply_add_value(struct reply *r, item *it);
  */
 #define REPLY_VALUE_COPY_MAX 512
 
-/* Whether it's value is short enough to copy (and plain, so contiguous). */
-static inline bool reply_value_copied(const item *it)
+/* Whether an item's value is short enough to copy (and plain, so contiguous). */
+static inline bool reply_value_copied(const struct item_view *v)
 {
-    return item_nvalue(it) <= REPLY_VALUE_COPY_MAX && !item_is_chained(it);
+    return v->value != NULL && v->nvalue <= REPLY_VALUE_COPY_MAX;
 }
 
 /* A mark to roll back to, e.g. to drop a partly composed reply. */
