@@ -34,12 +34,16 @@
 #include <string.h>
 
 #include "protocol/internal.h"
+#include "protocol/text_parse.h"
 #include "protocol/proto.h"
 
 #define GET_WORD "get "
 #define GET_WORD_LEN 4
 #define GETS_WORD "gets "
 #define GETS_WORD_LEN 5
+#define SET_WORD "set "
+#define SET_WORD_LEN 4
+#define CRLF_LEN 2
 
 static void batch_clear(struct proto_batch *b)
 {
@@ -63,16 +67,33 @@ void proto_batch_end(struct proto_conn *pc)
 }
 
 /* Where the keys of a get/gets line begin, or NULL for another line. */
-static const char *batch_get_keys(const char *p, const char *end, bool *gets)
+static const char *batch_get_keys(const char *p, const char *end, uint8_t *kind)
 {
     size_t n = (size_t)(end - p);
-    *gets = false;
+    *kind = PROTO_BATCH_GET;
     if (n > GET_WORD_LEN && memcmp(p, GET_WORD, GET_WORD_LEN) == 0)
         return p + GET_WORD_LEN;
-    *gets = true;
+    *kind = PROTO_BATCH_GETS;
     if (n > GETS_WORD_LEN && memcmp(p, GETS_WORD, GETS_WORD_LEN) == 0)
         return p + GETS_WORD_LEN;
     return NULL;
+}
+
+/*
+ * A set line (text_set_line_scan) from p to line_end, its '\n' at nl: its
+ * key into *key and its numbers into l; returns where the request after it
+ * starts, past its data block of bytes + "\r\n", which must be all in
+ * (before end). NULL for any other line or a block not all in.
+ */
+static const char *batch_set_line(const char *p, const char *line_end, const char *nl,
+                                  const char *end, struct proto_batch_line *l,
+                                  struct store_key *key)
+{
+    if ((size_t)(line_end - p) <= SET_WORD_LEN || memcmp(p, SET_WORD, SET_WORD_LEN) != 0 ||
+        !text_set_line_scan(p, line_end, l, key) ||
+        (uint64_t)l->set_vlen + CRLF_LEN > (uint64_t)(end - nl - 1))
+        return NULL;
+    return nl + 1 + l->set_vlen + CRLF_LEN;
 }
 
 /*
@@ -87,8 +108,7 @@ static bool batch_split(struct store_key *keys, unsigned *nkeys, const char *p, 
             p++;
         if (p == end)
             break;
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        const char *stop = sp != NULL ? sp : end;
+        const char *stop = text_find_space(p, end);
         size_t len = (size_t)(stop - p);
         if (len > KEY_MAX_LENGTH || n == PROTO_BATCH_KEYS)
             return false;
@@ -124,18 +144,28 @@ static void batch_scan(struct proto_conn *pc, const char *buf, size_t len, uint6
         if (nl == NULL)
             break;
         const char *line_end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
-        bool gets;
-        const char *keys = batch_get_keys(buf, line_end, &gets);
+        uint8_t kind;
+        const char *keys = batch_get_keys(buf, line_end, &kind);
+        const char *next = nl + 1;
         unsigned first = nkeys;
-        if (keys == NULL || !batch_split(b->keys, &nkeys, keys, line_end))
-            break;
+        if (keys != NULL) {
+            if (!batch_split(b->keys, &nkeys, keys, line_end))
+                break;
+        } else {
+            if (nkeys == PROTO_BATCH_KEYS ||
+                (next = batch_set_line(buf, line_end, nl, end, &b->lines[nlines],
+                                       &b->keys[nkeys])) == NULL)
+                break;
+            kind = PROTO_BATCH_SET;
+            nkeys++;
+        }
         struct proto_batch_line *l = &b->lines[nlines++];
         l->start = buf;
         l->nl = nl;
         l->first = (uint8_t)first;
         l->nkeys = (uint8_t)(nkeys - first);
-        l->gets = gets;
-        buf = nl + 1;
+        l->kind = kind;
+        buf = next;
     }
     b->nkeys = (uint8_t)nkeys;
     b->nlines = (uint8_t)nlines;

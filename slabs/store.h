@@ -303,6 +303,9 @@ void item_value_read(const store *s, const item *it, size_t off, void *dst, size
  */
 enum store_result store_commit(store *s, item *it, enum store_mode mode,
                                uint64_t cas_in, uint64_t *cas_out);
+/* store_commit with the key's hash already known (store_prefetch_batch). */
+enum store_result store_commit_hashed(store *s, item *it, enum store_mode mode,
+                                      uint64_t cas_in, uint64_t hv, uint64_t *cas_out);
 
 /*
  * Deletes key; if cas is non-zero, only when it matches (STORE_EXISTS if not).
