@@ -1,35 +1,42 @@
 /*
- * batch: memory-level parallelism for pipelined gets.
+ * batch: memory-level parallelism for pipelined gets and sets.
  *
  * A batch of 32 pipelined gets used to pay its cache misses one after
  * another: each lookup hashed its key, then waited for its bucket, then for
- * the item header it compared. Here, when a get/gets line runs and more
- * requests follow it in the read buffer, or its line holds several keys
- * (proto_batch_scan, called by text.c), that line and the complete get/gets
- * lines after it are split into keys, then each key hashed once and its
- * bucket prefetched, then the first three items of each bucket's chain read
- * in (store_prefetch_batch), all before the first is looked up. When
- * each of those lines runs, the parser takes its end and its keys with their
- * hashes from here (proto_batch_line) instead of searching, splitting and
- * hashing again, so the pass costs about nothing more than before.
+ * the item header it compared. Here the complete get/gets lines and plain
+ * set lines in the read buffer are split into keys, then each key hashed
+ * once, its bucket and stripe lock prefetched, then the first three items of
+ * each bucket's chain read in (store_prefetch_batch / store_prefetch_step),
+ * all before the first is looked up. The scan runs when a turn starts
+ * (proto_batch_scan_ahead, from conn.c, which steps the read-ahead of all
+ * the connections one poll read together) and again when a get runs with
+ * requests behind it that no scan reached (proto_batch_scan, from text.c).
+ * When each of those lines runs, the parser takes its end, its keys and
+ * their hashes from here (proto_batch_line): a get/gets line goes straight
+ * to get, and a set line, which the scan checked as the set command checks
+ * it (text_set_line_scan), straight to the store with its hash; nothing is
+ * searched, split, parsed or hashed twice.
  *
- * The scan stops at the first line that is not "get " or "gets " (a storage
- * line's data block is never read as a request), at an incomplete line, at a
- * key the parser would refuse (too long: that line is left to the parser),
- * before a line whose keys do not fit in PROTO_BATCH_KEYS, and after as many
- * lines as the turn may still run (-R; a turn's unused lines are dropped at
- * its end); the next get past them scans again. Keys are split exactly as
- * text_tokenize splits them (at runs of spaces).
+ * The scan stops at the first line that is neither "get "/"gets " nor such
+ * a set, at an incomplete line, at a set whose data block is not all in (the
+ * scan goes on past a block only once it has checked the line the block
+ * belongs to), at a key the parser would refuse (too long: that line is
+ * left to the parser), before a line whose keys do not fit in
+ * PROTO_BATCH_KEYS, and after as many lines as the turn may still run (-R;
+ * a turn's unused lines are dropped at its end); the next get past them
+ * scans again. Keys are split exactly as text_tokenize splits them (at runs
+ * of spaces).
  *
- * Replies and their order do not change: a key is looked up when its request
- * runs, as before. Entries point into the caller's buffer, so they live only
- * within a turn (proto_batch_begin/end, proto.h), during which the buffer
- * neither moves nor changes; a line is used only by a request starting at
- * its very address.
+ * Replies and their order do not change: a key is looked up or stored when
+ * its request runs, as before. Entries point into the caller's buffer, so
+ * they live only within a turn (proto_batch_begin/end, proto.h), during
+ * which the buffer neither moves nor changes; a line is used only by a
+ * request starting at its very address.
  *
- * The item prefetch reads each bucket without its stripe lock: slabs/assoc.c
- * makes that safe (atomic bucket writes, tables never freed while the store
- * lives); a stale link only prefetches a useless line.
+ * The read-ahead reads buckets and items without their stripe locks:
+ * slabs/assoc.c and internal.h make that safe (atomic bucket writes, tables
+ * and the arena never freed while the store lives, item reads only inside
+ * the arena and only ever used as hints).
  */
 #include <string.h>
 

@@ -23,9 +23,9 @@
 
 /* ---- batch.c: the gets ahead in the buffer ----
  * proto_batch_scan: within a turn, once the lines scanned before are used
- * up, splits, hashes and prefetches the keys of the complete get/gets lines
- * at buf[0..len) (the current request's line first), up to PROTO_BATCH_KEYS
- * keys and as many lines as the turn may still run.
+ * up, splits, hashes and prefetches the keys of the complete get/gets (and
+ * plain set) lines at buf[0..len) (the current request's line first), up to
+ * PROTO_BATCH_KEYS keys and as many lines as the turn may still run.
  * proto_batch_line: the scanned line starting at buf (its '\n' and all its
  * keys, split as text_tokenize splits them, each at most KEY_MAX_LENGTH),
  * or NULL: the parser then finds and splits the line itself. */
