@@ -1,45 +1,56 @@
 /*
- * batch: memory-level parallelism for pipelined gets.
+ * batch: memory-level parallelism for pipelined gets and sets.
  *
  * A batch of 32 pipelined gets used to pay its cache misses one after
  * another: each lookup hashed its key, then waited for its bucket, then for
- * the item header it compared. Here, when a get/gets line runs and more
- * requests follow it in the read buffer, or its line holds several keys
- * (proto_batch_scan, called by text.c), that line and the complete get/gets
- * lines after it are split into keys, then each key hashed once and its
- * bucket prefetched, then the first three items of each bucket's chain read
- * in (store_prefetch_batch), all before the first is looked up. When
- * each of those lines runs, the parser takes its end and its keys with their
- * hashes from here (proto_batch_line) instead of searching, splitting and
- * hashing again, so the pass costs about nothing more than before.
+ * the item header it compared. Here the complete get/gets lines and plain
+ * set lines in the read buffer are split into keys, then each key hashed
+ * once, its bucket and stripe lock prefetched, then the first three items of
+ * each bucket's chain read in (store_prefetch_batch / store_prefetch_step),
+ * all before the first is looked up. The scan runs when a turn starts
+ * (proto_batch_scan_ahead, from conn.c, which steps the read-ahead of all
+ * the connections one poll read together) and again when a get runs with
+ * requests behind it that no scan reached (proto_batch_scan, from text.c).
+ * When each of those lines runs, the parser takes its end, its keys and
+ * their hashes from here (proto_batch_line): a get/gets line goes straight
+ * to get, and a set line, which the scan checked as the set command checks
+ * it (text_set_line_scan), straight to the store with its hash; nothing is
+ * searched, split, parsed or hashed twice.
  *
- * The scan stops at the first line that is not "get " or "gets " (a storage
- * line's data block is never read as a request), at an incomplete line, at a
- * key the parser would refuse (too long: that line is left to the parser),
- * before a line whose keys do not fit in PROTO_BATCH_KEYS, and after as many
- * lines as the turn may still run (-R; a turn's unused lines are dropped at
- * its end); the next get past them scans again. Keys are split exactly as
- * text_tokenize splits them (at runs of spaces).
+ * The scan stops at the first line that is neither "get "/"gets " nor such
+ * a set, at an incomplete line, at a set whose data block is not all in (the
+ * scan goes on past a block only once it has checked the line the block
+ * belongs to), at a key the parser would refuse (too long: that line is
+ * left to the parser), before a line whose keys do not fit in
+ * PROTO_BATCH_KEYS, and after as many lines as the turn may still run (-R;
+ * a turn's unused lines are dropped at its end); the next get past them
+ * scans again. Keys are split exactly as text_tokenize splits them (at runs
+ * of spaces).
  *
- * Replies and their order do not change: a key is looked up when its request
- * runs, as before. Entries point into the caller's buffer, so they live only
- * within a turn (proto_batch_begin/end, proto.h), during which the buffer
- * neither moves nor changes; a line is used only by a request starting at
- * its very address.
+ * Replies and their order do not change: a key is looked up or stored when
+ * its request runs, as before. Entries point into the caller's buffer, so
+ * they live only within a turn (proto_batch_begin/end, proto.h), during
+ * which the buffer neither moves nor changes; a line is used only by a
+ * request starting at its very address.
  *
- * The item prefetch reads each bucket without its stripe lock: slabs/assoc.c
- * makes that safe (atomic bucket writes, tables never freed while the store
- * lives); a stale link only prefetches a useless line.
+ * The read-ahead reads buckets and items without their stripe locks:
+ * slabs/assoc.c and internal.h make that safe (atomic bucket writes, tables
+ * and the arena never freed while the store lives, item reads only inside
+ * the arena and only ever used as hints).
  */
 #include <string.h>
 
 #include "protocol/internal.h"
+#include "protocol/text_parse.h"
 #include "protocol/proto.h"
 
 #define GET_WORD "get "
 #define GET_WORD_LEN 4
 #define GETS_WORD "gets "
 #define GETS_WORD_LEN 5
+#define SET_WORD "set "
+#define SET_WORD_LEN 4
+#define CRLF_LEN 2
 
 static void batch_clear(struct proto_batch *b)
 {
@@ -63,14 +74,33 @@ void proto_batch_end(struct proto_conn *pc)
 }
 
 /* Where the keys of a get/gets line begin, or NULL for another line. */
-static const char *batch_get_keys(const char *p, const char *end)
+static const char *batch_get_keys(const char *p, const char *end, uint8_t *kind)
 {
     size_t n = (size_t)(end - p);
+    *kind = PROTO_BATCH_GET;
     if (n > GET_WORD_LEN && memcmp(p, GET_WORD, GET_WORD_LEN) == 0)
         return p + GET_WORD_LEN;
+    *kind = PROTO_BATCH_GETS;
     if (n > GETS_WORD_LEN && memcmp(p, GETS_WORD, GETS_WORD_LEN) == 0)
         return p + GETS_WORD_LEN;
     return NULL;
+}
+
+/*
+ * A set line (text_set_line_scan) from p to line_end, its '\n' at nl: its
+ * key into *key and its numbers into l; returns where the request after it
+ * starts, past its data block of bytes + "\r\n", which must be all in
+ * (before end). NULL for any other line or a block not all in.
+ */
+static const char *batch_set_line(const char *p, const char *line_end, const char *nl,
+                                  const char *end, struct proto_batch_line *l,
+                                  struct store_key *key)
+{
+    if ((size_t)(line_end - p) <= SET_WORD_LEN || memcmp(p, SET_WORD, SET_WORD_LEN) != 0 ||
+        !text_set_line_scan(p, line_end, l, key) ||
+        (uint64_t)l->set_vlen + CRLF_LEN > (uint64_t)(end - nl - 1))
+        return NULL;
+    return nl + 1 + l->set_vlen + CRLF_LEN;
 }
 
 /*
@@ -85,8 +115,7 @@ static bool batch_split(struct store_key *keys, unsigned *nkeys, const char *p, 
             p++;
         if (p == end)
             break;
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        const char *stop = sp != NULL ? sp : end;
+        const char *stop = text_find_space(p, end);
         size_t len = (size_t)(stop - p);
         if (len > KEY_MAX_LENGTH || n == PROTO_BATCH_KEYS)
             return false;
@@ -122,16 +151,28 @@ static void batch_scan(struct proto_conn *pc, const char *buf, size_t len, uint6
         if (nl == NULL)
             break;
         const char *line_end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
-        const char *keys = batch_get_keys(buf, line_end);
+        uint8_t kind;
+        const char *keys = batch_get_keys(buf, line_end, &kind);
+        const char *next = nl + 1;
         unsigned first = nkeys;
-        if (keys == NULL || !batch_split(b->keys, &nkeys, keys, line_end))
-            break;
+        if (keys != NULL) {
+            if (!batch_split(b->keys, &nkeys, keys, line_end))
+                break;
+        } else {
+            if (nkeys == PROTO_BATCH_KEYS ||
+                (next = batch_set_line(buf, line_end, nl, end, &b->lines[nlines],
+                                       &b->keys[nkeys])) == NULL)
+                break;
+            kind = PROTO_BATCH_SET;
+            nkeys++;
+        }
         struct proto_batch_line *l = &b->lines[nlines++];
         l->start = buf;
         l->nl = nl;
         l->first = (uint8_t)first;
         l->nkeys = (uint8_t)(nkeys - first);
-        buf = nl + 1;
+        l->kind = kind;
+        buf = next;
     }
     b->nkeys = (uint8_t)nkeys;
     b->nlines = (uint8_t)nlines;

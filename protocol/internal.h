@@ -23,19 +23,30 @@
 
 /* ---- batch.c: the gets ahead in the buffer ----
  * proto_batch_scan: within a turn, once the lines scanned before are used
- * up, splits, hashes and prefetches the keys of the complete get/gets lines
- * at buf[0..len) (the current request's line first), up to PROTO_BATCH_KEYS
- * keys and as many lines as the turn may still run.
+ * up, splits, hashes and prefetches the keys of the complete get/gets (and
+ * plain set) lines at buf[0..len) (the current request's line first), up to
+ * PROTO_BATCH_KEYS keys and as many lines as the turn may still run.
  * proto_batch_line: the scanned line starting at buf (its '\n' and all its
  * keys, split as text_tokenize splits them, each at most KEY_MAX_LENGTH),
  * or NULL: the parser then finds and splits the line itself. */
 void proto_batch_scan(struct proto_conn *pc, const char *buf, size_t len);
+/* text.c: a plain "set key flags exptime bytes [noreply]" line [start, end)
+ * that the set command would take as it is (text_cmd_store's checks): its
+ * numbers into l, its key into *key. False for any other line. */
+bool text_set_line_scan(const char *start, const char *end, struct proto_batch_line *l,
+                        struct store_key *key);
 const struct proto_batch_line *proto_batch_line_find(struct proto_conn *pc, const char *buf);
 static inline const struct proto_batch_line *proto_batch_line(struct proto_conn *pc,
                                                               const char *buf)
 {
-    /* inline: every text request asks, and most often no line is held */
-    return pc->batch.next_line < pc->batch.nlines ? proto_batch_line_find(pc, buf) : NULL;
+    /* inline: every text request asks; most often no line is held, or the
+     * next one starts right here */
+    struct proto_batch *b = &pc->batch;
+    if (b->next_line >= b->nlines)
+        return NULL;
+    if (b->lines[b->next_line].start == buf)
+        return &b->lines[b->next_line++];
+    return proto_batch_line_find(pc, buf);
 }
 
 /* Why a lookup missed, beyond the miss itself (memcached's get_expired/get_flushed). */

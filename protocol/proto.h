@@ -151,9 +151,18 @@ struct logger_watcher;   /* common/logger.h: a `watch` in progress */
  * neither moves nor changes; outside a turn nothing is scanned or used.
  */
 #define PROTO_BATCH_KEYS 32
+enum proto_batch_kind {
+    PROTO_BATCH_GET = 0,
+    PROTO_BATCH_GETS,
+    PROTO_BATCH_SET,                   /* one key; its data block follows the line */
+};
 struct proto_batch_line {
-    const char *start, *nl;            /* a get/gets line and its '\n' */
+    const char *start, *nl;            /* a get/gets/set line and its '\n' */
     uint8_t first, nkeys;              /* its keys: keys[first .. first + nkeys) */
+    uint8_t kind;                      /* enum proto_batch_kind */
+    bool set_noreply;                  /* a set: its numbers, checked (text.c) */
+    uint32_t set_flags, set_vlen;
+    int64_t set_exptime;
 };
 struct proto_batch {
     bool open;                         /* within a turn */

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include "common/counter.h"
@@ -47,8 +48,6 @@ void reply_add(struct reply *r, const void *bytes, size_t len);
 void reply_add_str(struct reply *r, const char *s);
 void reply_printf(struct reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void reply_add_u64(struct reply *r, uint64_t v);
-/* Appends a string literal (messages.h), its length known at compile time. */
-#define REPLY_LIT(r, lit) reply_add((r), (lit), sizeof(lit) - 1)
 
 /*
  * Fast path for composing a line in place: returns room for at least max
@@ -57,6 +56,15 @@ void reply_add_u64(struct reply *r, uint64_t v);
  */
 char *reply_reserve(struct reply *r, size_t max);
 void reply_commit(struct reply *r, size_t n);
+
+/* Appends a string literal (messages.h): its length known at compile time,
+ * the copy is a few moves inline rather than a call to memcpy. */
+static inline void reply_lit(struct reply *r, const char *lit, size_t len)
+{
+    memcpy(reply_reserve(r, len), lit, len);
+    reply_commit(r, len);
+}
+#define REPLY_LIT(r, lit) reply_lit((r), (lit), sizeof(lit) - 1)
 
 /*
  * Appends len bytes at ptr inside item it's memory, without copying. Takes
@@ -80,10 +88,10 @@ void reply_add_value(struct reply *r, item *it);
  */
 #define REPLY_VALUE_COPY_MAX 512
 
-/* Whether it's value is short enough to copy (and plain, so contiguous). */
-static inline bool reply_value_copied(const item *it)
+/* Whether an item's value is short enough to copy (and plain, so contiguous). */
+static inline bool reply_value_copied(const struct item_view *v)
 {
-    return item_nvalue(it) <= REPLY_VALUE_COPY_MAX && !item_is_chained(it);
+    return v->value != NULL && v->nvalue <= REPLY_VALUE_COPY_MAX;
 }
 
 /* A mark to roll back to, e.g. to drop a partly composed reply. */

@@ -104,23 +104,23 @@ static bool text_no_plus(const struct text_token *t)
  * into the reply's text and its item released at once (reply.h,
  * REPLY_VALUE_COPY_MAX); a longer one is referenced until sent.
  */
-static void text_value(struct text_req *rq, item *it, bool with_cas)
+static void text_value(struct text_req *rq, item *it, const struct item_view *v, bool with_cas)
 {
-    bool copy = reply_value_copied(it);
-    size_t nvalue = item_nvalue(it);
+    bool copy = reply_value_copied(v);
+    size_t nvalue = v->nvalue;
     char *p = reply_reserve(rq->out, TEXT_VALUE_HDR_MAX + (copy ? nvalue + TEXT_CRLF_LEN : 0));
     char *start = p;
     memcpy(p, MSG_VALUE_PREFIX, MSG_LEN(MSG_VALUE_PREFIX));
     p += MSG_LEN(MSG_VALUE_PREFIX);
-    memcpy(p, item_key(it), item_nkey(it));
-    p += item_nkey(it);
+    memcpy(p, v->key, v->nkey);
+    p += v->nkey;
     *p++ = ' ';
-    p += decimal_u64(p, item_flags(it));
+    p += decimal_u64(p, v->flags);
     *p++ = ' ';
     p += decimal_u64(p, nvalue);
     if (with_cas) {
         *p++ = ' ';
-        p += decimal_u64(p, item_cas(it));
+        p += decimal_u64(p, v->cas);
     }
     *p++ = '\r';
     *p++ = '\n';
@@ -130,7 +130,7 @@ static void text_value(struct text_req *rq, item *it, bool with_cas)
         REPLY_LIT(rq->out, MSG_CRLF);
         return;
     }
-    memcpy(p, item_value(it), nvalue);
+    memcpy(p, v->value, nvalue);
     p += nvalue;
     *p++ = '\r';
     *p++ = '\n';
@@ -157,8 +157,10 @@ static void text_get_one(struct text_req *rq, const char *key, size_t nkey, cons
         proto_count_lookup_miss(ctr, touch, why);
         return;
     }
-    proto_count_lookup_hit(ctr, item_class(it), touch);
-    text_value(rq, it, variant & TEXT_GET_CAS);
+    struct item_view v;
+    item_view(it, &v);
+    proto_count_lookup_hit(ctr, v.cls, touch);
+    text_value(rq, it, &v, variant & TEXT_GET_CAS);
 }
 
 /*
@@ -407,6 +409,10 @@ static void text_store_result(struct text_req *rq, enum store_mode mode,
     }
 }
 
+static void text_store_checked(struct text_req *rq, const struct text_token *key,
+                               enum store_mode mode, const struct text_store_args *args,
+                               const uint64_t *hv);
+
 /* set/add/replace/append/prepend key flags exptime bytes [noreply], cas ... unique. */
 static void text_cmd_store(struct text_req *rq, unsigned arg)
 {
@@ -425,6 +431,52 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
         text_block_refuse(rq, (size_t)a.vlen);
         return;
     }
+    text_store_checked(rq, key, mode, &a, NULL);
+}
+
+/*
+ * A plain set line the batch checked ahead (text_set_line_scan): its key
+ * and numbers come from the scan, and the line is not split again.
+ */
+static void text_cmd_set_scanned(struct text_req *rq, unsigned arg)
+{
+    const struct proto_batch_line *l = rq->batched;
+    const struct store_key *k = &rq->pc->batch.keys[l->first];
+    struct text_token key = { k->key, k->nkey };
+    struct text_store_args a = { l->set_flags, l->set_exptime, l->set_vlen, 0 };
+    text_store_checked(rq, &key, (enum store_mode)arg, &a, &k->hv);
+}
+
+#define TEXT_SET_TOKENS 5         /* set key flags exptime bytes */
+
+bool text_set_line_scan(const char *start, const char *end, struct proto_batch_line *l,
+                        struct store_key *key)
+{
+    struct text_req rq;
+    const char *p = start;
+    rq.ntok = text_tokenize(&p, end, rq.tok, TEXT_TOKENS_MAX);
+    /* as text_dispatch and text_cmd_store would take it, and nothing else */
+    bool noreply = rq.ntok == TEXT_SET_TOKENS + 1 && text_token_is(&rq.tok[TEXT_SET_TOKENS], "noreply");
+    struct text_store_args a;
+    if ((rq.ntok != TEXT_SET_TOKENS && !noreply) || !text_token_is(&rq.tok[0], "set") ||
+        !text_store_vlen(&rq, &a) || !text_key_ok(&rq.tok[1]) || !text_store_parse(&rq, false, &a))
+        return false;
+    l->set_noreply = noreply;
+    l->set_flags = a.flags;
+    l->set_exptime = a.exptime;
+    l->set_vlen = (uint32_t)a.vlen;
+    key->key = rq.tok[1].p;
+    key->nkey = rq.tok[1].len;
+    return true;
+}
+
+/* After the line's checks: the value read into an item and stored; hv is
+ * the key's hash when the batch has it (a set scanned ahead), else NULL. */
+static void text_store_checked(struct text_req *rq, const struct text_token *key,
+                               enum store_mode mode, const struct text_store_args *args,
+                               const uint64_t *hv)
+{
+    struct text_store_args a = *args;
     if (proto_too_large(rq->store, key->len, (uint64_t)a.vlen)) {
         text_store_refused(rq, key, mode, STORE_TOO_LARGE);
         text_block_refuse(rq, (size_t)a.vlen);
@@ -446,7 +498,8 @@ static void text_cmd_store(struct text_req *rq, unsigned arg)
             ? proto_commit_noted(rq->pc, PROTO_NOTE_STORE, key->p, key->len, it,
                                  &(struct store_commit_cond){ .mode = mode, .cas = a.cas }, NULL,
                                  NULL)
-            : store_commit(rq->store, it, mode, a.cas, NULL);
+            : hv != NULL ? store_commit_hashed(rq->store, it, mode, a.cas, *hv, NULL)
+                         : store_commit(rq->store, it, mode, a.cas, NULL);
     text_store_result(rq, mode, cls, res);
 }
 
@@ -1075,6 +1128,19 @@ static bool text_arity_ok(struct text_req *rq, const struct text_cmd *cmd)
     return rq->ntok >= cmd->min_tokens && rq->ntok <= cmd->max_tokens;
 }
 
+/* Runs a command; with noreply, what it answered is dropped. */
+static void text_run(struct text_req *rq, bool noreply, text_handler *fn, unsigned arg)
+{
+    struct proto_conn *pc = rq->pc;
+    pc->noreply = noreply;
+    size_t mark = reply_mark(rq->out);
+    fn(rq, arg);
+    if (pc->noreply) {
+        reply_rollback(rq->out, mark);
+        pc->noreply = false;
+    }
+}
+
 static void text_dispatch(struct text_req *rq)
 {
     const char *p = rq->line.start;
@@ -1097,14 +1163,26 @@ static void text_dispatch(struct text_req *rq)
             REPLY_LIT(rq->out, MSG_ERROR);
         return;
     }
-    struct proto_conn *pc = rq->pc;
-    pc->noreply = (cmd->flags & TEXT_NOREPLY) && text_token_is(&rq->last, "noreply");
-    size_t mark = reply_mark(rq->out);
-    cmd->fn(rq, cmd->arg);
-    if (pc->noreply) {
-        reply_rollback(rq->out, mark);
-        pc->noreply = false;
-    }
+    text_run(rq, (cmd->flags & TEXT_NOREPLY) && text_token_is(&rq->last, "noreply"), cmd->fn,
+             cmd->arg);
+}
+
+/*
+ * A line the batch scanned (batch.c), which knows its command. A get/gets
+ * line's arity (at least one key) and keys are known, so it goes straight
+ * to get; a line of spaces alone after the word gets text_dispatch's error.
+ * A set line was checked as text_cmd_store checks it (text_set_line_scan):
+ * it goes straight to the store, with its key's hash.
+ */
+static void text_batched(struct text_req *rq)
+{
+    const struct proto_batch_line *l = rq->batched;
+    if (l->kind == PROTO_BATCH_SET)
+        text_run(rq, l->set_noreply, text_cmd_set_scanned, STORE_SET);
+    else if (l->nkeys == 0)
+        text_dispatch(rq);
+    else
+        text_cmd_get(rq, l->kind == PROTO_BATCH_GETS ? TEXT_GET_CAS : 0);
 }
 
 /* ---------------------------------------------------------------- long get lines */
@@ -1234,7 +1312,7 @@ size_t proto_text_process(struct proto_conn *pc, const char *buf, size_t len,
     } else if ((rq.batched = proto_batch_line(pc, buf)) != NULL) {
         text_line_at(buf, rq.batched->nl, &rq.line);   /* found by the scan */
         rq.consumed = rq.line.consumed;
-        text_dispatch(&rq);
+        text_batched(&rq);
     } else if (!text_line_find(buf, len, &rq.line)) {
         rq.consumed = len > PROTO_LINE_MAX ? text_long_line(&rq) : 0;
     } else {

@@ -33,42 +33,6 @@ const char *text_skip_spaces(const char *p, const char *end)
     return p;
 }
 
-/*
- * The first space in [p, end), or end: eight bytes at a time, not memchr,
- * as tokens are keys and numbers of a few to a few dozen bytes, shorter than
- * what a library call costs to set up (issue 17). A word's bytes that equal
- * ' ' become zero in w ^ spaces; (x - ones) & ~x & highs marks the first zero
- * byte exactly (a borrow only marks bytes after a true zero), found in
- * memory order by counting trailing (little-endian) or leading zero bits.
- */
-#define TEXT_WORD_ONES 0x0101010101010101ull
-#define TEXT_WORD_HIGHS 0x8080808080808080ull
-#define TEXT_WORD_SPACES (TEXT_WORD_ONES * (unsigned char)' ')
-#define TEXT_BYTE_BITS 8
-
-static const char *text_find_space(const char *p, const char *end)
-{
-    while ((size_t)(end - p) >= sizeof(uint64_t)) {
-        uint64_t w;
-        memcpy(&w, p, sizeof(w));
-        uint64_t x = w ^ TEXT_WORD_SPACES;
-        uint64_t zero = (x - TEXT_WORD_ONES) & ~x & TEXT_WORD_HIGHS;
-        if (zero != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-            return p + (unsigned)__builtin_clzll(zero) / TEXT_BYTE_BITS;
-#else
-            return p + (unsigned)__builtin_ctzll(zero) / TEXT_BYTE_BITS;
-#endif
-        }
-        p += sizeof(w);
-    }
-    while (p < end && *p != ' ')
-        p++;
-    return p;
-}
-
-/* A token ends at a space or at end: when more are wanted, the search for
- * the next one starts past that space, already known to be one. */
 size_t text_tokenize(const char **pos, const char *end, struct text_token *tok, size_t max)
 {
     const char *p = *pos;

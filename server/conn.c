@@ -431,6 +431,7 @@ static void conn_process(struct conn *c)
 {
     const struct settings *st = &c->worker->srv->settings;
     uint64_t handled = 0;
+    bool log_commands = log_level() >= LOG_DEBUG;   /* -vv */
     c->yielded = false;
     if (!proto_batch_open(&c->pc))
         conn_turn_open(c);   /* a turn no read opened: after a yield or a drained write */
@@ -457,13 +458,12 @@ static void conn_process(struct conn *c)
             conn_set_state(c, CONN_nread);
             break;
         }
-        if (!value_bytes && log_level() >= LOG_DEBUG)
+        if (log_commands && !value_bytes)
             conn_log_command(c, buf, used);
         c->rstart += used;
         c->rlen -= used;
         c->rwant = 0;
         handled++;
-        atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
         if (action == PROTO_CLOSE)
             c->closing = true;
         else if (action == PROTO_SHUTDOWN || action == PROTO_SHUTDOWN_GRACEFUL)
@@ -474,6 +474,8 @@ static void conn_process(struct conn *c)
         }
     }
     proto_batch_end(&c->pc);
+    if (handled > 0)   /* idle_timeout counts from here */
+        atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
     if (c->rlen == 0)
         conn_rbuf_idle(c);
 }

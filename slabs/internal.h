@@ -1028,6 +1028,15 @@ void assoc_delete_locked(store *s, item *it, uint64_t hv);
 /* Growth: starts one when the table is too full, moves a few buckets of an
  * ongoing one. Call with no stripe lock held. */
 void assoc_maintain(store *s, unsigned buckets);
+/* Whether assoc_maintain has anything to do: a growth due or under way.
+ * Inline, as every write asks (its answer is checked again inside). */
+static inline bool assoc_maintain_due(store *s)
+{
+    struct assoc *a = &s->assoc;
+    return atomic_load_explicit(&a->expanding, memory_order_relaxed) ||
+           atomic_load_explicit(&a->items, memory_order_relaxed) >
+               atomic_load_explicit(&a->grow_at, memory_order_relaxed);
+}
 unsigned assoc_power(store *s);
 bool assoc_expanding(store *s);
 /*

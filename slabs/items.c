@@ -114,6 +114,27 @@ unsigned item_class(const item *it)
     return it->cls;
 }
 
+void item_view(const item *it, struct item_view *v)
+{
+    uint8_t f = iflags_get(it);
+    const char *p = (const char *)it + ITEM_HEADER_SIZE;
+    v->cas = 0;
+    if (f & ITEM_HAS_CAS) {
+        memcpy(&v->cas, p, sizeof(v->cas));
+        p += ITEM_CAS_SIZE;
+    }
+    v->flags = 0;
+    if (f & ITEM_HAS_FLAGS) {
+        memcpy(&v->flags, p, sizeof(v->flags));
+        p += ITEM_FLAGS_SIZE;
+    }
+    v->key = p;
+    v->nkey = it->nkey;
+    v->value = it_kind(it) == IT_PLAIN ? p + it->nkey : NULL;
+    v->nvalue = it->nvalue;
+    v->cls = it->cls;
+}
+
 /* ---- sizes, init, CAS ---- */
 
 size_t it_size_for(const store *s, size_t nkey, uint32_t flags, size_t nvalue)

@@ -302,7 +302,8 @@ static inline item *lock_and_find(store *s, struct key_lock *k, const char *key,
 
 static void after_write(store *s)
 {
-    assoc_maintain(s, ASSOC_MOVES_PER_WRITE);
+    if (assoc_maintain_due(s))
+        assoc_maintain(s, ASSOC_MOVES_PER_WRITE);
 }
 
 /*
@@ -531,10 +532,11 @@ static enum store_result commit_concat(store *s, item *add, const struct store_c
 
 /* store_commit and the plain modes of store_commit_cond. */
 static enum store_result commit(store *s, item *it, const struct store_commit_cond *c,
-                                uint64_t *cas_out, size_t *nvalue_out)
+                                const uint64_t *hv, uint64_t *cas_out, size_t *nvalue_out)
 {
     const char *key = it_after_header(it);     /* item_key, without a call */
-    struct key_lock k = key_lock_for(s, key, it->nkey);
+    SLABS_CHECK(hv == NULL || *hv == assoc_hash(s->assoc.seed, key, it->nkey));
+    struct key_lock k = hv != NULL ? key_lock_hashed(s, *hv) : key_lock_for(s, key, it->nkey);
     enum store_result res;
     if (nvalue_out != NULL)
         *nvalue_out = it->nvalue;
@@ -555,7 +557,14 @@ enum store_result store_commit(store *s, item *it, enum store_mode mode,
                                uint64_t cas_in, uint64_t *cas_out)
 {
     struct store_commit_cond c = { .mode = mode, .cas = cas_in };
-    return commit(s, it, &c, cas_out, NULL);
+    return commit(s, it, &c, NULL, cas_out, NULL);
+}
+
+enum store_result store_commit_hashed(store *s, item *it, enum store_mode mode,
+                                      uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
+{
+    struct store_commit_cond c = { .mode = mode, .cas = cas_in };
+    return commit(s, it, &c, &hv, cas_out, NULL);
 }
 
 struct delete_arg {
@@ -903,7 +912,7 @@ enum store_result store_commit_cond(store *s, item *it, const struct store_commi
                                     uint64_t *cas_out, size_t *nvalue_out)
 {
     if (!c->invalidate || c->mode != STORE_CAS)
-        return commit(s, it, c, cas_out, nvalue_out);
+        return commit(s, it, c, NULL, cas_out, nvalue_out);
     if (nvalue_out != NULL)
         *nvalue_out = it->nvalue;
     struct key_lock k = key_lock_for(s, item_key(it), it->nkey);

@@ -237,6 +237,19 @@ rel_time_t item_atime(const item *it);      /* last access */
 bool item_fetched(const item *it);          /* fetched since stored */
 unsigned item_class(const item *it);        /* for per-class counters */
 
+/* What a reply needs of an item, read in one call (a VALUE line costs
+ * seven accessor calls otherwise). Valid while the reference is held. */
+struct item_view {
+    const char *key;
+    const char *value;      /* NULL when chained (item_is_chained) */
+    uint32_t nvalue;
+    uint32_t flags;
+    uint64_t cas;           /* 0 when CAS is disabled */
+    uint8_t nkey;
+    uint8_t cls;            /* item_class */
+};
+void item_view(const item *it, struct item_view *v);
+
 /* ---- writing ---- */
 
 /*
@@ -290,6 +303,9 @@ void item_value_read(const store *s, const item *it, size_t off, void *dst, size
  */
 enum store_result store_commit(store *s, item *it, enum store_mode mode,
                                uint64_t cas_in, uint64_t *cas_out);
+/* store_commit with the key's hash already known (store_prefetch_batch). */
+enum store_result store_commit_hashed(store *s, item *it, enum store_mode mode,
+                                      uint64_t cas_in, uint64_t hv, uint64_t *cas_out);
 
 /*
  * Deletes key; if cas is non-zero, only when it matches (STORE_EXISTS if not).

@@ -78,6 +78,16 @@ static size_t mixed_input(char *buf, size_t cap)
     ADD("gets k5\n");                               /* a bare \n */
     ADD("get    k6   \r\n");                        /* spaces around the key */
     ADD("gat 100 k7\r\n");                          /* not batched: a touch */
+    ADD("get    \r\ngets  \r\n");                   /* the word, then spaces alone */
+    ADD("set k8 1 0 2 noreply\r\nhi\r\nget k8\r\n");  /* a set scanned, noreply */
+    ADD("set  k9  2  0  3\r\nabc\r\nget k9\r\n");     /* runs of spaces */
+    ADD("set k9 2 0 3\r\nabcd\r\nget k9\r\n");        /* a bad block end */
+    ADD("set k9 x 0 3\r\nxyz\r\nget k9\r\n");         /* bad flags: refused whole */
+    ADD("set k9 4294967296 0 1\r\nz\r\nget k9\r\n");  /* flags past 32 bits */
+    ADD("set k9 3 -1 2 noreply\r\nzz\r\nget k9\r\n"); /* expired at once */
+    ADD("set k9 3 0 2 extra\r\nzz\r\nget k9\r\n");   /* a sixth token, not noreply */
+    ADD("set k9 3 0 +2\r\nzz\r\nget k9\r\n");        /* '+' on the length */
+    ADD("set k9 3 0 2 noreply\r\nzz\r\n");             /* noreply, nothing after */
     ADD("get k0\r\nset k0 9 0 3\r\nnew\r\nget k0\r\n");   /* a set between gets */
     ADD("get ");
     for (int i = 0; i < 251; i++)
@@ -130,15 +140,22 @@ START_TEST(same_replies_every_turn_length)
 }
 END_TEST
 
-/* The first get of a pipeline scans itself and the gets after it. */
+/* The first get of a pipeline scans itself and the gets and sets after it,
+ * and stops at a line of another command. */
 START_TEST(batch_taken)
 {
-    const char *in = "get a\r\nget b c\r\ngets d\r\nset e 0 0 1\r\nx\r\nget f\r\n";
+    const char *in = "get a\r\nget b c\r\ngets d\r\nset e 0 0 1\r\nx\r\nget f\r\n"
+                     "add g 0 0 1\r\ny\r\nget h\r\n";
     proto_batch_begin(&pc, TURN_ALL);
     size_t used = proto_process(&pc, in, strlen(in), out, &last_action, &last_need);
     ck_assert_uint_eq(used, strlen("get a\r\n"));
-    ck_assert_uint_eq(pc.batch.nlines, 3);     /* stops at the set */
-    ck_assert_uint_eq(pc.batch.nkeys, 4);
+    ck_assert_uint_eq(pc.batch.nlines, 5);     /* stops at the add */
+    ck_assert_uint_eq(pc.batch.nkeys, 6);
+    ck_assert_uint_eq(pc.batch.lines[2].kind, PROTO_BATCH_GETS);
+    ck_assert_uint_eq(pc.batch.lines[3].kind, PROTO_BATCH_SET);
+    ck_assert_uint_eq(pc.batch.lines[3].nkeys, 1);
+    ck_assert_int_eq(pc.batch.keys[4].key[0], 'e');
+    ck_assert_ptr_eq(pc.batch.lines[4].start, strstr(in, "get f"));   /* past the block */
     ck_assert_uint_eq(pc.batch.next_line, 1);
     ck_assert_uint_eq(pc.batch.keys[2].nkey, 1);
     ck_assert_int_eq(pc.batch.keys[2].key[0], 'c');
@@ -208,8 +225,8 @@ START_TEST(scan_ahead_at_turn_start)
     const char *in = "get a\r\nget b c\r\nset e 0 0 1\r\nx\r\nget f\r\n";
     proto_batch_begin(&pc, TURN_ALL);
     proto_batch_scan_ahead(&pc, in, strlen(in));
-    ck_assert_uint_eq(pc.batch.nlines, 2);     /* stops at the set */
-    ck_assert_uint_eq(pc.batch.nkeys, 3);
+    ck_assert_uint_eq(pc.batch.nlines, 4);
+    ck_assert_uint_eq(pc.batch.nkeys, 5);
     ck_assert_uint_eq(pc.batch.steps, 1);
     struct store_key k = { "c", 1, 0 };
     store_prefetch_batch(st, &k, 1);
@@ -225,6 +242,41 @@ START_TEST(scan_ahead_at_turn_start)
     ck_assert_uint_eq(pc.batch.next_line, 1);  /* the line scanned ahead was used */
     proto_batch_end(&pc);
     ck_assert_uint_eq(pc.batch.steps, 0);
+    fx_drain();
+}
+END_TEST
+
+/* A set line is taken only with its whole block in and a plain length. */
+START_TEST(scan_set_needs_its_block)
+{
+    static const struct {
+        const char *in;
+        unsigned lines;
+    } cases[] = {
+        { "set k 0 0 5\r\nab", 0 },                  /* block not all in */
+        { "set k 0 0 5\r\nabcde\r", 0 },            /* nor its \n */
+        { "set k 0 0 5\r\nabcde\r\n", 1 },
+        { "set k 0 0 5 noreply\r\nabcde\r\nget z\r\n", 2 },
+        { "set  k  1  2  3\r\nabc\r\nget z\r\n", 2 },   /* runs of spaces */
+        { "set k 0 0 +5\r\nabcde\r\n", 0 },        /* not plain digits */
+        { "set k 0 0 5x\r\nabcde\r\n", 0 },
+        { "set k 0 0\r\n", 0 },                      /* no length */
+        { "set k\r\n", 0 },
+        { "set \r\n", 0 },
+        { "set k 0 0 99999999999\r\nx\r\n", 0 },   /* far too long to be in */
+    };
+    text_mode_on();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proto_batch_begin(&pc, TURN_ALL);
+        proto_batch_scan_ahead(&pc, cases[i].in, strlen(cases[i].in));
+        ck_assert_msg(pc.batch.nlines == cases[i].lines, "case %zu: %u lines", i,
+                      (unsigned)pc.batch.nlines);
+        if (cases[i].lines > 0) {
+            ck_assert_uint_eq(pc.batch.keys[0].nkey, 1);
+            ck_assert_int_eq(pc.batch.keys[0].key[0], 'k');
+        }
+        proto_batch_end(&pc);
+    }
     fx_drain();
 }
 END_TEST
@@ -347,6 +399,7 @@ int main(void)
     tcase_add_test(tc, scan_ahead_at_turn_start);
     tcase_add_test(tc, scan_ahead_bounded_by_turn);
     tcase_add_test(tc, scan_ahead_only_at_a_request);
+    tcase_add_test(tc, scan_set_needs_its_block);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
