@@ -584,6 +584,17 @@ static void fuzz_rbuf_expose(struct fuzz_rbuf *rb)
     ASAN_POISON_MEMORY_REGION(rb->mem + rb->end, rb->cap - rb->end);
 }
 
+/* A turn opens as server/conn.c opens one: the gets and sets the buffer
+ * starts with scanned ahead, then their read-ahead stepped. */
+static void fuzz_turn_open(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
+{
+    proto_batch_begin(&fc->pc, FUZZ_TURN_REQUESTS);
+    fuzz_rbuf_expose(rb);
+    proto_batch_scan_ahead(&fc->pc, rb->mem + rb->start, rb->end - rb->start);
+    proto_batch_prefetch_step(&fc->pc);
+    proto_batch_prefetch_rest(&fc->pc);
+}
+
 /* Runs proto_process over the pending bytes until it wants more; a new turn
  * every FUZZ_TURN_REQUESTS requests (conn_process and its -R). */
 static bool fuzz_process_turns(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
@@ -610,7 +621,7 @@ static bool fuzz_process_turns(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
             return false;
         if (++in_turn == FUZZ_TURN_REQUESTS) {
             proto_batch_end(&fc->pc);
-            proto_batch_begin(&fc->pc, FUZZ_TURN_REQUESTS);
+            fuzz_turn_open(fc, rb);
             in_turn = 0;
         }
     }
@@ -624,7 +635,7 @@ static bool fuzz_process_turns(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
  */
 static bool fuzz_process(struct fuzz_conn *fc, struct fuzz_rbuf *rb)
 {
-    proto_batch_begin(&fc->pc, FUZZ_TURN_REQUESTS);
+    fuzz_turn_open(fc, rb);
     bool go_on = fuzz_process_turns(fc, rb);
     proto_batch_end(&fc->pc);
     return go_on;
