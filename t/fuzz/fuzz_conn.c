@@ -29,8 +29,8 @@
  * Checked after every input (a failed check aborts, which libFuzzer reports):
  *  - item references: every store function that hands out or takes back
  *    a reference (store_get, store_get_touch, store_get_hashed, store_lookup,
- *    store_item_alloc, store_arith_cond; store_commit, store_commit_cond,
- *    store_release) is wrapped (-Wl,--wrap, t/fuzz/run
+ *    store_item_alloc, store_arith_cond; store_commit, store_commit_hashed,
+ *    store_commit_cond, store_release) is wrapped (-Wl,--wrap, t/fuzz/run
  *    links the store as one relocatable object so only protocol -> store
  *    calls are counted); every reference the protocol gets must be handed
  *    back exactly once, and none may be released that it does not hold;
@@ -121,6 +121,8 @@ item *__real_store_item_alloc(store *s, const char *key, size_t nkey, uint32_t f
                               int64_t exptime, size_t nvalue, enum store_result *why);
 enum store_result __real_store_commit(store *s, item *it, enum store_mode mode,
                                       uint64_t cas_in, uint64_t *cas_out);
+enum store_result __real_store_commit_hashed(store *s, item *it, enum store_mode mode,
+                                             uint64_t cas_in, uint64_t hv, uint64_t *cas_out);
 void __real_store_release(store *s, item *it);
 item *__real_store_lookup(store *s, const char *key, size_t nkey,
                           const struct store_lookup_opts *opt, struct store_lookup_before *hit,
@@ -140,6 +142,8 @@ item *__wrap_store_item_alloc(store *s, const char *key, size_t nkey, uint32_t f
                               int64_t exptime, size_t nvalue, enum store_result *why);
 enum store_result __wrap_store_commit(store *s, item *it, enum store_mode mode,
                                       uint64_t cas_in, uint64_t *cas_out);
+enum store_result __wrap_store_commit_hashed(store *s, item *it, enum store_mode mode,
+                                             uint64_t cas_in, uint64_t hv, uint64_t *cas_out);
 void __wrap_store_release(store *s, item *it);
 item *__wrap_store_lookup(store *s, const char *key, size_t nkey,
                           const struct store_lookup_opts *opt, struct store_lookup_before *hit,
@@ -217,6 +221,13 @@ enum store_result __wrap_store_commit(store *s, item *it, enum store_mode mode,
 {
     fuzz_unhold(it, "store_commit");
     return __real_store_commit(s, it, mode, cas_in, cas_out);
+}
+
+enum store_result __wrap_store_commit_hashed(store *s, item *it, enum store_mode mode,
+                                             uint64_t cas_in, uint64_t hv, uint64_t *cas_out)
+{
+    fuzz_unhold(it, "store_commit_hashed");
+    return __real_store_commit_hashed(s, it, mode, cas_in, hv, cas_out);
 }
 
 void __wrap_store_release(store *s, item *it)
