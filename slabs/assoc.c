@@ -308,9 +308,7 @@ void assoc_maintain(store *s, unsigned buckets)
     struct assoc *a = &s->assoc;
     if (!s->cfg.hash_expand)
         return;   /* -o no_hashexpand: chains grow instead, as memcached's */
-    bool expanding = atomic_load_explicit(&a->expanding, memory_order_relaxed);
-    if (!expanding && atomic_load_explicit(&a->items, memory_order_relaxed) <=
-                          atomic_load_explicit(&a->grow_at, memory_order_relaxed))
+    if (!assoc_maintain_due(s))
         return;
     if (pthread_mutex_trylock(&a->expand_lock) != 0)
         return;   /* someone else is at it */

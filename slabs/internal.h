@@ -1029,7 +1029,8 @@ void assoc_delete_locked(store *s, item *it, uint64_t hv);
  * ongoing one. Call with no stripe lock held. */
 void assoc_maintain(store *s, unsigned buckets);
 /* Whether assoc_maintain has anything to do: a growth due or under way.
- * Inline, as every write asks (its answer is checked again inside). */
+ * Inline, as every write asks it first; assoc_maintain asks it too, for the
+ * maintainer's calls. */
 static inline bool assoc_maintain_due(store *s)
 {
     struct assoc *a = &s->assoc;
