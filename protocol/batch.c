@@ -50,7 +50,6 @@
 #define GETS_WORD_LEN 5
 #define SET_WORD "set "
 #define SET_WORD_LEN 4
-#define CRLF_LEN 2
 
 static void batch_clear(struct proto_batch *b)
 {
@@ -98,9 +97,9 @@ static const char *batch_set_line(const char *p, const char *line_end, const cha
 {
     if ((size_t)(line_end - p) <= SET_WORD_LEN || memcmp(p, SET_WORD, SET_WORD_LEN) != 0 ||
         !text_set_line_scan(p, line_end, l, key) ||
-        (uint64_t)l->set_vlen + CRLF_LEN > (uint64_t)(end - nl - 1))
+        (uint64_t)l->set_vlen + TEXT_CRLF_LEN > (uint64_t)(end - nl - 1))
         return NULL;
-    return nl + 1 + l->set_vlen + CRLF_LEN;
+    return nl + 1 + l->set_vlen + TEXT_CRLF_LEN;
 }
 
 /*

@@ -52,7 +52,6 @@
 #define TEXT_VLEN_MAX (INT32_MAX - 2)  /* largest data block memcached parses */
 #define TEXT_LEADING_SPACE_MAX 100     /* long lines: spaces allowed before get */
 #define TEXT_STATS_GROUP_MAX 64
-#define TEXT_CRLF_LEN 2
 /* 1.6.45: a request line shorter than this, '\n' included ("\r\n", "ab\n",
  * "mn\n"), answers CLIENT_ERROR bad command line format */
 #define TEXT_LINE_MIN 4

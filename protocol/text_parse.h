@@ -18,6 +18,7 @@
 
 /* Fixed tokens any command takes (cas: 6, + noreply) and one to spot extras. */
 #define TEXT_TOKENS_MAX 8
+#define TEXT_CRLF_LEN 2            /* the "\r\n" after a data block */
 
 struct text_token {
     const char *p;
