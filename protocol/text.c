@@ -408,9 +408,37 @@ static void text_store_result(struct text_req *rq, enum store_mode mode,
     }
 }
 
+/* After the line's checks: the value read into an item and stored; hv is
+ * the key's hash when the batch has it (a set scanned ahead), else NULL. */
 static void text_store_checked(struct text_req *rq, const struct text_token *key,
-                               enum store_mode mode, const struct text_store_args *args,
-                               const uint64_t *hv);
+                               enum store_mode mode, const struct text_store_args *a,
+                               const uint64_t *hv)
+{
+    if (proto_too_large(rq->store, key->len, (uint64_t)a->vlen)) {
+        text_store_refused(rq, key, mode, STORE_TOO_LARGE);
+        text_block_refuse(rq, (size_t)a->vlen);
+        return;
+    }
+    struct text_item_spec spec = { key->p, key->len, a->flags, a->exptime, (size_t)a->vlen };
+    enum store_result why;
+    item *it = text_block_item(rq, &spec, &why);
+    if (it == NULL) {
+        if (why != STORE_OK)
+            text_store_refused(rq, key, mode, why);
+        return;
+    }
+    unsigned cls = item_class(it);
+    counter_inc(&rq->ctr->cmd_set);
+    counter_inc(&rq->ctr->cls[cls].cmd_set);
+    enum store_result res =
+        proto_observed(PROTO_NOTE_STORE)
+            ? proto_commit_noted(rq->pc, PROTO_NOTE_STORE, key->p, key->len, it,
+                                 &(struct store_commit_cond){ .mode = mode, .cas = a->cas }, NULL,
+                                 NULL)
+            : hv != NULL ? store_commit_hashed(rq->store, it, mode, a->cas, *hv, NULL)
+                         : store_commit(rq->store, it, mode, a->cas, NULL);
+    text_store_result(rq, mode, cls, res);
+}
 
 /* set/add/replace/append/prepend key flags exptime bytes [noreply], cas ... unique. */
 static void text_cmd_store(struct text_req *rq, unsigned arg)
@@ -467,39 +495,6 @@ bool text_set_line_scan(const char *start, const char *end, struct proto_batch_l
     key->key = rq.tok[1].p;
     key->nkey = rq.tok[1].len;
     return true;
-}
-
-/* After the line's checks: the value read into an item and stored; hv is
- * the key's hash when the batch has it (a set scanned ahead), else NULL. */
-static void text_store_checked(struct text_req *rq, const struct text_token *key,
-                               enum store_mode mode, const struct text_store_args *args,
-                               const uint64_t *hv)
-{
-    struct text_store_args a = *args;
-    if (proto_too_large(rq->store, key->len, (uint64_t)a.vlen)) {
-        text_store_refused(rq, key, mode, STORE_TOO_LARGE);
-        text_block_refuse(rq, (size_t)a.vlen);
-        return;
-    }
-    struct text_item_spec spec = { key->p, key->len, a.flags, a.exptime, (size_t)a.vlen };
-    enum store_result why;
-    item *it = text_block_item(rq, &spec, &why);
-    if (it == NULL) {
-        if (why != STORE_OK)
-            text_store_refused(rq, key, mode, why);
-        return;
-    }
-    unsigned cls = item_class(it);
-    counter_inc(&rq->ctr->cmd_set);
-    counter_inc(&rq->ctr->cls[cls].cmd_set);
-    enum store_result res =
-        proto_observed(PROTO_NOTE_STORE)
-            ? proto_commit_noted(rq->pc, PROTO_NOTE_STORE, key->p, key->len, it,
-                                 &(struct store_commit_cond){ .mode = mode, .cas = a.cas }, NULL,
-                                 NULL)
-            : hv != NULL ? store_commit_hashed(rq->store, it, mode, a.cas, *hv, NULL)
-                         : store_commit(rq->store, it, mode, a.cas, NULL);
-    text_store_result(rq, mode, cls, res);
 }
 
 /* ---------------------------------------------------------------- other keyed commands */
