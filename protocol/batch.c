@@ -131,7 +131,8 @@ static void batch_step(struct proto_conn *pc)
 {
     struct proto_batch *b = &pc->batch;
     if (b->steps < STORE_PREFETCH_STEPS)
-        store_prefetch_step(pc->env->store, b->keys, b->nkeys, (enum store_prefetch_step)b->steps++);
+        store_prefetch_step(pc->env->store, b->keys, b->nkeys,
+                            (enum store_prefetch_step)b->steps++);
 }
 
 /* The scan of proto_batch_scan, of at most most_lines lines; runs `steps`

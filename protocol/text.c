@@ -483,7 +483,8 @@ bool text_set_line_scan(const char *start, const char *end, struct proto_batch_l
     const char *p = start;
     rq.ntok = text_tokenize(&p, end, rq.tok, TEXT_TOKENS_MAX);
     /* as text_dispatch and text_cmd_store would take it, and nothing else */
-    bool noreply = rq.ntok == TEXT_SET_TOKENS + 1 && text_token_is(&rq.tok[TEXT_SET_TOKENS], "noreply");
+    bool noreply = rq.ntok == TEXT_SET_TOKENS + 1 &&
+                   text_token_is(&rq.tok[TEXT_SET_TOKENS], "noreply");
     struct text_store_args a;
     if ((rq.ntok != TEXT_SET_TOKENS && !noreply) || !text_token_is(&rq.tok[0], "set") ||
         !text_store_vlen(&rq, &a) || !text_key_ok(&rq.tok[1]) || !text_store_parse(&rq, false, &a))

@@ -20,9 +20,10 @@
  * their buckets and stripe locks prefetched). After each poll, once every
  * callback ran, the worker runs the turns of the connections read in it
  * (conn_run_ready), in the order they were read, having first stepped the
- * prefetch of all of them together (the first items of the chains, then
- * the second, then the third: store_prefetch_step). So the cache misses of eight connections' lone gets overlap,
- * as those of one connection's pipelined gets do (protocol/batch.c).
+ * prefetch of all of them together (the first items of the chains, then the
+ * second, then the third: store_prefetch_step). So the cache misses of eight
+ * connections' lone gets overlap, as those of one connection's pipelined
+ * gets do (protocol/batch.c).
  *
  * Back-pressure: the socket is read only when the buffer holds no complete
  * request and no reply waits for the socket (the read event is off while
@@ -45,10 +46,11 @@
  * other connections; the requests that follow it wait in the buffer.
  *
  * Write side: replies of a whole batch collect in one struct reply and go
- * out with one writev per batch (a write when they are one piece), also across yields (at most
- * CONN_OUT_HIGH_WATER bytes kept back); item values longer than
- * REPLY_VALUE_COPY_MAX are sent straight from item memory and released once
- * written (reply_consumed), shorter ones are copied into the reply's text.
+ * out with one writev per batch (a write when they are one piece), also
+ * across yields (at most CONN_OUT_HIGH_WATER bytes kept back); item values
+ * longer than REPLY_VALUE_COPY_MAX are sent straight from item memory and
+ * released once written (reply_consumed), shorter ones are copied into the
+ * reply's text.
  *
  * Everything here runs on the connection's worker thread.
  */

@@ -17,11 +17,12 @@
  * its thread touches it.
  *
  * Stopping: workers_stop() sets each worker's `stopping` flag and wakes it
- * through the notify pipe; the poll that reads the byte returns and the loop,
- * which checks the flag after each poll, ends. (A flag, not an
- * event_base_loopbreak() from outside: that is lost when it comes before
- * the thread has entered its loop, which clears it as it starts.) The thread then closes its remaining connections itself, so no connection
- * is ever touched by two threads.
+ * through the notify pipe; the poll that reads the byte returns and the
+ * loop, which checks the flag after each poll, ends. (A flag, not an
+ * event_base_loopbreak() from outside: that is lost when it comes before the
+ * thread has entered its loop, which clears it as it starts.) The thread
+ * then closes its remaining connections itself, so no connection is ever
+ * touched by two threads.
  */
 #include <errno.h>
 #include <fcntl.h>

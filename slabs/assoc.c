@@ -30,16 +30,17 @@
  *
  * Batched lookups read ahead with no lock (assoc_prefetch, assoc_touch_first
  * and assoc_touch_item, in internal.h so the store inlines them): a bucket,
- * then the item its link leads to, then the items their hnext links lead
- * to. The item reads may meet any bytes (internal.h says why that is
- * harmless); the bucket reads are the only unlocked reads of the table, so: every write of a bucket is an atomic store (relaxed: plain
- * moves on x86); growth publishes the new table (release) before the new
- * power, and a reader reads power (acquire) before the table, so its index
- * is always within the table it reads; and a table is never freed while
- * the store lives: tables are mmap'd, and the old one at the end of a
- * growth is only emptied (madvise MADV_DONTNEED: it costs no memory, and
- * reads as LINK_NONE) and kept in retired[] until assoc_destroy. The
- * address space that keeps is less than the current table's.
+ * then the item its link leads to, then the items their hnext links lead to.
+ * The item reads may meet any bytes (internal.h says why that is harmless);
+ * the bucket reads are the only unlocked reads of the table, so: every write
+ * of a bucket is an atomic store (relaxed: plain moves on x86); growth
+ * publishes the new table (release) before the new power, and a reader reads
+ * power (acquire) before the table, so its index is always within the table
+ * it reads; and a table is never freed while the store lives: tables are
+ * mmap'd, and the old one at the end of a growth is only emptied (madvise
+ * MADV_DONTNEED: it costs no memory, and reads as LINK_NONE) and kept in
+ * retired[] until assoc_destroy. The address space that keeps is less than
+ * the current table's.
  *
  * The hash: xxh3 from libxxhash, keyed with a per-store seed that
  * store_create() draws from getrandom(2) (store_config.hash_seed fixes it
